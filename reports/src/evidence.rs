@@ -1,0 +1,65 @@
+//! What a case captured, as plain data: the raw material of `trace.pcapng`
+//! and `transcript.txt`.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// Which way bytes travelled on a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+/// Bytes seen in one read or write on a TCP connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub at: SystemTime,
+    pub direction: Direction,
+    pub bytes: Vec<u8>,
+}
+
+/// One TCP connection as seen by the endpoint that recorded it: the bytes on
+/// the wire (TLS ciphertext), in order, with their times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpStream {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub opened_at: SystemTime,
+    pub segments: Vec<Segment>,
+    /// When the connection was closed, if it was before the capture ended.
+    pub closed_at: Option<SystemTime>,
+}
+
+/// One UDP datagram (DNS, STUN, RTP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    pub at: SystemTime,
+    pub source: SocketAddr,
+    pub destination: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
+/// One line of the human transcript: a SIP message or a harness note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptEntry {
+    pub at: SystemTime,
+    /// The actor that saw it (`messenger`, `pool`, `runner`, ...).
+    pub actor: String,
+    /// `sent`, `received` or `note`.
+    pub kind: String,
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+    /// The full message text, or the note.
+    pub text: String,
+}
+
+/// Everything one case captured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseEvidence {
+    pub streams: Vec<TcpStream>,
+    pub datagrams: Vec<Datagram>,
+    /// NSS key log lines (`CLIENT_RANDOM ...`, `CLIENT_HANDSHAKE_TRAFFIC_SECRET ...`), newline separated.
+    pub key_log: Vec<u8>,
+    pub transcript: Vec<TranscriptEntry>,
+}

@@ -1,0 +1,17 @@
+//! The picharness run record and the files made from it.
+//!
+//! `model` is the versioned serde model of `summary.json`, a contract other
+//! tools rely on. `evidence` holds what a case captured (TCP byte streams with
+//! timestamps, datagrams, TLS key log lines, SIP transcript entries). The
+//! writers turn those into `summary.json`, `junit.xml`, `trace.pcapng` and
+//! `transcript.txt`. This crate depends on no other picharness crate.
+
+pub mod evidence;
+pub mod junit;
+pub mod model;
+pub mod pcapng;
+pub mod summary;
+pub mod transcript;
+
+pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
+pub use model::{CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict};

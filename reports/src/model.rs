@@ -1,0 +1,132 @@
+//! The run record: the serde model that is `summary.json` (schema version
+//! [`SCHEMA_VERSION`]). Field names here are a contract; change them only
+//! with a new schema version.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the `summary.json` layout. Bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The outcome of one case (TTCN-3 style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every expectation held.
+    Pass,
+    /// The SUT did something observable that a requirement forbids.
+    Fail,
+    /// A precondition could not be met, so the SUT could not be judged.
+    Inconclusive,
+    /// The harness itself broke (bug, bad scenario, local resource).
+    Error,
+    /// Not applicable to this topology or configuration.
+    Skipped,
+}
+
+impl Verdict {
+    pub const ALL: [Self; 5] = [Self::Pass, Self::Fail, Self::Inconclusive, Self::Error, Self::Skipped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Inconclusive => "inconclusive",
+            Self::Error => "error",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    /// Whether this verdict makes the run exit 1.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Fail | Self::Error)
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// What was tested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutInfo {
+    /// `embedded-reference` for the built-in reference Edge, `external` for a configured one.
+    pub kind: String,
+    pub access_edge_fqdn: String,
+    pub sip_domain: String,
+    /// The address the Access Edge answers on, `ip:port`.
+    pub access_edge_address: String,
+    /// Fault switches turned on in the reference Edge (empty for a real SUT).
+    pub faults: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub pass: usize,
+    pub fail: usize,
+    pub inconclusive: usize,
+    pub error: usize,
+    pub skipped: usize,
+}
+
+impl Totals {
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Inconclusive => self.inconclusive += 1,
+            Verdict::Error => self.error += 1,
+            Verdict::Skipped => self.skipped += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.inconclusive + self.error + self.skipped
+    }
+}
+
+/// Paths of a case's evidence files, relative to the report directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceFiles {
+    pub trace: Option<String>,
+    pub transcript: Option<String>,
+    /// PEM files of certificate chains the SUT presented.
+    pub certificates: Vec<String>,
+}
+
+/// One case's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    pub id: String,
+    pub title: String,
+    pub providers: Vec<String>,
+    pub requirements: Vec<String>,
+    pub tags: Vec<String>,
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub reason: String,
+    /// The step that decided a non-pass verdict, as "N: description" (1-based).
+    pub failed_step: Option<String>,
+    pub duration_ms: u64,
+    pub evidence: EvidenceFiles,
+}
+
+/// The whole run: `summary.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub sut: SutInfo,
+    /// RFC 3339 UTC time the run started.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub totals: Totals,
+    pub cases: Vec<CaseRecord>,
+}

@@ -1,0 +1,12 @@
+//! The actors picharness plays, with real sockets, and the reference Edge.
+//!
+//! Everything here speaks to the network: the test PKI (`pki`), TLS with
+//! byte capture and key logging (`tls`), the in-process authoritative DNS
+//! server (`dns`), SIP connections over TLS (`sip_conn`), the provider peers
+//! and internal pool (`actor`), and the embedded reference Edge with its
+//! fault switches (`edge`). Protocol rules come from `picharness-wire`;
+//! captured evidence is expressed in `picharness-reports` types.
+
+pub mod dns;
+pub mod pki;
+pub mod tls;

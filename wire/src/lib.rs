@@ -1,0 +1,8 @@
+//! Sans-IO protocol codecs for picharness.
+//!
+//! Bytes in, typed values out, and back. Nothing in this crate touches a
+//! socket, a clock or an async runtime, so every rule it implements is tested
+//! with byte vectors alone. The parsed forms always keep the original bytes
+//! beside them: evidence must show exactly what the system under test sent.
+
+pub mod sip;
