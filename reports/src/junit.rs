@@ -1,1 +1,306 @@
-//! TODO
+//! `junit.xml`: the run record as a JUnit report for CI systems.
+//!
+//! One test suite, `picharness`, with one test case per case. JUnit has no
+//! inconclusive outcome, so the mapping is:
+//!
+//! | verdict      | JUnit                                                 |
+//! | ------------ | ----------------------------------------------------- |
+//! | pass         | success                                               |
+//! | fail         | `<failure type="fail" message=reason>`                |
+//! | error        | `<error type="error" message=reason>`                 |
+//! | skipped      | `<skipped message=reason>`                            |
+//! | inconclusive | `<skipped type="inconclusive" message="inconclusive: reason">` |
+//!
+//! Every test case carries a `verdict` property with the real verdict, so
+//! nothing is lost, plus `requirement` properties and, for non-pass
+//! verdicts, `failed_step`. The same facts are in its system-out as text.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::model::{CaseRecord, RunRecord, Verdict};
+
+/// Name of the report and of its single test suite.
+pub const SUITE_NAME: &str = "picharness";
+
+/// Why `junit.xml` could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum JunitError {
+    #[error("cannot write JUnit report {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot serialize the JUnit report: {0}")]
+    Serialize(#[from] quick_junit::SerializeError),
+}
+
+/// Builds the JUnit report of `run` (see the module docs for the mapping).
+pub fn junit_report(run: &RunRecord) -> Report {
+    let mut suite = TestSuite::new(SUITE_NAME);
+    suite.set_time(Duration::from_millis(run.duration_ms));
+    suite.add_properties([
+        Property::new("tool", format!("{} {}", run.tool.name, run.tool.version)),
+        Property::new("started_at", run.started_at.as_str()),
+        Property::new("sut.kind", run.sut.kind.as_str()),
+        Property::new("sut.access_edge_fqdn", run.sut.access_edge_fqdn.as_str()),
+        Property::new(
+            "sut.access_edge_address",
+            run.sut.access_edge_address.as_str(),
+        ),
+        Property::new("sut.sip_domain", run.sut.sip_domain.as_str()),
+    ]);
+    suite.add_properties(
+        run.sut
+            .faults
+            .iter()
+            .map(|fault| Property::new("sut.fault", fault.as_str())),
+    );
+    suite.add_test_cases(run.cases.iter().map(test_case));
+
+    let mut report = Report::new(SUITE_NAME);
+    report.set_time(Duration::from_millis(run.duration_ms));
+    report.add_test_suite(suite);
+    report
+}
+
+/// Renders the JUnit report of `run` as XML.
+pub fn render_junit(run: &RunRecord) -> Result<String, JunitError> {
+    Ok(junit_report(run).to_string()?)
+}
+
+/// Writes the JUnit report of `run` to `path`.
+pub fn write_junit(path: &Path, run: &RunRecord) -> Result<(), JunitError> {
+    let xml = render_junit(run)?;
+    std::fs::write(path, xml).map_err(|source| JunitError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn test_case(case: &CaseRecord) -> TestCase {
+    let mut status = match case.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_type("fail").set_message(case.reason.as_str());
+            status
+        }
+        Verdict::Error => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_type("error").set_message(case.reason.as_str());
+            status
+        }
+        Verdict::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(case.reason.as_str());
+            status
+        }
+        Verdict::Inconclusive => {
+            let mut status = TestCaseStatus::skipped();
+            status
+                .set_type("inconclusive")
+                .set_message(format!("inconclusive: {}", case.reason));
+            status
+        }
+    };
+    if let Some(step) = &case.failed_step {
+        // A no-op on success, which has no description.
+        status.set_description(format!("failed step {step}"));
+    }
+
+    let classname = case.id.split('.').next().unwrap_or(case.id.as_str());
+    let mut test_case = TestCase::new(case.id.as_str(), status);
+    test_case
+        .set_classname(classname)
+        .set_time(Duration::from_millis(case.duration_ms))
+        .add_property(Property::new("verdict", case.verdict.as_str()))
+        .add_properties(
+            case.requirements
+                .iter()
+                .map(|requirement| Property::new("requirement", requirement.as_str())),
+        );
+    if let Some(step) = &case.failed_step {
+        test_case.add_property(Property::new("failed_step", step.as_str()));
+    }
+    test_case.set_system_out(system_out(case));
+    test_case
+}
+
+/// The case's facts as `key: value` lines, for people reading CI output.
+fn system_out(case: &CaseRecord) -> String {
+    let mut out = String::new();
+    let mut line = |key: &str, value: &str| {
+        out.push_str(key);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push('\n');
+    };
+    line("title", &case.title);
+    line("verdict", case.verdict.as_str());
+    line("reason", &case.reason);
+    if let Some(step) = &case.failed_step {
+        line("failed step", step);
+    }
+    if !case.requirements.is_empty() {
+        line("requirements", &case.requirements.join(", "));
+    }
+    if !case.providers.is_empty() {
+        line("providers", &case.providers.join(", "));
+    }
+    if let Some(trace) = &case.evidence.trace {
+        line("trace", trace);
+    }
+    if let Some(transcript) = &case.evidence.transcript {
+        line("transcript", transcript);
+    }
+    for certificate in &case.evidence.certificates {
+        line("certificate", certificate);
+    }
+    out
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+    use crate::summary::tests::sample_run;
+
+    fn parsed(run: &RunRecord) -> (String, Report) {
+        let xml = render_junit(run).unwrap();
+        let report = Report::deserialize_from_str(&xml).unwrap();
+        (xml, report)
+    }
+
+    fn property<'a>(case: &'a TestCase, name: &str) -> Vec<&'a str> {
+        case.properties
+            .iter()
+            .filter(|p| p.name.as_str() == name)
+            .map(|p| p.value.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn verdicts_map_to_junit_elements() {
+        let run = sample_run();
+        let (xml, report) = parsed(&run);
+
+        assert_eq!(report.test_suites.len(), 1);
+        let suite = &report.test_suites[0];
+        assert_eq!(suite.name.as_str(), "picharness");
+        assert_eq!(suite.tests, 5);
+        assert_eq!(suite.failures, 1);
+        assert_eq!(suite.errors, 1);
+        assert_eq!(suite.skipped, 2);
+
+        let by_id = |id: &str| {
+            suite
+                .test_cases
+                .iter()
+                .find(|c| c.name.as_str() == id)
+                .unwrap_or_else(|| panic!("no test case {id} in\n{xml}"))
+        };
+
+        let pass = by_id("aol.tls.client-eku");
+        assert!(matches!(pass.status, TestCaseStatus::Success { .. }));
+        assert_eq!(pass.classname.as_ref().unwrap().as_str(), "aol");
+        assert_eq!(pass.time, Some(Duration::from_millis(1234)));
+        assert_eq!(property(pass, "verdict"), ["pass"]);
+        assert_eq!(property(pass, "requirement"), ["REQ-TLS-1", "REQ-TLS-2"]);
+        assert!(property(pass, "failed_step").is_empty());
+
+        let fail = by_id("edge.dns.srv-federation");
+        assert_eq!(fail.classname.as_ref().unwrap().as_str(), "edge");
+        match &fail.status {
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                message,
+                ty,
+                ..
+            } => {
+                assert_eq!(
+                    message.as_ref().unwrap().as_str(),
+                    "the SRV record points to <wrong> & \"bad\" host"
+                );
+                assert_eq!(ty.as_ref().unwrap().as_str(), "fail");
+            }
+            other => panic!("fail became {other:?}"),
+        }
+        assert_eq!(property(fail, "verdict"), ["fail"]);
+        assert_eq!(property(fail, "failed_step"), ["2: read the response"]);
+        let out = fail.system_out.as_ref().unwrap().as_str();
+        assert!(out.contains("failed step: 2: read the response\n"), "{out}");
+        assert!(
+            out.contains("requirements: REQ-TLS-1, REQ-TLS-2\n"),
+            "{out}"
+        );
+
+        let error = by_id("av.turn.relay-range");
+        assert_eq!(error.classname.as_ref().unwrap().as_str(), "av");
+        assert!(matches!(
+            &error.status,
+            TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, message, .. }
+                if message.as_ref().unwrap().as_str() == "cannot bind 127.80.0.30:3478"
+        ));
+        assert_eq!(property(error, "verdict"), ["error"]);
+
+        let skipped = by_id("aol.presence.pidf");
+        assert!(matches!(
+            &skipped.status,
+            TestCaseStatus::Skipped { message, .. }
+                if message.as_ref().unwrap().as_str() == "not applicable to this topology"
+        ));
+        assert_eq!(property(skipped, "verdict"), ["skipped"]);
+
+        let inconclusive = by_id("messenger.im.inbound");
+        assert_eq!(
+            inconclusive.classname.as_ref().unwrap().as_str(),
+            "messenger"
+        );
+        assert!(matches!(
+            &inconclusive.status,
+            TestCaseStatus::Skipped { message, .. }
+                if message.as_ref().unwrap().as_str() == "inconclusive: registration failed"
+        ));
+        assert_eq!(property(inconclusive, "verdict"), ["inconclusive"]);
+    }
+
+    #[test]
+    fn xml_text_has_the_expected_elements() {
+        let xml = render_junit(&sample_run()).unwrap();
+        assert!(xml.contains("<testsuite name=\"picharness\""), "{xml}");
+        assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
+        assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+        assert_eq!(xml.matches("<error ").count(), 1, "{xml}");
+        assert_eq!(xml.matches("<skipped ").count(), 2, "{xml}");
+        assert!(
+            xml.contains("message=\"inconclusive: registration failed\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<property name=\"verdict\" value=\"inconclusive\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("&lt;wrong&gt; &amp;"),
+            "reason not escaped:\n{xml}"
+        );
+    }
+
+    #[test]
+    fn write_junit_writes_the_rendered_report() {
+        let run = sample_run();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junit.xml");
+        write_junit(&path, &run).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            render_junit(&run).unwrap()
+        );
+        let err = write_junit(&dir.path().join("no/such/dir/junit.xml"), &run).unwrap_err();
+        assert!(matches!(err, JunitError::Io { .. }), "{err}");
+    }
+}

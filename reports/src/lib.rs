@@ -14,4 +14,6 @@ pub mod summary;
 pub mod transcript;
 
 pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
-pub use model::{CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict};
+pub use model::{
+    CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict,
+};

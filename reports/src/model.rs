@@ -24,7 +24,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Self; 5] = [Self::Pass, Self::Fail, Self::Inconclusive, Self::Error, Self::Skipped];
+    pub const ALL: [Self; 5] = [
+        Self::Pass,
+        Self::Fail,
+        Self::Inconclusive,
+        Self::Error,
+        Self::Skipped,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,0 +1,12 @@
+//! Running one case against a topology: executing its steps, judging what
+//! the SUT did, and gathering the evidence.
+
+mod checks;
+mod evidence;
+mod execute;
+mod matching;
+mod outcome;
+
+pub use evidence::{CaseArtifacts, write_case_evidence};
+pub use execute::run_case;
+pub use outcome::Outcome;

@@ -1,0 +1,62 @@
+//! Judging a received message against a step's expectation, with reasons
+//! that name the symptom.
+
+use picharness_wire::sip::SipMessage;
+
+use crate::scenario::{HeaderExpectation, MessageExpectation, TemplateVars};
+use crate::scenario::template_substitute;
+
+/// Whether `message` is the kind of message the expectation waits for
+/// (method or status), ignoring header rules.
+pub(crate) fn is_expected_kind(expectation: &MessageExpectation, message: &SipMessage) -> bool {
+    match expectation {
+        MessageExpectation::Request { method, .. } => message.method() == Some(method.as_str()),
+        MessageExpectation::Response { status, .. } => message.status().is_some_and(|s| status.matches(s)),
+    }
+}
+
+/// Checks the header rules; returns the first broken one as a sentence.
+pub(crate) fn header_problem(
+    expectation: &MessageExpectation,
+    message: &SipMessage,
+    actor: &str,
+    vars: &TemplateVars,
+) -> Option<String> {
+    let rules = match expectation {
+        MessageExpectation::Request { headers, .. } | MessageExpectation::Response { headers, .. } => headers,
+    };
+    let what = message.summary();
+    for rule in rules {
+        match rule {
+            HeaderExpectation::Present(name) if message.headers.count(name) == 0 => {
+                return Some(format!("{what} reached {actor} without a {name} header"));
+            }
+            HeaderExpectation::Absent(name) if message.headers.count(name) > 0 => {
+                return Some(format!("{what} reached {actor} with a {name} header it must not carry"));
+            }
+            HeaderExpectation::Contains { name, needle } => {
+                let needle = template_substitute(needle, vars);
+                let values = message.headers.values(name);
+                if values.is_empty() {
+                    return Some(format!("{what} reached {actor} without a {name} header (expected one containing {needle:?})"));
+                }
+                if !values.iter().any(|v| v.contains(&needle)) {
+                    return Some(format!(
+                        "{what} reached {actor} with {name}: {} (expected a value containing {needle:?})",
+                        values.join(", ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Describes an expectation for reasons: "request MESSAGE", "response 200".
+pub(crate) fn describe(expectation: &MessageExpectation) -> String {
+    match expectation {
+        MessageExpectation::Request { method, .. } => format!("request {method}"),
+        MessageExpectation::Response { status, .. } => format!("response {status}"),
+    }
+}

@@ -1,0 +1,42 @@
+//! The verdict of one case, with its one-sentence reason.
+
+use picharness_reports::Verdict;
+
+/// How a case ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub reason: String,
+    /// "N: description" of the step that decided a non-pass verdict.
+    pub failed_step: Option<String>,
+}
+
+impl Outcome {
+    pub fn pass(reason: impl Into<String>) -> Self {
+        Self {
+            verdict: Verdict::Pass,
+            reason: reason.into(),
+            failed_step: None,
+        }
+    }
+
+    pub fn new(verdict: Verdict, reason: impl Into<String>) -> Self {
+        Self {
+            verdict,
+            reason: reason.into(),
+            failed_step: None,
+        }
+    }
+
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Self::new(Verdict::Fail, reason)
+    }
+
+    pub fn error(reason: impl Into<String>) -> Self {
+        Self::new(Verdict::Error, reason)
+    }
+
+    pub fn inconclusive(reason: impl Into<String>) -> Self {
+        Self::new(Verdict::Inconclusive, reason)
+    }
+}

@@ -1,0 +1,61 @@
+//! Provider profiles: each public IM provider described as data (its
+//! federation FQDN, the SIP domains it owns, what it demands of the Edge's
+//! certificate), read from `scenarios/profiles/*.toml`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::scenario::ScenarioError;
+
+/// One provider, as a peer simulator plays it and the Edge routes to it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderProfile {
+    /// Short name used in case ids and steps (`messenger`).
+    pub name: String,
+    pub display_name: String,
+    /// The provider's federation FQDN (Lync's ProxyFqdn).
+    pub federation_fqdn: String,
+    /// SIP domains the provider owns; the first is used for its test users.
+    pub domains: Vec<String>,
+    /// Whether the provider refuses an Edge certificate without the clientAuth EKU.
+    #[serde(default)]
+    pub require_client_auth_eku: bool,
+}
+
+/// Loads every profile in `dir`, sorted by name.
+pub fn load_profiles(dir: &Path) -> Result<Vec<ProviderProfile>, ScenarioError> {
+    let error = |file: &Path, line: usize, field: &str, message: String| ScenarioError {
+        file: file.to_path_buf(),
+        line,
+        field: field.to_owned(),
+        message,
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| error(dir, 0, "-", format!("cannot read profile directory: {e}")))?;
+    let mut profiles = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| error(dir, 0, "-", e.to_string()))?.path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| error(&path, 0, "-", format!("cannot read file: {e}")))?;
+        let profile: ProviderProfile = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            error(&path, line, "-", e.message().to_owned())
+        })?;
+        if profile.domains.is_empty() {
+            return Err(error(&path, 0, "domains", "a provider must own at least one SIP domain".into()));
+        }
+        let valid_name = !profile.name.is_empty() && profile.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !valid_name || ["pool", "dns", "edge", "av"].contains(&profile.name.as_str()) {
+            return Err(error(&path, 1, "name", format!("{:?} is not a usable provider name", profile.name)));
+        }
+        profiles.push(profile);
+    }
+    profiles.sort_by(|a, b| a.name.cmp(&b.name));
+    if profiles.is_empty() {
+        return Err(error(dir, 0, "-", "no provider profiles found".into()));
+    }
+    Ok(profiles)
+}

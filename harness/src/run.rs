@@ -1,0 +1,229 @@
+//! A whole run: load the catalogue, start the topology, execute the cases as
+//! libtest-mimic trials (filters, `--exact`, `--skip`, `--list`,
+//! `--test-threads` as libtest has them), and write `summary.json`,
+//! `junit.xml` and each case's evidence.
+
+use std::net::Ipv4Addr;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use picharness_reports::junit::write_junit;
+use picharness_reports::summary::write_summary;
+use picharness_reports::{CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict};
+use picharness_simulators::edge::{Fault, FaultSet};
+use picharness_simulators::tls::install_crypto_provider;
+
+use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
+use crate::catalogue::load_catalogue;
+use crate::scenario::Case;
+use crate::topology::{EmbeddedAddresses, Topology};
+
+/// Exit code: every case passed, was skipped or was inconclusive.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: at least one case failed or errored.
+pub const EXIT_FAILURES: u8 = 1;
+/// Exit code: the run could not start.
+pub const EXIT_CANNOT_START: u8 = 2;
+
+/// What `picharness run` was asked to do.
+pub struct RunOptions {
+    pub scenarios_dir: PathBuf,
+    pub report_dir: PathBuf,
+    pub faults: Vec<Fault>,
+    /// The /16 the embedded topology's loopback addresses come from.
+    pub embedded_base: Ipv4Addr,
+    pub test_args: Arguments,
+}
+
+struct Shared {
+    topology: Topology,
+    runtime: tokio::runtime::Handle,
+    report_dir: PathBuf,
+    nonce: String,
+    records: Mutex<Vec<CaseRecord>>,
+}
+
+/// Runs the suite; returns the process exit code.
+pub fn run(options: RunOptions) -> u8 {
+    install_crypto_provider();
+    let catalogue = match load_catalogue(&options.scenarios_dir) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("picharness: {} problem(s) in the scenario files; nothing was run", errors.len());
+            return EXIT_CANNOT_START;
+        }
+    };
+    if options.test_args.list {
+        let trials = catalogue.cases.iter().map(|c| Trial::test(c.id.clone(), || Ok(()))).collect();
+        libtest_mimic::run(&options.test_args, trials);
+        return EXIT_OK;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("picharness: cannot start the async runtime: {e}");
+            return EXIT_CANNOT_START;
+        }
+    };
+    let faults = FaultSet::new(options.faults.iter().copied());
+    let addresses = EmbeddedAddresses {
+        base: options.embedded_base,
+    };
+    let topology = match runtime.block_on(Topology::embedded(catalogue.profiles.clone(), faults, addresses)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("picharness: cannot start the embedded topology: {e}");
+            return EXIT_CANNOT_START;
+        }
+    };
+    if let Err(e) = prepare_report_dir(&options.report_dir) {
+        eprintln!("picharness: report directory {}: {e}", options.report_dir.display());
+        return EXIT_CANNOT_START;
+    }
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        topology,
+        runtime: runtime.handle().clone(),
+        report_dir: options.report_dir.clone(),
+        nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
+        records: Mutex::new(Vec::new()),
+    });
+    let trials = catalogue
+        .cases
+        .iter()
+        .map(|case| {
+            let shared = shared.clone();
+            let case = case.clone();
+            Trial::ignorable_test(case.id.clone(), move || run_trial(&shared, &case))
+        })
+        .collect();
+    libtest_mimic::run(&options.test_args, trials);
+
+    let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
+    let order: Vec<&str> = catalogue.cases.iter().map(|c| c.id.as_str()).collect();
+    cases.sort_by_key(|c| order.iter().position(|id| *id == c.id));
+    let mut totals = Totals::default();
+    for case in &cases {
+        totals.add(case.verdict);
+    }
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "picharness".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        sut: shared.topology.sut_info(),
+        started_at: rfc3339(started_at),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        totals,
+        cases,
+    };
+    let mut exit = if record.cases.iter().any(|c| c.verdict.is_failure()) { EXIT_FAILURES } else { EXIT_OK };
+    if let Err(e) = write_summary(&options.report_dir.join("summary.json"), &record) {
+        eprintln!("picharness: cannot write summary.json: {e}");
+        exit = EXIT_FAILURES;
+    }
+    if let Err(e) = write_junit(&options.report_dir.join("junit.xml"), &record) {
+        eprintln!("picharness: cannot write junit.xml: {e}");
+        exit = EXIT_FAILURES;
+    }
+    print_totals(&record, &options.report_dir);
+    drop(shared);
+    runtime.shutdown_background();
+    exit
+}
+
+fn rfc3339(at: SystemTime) -> String {
+    let odt = time::OffsetDateTime::from(at);
+    odt.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| odt.to_string())
+}
+
+fn print_totals(record: &RunRecord, report_dir: &Path) {
+    let t = record.totals;
+    println!(
+        "\npicharness: {} cases against {} ({}{}): {} pass, {} fail, {} inconclusive, {} error, {} skipped",
+        t.total(),
+        record.sut.access_edge_address,
+        record.sut.kind,
+        if record.sut.faults.is_empty() { String::new() } else { format!(", faults: {}", record.sut.faults.join(", ")) },
+        t.pass,
+        t.fail,
+        t.inconclusive,
+        t.error,
+        t.skipped
+    );
+    for case in record.cases.iter().filter(|c| c.verdict != Verdict::Pass) {
+        println!("  {:<12} {}: {}", case.verdict.as_str(), case.id, case.reason);
+    }
+    println!("report: {}", report_dir.display());
+}
+
+/// Creates the report directory; stale case folders from an earlier run
+/// into the same directory are removed so evidence never mixes runs.
+fn prepare_report_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let cases = dir.join("cases");
+    if cases.exists() && dir.join("summary.json").exists() {
+        std::fs::remove_dir_all(&cases)?;
+    }
+    std::fs::create_dir_all(cases)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
+    let started = Instant::now();
+    let executed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        shared.runtime.block_on(run_case(&shared.topology, case, &shared.nonce))
+    }));
+    let (mut outcome, artifacts) = match executed {
+        Ok(result) => result,
+        Err(payload) => (
+            Outcome::error(format!("the harness panicked: {}", panic_message(payload.as_ref()))),
+            CaseArtifacts::default(),
+        ),
+    };
+    let case_dir = shared.report_dir.join("cases").join(&case.id);
+    let (evidence, write_error): (EvidenceFiles, Option<String>) = write_case_evidence(&shared.report_dir, &case_dir, &artifacts);
+    if let Some(e) = write_error {
+        if outcome.verdict == Verdict::Pass {
+            outcome = Outcome::error(format!("the case passed but its evidence could not be written: {e}"));
+        } else {
+            outcome.reason.push_str(&format!(" (evidence incomplete: {e})"));
+        }
+    }
+    let record = CaseRecord {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        providers: case.providers.clone(),
+        requirements: case.requirements.clone(),
+        tags: case.tags.clone(),
+        verdict: outcome.verdict,
+        reason: outcome.reason.clone(),
+        failed_step: outcome.failed_step.clone(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        evidence,
+    };
+    if let Ok(mut records) = shared.records.lock() {
+        records.push(record);
+    }
+    let step = outcome.failed_step.map(|s| format!(" [step {s}]")).unwrap_or_default();
+    match outcome.verdict {
+        Verdict::Pass => Ok(Completion::Completed),
+        Verdict::Fail | Verdict::Error => Err(Failed::from(format!("{}: {}{step}", outcome.verdict, outcome.reason))),
+        Verdict::Inconclusive | Verdict::Skipped => Ok(Completion::ignored_with(format!("{}: {}", outcome.verdict, outcome.reason))),
+    }
+}

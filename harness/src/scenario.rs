@@ -1,0 +1,13 @@
+//! Scenario files: one interop case per TOML file, loaded and validated up
+//! front into [`Case`] values. Every error names the file, line and field.
+
+mod error;
+mod file_format;
+mod load;
+mod model;
+mod template;
+
+pub use error::ScenarioError;
+pub use load::{load_case_file, load_cases, parse_case};
+pub use model::{Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step};
+pub use template::{TemplateVars, render_message, substitute as template_substitute};

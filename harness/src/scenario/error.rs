@@ -1,0 +1,32 @@
+//! The user-facing error for a bad scenario or profile file.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What is wrong with a data file, and exactly where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    /// 1-based line, 0 when the problem is not tied to a line.
+    pub line: usize,
+    /// The offending field, such as `steps[2].expect`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: field `{}`: {}", self.file.display(), self.line, self.field, self.message)
+        } else {
+            write!(f, "{}: field `{}`: {}", self.file.display(), self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Converts a byte offset in `text` to a 1-based line number.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}

@@ -1,0 +1,49 @@
+//! The TOML layout of a scenario file, as serde reads it (strict: unknown
+//! keys are errors). Spans are kept so later validation can name lines.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaseFile {
+    pub(crate) id: Spanned<String>,
+    pub(crate) title: Spanned<String>,
+    pub(crate) requirements: Spanned<Vec<Spanned<String>>>,
+    pub(crate) providers: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(crate) tags: Vec<Spanned<String>>,
+    /// Whole-case deadline in milliseconds (default 8000).
+    pub(crate) timeout_ms: Option<Spanned<u64>>,
+    /// Why no fault switch of the reference Edge can make this case fail,
+    /// when that is so.
+    pub(crate) no_fault_reason: Option<String>,
+    pub(crate) steps: Spanned<Vec<Spanned<StepFile>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepFile {
+    pub(crate) actor: Spanned<String>,
+    /// A message template to send.
+    pub(crate) send: Option<Spanned<String>>,
+    /// `request METHOD` or `response CODE` (`2xx` classes allowed).
+    pub(crate) expect: Option<Spanned<String>>,
+    /// Answer the last request this actor received with this status code.
+    pub(crate) reply: Option<Spanned<u16>>,
+    /// A built-in check.
+    pub(crate) check: Option<Spanned<String>>,
+    /// Headers the expected message must carry.
+    #[serde(default)]
+    pub(crate) has_headers: Vec<Spanned<String>>,
+    /// Headers the expected message must not carry.
+    #[serde(default)]
+    pub(crate) lacks_headers: Vec<Spanned<String>>,
+    /// Header name to a (templated) substring one of its values must contain.
+    #[serde(default)]
+    pub(crate) header_contains: BTreeMap<String, Spanned<String>>,
+    /// What the step is for, shown in reports.
+    pub(crate) note: Option<String>,
+}

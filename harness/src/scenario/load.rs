@@ -1,0 +1,378 @@
+//! Reading scenario files and turning them into validated [`Case`]s.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{ScenarioError, line_of};
+use super::file_format::{CaseFile, StepFile};
+use super::model::{Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step};
+use super::template::{KNOWN_VARIABLES, variables_in};
+
+const DEFAULT_TIMEOUT_MS: u64 = 8_000;
+const MAX_TIMEOUT_MS: u64 = 600_000;
+
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn error<T>(&self, span: Option<std::ops::Range<usize>>, field: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
+        Err(ScenarioError {
+            file: self.file.to_path_buf(),
+            line: span.map_or(0, |s| line_of(self.text, s.start)),
+            field: field.into(),
+            message: message.into(),
+        })
+    }
+
+    fn at<T, U>(&self, spanned: &Spanned<U>, field: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
+        self.error(Some(spanned.span()), field, message)
+    }
+}
+
+/// Loads every `*.toml` file under `dir` (recursively, in path order).
+/// All files are read; every error found is returned, not just the first.
+pub fn load_cases(dir: &Path, providers: &[String]) -> Result<Vec<Case>, Vec<ScenarioError>> {
+    let mut files = Vec::new();
+    if let Err(e) = collect_toml_files(dir, &mut files) {
+        return Err(vec![ScenarioError {
+            file: dir.to_path_buf(),
+            line: 0,
+            field: "-".into(),
+            message: format!("cannot read scenario directory: {e}"),
+        }]);
+    }
+    files.sort();
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match load_case_file(&file, providers) {
+            Ok(case) => cases.push(case),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for case in &cases {
+        if !seen.insert(case.id.clone()) {
+            errors.push(ScenarioError {
+                file: case.source.clone(),
+                line: 1,
+                field: "id".into(),
+                message: format!("case id {:?} is used by another file", case.id),
+            });
+        }
+    }
+    if errors.is_empty() { Ok(cases) } else { Err(errors) }
+}
+
+fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_toml_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates one scenario file.
+pub fn load_case_file(file: &Path, providers: &[String]) -> Result<Case, ScenarioError> {
+    let text = std::fs::read_to_string(file).map_err(|e| ScenarioError {
+        file: file.to_path_buf(),
+        line: 0,
+        field: "-".into(),
+        message: format!("cannot read file: {e}"),
+    })?;
+    parse_case(file, &text, providers)
+}
+
+fn toml_error(ctx: &Ctx<'_>, e: &toml::de::Error) -> ScenarioError {
+    let message = e.message().to_owned();
+    let field = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.contains("unknown field") || message.contains("missing field"))
+        .unwrap_or("-")
+        .to_owned();
+    ScenarioError {
+        file: ctx.file.to_path_buf(),
+        line: e.span().map_or(0, |s| line_of(ctx.text, s.start)),
+        field,
+        message,
+    }
+}
+
+fn is_case_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('.').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !p.starts_with('-')
+        })
+}
+
+fn is_requirement_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(area, number)| {
+        !area.is_empty()
+            && area.bytes().all(|b| b.is_ascii_uppercase())
+            && !number.is_empty()
+            && number.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Validates the text of one scenario file.
+pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case, ScenarioError> {
+    let ctx = Ctx { file, text };
+    let raw: CaseFile = toml::from_str(text).map_err(|e| toml_error(&ctx, &e))?;
+    let id = raw.id.get_ref().clone();
+    if !is_case_id(&id) {
+        return ctx.at(&raw.id, "id", format!("{id:?} is not a lowercase dotted id like messenger.im.inbound"));
+    }
+    let prefix = id.split('.').next().unwrap_or_default();
+    if prefix != "edge" && prefix != "av" && !providers.iter().any(|p| p == prefix) {
+        return ctx.at(&raw.id, "id", format!("id must start with a provider name, edge or av, not {prefix:?}"));
+    }
+    if raw.title.get_ref().trim().is_empty() {
+        return ctx.at(&raw.title, "title", "title is empty");
+    }
+    if raw.requirements.get_ref().is_empty() {
+        return ctx.at(&raw.requirements, "requirements", "a case must cite at least one requirement id");
+    }
+    for requirement in raw.requirements.get_ref() {
+        if !is_requirement_id(requirement.get_ref()) {
+            return ctx.at(requirement, "requirements", format!("{:?} is not a requirement id like FED-09", requirement.get_ref()));
+        }
+    }
+    for provider in raw.providers.get_ref() {
+        if !providers.iter().any(|p| p == provider.get_ref()) {
+            return ctx.at(provider, "providers", format!("unknown provider {:?}; known: {}", provider.get_ref(), providers.join(", ")));
+        }
+    }
+    let timeout_ms = match &raw.timeout_ms {
+        Some(t) if *t.get_ref() == 0 || *t.get_ref() > MAX_TIMEOUT_MS => {
+            return ctx.at(t, "timeout_ms", format!("must be between 1 and {MAX_TIMEOUT_MS}"));
+        }
+        Some(t) => *t.get_ref(),
+        None => DEFAULT_TIMEOUT_MS,
+    };
+    if raw.steps.get_ref().is_empty() {
+        return ctx.at(&raw.steps, "steps", "a case needs at least one step");
+    }
+    let steps = raw
+        .steps
+        .get_ref()
+        .iter()
+        .enumerate()
+        .map(|(i, step)| parse_step(&ctx, i, step, providers))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Case {
+        id,
+        title: raw.title.into_inner(),
+        requirements: raw.requirements.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        providers: raw.providers.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        tags: raw.tags.into_iter().map(Spanned::into_inner).collect(),
+        timeout: Duration::from_millis(timeout_ms),
+        no_fault_reason: raw.no_fault_reason,
+        steps,
+        source: file.to_path_buf(),
+    })
+}
+
+fn check_variables(ctx: &Ctx<'_>, spanned: &Spanned<String>, field: &str) -> Result<(), ScenarioError> {
+    for name in variables_in(spanned.get_ref()) {
+        if !KNOWN_VARIABLES.contains(&name) {
+            return ctx.at(spanned, field, format!("unknown variable {{{name}}}; known: {}", KNOWN_VARIABLES.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn parse_status_pattern(text: &str) -> Option<StatusPattern> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 3 || !(b'1'..=b'6').contains(&bytes[0]) {
+        return None;
+    }
+    if &text[1..] == "xx" {
+        return Some(StatusPattern::Class(bytes[0] - b'0'));
+    }
+    text.parse().ok().map(StatusPattern::Exact)
+}
+
+fn parse_step(ctx: &Ctx<'_>, index: usize, spanned: &Spanned<StepFile>, providers: &[String]) -> Result<Step, ScenarioError> {
+    let step = spanned.get_ref();
+    let field = |name: &str| format!("steps[{index}].{name}");
+    let line = line_of(ctx.text, spanned.span().start);
+    let actor_name = step.actor.get_ref().as_str();
+    let actor = match actor_name {
+        "pool" => Actor::Pool,
+        "dns" => Actor::Dns,
+        name if providers.iter().any(|p| p == name) => Actor::Peer(name.to_owned()),
+        other => {
+            return ctx.at(&step.actor, field("actor"), format!("unknown actor {other:?}; use pool, dns or a provider ({})", providers.join(", ")));
+        }
+    };
+    let chosen: Vec<&str> = [
+        step.send.as_ref().map(|_| "send"),
+        step.expect.as_ref().map(|_| "expect"),
+        step.reply.as_ref().map(|_| "reply"),
+        step.check.as_ref().map(|_| "check"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if chosen.len() != 1 {
+        return ctx.error(
+            Some(spanned.span()),
+            field("send|expect|reply|check"),
+            format!("a step needs exactly one of send, expect, reply or check; found {}", if chosen.is_empty() { "none".to_owned() } else { chosen.join(", ") }),
+        );
+    }
+    let has_header_rules = !step.has_headers.is_empty() || !step.lacks_headers.is_empty() || !step.header_contains.is_empty();
+    if has_header_rules && step.expect.is_none() {
+        return ctx.error(Some(spanned.span()), field("has_headers"), "header rules belong to an expect step");
+    }
+    if matches!(actor, Actor::Dns) && step.check.is_none() {
+        return ctx.at(&step.actor, field("actor"), "the dns actor only runs checks");
+    }
+    let action = if let Some(template) = &step.send {
+        check_variables(ctx, template, &field("send"))?;
+        let first_line = template.get_ref().lines().next().unwrap_or_default();
+        if first_line.split(' ').count() != 3 {
+            return ctx.at(template, field("send"), format!("first line {first_line:?} is not a SIP request or status line"));
+        }
+        Action::Send { template: template.get_ref().clone() }
+    } else if let Some(expect) = &step.expect {
+        let mut headers = Vec::new();
+        for name in &step.has_headers {
+            headers.push(HeaderExpectation::Present(name.get_ref().clone()));
+        }
+        for name in &step.lacks_headers {
+            headers.push(HeaderExpectation::Absent(name.get_ref().clone()));
+        }
+        for (name, needle) in &step.header_contains {
+            check_variables(ctx, needle, &field(&format!("header_contains.{name}")))?;
+            headers.push(HeaderExpectation::Contains { name: name.clone(), needle: needle.get_ref().clone() });
+        }
+        let text = expect.get_ref().trim();
+        let expectation = match text.split_once(' ') {
+            Some(("request", method)) if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) => {
+                MessageExpectation::Request { method: method.to_owned(), headers }
+            }
+            Some(("response", status)) => match parse_status_pattern(status) {
+                Some(status) => MessageExpectation::Response { status, headers },
+                None => return ctx.at(expect, field("expect"), format!("{status:?} is not a status code or class like 4xx")),
+            },
+            _ => return ctx.at(expect, field("expect"), format!("{text:?} is neither `request METHOD` nor `response CODE`")),
+        };
+        Action::Expect(expectation)
+    } else if let Some(status) = &step.reply {
+        if !(100..=699).contains(status.get_ref()) {
+            return ctx.at(status, field("reply"), format!("{} is not a SIP status code (100-699)", status.get_ref()));
+        }
+        Action::Reply { status: *status.get_ref() }
+    } else if let Some(check) = &step.check {
+        let Some((_, kind)) = CheckKind::ALL.iter().find(|(name, _)| name == check.get_ref()) else {
+            let known: Vec<&str> = CheckKind::ALL.iter().map(|(n, _)| *n).collect();
+            return ctx.at(check, field("check"), format!("unknown check {:?}; known: {}", check.get_ref(), known.join(", ")));
+        };
+        let fits = match kind {
+            CheckKind::SrvFederation => matches!(actor, Actor::Dns),
+            CheckKind::ServerCertificate | CheckKind::ClientCertificateEku => matches!(actor, Actor::Peer(_)),
+        };
+        if !fits {
+            return ctx.at(&step.actor, field("actor"), format!("check {} cannot be run by {}", check.get_ref(), actor.name()));
+        }
+        Action::Check(*kind)
+    } else {
+        return ctx.error(Some(spanned.span()), field("send|expect|reply|check"), "a step needs an action");
+    };
+    Ok(Step { actor, action, line, note: step.note.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn providers() -> Vec<String> {
+        vec!["messenger".into(), "yahoo".into(), "aol".into()]
+    }
+
+    const GOOD: &str = r#"id = "messenger.im.inbound"
+title = "t"
+requirements = ["IM-01"]
+providers = ["messenger"]
+
+[[steps]]
+actor = "messenger"
+send = """
+MESSAGE sip:{user.lync}@{sut.domain} SIP/2.0
+Content-Length: {content_length}
+"""
+
+[[steps]]
+actor = "pool"
+expect = "request MESSAGE"
+has_headers = ["Record-Route"]
+
+[[steps]]
+actor = "pool"
+reply = 200
+
+[[steps]]
+actor = "messenger"
+expect = "response 2xx"
+"#;
+
+    #[test]
+    fn good_case_loads() {
+        let case = parse_case(Path::new("g.toml"), GOOD, &providers()).expect("loads");
+        assert_eq!(case.steps.len(), 4);
+        assert_eq!(case.steps[1].line, 14);
+        assert_eq!(case.steps[3].action, Action::Expect(MessageExpectation::Response { status: StatusPattern::Class(2), headers: vec![] }));
+    }
+
+    #[test]
+    fn unknown_actor_names_file_line_and_field() {
+        let bad = GOOD.replace("actor = \"pool\"\nreply", "actor = \"poool\"\nreply");
+        let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
+        assert_eq!((err.line, err.field.as_str()), (19, "steps[2].actor"));
+        assert!(err.to_string().starts_with("bad.toml:19: field `steps[2].actor`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_line() {
+        let bad = GOOD.replace("reply = 200", "reply = 200\ncolour = \"red\"");
+        let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
+        assert_eq!(err.field, "colour");
+        assert!(err.line >= 19, "{err}");
+    }
+
+    #[test]
+    fn unknown_variable_is_rejected() {
+        let bad = GOOD.replace("{user.lync}", "{user.nobody}");
+        let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
+        assert_eq!(err.field, "steps[0].send");
+        assert!(err.message.contains("user.nobody"));
+    }
+
+    #[test]
+    fn bad_expect_is_rejected() {
+        let bad = GOOD.replace("response 2xx", "response 2x");
+        let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
+        assert_eq!((err.field.as_str(), err.line), ("steps[3].expect", 25));
+    }
+
+    #[test]
+    fn two_actions_in_one_step_are_rejected() {
+        let bad = GOOD.replace("reply = 200", "reply = 200\ncheck = \"srv-federation\"");
+        let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
+        assert!(err.message.contains("exactly one"), "{err}");
+    }
+}

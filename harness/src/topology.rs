@@ -1,0 +1,303 @@
+//! The world a run plays in: the SUT's addresses and names, the DNS server,
+//! the provider peers and the internal pool. `embedded` builds the whole
+//! thing on loopback around the reference Edge.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use picharness_reports::SutInfo;
+use picharness_simulators::actor::{ActorSpec, SipActor};
+use picharness_simulators::dns::{DnsQueryLog, DnsServer, SrvRecord, ZoneData, start_dns_server};
+use picharness_simulators::edge::{EdgeConfig, Fault, FaultSet, ProviderRoute, ReferenceEdge, RoutingPolicy};
+use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
+use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
+use rustls::RootCertStore;
+
+use crate::profile::ProviderProfile;
+
+/// The SIP port of every federation role.
+pub const SIP_TLS_PORT: u16 = 5061;
+
+/// What the harness knows about the system under test.
+#[derive(Debug, Clone)]
+pub struct SutView {
+    pub sip_domain: String,
+    pub access_edge_fqdn: String,
+    pub internal_fqdn: String,
+    /// Where the Access Edge's external listener answers.
+    pub external: SocketAddr,
+    /// Where the Access Edge's internal listener answers (sandwich mode).
+    pub internal: SocketAddr,
+}
+
+/// A running topology.
+pub struct Topology {
+    pub sut: SutView,
+    pub kind: &'static str,
+    pub faults: FaultSet,
+    pub dns_server: SocketAddr,
+    pub dns_log: DnsQueryLog,
+    pub peers: BTreeMap<String, Arc<SipActor>>,
+    pub pool: Arc<SipActor>,
+    pub profiles: Vec<ProviderProfile>,
+    pub key_log: Arc<KeyLogCollector>,
+    /// Trust anchors the SUT's certificates are judged against.
+    pub trust_anchors: RootCertStore,
+    _edge: Option<ReferenceEdge>,
+    _dns: DnsServer,
+}
+
+/// Why a topology could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    #[error("test PKI: {0}")]
+    Pki(String),
+    #[error("DNS server on {address}: {message}")]
+    Dns { address: SocketAddr, message: String },
+    #[error("{0}")]
+    Actor(String),
+    #[error("reference Edge: {0}")]
+    Edge(String),
+}
+
+/// Loopback addresses of the embedded roles, all derived from one /16 base
+/// so several embedded topologies can run side by side.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedAddresses {
+    pub base: Ipv4Addr,
+}
+
+impl EmbeddedAddresses {
+    fn at(self, third: u8, fourth: u8) -> IpAddr {
+        let [a, b, _, _] = self.base.octets();
+        IpAddr::V4(Ipv4Addr::new(a, b, third, fourth))
+    }
+
+    pub fn dns(self) -> IpAddr {
+        self.at(0, 2)
+    }
+
+    pub fn edge_external(self) -> IpAddr {
+        self.at(0, 10)
+    }
+
+    pub fn edge_internal(self) -> IpAddr {
+        self.at(0, 11)
+    }
+
+    pub fn pool(self) -> IpAddr {
+        self.at(0, 20)
+    }
+
+    /// The n-th provider peer (0-based).
+    pub fn provider(self, index: usize) -> IpAddr {
+        self.at(1, u8::try_from(index + 1).unwrap_or(u8::MAX))
+    }
+}
+
+const SUT_DOMAIN: &str = "contoso.test";
+const ACCESS_EDGE_FQDN: &str = "sip.contoso.test";
+const EDGE_INTERNAL_FQDN: &str = "edge-int.contoso.test";
+const POOL_FQDN: &str = "pool.contoso.test";
+/// The SRV target used by the `dns-target-not-in-san` fault.
+const UNCERTIFIED_TARGET: &str = "sip-alt.contoso.test";
+
+fn socket(ip: IpAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(ip, port)
+}
+
+fn pki_error(e: impl std::fmt::Display) -> TopologyError {
+    TopologyError::Pki(e.to_string())
+}
+
+fn embedded_zones(addresses: EmbeddedAddresses, profiles: &[ProviderProfile], faults: &FaultSet) -> Vec<ZoneData> {
+    let v4 = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4,
+        IpAddr::V6(_) => Ipv4Addr::LOCALHOST,
+    };
+    let srv_port = if faults.has(Fault::DnsSrvWrongPort) { SIP_TLS_PORT + 1 } else { SIP_TLS_PORT };
+    let srv_target = if faults.has(Fault::DnsTargetNotInSan) { UNCERTIFIED_TARGET } else { ACCESS_EDGE_FQDN };
+    let mut zones = vec![ZoneData {
+        origin: format!("{SUT_DOMAIN}."),
+        a: vec![
+            (format!("{ACCESS_EDGE_FQDN}."), v4(addresses.edge_external())),
+            (format!("{UNCERTIFIED_TARGET}."), v4(addresses.edge_external())),
+            (format!("{EDGE_INTERNAL_FQDN}."), v4(addresses.edge_internal())),
+            (format!("{POOL_FQDN}."), v4(addresses.pool())),
+        ],
+        aaaa: vec![],
+        srv: vec![SrvRecord {
+            name: format!("_sipfederationtls._tcp.{SUT_DOMAIN}."),
+            priority: 0,
+            weight: 0,
+            port: srv_port,
+            target: format!("{srv_target}."),
+        }],
+    }];
+    for (index, profile) in profiles.iter().enumerate() {
+        zones.push(ZoneData {
+            origin: format!("{}.", profile.federation_fqdn),
+            a: vec![(format!("{}.", profile.federation_fqdn), v4(addresses.provider(index)))],
+            aaaa: vec![],
+            srv: vec![],
+        });
+    }
+    zones
+}
+
+fn leaf(common_name: &str, dns_names: &[&str], server_auth: bool, client_auth: bool, key: KeyKind) -> LeafSpec {
+    LeafSpec {
+        common_name: common_name.to_owned(),
+        dns_names: dns_names.iter().map(|s| (*s).to_owned()).collect(),
+        server_auth,
+        client_auth,
+        key,
+        crl_distribution_point: Some(format!("http://{common_name}/crl/picharness.crl")),
+    }
+}
+
+async fn start_dns(ip: IpAddr, zones: Vec<ZoneData>, log: DnsQueryLog) -> Result<(DnsServer, SocketAddr), TopologyError> {
+    // Port 53 where we may bind it (tshark dissects DNS there); otherwise a
+    // high port, which resolvers here are told about explicitly.
+    let mut last_error = String::new();
+    for port in [53, 5353, 10053] {
+        let address = socket(ip, port);
+        match start_dns_server(address, zones.clone(), log.clone()).await {
+            Ok(server) => return Ok((server, address)),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(TopologyError::Dns {
+        address: socket(ip, 53),
+        message: last_error,
+    })
+}
+
+impl Topology {
+    /// Starts the embedded topology: test PKI, DNS, reference Edge (with
+    /// `faults`), internal pool and one peer per provider profile.
+    pub async fn embedded(
+        profiles: Vec<ProviderProfile>,
+        faults: FaultSet,
+        addresses: EmbeddedAddresses,
+    ) -> Result<Self, TopologyError> {
+        let pki = TestPki::generate("embedded").map_err(pki_error)?;
+        let roots = pki.root_store();
+        let key_log = Arc::new(KeyLogCollector::default());
+        let edge_identity = Arc::new(
+            pki.issue(&leaf(
+                ACCESS_EDGE_FQDN,
+                &[ACCESS_EDGE_FQDN, SUT_DOMAIN, EDGE_INTERNAL_FQDN],
+                true,
+                !faults.has(Fault::NoClientEku),
+                KeyKind::Rsa2048,
+            ))
+            .map_err(pki_error)?,
+        );
+        let pool_identity: Arc<CertifiedKey> =
+            Arc::new(pki.issue(&leaf(POOL_FQDN, &[POOL_FQDN], true, true, KeyKind::EcdsaP256)).map_err(pki_error)?);
+
+        let dns_log = DnsQueryLog::default();
+        let (dns, dns_server) = start_dns(addresses.dns(), embedded_zones(addresses, &profiles, &faults), dns_log.clone()).await?;
+
+        let sut = SutView {
+            sip_domain: SUT_DOMAIN.to_owned(),
+            access_edge_fqdn: ACCESS_EDGE_FQDN.to_owned(),
+            internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
+            external: socket(addresses.edge_external(), SIP_TLS_PORT),
+            internal: socket(addresses.edge_internal(), SIP_TLS_PORT),
+        };
+        let edge = ReferenceEdge::start(EdgeConfig {
+            external: sut.external,
+            internal: sut.internal,
+            policy: RoutingPolicy {
+                sip_domain: SUT_DOMAIN.to_owned(),
+                external_fqdn: ACCESS_EDGE_FQDN.to_owned(),
+                internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
+                providers: profiles
+                    .iter()
+                    .map(|p| ProviderRoute {
+                        name: p.name.clone(),
+                        fqdn: p.federation_fqdn.clone(),
+                        domains: p.domains.clone(),
+                    })
+                    .collect(),
+                faults: faults.clone(),
+            },
+            identity: edge_identity,
+            roots: roots.clone(),
+            pool_address: socket(addresses.pool(), SIP_TLS_PORT),
+            pool_fqdn: POOL_FQDN.to_owned(),
+            provider_port: SIP_TLS_PORT,
+            dns_server,
+            key_log: key_log.clone(),
+        })
+        .await
+        .map_err(|e| TopologyError::Edge(e.to_string()))?;
+
+        let pool = SipActor::start(ActorSpec {
+            name: "pool".to_owned(),
+            fqdn: POOL_FQDN.to_owned(),
+            listen: socket(addresses.pool(), SIP_TLS_PORT),
+            identity: pool_identity,
+            roots: roots.clone(),
+            client_auth: ClientAuthMode::Required {
+                require_client_auth_eku: false,
+            },
+            key_log: key_log.clone(),
+        })
+        .await
+        .map_err(|e| TopologyError::Actor(e.to_string()))?;
+
+        let mut peers = BTreeMap::new();
+        for (index, profile) in profiles.iter().enumerate() {
+            let fqdn = profile.federation_fqdn.as_str();
+            let identity = Arc::new(pki.issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256)).map_err(pki_error)?);
+            let actor = SipActor::start(ActorSpec {
+                name: profile.name.clone(),
+                fqdn: profile.federation_fqdn.clone(),
+                listen: socket(addresses.provider(index), SIP_TLS_PORT),
+                identity,
+                roots: roots.clone(),
+                client_auth: ClientAuthMode::Required {
+                    require_client_auth_eku: profile.require_client_auth_eku,
+                },
+                key_log: key_log.clone(),
+            })
+            .await
+            .map_err(|e| TopologyError::Actor(e.to_string()))?;
+            peers.insert(profile.name.clone(), actor);
+        }
+
+        Ok(Self {
+            sut,
+            kind: "embedded-reference",
+            faults,
+            dns_server,
+            dns_log,
+            peers,
+            pool,
+            profiles,
+            key_log,
+            trust_anchors: roots,
+            _edge: Some(edge),
+            _dns: dns,
+        })
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&ProviderProfile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// The SUT description recorded in `summary.json`.
+    pub fn sut_info(&self) -> SutInfo {
+        SutInfo {
+            kind: self.kind.to_owned(),
+            access_edge_fqdn: self.sut.access_edge_fqdn.clone(),
+            sip_domain: self.sut.sip_domain.clone(),
+            access_edge_address: self.sut.external.to_string(),
+            faults: self.faults.names(),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! A SIP actor the harness plays: a provider peer (`messenger`, `yahoo`,
+//! `aol`) or the internal pool. It listens with MTLS on its own address,
+//! opens client connections for cases, and delivers what arrives to the
+//! inbox of the case that owns the user or Call-ID it is addressed to.
+//! Requests nobody owns are answered 404, as a real server would.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
+
+use picharness_wire::sip::{DEFAULT_MAX_MESSAGE_SIZE, SipMessage, SipUri};
+use rustls::RootCertStore;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::pki::CertifiedKey;
+use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
+use crate::tls::{
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, ConnectionRecord, KeyLogCollector, ServerTlsOptions, TlsError,
+    accept_tls, client_config, connect_tls, server_config,
+};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to build an actor.
+pub struct ActorSpec {
+    pub name: String,
+    pub fqdn: String,
+    pub listen: SocketAddr,
+    pub identity: Arc<CertifiedKey>,
+    pub roots: RootCertStore,
+    /// What the actor demands of the certificates presented to its listener.
+    pub client_auth: ClientAuthMode,
+    pub key_log: Arc<KeyLogCollector>,
+}
+
+/// Something that happened on one of the actor's connections.
+#[derive(Debug, Clone)]
+pub struct ActorEvent {
+    pub actor: String,
+    pub connection: ConnHandle,
+    pub at: SystemTime,
+    pub kind: ActorEventKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ActorEventKind {
+    Message(SipMessage),
+    Garbage { bytes: Vec<u8>, error: String },
+    Closed { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActorError {
+    #[error("actor {actor} cannot listen on {address}: {source}")]
+    Bind {
+        actor: String,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("actor {actor}: TLS setup failed: {message}")]
+    Tls { actor: String, message: String },
+}
+
+type Inbox = UnboundedSender<ActorEvent>;
+
+/// A running actor. Dropping the last `Arc` stops its listener.
+pub struct SipActor {
+    name: String,
+    fqdn: String,
+    ip: IpAddr,
+    client: Arc<rustls::ClientConfig>,
+    users: Mutex<HashMap<String, Inbox>>,
+    /// Chains presented to this actor's listener (the Edge as TLS client).
+    presented_to_us: ChainRecorder,
+    /// Chains servers presented when this actor connected out (the Edge as TLS server).
+    presented_by_servers: ChainRecorder,
+    listener: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for SipActor {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.listener.lock() {
+            if let Some(task) = slot.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Keeps a user routed to a case's inbox; dropping it removes the route.
+pub struct UserRoute {
+    actor: Weak<SipActor>,
+    user: String,
+}
+
+impl Drop for UserRoute {
+    fn drop(&mut self) {
+        if let Some(actor) = self.actor.upgrade() {
+            if let Ok(mut users) = actor.users.lock() {
+                users.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl SipActor {
+    /// Binds the listener and starts accepting.
+    pub async fn start(spec: ActorSpec) -> Result<Arc<Self>, ActorError> {
+        let tls_error = |e: TlsError| ActorError::Tls {
+            actor: spec.name.clone(),
+            message: e.to_string(),
+        };
+        let presented_to_us = ChainRecorder::default();
+        let presented_by_servers = ChainRecorder::default();
+        let server = server_config(ServerTlsOptions {
+            identity: spec.identity.clone(),
+            client_roots: spec.roots.clone(),
+            client_auth: spec.client_auth,
+            key_log: spec.key_log.clone(),
+            chains: presented_to_us.clone(),
+        })
+        .map_err(tls_error)?;
+        let client = client_config(ClientTlsOptions {
+            identity: Some(spec.identity.clone()),
+            server_roots: spec.roots.clone(),
+            key_log: spec.key_log.clone(),
+            chains: presented_by_servers.clone(),
+        })
+        .map_err(tls_error)?;
+        let listener = TcpListener::bind(spec.listen).await.map_err(|source| ActorError::Bind {
+            actor: spec.name.clone(),
+            address: spec.listen,
+            source,
+        })?;
+        let actor = Arc::new(Self {
+            name: spec.name,
+            fqdn: spec.fqdn,
+            ip: spec.listen.ip(),
+            client,
+            users: Mutex::new(HashMap::new()),
+            presented_to_us,
+            presented_by_servers,
+            listener: Mutex::new(None),
+        });
+        let task = tokio::spawn(accept_loop(Arc::downgrade(&actor), listener, TlsAcceptor::from(server)));
+        if let Ok(mut slot) = actor.listener.lock() {
+            *slot = Some(task);
+        }
+        Ok(actor)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn fqdn(&self) -> &str {
+        &self.fqdn
+    }
+
+    /// Certificate chains presented to this actor's listener.
+    pub fn chains_presented_to_us(&self) -> &ChainRecorder {
+        &self.presented_to_us
+    }
+
+    /// Certificate chains servers presented to this actor's client connections.
+    pub fn chains_presented_by_servers(&self) -> &ChainRecorder {
+        &self.presented_by_servers
+    }
+
+    /// Delivers requests addressed to `user` (Request-URI user part) to `inbox`.
+    pub fn route_user(self: &Arc<Self>, user: &str, inbox: Inbox) -> UserRoute {
+        if let Ok(mut users) = self.users.lock() {
+            users.insert(user.to_owned(), inbox);
+        }
+        UserRoute {
+            actor: Arc::downgrade(self),
+            user: user.to_owned(),
+        }
+    }
+
+    /// Opens a client connection from this actor's address; everything that
+    /// arrives on it goes to `inbox`.
+    pub async fn connect(
+        &self,
+        remote: SocketAddr,
+        server_name: &str,
+        inbox: Inbox,
+    ) -> Result<ConnHandle, (TlsError, Option<ConnectionRecord>)> {
+        let (tls, record) = connect_tls(Some(self.ip), remote, server_name, self.client.clone(), HANDSHAKE_TIMEOUT)
+            .await
+            .map_err(|e| (e, None))?;
+        let local = record.snapshot().client;
+        let peer_chain = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
+            .unwrap_or_default();
+        let (handle, events) = spawn_connection(
+            tls,
+            ConnectionInfo {
+                local,
+                remote,
+                record,
+                peer_chain,
+                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            },
+        );
+        tokio::spawn(forward_all(self.name.clone(), handle.clone(), events, inbox));
+        Ok(handle)
+    }
+
+    fn inbox_for(&self, request: &SipMessage) -> Option<Inbox> {
+        let user = request.request_uri().and_then(|u| SipUri::parse(u).ok())?.user?;
+        self.users.lock().ok()?.get(&user).cloned()
+    }
+}
+
+fn event(actor: &str, connection: &ConnHandle, event: ConnEvent) -> ActorEvent {
+    let (at, kind) = match event {
+        ConnEvent::Message { message, at } => (at, ActorEventKind::Message(message)),
+        ConnEvent::Garbage { bytes, error, at } => (at, ActorEventKind::Garbage { bytes, error }),
+        ConnEvent::Closed { reason, at } => (at, ActorEventKind::Closed { reason }),
+    };
+    ActorEvent {
+        actor: actor.to_owned(),
+        connection: connection.clone(),
+        at,
+        kind,
+    }
+}
+
+async fn forward_all(actor: String, handle: ConnHandle, mut events: UnboundedReceiver<ConnEvent>, inbox: Inbox) {
+    while let Some(e) = events.recv().await {
+        let closed = matches!(e, ConnEvent::Closed { .. });
+        if inbox.send(event(&actor, &handle, e)).is_err() || closed {
+            break;
+        }
+    }
+}
+
+async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: TlsAcceptor) {
+    loop {
+        let Ok((tcp, remote)) = listener.accept().await else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let local = tcp.local_addr().unwrap_or(remote);
+        let acceptor = acceptor.clone();
+        let actor = actor.clone();
+        tokio::spawn(async move {
+            let Ok((tls, record)) = accept_tls(tcp, &acceptor, HANDSHAKE_TIMEOUT).await else {
+                return;
+            };
+            let peer_chain = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
+                .unwrap_or_default();
+            let (handle, events) = spawn_connection(
+                tls,
+                ConnectionInfo {
+                    local,
+                    remote,
+                    record,
+                    peer_chain,
+                    max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                },
+            );
+            dispatch(actor, handle, events).await;
+        });
+    }
+}
+
+/// Serves an accepted connection: requests go to the owning case's inbox.
+async fn dispatch(actor: Weak<SipActor>, handle: ConnHandle, mut events: UnboundedReceiver<ConnEvent>) {
+    while let Some(e) = events.recv().await {
+        let Some(actor) = actor.upgrade() else {
+            return;
+        };
+        match e {
+            ConnEvent::Message { message, at } if message.is_request() => {
+                match actor.inbox_for(&message) {
+                    Some(inbox) => {
+                        let _ = inbox.send(event(&actor.name, &handle, ConnEvent::Message { message, at }));
+                    }
+                    None if message.method() != Some("ACK") => {
+                        let tag = format!("{}{:08x}", actor.name, rand::random::<u32>());
+                        let _ = handle.send(message.response(404, "Not Found", Some(&tag)).to_bytes());
+                    }
+                    None => {}
+                }
+            }
+            ConnEvent::Closed { .. } => return,
+            ConnEvent::Message { .. } | ConnEvent::Garbage { .. } => {}
+        }
+    }
+}

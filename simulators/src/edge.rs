@@ -1,0 +1,11 @@
+//! The embedded reference Edge: a compact, conformant Access Edge used as
+//! the SUT when no configuration is given, with fault switches that make it
+//! misbehave in exactly one named way each.
+
+mod fault;
+mod routing;
+mod server;
+
+pub use fault::{Fault, FaultSet, UnknownFault};
+pub use routing::{Decision, ProviderRoute, RoutingPolicy, Side, Target};
+pub use server::{EdgeConfig, EdgeError, ReferenceEdge};

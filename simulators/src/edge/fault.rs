@@ -1,0 +1,120 @@
+//! Fault switches of the reference Edge: each names one thing a real Edge
+//! gets wrong, so tests can prove that the check for it fails.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// The Edge certificate carries serverAuth only, no clientAuth EKU.
+    NoClientEku,
+    /// The Edge forwards requests without adding Record-Route.
+    NoRecordRoute,
+    /// The `_sipfederationtls._tcp` SRV record points at port 5062.
+    DnsSrvWrongPort,
+    /// The SRV target is a name the Edge certificate does not hold.
+    DnsTargetNotInSan,
+    /// Inbound requests are relayed whatever domain they claim to come from.
+    AcceptAnyDomain,
+    /// Max-Forwards is neither checked nor decremented.
+    IgnoreMaxForwards,
+}
+
+impl Fault {
+    pub const ALL: [Self; 6] = [
+        Self::NoClientEku,
+        Self::NoRecordRoute,
+        Self::DnsSrvWrongPort,
+        Self::DnsTargetNotInSan,
+        Self::AcceptAnyDomain,
+        Self::IgnoreMaxForwards,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NoClientEku => "no-client-eku",
+            Self::NoRecordRoute => "no-record-route",
+            Self::DnsSrvWrongPort => "dns-srv-wrong-port",
+            Self::DnsTargetNotInSan => "dns-target-not-in-san",
+            Self::AcceptAnyDomain => "accept-any-domain",
+            Self::IgnoreMaxForwards => "ignore-max-forwards",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::NoClientEku => {
+                "Edge certificate has the serverAuth EKU but not clientAuth, so AOL refuses its outbound connections"
+            }
+            Self::NoRecordRoute => "Edge forwards requests without inserting Record-Route",
+            Self::DnsSrvWrongPort => "_sipfederationtls._tcp SRV record advertises port 5062 instead of 5061",
+            Self::DnsTargetNotInSan => "_sipfederationtls._tcp SRV target is a name missing from the Edge certificate",
+            Self::AcceptAnyDomain => {
+                "Edge relays inbound requests from domains the sending provider does not own"
+            }
+            Self::IgnoreMaxForwards => "Edge neither checks nor decrements Max-Forwards (no 483 at 0)",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fault name nobody knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault {name:?}; known faults: {}", Fault::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "))]
+pub struct UnknownFault {
+    pub name: String,
+}
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFault { name: s.to_owned() })
+    }
+}
+
+/// The faults switched on for one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultSet(BTreeSet<Fault>);
+
+impl FaultSet {
+    pub fn new(faults: impl IntoIterator<Item = Fault>) -> Self {
+        Self(faults.into_iter().collect())
+    }
+
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0.contains(&fault)
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|f| f.name().to_owned()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_the_known_ones() {
+        let err = "no-such".parse::<Fault>().unwrap_err();
+        assert!(err.to_string().contains("no-record-route"));
+    }
+}

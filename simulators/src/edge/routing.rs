@@ -1,0 +1,241 @@
+//! The reference Edge's proxy decisions, sans-IO: given a request, the side
+//! it arrived on and the provider the peer certificate identified, decide
+//! whether to answer it or where to forward it and with which changes
+//! (RFC 3261 §16.3 to §16.6).
+
+use picharness_wire::sip::{NameAddr, SipMessage, SipUri};
+
+use super::fault::{Fault, FaultSet};
+
+/// Which listener a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The Internet side: federation peers.
+    External,
+    /// The enterprise side: the internal pool.
+    Internal,
+}
+
+/// A provider the Edge federates with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRoute {
+    pub name: String,
+    /// The provider's federation FQDN (its ProxyFqdn), found through DNS.
+    pub fqdn: String,
+    /// The SIP domains this provider owns.
+    pub domains: Vec<String>,
+}
+
+/// Where a forwarded request goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Pool,
+    Provider(String),
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Answer it with this status; `warning` explains a refusal.
+    Respond { status: u16, reason: &'static str, warning: Option<String> },
+    /// Send this (already rewritten) request to the target.
+    Forward { target: Target, request: SipMessage },
+}
+
+/// What the Edge knows to make routing decisions.
+#[derive(Debug, Clone)]
+pub struct RoutingPolicy {
+    pub sip_domain: String,
+    pub external_fqdn: String,
+    pub internal_fqdn: String,
+    pub providers: Vec<ProviderRoute>,
+    pub faults: FaultSet,
+}
+
+const DEFAULT_MAX_FORWARDS: u32 = 70;
+
+fn domain_of_uri(uri: &str) -> Option<String> {
+    SipUri::parse(uri).ok().map(|u| u.host)
+}
+
+fn from_domain(request: &SipMessage) -> Option<String> {
+    let from = request.headers.first("from")?;
+    domain_of_uri(&NameAddr::parse(from)?.uri)
+}
+
+impl RoutingPolicy {
+    /// The provider whose federation FQDN a peer certificate names.
+    pub fn provider_by_fqdn(&self, names: &[String]) -> Option<&ProviderRoute> {
+        self.providers
+            .iter()
+            .find(|p| names.iter().any(|n| n.eq_ignore_ascii_case(&p.fqdn)))
+    }
+
+    fn provider_owning(&self, domain: &str) -> Option<&ProviderRoute> {
+        self.providers
+            .iter()
+            .find(|p| p.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+    }
+
+    fn fqdn_of(&self, side: Side) -> &str {
+        match side {
+            Side::External => &self.external_fqdn,
+            Side::Internal => &self.internal_fqdn,
+        }
+    }
+
+    /// Decides what to do with `request`, which arrived on `side` from a
+    /// peer whose certificate identified `peer_provider` (external side
+    /// only). `branch` is the fresh Via branch to use when forwarding.
+    pub fn route(&self, side: Side, peer_provider: Option<&str>, mut request: SipMessage, branch: &str) -> Decision {
+        let refuse = |status, reason, warning: String| Decision::Respond {
+            status,
+            reason,
+            warning: Some(warning),
+        };
+        let ignore_max_forwards = self.faults.has(Fault::IgnoreMaxForwards);
+        let max_forwards = match request.headers.first("max-forwards") {
+            None => DEFAULT_MAX_FORWARDS,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) => n,
+                Err(_) => return refuse(400, "Bad Request", format!("Max-Forwards {text:?} is not a number")),
+            },
+        };
+        if max_forwards == 0 && !ignore_max_forwards {
+            return Decision::Respond {
+                status: 483,
+                reason: "Too Many Hops",
+                warning: None,
+            };
+        }
+        let Some(target_domain) = request.request_uri().and_then(domain_of_uri) else {
+            return refuse(416, "Unsupported URI Scheme", "Request-URI is not a SIP URI".to_owned());
+        };
+        let target = match side {
+            Side::External => {
+                let Some(provider) = peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name))
+                else {
+                    return refuse(403, "Forbidden", "peer certificate names no federated provider".to_owned());
+                };
+                let sender_domain = from_domain(&request).unwrap_or_default();
+                let owns_sender = provider.domains.iter().any(|d| d.eq_ignore_ascii_case(&sender_domain));
+                if !owns_sender && !self.faults.has(Fault::AcceptAnyDomain) {
+                    return refuse(
+                        403,
+                        "Forbidden",
+                        format!("domain {sender_domain} is not federated through provider {}", provider.name),
+                    );
+                }
+                if !target_domain.eq_ignore_ascii_case(&self.sip_domain) {
+                    return refuse(403, "Forbidden", format!("domain {target_domain} is not served here"));
+                }
+                Target::Pool
+            }
+            Side::Internal => match self.provider_owning(&target_domain) {
+                Some(provider) => Target::Provider(provider.name.clone()),
+                None => {
+                    return refuse(403, "Forbidden", format!("domain {target_domain} is not federated"));
+                }
+            },
+        };
+        if !ignore_max_forwards {
+            request.headers.set("Max-Forwards", (max_forwards - 1).to_string());
+        }
+        let egress = match target {
+            Target::Pool => Side::Internal,
+            Target::Provider(_) => Side::External,
+        };
+        if !self.faults.has(Fault::NoRecordRoute) {
+            // RFC 5658 double record-routing: the value facing the next hop
+            // ends up on top.
+            request.headers.prepend(
+                "Record-Route",
+                format!("<sip:{}:5061;transport=tls;lr>", self.fqdn_of(side)),
+            );
+            request.headers.prepend(
+                "Record-Route",
+                format!("<sip:{}:5061;transport=tls;lr>", self.fqdn_of(egress)),
+            );
+        }
+        request.headers.prepend(
+            "Via",
+            format!("SIP/2.0/TLS {}:5061;branch={branch}", self.fqdn_of(egress)),
+        );
+        Decision::Forward { target, request }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(faults: FaultSet) -> RoutingPolicy {
+        RoutingPolicy {
+            sip_domain: "contoso.test".into(),
+            external_fqdn: "sip.contoso.test".into(),
+            internal_fqdn: "edge-int.contoso.test".into(),
+            providers: vec![ProviderRoute {
+                name: "messenger".into(),
+                fqdn: "federation.messenger.msn.com".into(),
+                domains: vec!["hotmail.com".into(), "msn.com".into()],
+            }],
+            faults,
+        }
+    }
+
+    fn inbound(from_domain: &str, max_forwards: u32) -> SipMessage {
+        let text = format!(
+            "MESSAGE sip:bob@contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS peer;branch=z9hG4bKa\r\n\
+             Max-Forwards: {max_forwards}\r\nFrom: <sip:al@{from_domain}>;tag=1\r\nTo: <sip:bob@contoso.test>\r\n\
+             Call-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+        );
+        SipMessage::parse(text.as_bytes()).expect("test message parses")
+    }
+
+    #[test]
+    fn inbound_from_owned_domain_goes_to_pool_with_record_route() {
+        let d = policy(FaultSet::default()).route(Side::External, Some("messenger"), inbound("hotmail.com", 70), "z9hG4bKx");
+        let Decision::Forward { target, request } = d else { panic!("expected forward, got {d:?}") };
+        assert_eq!(target, Target::Pool);
+        assert_eq!(request.headers.first("max-forwards"), Some("69"));
+        assert_eq!(
+            request.headers.values("record-route"),
+            vec![
+                "<sip:edge-int.contoso.test:5061;transport=tls;lr>",
+                "<sip:sip.contoso.test:5061;transport=tls;lr>"
+            ]
+        );
+        assert_eq!(request.top_via_branch(), Some("z9hG4bKx"));
+    }
+
+    #[test]
+    fn unowned_domain_is_refused_unless_faulty() {
+        let d = policy(FaultSet::default()).route(Side::External, Some("messenger"), inbound("evil.example", 70), "b");
+        assert!(matches!(d, Decision::Respond { status: 403, .. }));
+        let d = policy(FaultSet::new([Fault::AcceptAnyDomain])).route(Side::External, Some("messenger"), inbound("evil.example", 70), "b");
+        assert!(matches!(d, Decision::Forward { .. }));
+    }
+
+    #[test]
+    fn max_forwards_zero_is_483_unless_faulty() {
+        let d = policy(FaultSet::default()).route(Side::External, Some("messenger"), inbound("hotmail.com", 0), "b");
+        assert!(matches!(d, Decision::Respond { status: 483, .. }));
+        let d = policy(FaultSet::new([Fault::IgnoreMaxForwards])).route(Side::External, Some("messenger"), inbound("hotmail.com", 0), "b");
+        assert!(matches!(d, Decision::Forward { .. }));
+    }
+
+    #[test]
+    fn no_record_route_fault_omits_it() {
+        let d = policy(FaultSet::new([Fault::NoRecordRoute])).route(Side::External, Some("messenger"), inbound("hotmail.com", 70), "b");
+        let Decision::Forward { request, .. } = d else { panic!("expected forward") };
+        assert_eq!(request.headers.count("record-route"), 0);
+    }
+
+    #[test]
+    fn internal_request_to_provider_domain_goes_to_provider() {
+        let text = "MESSAGE sip:al@hotmail.com SIP/2.0\r\nFrom: <sip:bob@contoso.test>;tag=1\r\nTo: <sip:al@hotmail.com>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
+        let m = SipMessage::parse(text.as_bytes()).expect("parses");
+        let d = policy(FaultSet::default()).route(Side::Internal, None, m, "b");
+        assert!(matches!(d, Decision::Forward { target: Target::Provider(ref p), .. } if p == "messenger"));
+    }
+}

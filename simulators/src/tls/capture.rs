@@ -1,0 +1,411 @@
+//! Evidence capture under and around TLS: the byte recorder that sits below
+//! tokio-rustls (so it sees ciphertext), the NSS key log that lets Wireshark
+//! decrypt it, and the recorder of every certificate chain our verifiers saw.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use picharness_reports::{Direction, Segment, TcpStream as CapturedStream};
+use rustls_pki_types::CertificateDer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Locks a mutex, carrying on with the data if another thread panicked while
+/// holding it (the evidence is still worth keeping).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Which end of the TCP connection the local side is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpRole {
+    /// We connected (our writes are client-to-server).
+    Client,
+    /// We accepted (our writes are server-to-client).
+    Server,
+}
+
+/// The shared, growing record of one TCP connection.
+#[derive(Clone)]
+pub struct ConnectionRecord {
+    inner: Arc<Mutex<CapturedStream>>,
+}
+
+impl fmt::Debug for ConnectionRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = lock(&self.inner);
+        f.debug_struct("ConnectionRecord")
+            .field("client", &s.client)
+            .field("server", &s.server)
+            .field("segments", &s.segments.len())
+            .field("closed", &s.closed_at.is_some())
+            .finish()
+    }
+}
+
+impl ConnectionRecord {
+    /// A new, empty record opened now.
+    pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(CapturedStream {
+                client,
+                server,
+                opened_at: SystemTime::now(),
+                segments: Vec::new(),
+                closed_at: None,
+            })),
+        }
+    }
+
+    /// A copy of everything recorded so far.
+    pub fn snapshot(&self) -> CapturedStream {
+        lock(&self.inner).clone()
+    }
+
+    /// Marks the connection closed now (the first call wins).
+    pub fn mark_closed(&self) {
+        let mut s = lock(&self.inner);
+        if s.closed_at.is_none() {
+            s.closed_at = Some(SystemTime::now());
+        }
+    }
+
+    /// Whether the connection has been marked closed.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.inner).closed_at.is_some()
+    }
+
+    /// Total bytes recorded in one direction.
+    pub fn bytes(&self, direction: Direction) -> usize {
+        lock(&self.inner)
+            .segments
+            .iter()
+            .filter(|s| s.direction == direction)
+            .map(|s| s.bytes.len())
+            .sum()
+    }
+
+    /// Client and server addresses.
+    pub fn endpoints(&self) -> (SocketAddr, SocketAddr) {
+        let s = lock(&self.inner);
+        (s.client, s.server)
+    }
+
+    fn push(&self, direction: Direction, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        lock(&self.inner).segments.push(Segment {
+            at: SystemTime::now(),
+            direction,
+            bytes,
+        });
+    }
+}
+
+/// An `AsyncRead + AsyncWrite` wrapper that records every chunk read or
+/// written, with its time, into a [`ConnectionRecord`].
+///
+/// Put it between the TCP socket and tokio-rustls so it records ciphertext.
+/// Reading end-of-stream, completing a shutdown, or dropping the wrapper marks
+/// the record closed.
+pub struct RecordingStream<S> {
+    inner: S,
+    record: ConnectionRecord,
+    role: TcpRole,
+}
+
+impl<S> fmt::Debug for RecordingStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordingStream")
+            .field("role", &self.role)
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> RecordingStream<S> {
+    /// Wraps `inner`; `role` says which end of the connection we are.
+    pub fn new(inner: S, record: ConnectionRecord, role: TcpRole) -> Self {
+        Self {
+            inner,
+            record,
+            role,
+        }
+    }
+
+    /// The record this stream writes to.
+    pub fn record(&self) -> &ConnectionRecord {
+        &self.record
+    }
+
+    /// Which end we are.
+    pub fn role(&self) -> TcpRole {
+        self.role
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped stream, mutably (bytes moved through it directly are not recorded).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    fn outgoing(&self) -> Direction {
+        match self.role {
+            TcpRole::Client => Direction::ClientToServer,
+            TcpRole::Server => Direction::ServerToClient,
+        }
+    }
+
+    fn incoming(&self) -> Direction {
+        match self.role {
+            TcpRole::Client => Direction::ServerToClient,
+            TcpRole::Server => Direction::ClientToServer,
+        }
+    }
+}
+
+impl RecordingStream<tokio::net::TcpStream> {
+    /// Wraps a connected TCP stream, taking the addresses from the socket.
+    pub fn from_tcp(
+        tcp: tokio::net::TcpStream,
+        role: TcpRole,
+    ) -> io::Result<(Self, ConnectionRecord)> {
+        let local = tcp.local_addr()?;
+        let peer = tcp.peer_addr()?;
+        let record = match role {
+            TcpRole::Client => ConnectionRecord::new(local, peer),
+            TcpRole::Server => ConnectionRecord::new(peer, local),
+        };
+        Ok((Self::new(tcp, record.clone(), role), record))
+    }
+}
+
+impl<S> Drop for RecordingStream<S> {
+    fn drop(&mut self) {
+        self.record.mark_closed();
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for RecordingStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let had_room = buf.remaining() > 0;
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &result {
+            let new = &buf.filled()[before..];
+            if !new.is_empty() {
+                this.record.push(this.incoming(), new.to_vec());
+            } else if had_room {
+                // Zero bytes with room to spare: the peer closed its side.
+                this.record.mark_closed();
+            }
+        }
+        result
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &result {
+            let n = (*n).min(buf.len());
+            this.record.push(this.outgoing(), buf[..n].to_vec());
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &result {
+            let mut left = *n;
+            let mut bytes = Vec::with_capacity(left);
+            for b in bufs {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(b.len());
+                bytes.extend_from_slice(&b[..take]);
+                left -= take;
+            }
+            this.record.push(this.outgoing(), bytes);
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_shutdown(cx);
+        if result.is_ready() {
+            this.record.mark_closed();
+        }
+        result
+    }
+}
+
+/// Collects TLS secrets as NSS key log lines
+/// (`LABEL <client_random hex> <secret hex>\n`), the format Wireshark reads
+/// and the pcapng Decryption Secrets Block carries. Share it with `Arc`.
+#[derive(Default)]
+pub struct KeyLogCollector {
+    lines: Mutex<Vec<u8>>,
+}
+
+impl fmt::Debug for KeyLogCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyLogCollector")
+            .field("bytes", &lock(&self.lines).len())
+            .finish()
+    }
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0x0f)]);
+    }
+}
+
+impl KeyLogCollector {
+    /// An empty collector.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty collector, already in an `Arc`.
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::new())
+    }
+
+    /// All lines logged so far.
+    pub fn snapshot(&self) -> Vec<u8> {
+        lock(&self.lines).clone()
+    }
+
+    /// Whether nothing has been logged.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.lines).is_empty()
+    }
+
+    /// Number of lines logged.
+    pub fn line_count(&self) -> usize {
+        lock(&self.lines).iter().filter(|b| **b == b'\n').count()
+    }
+}
+
+impl rustls::KeyLog for KeyLogCollector {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        let mut line = Vec::with_capacity(label.len() + 2 + 2 * (client_random.len() + secret.len()));
+        line.extend_from_slice(label.as_bytes());
+        line.push(b' ');
+        push_hex(&mut line, client_random);
+        line.push(b' ');
+        push_hex(&mut line, secret);
+        line.push(b'\n');
+        lock(&self.lines).extend_from_slice(&line);
+    }
+}
+
+/// One certificate chain presented to one of our verifiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedChain {
+    /// When the verifier saw it.
+    pub at: SystemTime,
+    /// Leaf first, then whatever intermediates the peer sent.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Whether our verifier accepted it.
+    pub accepted: bool,
+    /// Why it was rejected.
+    pub error: Option<String>,
+}
+
+/// Every certificate chain our verifiers were shown, accepted or not, so a
+/// case can report on the peer's certificate even when the handshake failed.
+#[derive(Clone, Default)]
+pub struct ChainRecorder {
+    inner: Arc<Mutex<Vec<RecordedChain>>>,
+}
+
+impl fmt::Debug for ChainRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainRecorder")
+            .field("chains", &lock(&self.inner).len())
+            .finish()
+    }
+}
+
+impl ChainRecorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a chain with the verdict.
+    pub fn record(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        result: Result<(), String>,
+    ) {
+        let mut chain = Vec::with_capacity(1 + intermediates.len());
+        chain.push(end_entity.clone().into_owned());
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        let (accepted, error) = match result {
+            Ok(()) => (true, None),
+            Err(e) => (false, Some(e)),
+        };
+        lock(&self.inner).push(RecordedChain {
+            at: SystemTime::now(),
+            chain,
+            accepted,
+            error,
+        });
+    }
+
+    /// The most recent chain.
+    pub fn last(&self) -> Option<Vec<CertificateDer<'static>>> {
+        lock(&self.inner).last().map(|r| r.chain.clone())
+    }
+
+    /// The most recent record, with its verdict.
+    pub fn last_record(&self) -> Option<RecordedChain> {
+        lock(&self.inner).last().cloned()
+    }
+
+    /// Everything recorded, oldest first.
+    pub fn all(&self) -> Vec<RecordedChain> {
+        lock(&self.inner).clone()
+    }
+}

@@ -1,0 +1,34 @@
+//! `picharness list` and `picharness faults`.
+
+use crate::support::{all_case_ids, binary};
+
+#[test]
+fn list_json_has_stable_ids_titles_and_requirements() {
+    let ids = all_case_ids();
+    for required in [
+        "messenger.im.inbound",
+        "yahoo.im.inbound",
+        "aol.im.inbound",
+        "messenger.im.outbound",
+        "yahoo.im.outbound",
+        "aol.im.outbound",
+        "edge.dns.srv-federation",
+        "edge.tls.server-cert",
+        "aol.tls.client-eku",
+        "edge.policy.unfederated-domain",
+        "edge.sip.max-forwards",
+    ] {
+        assert!(ids.iter().any(|id| id == required), "{required} missing from {ids:?}");
+    }
+    let output = binary().arg("list").output().expect("list runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("edge.sip.max-forwards") && text.contains("FED-09"), "{text}");
+}
+
+#[test]
+fn run_list_prints_trials_without_starting_anything() {
+    let output = binary().args(["run", "--list"]).output().expect("runs");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("aol.tls.client-eku: test"), "{text}");
+}

@@ -1,0 +1,71 @@
+//! Bad scenario files stop the run before anything starts, with an error
+//! naming the file, line and field, and exit code 2.
+
+use std::path::Path;
+
+use crate::support::{binary, scenarios_dir};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+fn run_with_broken(file: &str, from: &str, to: &str) -> (Option<i32>, String, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenarios = dir.path().join("scenarios");
+    copy_dir(&scenarios_dir(), &scenarios);
+    let path = scenarios.join(file);
+    let text = std::fs::read_to_string(&path).expect("read case");
+    assert!(text.contains(from), "fixture text {from:?} not in {file}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write case");
+    let report = dir.path().join("report");
+    let output = binary()
+        .arg("run")
+        .arg("--scenarios")
+        .arg(&scenarios)
+        .arg("--report-dir")
+        .arg(&report)
+        .output()
+        .expect("runs");
+    let _keep = dir.keep();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned(), path)
+}
+
+#[test]
+fn unknown_actor_is_reported_with_file_line_and_field() {
+    let (code, stderr, path) = run_with_broken("cases/edge/sip.max-forwards.toml", "actor = \"messenger\"\nexpect", "actor = \"msn\"\nexpect");
+    assert_eq!(code, Some(2), "{stderr}");
+    let line = std::fs::read_to_string(&path).expect("read").lines().position(|l| l == "actor = \"msn\"").expect("line") + 1;
+    let expected = format!("{}:{}: field `steps[1].actor`", path.display(), line);
+    assert!(stderr.contains(&expected), "expected {expected:?} in:\n{stderr}");
+}
+
+#[test]
+fn unknown_key_is_reported_with_its_name() {
+    let (code, stderr, path) = run_with_broken("cases/edge/dns.srv-federation.toml", "check = ", "chekc = ");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");
+    assert!(stderr.contains("chekc"), "{stderr}");
+}
+
+#[test]
+fn bad_status_pattern_is_reported() {
+    let (code, stderr, _) = run_with_broken("cases/edge/sip.max-forwards.toml", "response 483", "response 48");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("field `steps[1].expect`"), "{stderr}");
+}
+
+#[test]
+fn unknown_fault_is_a_usage_error() {
+    let output = binary().args(["run", "--sut-fault", "no-such-fault"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no-record-route"));
+}
