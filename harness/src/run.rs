@@ -61,7 +61,7 @@ pub fn run(options: RunOptions) -> u8 {
     };
     if options.test_args.list {
         let trials = catalogue.cases.iter().map(|c| Trial::test(c.id.clone(), || Ok(()))).collect();
-        libtest_mimic::run(&options.test_args, trials);
+        let _listed = libtest_mimic::run(&options.test_args, trials);
         return EXIT_OK;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -104,7 +104,9 @@ pub fn run(options: RunOptions) -> u8 {
             Trial::ignorable_test(case.id.clone(), move || run_trial(&shared, &case))
         })
         .collect();
-    libtest_mimic::run(&options.test_args, trials);
+    // Our own records decide the exit code (fail/error only; libtest would
+    // also count nothing for inconclusive), so the conclusion is not used.
+    let _conclusion = libtest_mimic::run(&options.test_args, trials);
 
     let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
     let order: Vec<&str> = catalogue.cases.iter().map(|c| c.id.as_str()).collect();

@@ -35,7 +35,9 @@ use hickory_server::proto::op::{
 };
 use hickory_server::proto::rr::rdata::{A, AAAA, SOA, SRV};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
-use hickory_server::proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use hickory_server::proto::serialize::binary::{
+    BinDecodable, BinDecoder, BinEncodable, BinEncoder,
+};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponse, ZoneType};
@@ -251,7 +253,10 @@ impl DnsQueryLog {
     /// DNS-over-TCP connections, as captured streams (2-byte length
     /// prefixes included, exactly as on the wire).
     pub fn tcp_streams(&self) -> Vec<CapturedStream> {
-        lock(&self.tcp).iter().map(ConnectionRecord::snapshot).collect()
+        lock(&self.tcp)
+            .iter()
+            .map(ConnectionRecord::snapshot)
+            .collect()
     }
 
     /// TCP connections opened with `from <= opened_at <= to`.
@@ -270,7 +275,8 @@ impl DnsQueryLog {
 
 /// A short description of a logged DNS message, e.g.
 /// `query id=4660 _sipfederationtls._tcp.contoso.test. SRV` or
-/// `response id=4660 NOERROR answers=1`. `None` if the bytes do not parse.
+/// `response id=4660 _sipfederationtls._tcp.contoso.test. SRV NOERROR answers=1`.
+/// `None` if the bytes do not parse.
 pub fn describe_message(bytes: &[u8]) -> Option<String> {
     let m = Message::from_vec(bytes).ok()?;
     let q = m
@@ -284,7 +290,8 @@ pub fn describe_message(bytes: &[u8]) -> Option<String> {
         MessageType::Response => format!(
             "response id={} {q} {} answers={}",
             m.metadata.id,
-            m.metadata.response_code,
+            // dig's spelling: NOERROR, NXDOMAIN, REFUSED, SERVFAIL, ...
+            format!("{:?}", m.metadata.response_code).to_uppercase(),
             m.answers.len()
         ),
     })
@@ -443,13 +450,10 @@ fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
 async fn serve_udp(socket: UdpSocket, local: SocketAddr, shared: Arc<Shared>) {
     let mut buf = vec![0u8; 65_535];
     loop {
-        let (n, src) = match socket.recv_from(&mut buf).await {
-            Ok(x) => x,
-            Err(_) => {
-                // e.g. an ICMP error surfacing; do not spin.
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                continue;
-            }
+        let Ok((n, src)) = socket.recv_from(&mut buf).await else {
+            // e.g. an ICMP error surfacing; do not spin.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
         };
         let query = buf[..n].to_vec();
         shared.log.push(Datagram {
@@ -462,15 +466,16 @@ async fn serve_udp(socket: UdpSocket, local: SocketAddr, shared: Arc<Shared>) {
             continue;
         }
         let catalog = shared.catalog();
-        if let Some(response) = answer(&catalog, query, src, Protocol::Udp).await {
-            if socket.send_to(&response, src).await.is_ok() {
-                shared.log.push(Datagram {
-                    at: SystemTime::now(),
-                    source: local,
-                    destination: src,
-                    bytes: response,
-                });
-            }
+        let Some(response) = answer(&catalog, query, src, Protocol::Udp).await else {
+            continue;
+        };
+        if socket.send_to(&response, src).await.is_ok() {
+            shared.log.push(Datagram {
+                at: SystemTime::now(),
+                source: local,
+                destination: src,
+                bytes: response,
+            });
         }
     }
 }
@@ -478,12 +483,10 @@ async fn serve_udp(socket: UdpSocket, local: SocketAddr, shared: Arc<Shared>) {
 async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                continue;
-            }
+        let Ok((tcp, _)) = listener.accept().await else {
+            // e.g. out of file descriptors; do not spin.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
         };
         while connections.try_join_next().is_some() {}
         let _ = tcp.set_nodelay(true);
@@ -539,9 +542,8 @@ async fn answer(
     if header.metadata.message_type == MessageType::Response {
         return None;
     }
-    let request = match Request::from_bytes(raw, src, protocol) {
-        Ok(r) => r,
-        Err(_) => return form_error(&header),
+    let Ok(request) = Request::from_bytes(raw, src, protocol) else {
+        return form_error(&header);
     };
     let responder = CaptureResponder {
         protocol,

@@ -7,6 +7,9 @@
 //! fault switches (`edge`). Protocol rules come from `picharness-wire`;
 //! captured evidence is expressed in `picharness-reports` types.
 
+pub mod actor;
 pub mod dns;
+pub mod edge;
 pub mod pki;
+pub mod sip_conn;
 pub mod tls;

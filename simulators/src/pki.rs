@@ -163,8 +163,8 @@ impl TestPki {
     /// Generates a root CA with subject CN `picharness test root <name>`
     /// (ECDSA P-256, valid from a day ago for ten years).
     pub fn generate(name: &str) -> Result<Self, PkiError> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
-            .map_err(gen_err("root CA key pair"))?;
+        let key =
+            KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(gen_err("root CA key pair"))?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, "picharness");
@@ -402,7 +402,11 @@ mod tests {
                 s.crl_distribution_points,
                 vec!["http://crl.fabrikam.test/root.crl".to_string()]
             );
-            assert!(s.issuer.contains("picharness test root eku"), "{}", s.issuer);
+            assert!(
+                s.issuer.contains("picharness test root eku"),
+                "{}",
+                s.issuer
+            );
         }
     }
 
@@ -417,7 +421,10 @@ mod tests {
         let nb = cert.validity().not_before.timestamp();
         let na = cert.validity().not_after.timestamp();
         assert!((now - 86_400 - nb).abs() < 120, "not_before {nb} now {now}");
-        assert!((na - (now + 30 * 86_400)).abs() < 120, "not_after {na} now {now}");
+        assert!(
+            (na - (now + 30 * 86_400)).abs() < 120,
+            "not_after {na} now {now}"
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ pub enum TlsError {
     },
     /// A stage did not finish in time.
     #[error("timed out after {after:?} during {stage}")]
-    Timeout { stage: &'static str, after: Duration },
+    Timeout {
+        stage: &'static str,
+        after: Duration,
+    },
     /// The TLS handshake failed. `tls_error` is the rustls error when there
     /// is one (for example an alert we received, or why our verifier
     /// rejected the peer's certificate).
@@ -175,7 +178,8 @@ pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsErr
         ClientAuthMode::None => builder.with_no_client_auth(),
         ClientAuthMode::Required { .. } | ClientAuthMode::Optional => {
             let roots = Arc::new(opts.client_roots);
-            let mut vb = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone());
+            let mut vb =
+                WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone());
             if opts.client_auth == ClientAuthMode::Optional {
                 vb = vb.allow_unauthenticated();
             }
@@ -468,8 +472,12 @@ pub async fn connect_tls_recorded(
 > {
     let name = ServerName::try_from(server_name.to_owned())
         .map_err(|_| (TlsError::InvalidServerName(server_name.to_owned()), None))?;
-    let deadline = Instant::now() + timeout;
-    let tcp = tcp_connect(local_ip, remote, deadline, timeout)
+    let now = Instant::now();
+    // An absurdly large timeout must not overflow the clock; a year is forever here.
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
+    let tcp = tcp_connect_until(local_ip, remote, deadline, timeout)
         .await
         .map_err(|e| (e, None))?;
     let (stream, record) =
@@ -488,8 +496,21 @@ pub async fn connect_tls_recorded(
     }
 }
 
-/// Opens a TCP connection with TCP_NODELAY set, bound to `local_ip` if given.
+/// Opens a TCP connection (from `local_ip`, any port, if given) within
+/// `timeout`, with TCP_NODELAY set.
 pub async fn tcp_connect(
+    local_ip: Option<IpAddr>,
+    remote: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, TlsError> {
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
+    tcp_connect_until(local_ip, remote, deadline, timeout).await
+}
+
+async fn tcp_connect_until(
     local_ip: Option<IpAddr>,
     remote: SocketAddr,
     deadline: Instant,

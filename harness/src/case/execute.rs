@@ -25,7 +25,6 @@ use crate::topology::Topology;
 /// The state of one case while it runs.
 pub(crate) struct CaseRun<'a> {
     pub(crate) topology: &'a Topology,
-    pub(crate) case: &'a Case,
     pub(crate) vars: TemplateVars,
     pub(crate) deadline: Instant,
     inbox_tx: UnboundedSender<ActorEvent>,
@@ -113,7 +112,6 @@ impl<'a> CaseRun<'a> {
         }
         Self {
             topology,
-            case,
             vars,
             deadline: Instant::now() + case.timeout,
             inbox_tx,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 /// Variables a template may use.
-pub const KNOWN_VARIABLES: &[&str] = &[
+pub(crate) const KNOWN_VARIABLES: &[&str] = &[
     "user.lync",
     "user.peer",
     "peer.domain",

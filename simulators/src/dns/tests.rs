@@ -86,7 +86,11 @@ async fn check_lookups(r: &TokioResolver) {
         .lookup("nothere.contoso.test.", RecordType::A)
         .await
         .expect_err("no such name");
-    assert_eq!(response_code_of(&err), Some(ResponseCode::NXDomain), "{err}");
+    assert_eq!(
+        response_code_of(&err),
+        Some(ResponseCode::NXDomain),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +104,11 @@ async fn resolver_over_udp_gets_srv_a_aaaa_and_refused_and_is_logged() {
     let after = SystemTime::now();
 
     let log = server.log().snapshot();
-    assert!(log.len() >= 10, "5 queries and 5 responses, got {}", log.len());
+    assert!(
+        log.len() >= 10,
+        "5 queries and 5 responses, got {}",
+        log.len()
+    );
     assert!(server.log().tcp_streams().is_empty());
     for pair in log.chunks(2) {
         let (q, resp) = (&pair[0], &pair[1]);
@@ -115,7 +123,10 @@ async fn resolver_over_udp_gets_srv_a_aaaa_and_refused_and_is_logged() {
         assert_eq!(rm.metadata.message_type, MessageType::Response);
         assert!(!rm.metadata.recursion_available, "we never recurse");
     }
-    let described: Vec<String> = log.iter().filter_map(|d| describe_message(&d.bytes)).collect();
+    let described: Vec<String> = log
+        .iter()
+        .filter_map(|d| describe_message(&d.bytes))
+        .collect();
     assert!(
         described
             .iter()
@@ -202,7 +213,11 @@ async fn zone_swaps_take_effect_immediately() {
         .lookup(SRV_NAME, RecordType::SRV)
         .await
         .expect_err("SRV removed");
-    assert_eq!(response_code_of(&err), Some(ResponseCode::NXDomain), "{err}");
+    assert_eq!(
+        response_code_of(&err),
+        Some(ResponseCode::NXDomain),
+        "{err}"
+    );
 
     // Fault: the whole zone disappears.
     server.set_zones(vec![]).expect("swap");
@@ -237,7 +252,9 @@ fn bad_zone_data_is_rejected() {
 #[tokio::test]
 async fn malformed_udp_input_is_survived() {
     let server = start(vec![contoso(EDGE_V4)]).await;
-    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
     // Too short for a header: silently dropped.
     sock.send_to(&[1, 2, 3], server.local_addr())
         .await
@@ -340,5 +357,9 @@ async fn real_dig_gets_authoritative_answers_over_udp_and_tcp() {
     }
     let log = server.log();
     assert_eq!(log.snapshot().len(), 6, "3 UDP queries and 3 responses");
-    assert_eq!(log.tcp_streams().len(), 3, "one TCP connection per dig +tcp");
+    assert_eq!(
+        log.tcp_streams().len(),
+        3,
+        "one TCP connection per dig +tcp"
+    );
 }

@@ -194,6 +194,21 @@ async fn serve_connection(
     fail_pending_on(&state, handle.id, "the next hop closed the connection");
 }
 
+/// Serves an outbound connection on its own task. A plain function that
+/// erases the future's type: `serve_connection` reaches `next_hop`, which
+/// reaches here, and the compiler cannot prove `Send` through that cycle.
+fn spawn_serve(
+    state: Arc<EdgeState>,
+    handle: ConnHandle,
+    events: tokio::sync::mpsc::UnboundedReceiver<ConnEvent>,
+    side: Side,
+    provider: Option<String>,
+) {
+    let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+        Box::pin(serve_connection(state, handle, events, side, provider));
+    tokio::spawn(task);
+}
+
 fn new_branch() -> String {
     format!("z9hG4bK-edge-{:016x}", rand::random::<u64>())
 }
@@ -355,6 +370,6 @@ async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle,
         },
     );
     outbound.insert(target.clone(), handle.clone());
-    tokio::spawn(serve_connection(state.clone(), handle.clone(), events, side, provider));
+    spawn_serve(state.clone(), handle.clone(), events, side, provider);
     Ok(handle)
 }

@@ -327,7 +327,8 @@ impl KeyLogCollector {
 
 impl rustls::KeyLog for KeyLogCollector {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let mut line = Vec::with_capacity(label.len() + 2 + 2 * (client_random.len() + secret.len()));
+        let mut line =
+            Vec::with_capacity(label.len() + 2 + 2 * (client_random.len() + secret.len()));
         line.extend_from_slice(label.as_bytes());
         line.push(b' ');
         push_hex(&mut line, client_random);

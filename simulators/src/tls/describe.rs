@@ -261,7 +261,7 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-/// One PEM block per certificate, in order.
+/// One PEM block (`-----BEGIN {label}-----`, 64-column base64, LF line ends).
 pub fn der_to_pem(label: &str, der: &[u8]) -> String {
     let b64 = base64(der);
     let mut s = format!("-----BEGIN {label}-----\n");

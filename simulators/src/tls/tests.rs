@@ -205,7 +205,12 @@ async fn run_eku_case(
     server_auth: bool,
     client_auth: bool,
     require_client_auth_eku: bool,
-) -> (Result<Vec<u8>, io::Error>, ServerOutcome, Side, Arc<CertifiedKey>) {
+) -> (
+    Result<Vec<u8>, io::Error>,
+    ServerOutcome,
+    Side,
+    Arc<CertifiedKey>,
+) {
     let pki = TestPki::generate("eku-case").expect("pki");
     let server_id = leaf(&pki, "edge.contoso.test", true, true);
     let client_id = leaf(&pki, "sip.fabrikam.test", server_auth, client_auth);
@@ -243,12 +248,16 @@ fn assert_rejected_on_first_read(
             matches!(
                 tls_error,
                 Some(rustls::Error::InvalidCertificate(
-                    CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. }
+                    CertificateError::InvalidPurpose
+                        | CertificateError::InvalidPurposeContext { .. }
                 ))
             ),
             "{tls_error:?}"
         ),
-        other => panic!("server should fail the handshake, got {:?}", other.as_ref().err()),
+        other => panic!(
+            "server should fail the handshake, got {:?}",
+            other.as_ref().err()
+        ),
     }
     let rec = ss.chains.last_record().expect("rejected chain is recorded");
     assert!(!rec.accepted);
@@ -308,12 +317,18 @@ async fn untrusted_client_cert_with_wrong_eku_is_still_rejected() {
     let server = tokio::spawn(serve_once(l, scfg));
     let (read, _) = ping(addr, "edge.contoso.test", ccfg).await;
     let err = read.expect_err("rejected");
-    assert_eq!(alert_of(&err), Some(rustls::AlertDescription::UnknownCA), "{err}");
+    assert_eq!(
+        alert_of(&err),
+        Some(rustls::AlertDescription::UnknownCA),
+        "{err}"
+    );
     let so = server.await.expect("join");
     assert!(matches!(
         so.result,
         Err(TlsError::Handshake {
-            tls_error: Some(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
+            tls_error: Some(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer
+            )),
             ..
         })
     ));
@@ -395,9 +410,15 @@ async fn connect_refused_and_timeout_are_distinct_errors() {
         tokio::time::sleep(Duration::from_secs(5)).await;
         drop(s);
     });
-    let err = connect_tls(None, addr, "x.test", ccfg.clone(), Duration::from_millis(300))
-        .await
-        .expect_err("timeout");
+    let err = connect_tls(
+        None,
+        addr,
+        "x.test",
+        ccfg.clone(),
+        Duration::from_millis(300),
+    )
+    .await
+    .expect_err("timeout");
     assert!(
         matches!(
             err,
@@ -455,7 +476,11 @@ fn describe_and_pem_dump() {
     assert_eq!(s.dns_names, vec!["sip.contoso.test", "192.0.2.7"]);
     assert_eq!(s.signature_algorithm, "ecdsa-with-SHA256");
     assert_eq!(s.key, "RSA 2048");
-    assert!(s.not_before.ends_with('Z') && s.not_before.len() == 20, "{}", s.not_before);
+    assert!(
+        s.not_before.ends_with('Z') && s.not_before.len() == 20,
+        "{}",
+        s.not_before
+    );
     assert_eq!(s.subject, "CN=sip.contoso.test");
     let text = s.to_text();
     assert!(text.contains("Extended key usage:  serverAuth\n"), "{text}");
@@ -463,7 +488,10 @@ fn describe_and_pem_dump() {
     assert!(text.contains("RSA 2048"));
 
     let pem = chain_to_pem(&ck.chain);
-    assert_eq!(pem, format!("{}{}", ck.cert_pem, pki.ca_pem()).replace("\r\n", "\n"));
+    assert_eq!(
+        pem,
+        format!("{}{}", ck.cert_pem, pki.ca_pem()).replace("\r\n", "\n")
+    );
 }
 
 #[test]
