@@ -11,7 +11,9 @@ use crate::scenario::{Case, ScenarioError, load_cases};
 /// The scenarios directory this binary was built from; the default for
 /// `--scenarios`.
 pub fn default_scenarios_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("scenarios")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("scenarios")
 }
 
 /// Provider profiles and cases, validated.

@@ -32,24 +32,42 @@ pub fn load_profiles(dir: &Path) -> Result<Vec<ProviderProfile>, ScenarioError> 
         field: field.to_owned(),
         message,
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| error(dir, 0, "-", format!("cannot read profile directory: {e}")))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| error(dir, 0, "-", format!("cannot read profile directory: {e}")))?;
     let mut profiles = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| error(dir, 0, "-", e.to_string()))?.path();
         if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| error(&path, 0, "-", format!("cannot read file: {e}")))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| error(&path, 0, "-", format!("cannot read file: {e}")))?;
         let profile: ProviderProfile = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
             error(&path, line, "-", e.message().to_owned())
         })?;
         if profile.domains.is_empty() {
-            return Err(error(&path, 0, "domains", "a provider must own at least one SIP domain".into()));
+            return Err(error(
+                &path,
+                0,
+                "domains",
+                "a provider must own at least one SIP domain".into(),
+            ));
         }
-        let valid_name = !profile.name.is_empty() && profile.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let valid_name = !profile.name.is_empty()
+            && profile
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if !valid_name || ["pool", "dns", "edge", "av"].contains(&profile.name.as_str()) {
-            return Err(error(&path, 1, "name", format!("{:?} is not a usable provider name", profile.name)));
+            return Err(error(
+                &path,
+                1,
+                "name",
+                format!("{:?} is not a usable provider name", profile.name),
+            ));
         }
         profiles.push(profile);
     }

@@ -12,7 +12,9 @@ use std::time::{Instant, SystemTime};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use picharness_reports::junit::write_junit;
 use picharness_reports::summary::write_summary;
-use picharness_reports::{CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict};
+use picharness_reports::{
+    CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict,
+};
 use picharness_simulators::edge::{Fault, FaultSet};
 use picharness_simulators::tls::install_crypto_provider;
 
@@ -55,16 +57,27 @@ pub fn run(options: RunOptions) -> u8 {
             for e in &errors {
                 eprintln!("error: {e}");
             }
-            eprintln!("picharness: {} problem(s) in the scenario files; nothing was run", errors.len());
+            eprintln!(
+                "picharness: {} problem(s) in the scenario files; nothing was run",
+                errors.len()
+            );
             return EXIT_CANNOT_START;
         }
     };
     if options.test_args.list {
-        let trials = catalogue.cases.iter().map(|c| Trial::test(c.id.clone(), || Ok(()))).collect();
+        let trials = catalogue
+            .cases
+            .iter()
+            .map(|c| Trial::test(c.id.clone(), || Ok(())))
+            .collect();
         let _listed = libtest_mimic::run(&options.test_args, trials);
         return EXIT_OK;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("picharness: cannot start the async runtime: {e}");
@@ -75,7 +88,11 @@ pub fn run(options: RunOptions) -> u8 {
     let addresses = EmbeddedAddresses {
         base: options.embedded_base,
     };
-    let topology = match runtime.block_on(Topology::embedded(catalogue.profiles.clone(), faults, addresses)) {
+    let topology = match runtime.block_on(Topology::embedded(
+        catalogue.profiles.clone(),
+        faults,
+        addresses,
+    )) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("picharness: cannot start the embedded topology: {e}");
@@ -83,7 +100,10 @@ pub fn run(options: RunOptions) -> u8 {
         }
     };
     if let Err(e) = prepare_report_dir(&options.report_dir) {
-        eprintln!("picharness: report directory {}: {e}", options.report_dir.display());
+        eprintln!(
+            "picharness: report directory {}: {e}",
+            options.report_dir.display()
+        );
         return EXIT_CANNOT_START;
     }
     let started_at = SystemTime::now();
@@ -127,7 +147,11 @@ pub fn run(options: RunOptions) -> u8 {
         totals,
         cases,
     };
-    let mut exit = if record.cases.iter().any(|c| c.verdict.is_failure()) { EXIT_FAILURES } else { EXIT_OK };
+    let mut exit = if record.cases.iter().any(|c| c.verdict.is_failure()) {
+        EXIT_FAILURES
+    } else {
+        EXIT_OK
+    };
     if let Err(e) = write_summary(&options.report_dir.join("summary.json"), &record) {
         eprintln!("picharness: cannot write summary.json: {e}");
         exit = EXIT_FAILURES;
@@ -144,7 +168,8 @@ pub fn run(options: RunOptions) -> u8 {
 
 fn rfc3339(at: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(at);
-    odt.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| odt.to_string())
+    odt.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| odt.to_string())
 }
 
 fn print_totals(record: &RunRecord, report_dir: &Path) {
@@ -154,7 +179,11 @@ fn print_totals(record: &RunRecord, report_dir: &Path) {
         t.total(),
         record.sut.access_edge_address,
         record.sut.kind,
-        if record.sut.faults.is_empty() { String::new() } else { format!(", faults: {}", record.sut.faults.join(", ")) },
+        if record.sut.faults.is_empty() {
+            String::new()
+        } else {
+            format!(", faults: {}", record.sut.faults.join(", "))
+        },
         t.pass,
         t.fail,
         t.inconclusive,
@@ -162,7 +191,12 @@ fn print_totals(record: &RunRecord, report_dir: &Path) {
         t.skipped
     );
     for case in record.cases.iter().filter(|c| c.verdict != Verdict::Pass) {
-        println!("  {:<12} {}: {}", case.verdict.as_str(), case.id, case.reason);
+        println!(
+            "  {:<12} {}: {}",
+            case.verdict.as_str(),
+            case.id,
+            case.reason
+        );
     }
     println!("report: {}", report_dir.display());
 }
@@ -189,22 +223,32 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
     let started = Instant::now();
     let executed = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        shared.runtime.block_on(run_case(&shared.topology, case, &shared.nonce))
+        shared
+            .runtime
+            .block_on(run_case(&shared.topology, case, &shared.nonce))
     }));
     let (mut outcome, artifacts) = match executed {
         Ok(result) => result,
         Err(payload) => (
-            Outcome::error(format!("the harness panicked: {}", panic_message(payload.as_ref()))),
+            Outcome::error(format!(
+                "the harness panicked: {}",
+                panic_message(payload.as_ref())
+            )),
             CaseArtifacts::default(),
         ),
     };
     let case_dir = shared.report_dir.join("cases").join(&case.id);
-    let (evidence, write_error): (EvidenceFiles, Option<String>) = write_case_evidence(&shared.report_dir, &case_dir, &artifacts);
+    let (evidence, write_error): (EvidenceFiles, Option<String>) =
+        write_case_evidence(&shared.report_dir, &case_dir, &artifacts);
     if let Some(e) = write_error {
         if outcome.verdict == Verdict::Pass {
-            outcome = Outcome::error(format!("the case passed but its evidence could not be written: {e}"));
+            outcome = Outcome::error(format!(
+                "the case passed but its evidence could not be written: {e}"
+            ));
         } else {
-            outcome.reason.push_str(&format!(" (evidence incomplete: {e})"));
+            outcome
+                .reason
+                .push_str(&format!(" (evidence incomplete: {e})"));
         }
     }
     let record = CaseRecord {
@@ -222,10 +266,19 @@ fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
     if let Ok(mut records) = shared.records.lock() {
         records.push(record);
     }
-    let step = outcome.failed_step.map(|s| format!(" [step {s}]")).unwrap_or_default();
+    let step = outcome
+        .failed_step
+        .map(|s| format!(" [step {s}]"))
+        .unwrap_or_default();
     match outcome.verdict {
         Verdict::Pass => Ok(Completion::Completed),
-        Verdict::Fail | Verdict::Error => Err(Failed::from(format!("{}: {}{step}", outcome.verdict, outcome.reason))),
-        Verdict::Inconclusive | Verdict::Skipped => Ok(Completion::ignored_with(format!("{}: {}", outcome.verdict, outcome.reason))),
+        Verdict::Fail | Verdict::Error => Err(Failed::from(format!(
+            "{}: {}{step}",
+            outcome.verdict, outcome.reason
+        ))),
+        Verdict::Inconclusive | Verdict::Skipped => Ok(Completion::ignored_with(format!(
+            "{}: {}",
+            outcome.verdict, outcome.reason
+        ))),
     }
 }

@@ -9,5 +9,7 @@ mod template;
 
 pub use error::ScenarioError;
 pub use load::{load_case_file, load_cases, parse_case};
-pub use model::{Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step};
+pub use model::{
+    Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
+};
 pub use template::{TemplateVars, render_message, substitute as template_substitute};

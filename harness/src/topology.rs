@@ -9,7 +9,9 @@ use std::sync::Arc;
 use picharness_reports::SutInfo;
 use picharness_simulators::actor::{ActorSpec, SipActor};
 use picharness_simulators::dns::{DnsQueryLog, DnsServer, SrvRecord, ZoneData, start_dns_server};
-use picharness_simulators::edge::{EdgeConfig, Fault, FaultSet, ProviderRoute, ReferenceEdge, RoutingPolicy};
+use picharness_simulators::edge::{
+    EdgeConfig, Fault, FaultSet, ProviderRoute, ReferenceEdge, RoutingPolicy,
+};
 use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
 use rustls::RootCertStore;
@@ -54,7 +56,10 @@ pub enum TopologyError {
     #[error("test PKI: {0}")]
     Pki(String),
     #[error("DNS server on {address}: {message}")]
-    Dns { address: SocketAddr, message: String },
+    Dns {
+        address: SocketAddr,
+        message: String,
+    },
     #[error("{0}")]
     Actor(String),
     #[error("reference Edge: {0}")]
@@ -111,19 +116,40 @@ fn pki_error(e: impl std::fmt::Display) -> TopologyError {
     TopologyError::Pki(e.to_string())
 }
 
-fn embedded_zones(addresses: EmbeddedAddresses, profiles: &[ProviderProfile], faults: &FaultSet) -> Vec<ZoneData> {
+fn embedded_zones(
+    addresses: EmbeddedAddresses,
+    profiles: &[ProviderProfile],
+    faults: &FaultSet,
+) -> Vec<ZoneData> {
     let v4 = |ip: IpAddr| match ip {
         IpAddr::V4(v4) => v4,
         IpAddr::V6(_) => Ipv4Addr::LOCALHOST,
     };
-    let srv_port = if faults.has(Fault::DnsSrvWrongPort) { SIP_TLS_PORT + 1 } else { SIP_TLS_PORT };
-    let srv_target = if faults.has(Fault::DnsTargetNotInSan) { UNCERTIFIED_TARGET } else { ACCESS_EDGE_FQDN };
+    let srv_port = if faults.has(Fault::DnsSrvWrongPort) {
+        SIP_TLS_PORT + 1
+    } else {
+        SIP_TLS_PORT
+    };
+    let srv_target = if faults.has(Fault::DnsTargetNotInSan) {
+        UNCERTIFIED_TARGET
+    } else {
+        ACCESS_EDGE_FQDN
+    };
     let mut zones = vec![ZoneData {
         origin: format!("{SUT_DOMAIN}."),
         a: vec![
-            (format!("{ACCESS_EDGE_FQDN}."), v4(addresses.edge_external())),
-            (format!("{UNCERTIFIED_TARGET}."), v4(addresses.edge_external())),
-            (format!("{EDGE_INTERNAL_FQDN}."), v4(addresses.edge_internal())),
+            (
+                format!("{ACCESS_EDGE_FQDN}."),
+                v4(addresses.edge_external()),
+            ),
+            (
+                format!("{UNCERTIFIED_TARGET}."),
+                v4(addresses.edge_external()),
+            ),
+            (
+                format!("{EDGE_INTERNAL_FQDN}."),
+                v4(addresses.edge_internal()),
+            ),
             (format!("{POOL_FQDN}."), v4(addresses.pool())),
         ],
         aaaa: vec![],
@@ -138,7 +164,10 @@ fn embedded_zones(addresses: EmbeddedAddresses, profiles: &[ProviderProfile], fa
     for (index, profile) in profiles.iter().enumerate() {
         zones.push(ZoneData {
             origin: format!("{}.", profile.federation_fqdn),
-            a: vec![(format!("{}.", profile.federation_fqdn), v4(addresses.provider(index)))],
+            a: vec![(
+                format!("{}.", profile.federation_fqdn),
+                v4(addresses.provider(index)),
+            )],
             aaaa: vec![],
             srv: vec![],
         });
@@ -146,7 +175,13 @@ fn embedded_zones(addresses: EmbeddedAddresses, profiles: &[ProviderProfile], fa
     zones
 }
 
-fn leaf(common_name: &str, dns_names: &[&str], server_auth: bool, client_auth: bool, key: KeyKind) -> LeafSpec {
+fn leaf(
+    common_name: &str,
+    dns_names: &[&str],
+    server_auth: bool,
+    client_auth: bool,
+    key: KeyKind,
+) -> LeafSpec {
     LeafSpec {
         common_name: common_name.to_owned(),
         dns_names: dns_names.iter().map(|s| (*s).to_owned()).collect(),
@@ -157,7 +192,11 @@ fn leaf(common_name: &str, dns_names: &[&str], server_auth: bool, client_auth: b
     }
 }
 
-async fn start_dns(ip: IpAddr, zones: Vec<ZoneData>, log: DnsQueryLog) -> Result<(DnsServer, SocketAddr), TopologyError> {
+async fn start_dns(
+    ip: IpAddr,
+    zones: Vec<ZoneData>,
+    log: DnsQueryLog,
+) -> Result<(DnsServer, SocketAddr), TopologyError> {
     // Port 53 where we may bind it (tshark dissects DNS there); otherwise a
     // high port, which resolvers here are told about explicitly.
     let mut last_error = String::new();
@@ -195,11 +234,24 @@ impl Topology {
             ))
             .map_err(pki_error)?,
         );
-        let pool_identity: Arc<CertifiedKey> =
-            Arc::new(pki.issue(&leaf(POOL_FQDN, &[POOL_FQDN], true, true, KeyKind::EcdsaP256)).map_err(pki_error)?);
+        let pool_identity: Arc<CertifiedKey> = Arc::new(
+            pki.issue(&leaf(
+                POOL_FQDN,
+                &[POOL_FQDN],
+                true,
+                true,
+                KeyKind::EcdsaP256,
+            ))
+            .map_err(pki_error)?,
+        );
 
         let dns_log = DnsQueryLog::default();
-        let (dns, dns_server) = start_dns(addresses.dns(), embedded_zones(addresses, &profiles, &faults), dns_log.clone()).await?;
+        let (dns, dns_server) = start_dns(
+            addresses.dns(),
+            embedded_zones(addresses, &profiles, &faults),
+            dns_log.clone(),
+        )
+        .await?;
 
         let sut = SutView {
             sip_domain: SUT_DOMAIN.to_owned(),
@@ -253,7 +305,10 @@ impl Topology {
         let mut peers = BTreeMap::new();
         for (index, profile) in profiles.iter().enumerate() {
             let fqdn = profile.federation_fqdn.as_str();
-            let identity = Arc::new(pki.issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256)).map_err(pki_error)?);
+            let identity = Arc::new(
+                pki.issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256))
+                    .map_err(pki_error)?,
+            );
             let actor = SipActor::start(ActorSpec {
                 name: profile.name.clone(),
                 fqdn: profile.federation_fqdn.clone(),

@@ -164,7 +164,6 @@ fn system_out(case: &CaseRecord) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use crate::summary::tests::sample_run;

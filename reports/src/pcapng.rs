@@ -412,7 +412,6 @@ fn datagram_frame(datagram: &Datagram) -> Result<Frame, PcapError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use crate::evidence::Segment;

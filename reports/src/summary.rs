@@ -70,7 +70,6 @@ pub fn read_summary(path: &Path) -> Result<RunRecord, SummaryError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 pub(crate) mod tests {
     use super::*;
     use crate::model::{CaseRecord, EvidenceFiles, SutInfo, ToolInfo, Totals, Verdict};

@@ -19,8 +19,8 @@ use tokio_rustls::TlsAcceptor;
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, ConnectionRecord, KeyLogCollector, ServerTlsOptions, TlsError,
-    accept_tls, client_config, connect_tls, server_config,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, ConnectionRecord, KeyLogCollector,
+    ServerTlsOptions, TlsError, accept_tls, client_config, connect_tls, server_config,
 };
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -83,10 +83,10 @@ pub struct SipActor {
 
 impl Drop for SipActor {
     fn drop(&mut self) {
-        if let Ok(mut slot) = self.listener.lock() {
-            if let Some(task) = slot.take() {
-                task.abort();
-            }
+        if let Ok(mut slot) = self.listener.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
         }
     }
 }
@@ -99,10 +99,10 @@ pub struct UserRoute {
 
 impl Drop for UserRoute {
     fn drop(&mut self) {
-        if let Some(actor) = self.actor.upgrade() {
-            if let Ok(mut users) = actor.users.lock() {
-                users.remove(&self.user);
-            }
+        if let Some(actor) = self.actor.upgrade()
+            && let Ok(mut users) = actor.users.lock()
+        {
+            users.remove(&self.user);
         }
     }
 }
@@ -131,11 +131,13 @@ impl SipActor {
             chains: presented_by_servers.clone(),
         })
         .map_err(tls_error)?;
-        let listener = TcpListener::bind(spec.listen).await.map_err(|source| ActorError::Bind {
-            actor: spec.name.clone(),
-            address: spec.listen,
-            source,
-        })?;
+        let listener = TcpListener::bind(spec.listen)
+            .await
+            .map_err(|source| ActorError::Bind {
+                actor: spec.name.clone(),
+                address: spec.listen,
+                source,
+            })?;
         let actor = Arc::new(Self {
             name: spec.name,
             fqdn: spec.fqdn,
@@ -146,7 +148,11 @@ impl SipActor {
             presented_by_servers,
             listener: Mutex::new(None),
         });
-        let task = tokio::spawn(accept_loop(Arc::downgrade(&actor), listener, TlsAcceptor::from(server)));
+        let task = tokio::spawn(accept_loop(
+            Arc::downgrade(&actor),
+            listener,
+            TlsAcceptor::from(server),
+        ));
         if let Ok(mut slot) = actor.listener.lock() {
             *slot = Some(task);
         }
@@ -190,9 +196,15 @@ impl SipActor {
         server_name: &str,
         inbox: Inbox,
     ) -> Result<ConnHandle, (TlsError, Option<ConnectionRecord>)> {
-        let (tls, record) = connect_tls(Some(self.ip), remote, server_name, self.client.clone(), HANDSHAKE_TIMEOUT)
-            .await
-            .map_err(|e| (e, None))?;
+        let (tls, record) = connect_tls(
+            Some(self.ip),
+            remote,
+            server_name,
+            self.client.clone(),
+            HANDSHAKE_TIMEOUT,
+        )
+        .await
+        .map_err(|e| (e, None))?;
         let local = record.snapshot().client;
         let peer_chain = tls
             .get_ref()
@@ -210,12 +222,20 @@ impl SipActor {
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             },
         );
-        tokio::spawn(forward_all(self.name.clone(), handle.clone(), events, inbox));
+        tokio::spawn(forward_all(
+            self.name.clone(),
+            handle.clone(),
+            events,
+            inbox,
+        ));
         Ok(handle)
     }
 
     fn inbox_for(&self, request: &SipMessage) -> Option<Inbox> {
-        let user = request.request_uri().and_then(|u| SipUri::parse(u).ok())?.user?;
+        let user = request
+            .request_uri()
+            .and_then(|u| SipUri::parse(u).ok())?
+            .user?;
         self.users.lock().ok()?.get(&user).cloned()
     }
 }
@@ -234,7 +254,12 @@ fn event(actor: &str, connection: &ConnHandle, event: ConnEvent) -> ActorEvent {
     }
 }
 
-async fn forward_all(actor: String, handle: ConnHandle, mut events: UnboundedReceiver<ConnEvent>, inbox: Inbox) {
+async fn forward_all(
+    actor: String,
+    handle: ConnHandle,
+    mut events: UnboundedReceiver<ConnEvent>,
+    inbox: Inbox,
+) {
     while let Some(e) = events.recv().await {
         let closed = matches!(e, ConnEvent::Closed { .. });
         if inbox.send(event(&actor, &handle, e)).is_err() || closed {
@@ -278,7 +303,11 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: Tls
 }
 
 /// Serves an accepted connection: requests go to the owning case's inbox.
-async fn dispatch(actor: Weak<SipActor>, handle: ConnHandle, mut events: UnboundedReceiver<ConnEvent>) {
+async fn dispatch(
+    actor: Weak<SipActor>,
+    handle: ConnHandle,
+    mut events: UnboundedReceiver<ConnEvent>,
+) {
     while let Some(e) = events.recv().await {
         let Some(actor) = actor.upgrade() else {
             return;
@@ -287,11 +316,16 @@ async fn dispatch(actor: Weak<SipActor>, handle: ConnHandle, mut events: Unbound
             ConnEvent::Message { message, at } if message.is_request() => {
                 match actor.inbox_for(&message) {
                     Some(inbox) => {
-                        let _ = inbox.send(event(&actor.name, &handle, ConnEvent::Message { message, at }));
+                        let _ = inbox.send(event(
+                            &actor.name,
+                            &handle,
+                            ConnEvent::Message { message, at },
+                        ));
                     }
                     None if message.method() != Some("ACK") => {
                         let tag = format!("{}{:08x}", actor.name, rand::random::<u32>());
-                        let _ = handle.send(message.response(404, "Not Found", Some(&tag)).to_bytes());
+                        let _ =
+                            handle.send(message.response(404, "Not Found", Some(&tag)).to_bytes());
                     }
                     None => {}
                 }

@@ -22,7 +22,11 @@ pub enum ConnEvent {
     Message { message: SipMessage, at: SystemTime },
     /// Bytes that could not be framed or parsed; the connection is closed
     /// after this, as the stream is out of sync.
-    Garbage { bytes: Vec<u8>, error: String, at: SystemTime },
+    Garbage {
+        bytes: Vec<u8>,
+        error: String,
+        at: SystemTime,
+    },
     /// The connection ended (peer closed, reset, TLS alert, local close).
     Closed { reason: String, at: SystemTime },
 }
@@ -69,7 +73,10 @@ pub struct ConnectionInfo {
 
 /// Starts the task that owns `stream`. Events arrive on the returned
 /// receiver; the last one is always `Closed`.
-pub fn spawn_connection<S>(stream: S, info: ConnectionInfo) -> (ConnHandle, mpsc::UnboundedReceiver<ConnEvent>)
+pub fn spawn_connection<S>(
+    stream: S,
+    info: ConnectionInfo,
+) -> (ConnHandle, mpsc::UnboundedReceiver<ConnEvent>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -84,7 +91,14 @@ where
         outgoing: out_tx.clone(),
     };
     let pong_tx = out_tx;
-    tokio::spawn(run_connection(stream, out_rx, pong_tx, event_tx, info.record, info.max_message_size));
+    tokio::spawn(run_connection(
+        stream,
+        out_rx,
+        pong_tx,
+        event_tx,
+        info.record,
+        info.max_message_size,
+    ));
     (handle, event_rx)
 }
 

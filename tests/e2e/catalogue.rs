@@ -18,11 +18,17 @@ fn list_json_has_stable_ids_titles_and_requirements() {
         "edge.policy.unfederated-domain",
         "edge.sip.max-forwards",
     ] {
-        assert!(ids.iter().any(|id| id == required), "{required} missing from {ids:?}");
+        assert!(
+            ids.iter().any(|id| id == required),
+            "{required} missing from {ids:?}"
+        );
     }
     let output = binary().arg("list").output().expect("list runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(text.contains("edge.sip.max-forwards") && text.contains("FED-09"), "{text}");
+    assert!(
+        text.contains("edge.sip.max-forwards") && text.contains("FED-09"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -6,8 +6,14 @@ use std::process::Command;
 use crate::support::run_suite;
 
 fn tshark() -> Command {
-    let found = Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(found, "tshark is required for this test (the README's test command installs it)");
+    let found = Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "tshark is required for this test (the README's test command installs it)"
+    );
     Command::new("tshark")
 }
 
@@ -20,40 +26,91 @@ fn tshark_decrypts_the_sip_of_an_inbound_case() {
     let output = tshark()
         .arg("-r")
         .arg(&trace)
-        .args(["-Y", "sip", "-T", "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "sip.Method", "-e", "sip.Status-Code", "-e", "sip.Call-ID"])
+        .args([
+            "-Y",
+            "sip",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "sip.Method",
+            "-e",
+            "sip.Status-Code",
+            "-e",
+            "sip.Call-ID",
+        ])
         .output()
         .expect("tshark runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "tshark failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
-    let ours: Vec<&Vec<&str>> = rows.iter().filter(|r| r.get(4).is_some_and(|c| c.contains("messenger-im-inbound"))).collect();
+    let ours: Vec<&Vec<&str>> = rows
+        .iter()
+        .filter(|r| r.get(4).is_some_and(|c| c.contains("messenger-im-inbound")))
+        .collect();
     let has = |method: &str, status: &str, src: &str, dst: &str| {
-        ours.iter().any(|r| r[2] == method && r[3] == status && r[0] == src && r[1] == dst)
+        ours.iter()
+            .any(|r| r[2] == method && r[3] == status && r[0] == src && r[1] == dst)
     };
     // Messenger peer -> Edge external, Edge internal -> pool, and the 200s back.
-    assert!(has("MESSAGE", "", "127.89.1.2", "127.89.0.10"), "peer's MESSAGE to the Edge not found:\n{text}");
-    assert!(has("MESSAGE", "", "127.89.0.11", "127.89.0.20"), "Edge's MESSAGE to the pool not found:\n{text}");
-    assert!(has("", "200", "127.89.0.20", "127.89.0.11"), "pool's 200 not found:\n{text}");
-    assert!(has("", "200", "127.89.0.10", "127.89.1.2"), "Edge's 200 to the peer not found:\n{text}");
+    assert!(
+        has("MESSAGE", "", "127.89.1.2", "127.89.0.10"),
+        "peer's MESSAGE to the Edge not found:\n{text}"
+    );
+    assert!(
+        has("MESSAGE", "", "127.89.0.11", "127.89.0.20"),
+        "Edge's MESSAGE to the pool not found:\n{text}"
+    );
+    assert!(
+        has("", "200", "127.89.0.20", "127.89.0.11"),
+        "pool's 200 not found:\n{text}"
+    );
+    assert!(
+        has("", "200", "127.89.0.10", "127.89.1.2"),
+        "Edge's 200 to the peer not found:\n{text}"
+    );
     let transcript = std::fs::read_to_string(case.join("transcript.txt")).expect("transcript");
-    assert!(transcript.contains("MESSAGE sip:lync-messenger-im-inbound"), "{transcript}");
+    assert!(
+        transcript.contains("MESSAGE sip:lync-messenger-im-inbound"),
+        "{transcript}"
+    );
 }
 
 #[test]
 fn server_certificate_case_keeps_the_chain() {
     let run = run_suite(90, &["--exact", "edge.tls.server-cert"]);
     let case = run.report_path().join("cases").join("edge.tls.server-cert");
-    let pem = std::fs::read_to_string(case.join("sut-server-chain.pem")).expect("chain PEM written");
+    let pem =
+        std::fs::read_to_string(case.join("sut-server-chain.pem")).expect("chain PEM written");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let dump = std::fs::read_to_string(case.join("sut-server-chain.txt")).expect("chain dump written");
+    let dump =
+        std::fs::read_to_string(case.join("sut-server-chain.txt")).expect("chain dump written");
     assert!(dump.contains("sip.contoso.test"), "{dump}");
     let evidence = &run.summary["cases"][0]["evidence"];
-    assert_eq!(evidence["certificates"][0], "cases/edge.tls.server-cert/sut-server-chain.pem");
+    assert_eq!(
+        evidence["certificates"][0],
+        "cases/edge.tls.server-cert/sut-server-chain.pem"
+    );
 }
 
 #[test]
 fn junit_reports_failures_by_case_id() {
-    let run = run_suite(91, &["--sut-fault", "dns-srv-wrong-port", "--exact", "edge.dns.srv-federation"]);
+    let run = run_suite(
+        91,
+        &[
+            "--sut-fault",
+            "dns-srv-wrong-port",
+            "--exact",
+            "edge.dns.srv-federation",
+        ],
+    );
     let junit = std::fs::read_to_string(run.report_path().join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("edge.dns.srv-federation"), "{junit}");
     assert!(junit.contains("<failure"), "{junit}");

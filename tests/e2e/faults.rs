@@ -7,11 +7,23 @@ use crate::support::{all_case_ids, run_suite};
 
 /// Fault, the cases it must fail, and a phrase each failing reason must hold.
 const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
-    ("no-client-eku", &["aol.tls.client-eku", "aol.im.outbound"], ""),
-    ("no-record-route", &["messenger.im.inbound", "yahoo.im.inbound", "aol.im.inbound"], "Record-Route"),
+    (
+        "no-client-eku",
+        &["aol.tls.client-eku", "aol.im.outbound"],
+        "",
+    ),
+    (
+        "no-record-route",
+        &["messenger.im.inbound", "yahoo.im.inbound", "aol.im.inbound"],
+        "Record-Route",
+    ),
     ("dns-srv-wrong-port", &["edge.dns.srv-federation"], "5062"),
     ("dns-target-not-in-san", &["edge.tls.server-cert"], "SAN"),
-    ("accept-any-domain", &["edge.policy.unfederated-domain"], "arrived at pool"),
+    (
+        "accept-any-domain",
+        &["edge.policy.unfederated-domain"],
+        "arrived at pool",
+    ),
     (
         "ignore-max-forwards",
         &[
@@ -28,26 +40,52 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
 ];
 
 fn check_fault(net: u8, fault: &str) {
-    let (_, must_fail, phrase) = FAULT_TABLE.iter().find(|(f, _, _)| *f == fault).expect("fault in table");
+    let (_, must_fail, phrase) = FAULT_TABLE
+        .iter()
+        .find(|(f, _, _)| *f == fault)
+        .expect("fault in table");
     let run = run_suite(net, &["--sut-fault", fault]);
     let verdicts = run.verdicts();
     assert_eq!(verdicts.len(), all_case_ids().len(), "every case must run");
     for (id, (verdict, reason)) in &verdicts {
         if must_fail.contains(&id.as_str()) {
-            assert_eq!(verdict, "fail", "{fault}: {id} must fail, got {verdict}: {reason}");
-            assert!(reason.contains(phrase), "{fault}: {id}'s reason must mention {phrase:?}: {reason}");
+            assert_eq!(
+                verdict, "fail",
+                "{fault}: {id} must fail, got {verdict}: {reason}"
+            );
+            assert!(
+                reason.contains(phrase),
+                "{fault}: {id}'s reason must mention {phrase:?}: {reason}"
+            );
         } else {
-            assert_eq!(verdict, "pass", "{fault}: {id} must still pass, got {verdict}: {reason}");
+            assert_eq!(
+                verdict, "pass",
+                "{fault}: {id} must still pass, got {verdict}: {reason}"
+            );
         }
     }
     assert_eq!(run.code(), Some(1), "a failing case makes the exit code 1");
-    assert!(run.summary["sut"]["faults"].as_array().expect("faults").iter().any(|f| f == fault));
+    assert!(
+        run.summary["sut"]["faults"]
+            .as_array()
+            .expect("faults")
+            .iter()
+            .any(|f| f == fault)
+    );
 }
 
 #[test]
 fn no_client_eku_fails_the_aol_outbound_cases() {
     check_fault(83, "no-client-eku");
-    let run = run_suite(83, &["--sut-fault", "no-client-eku", "--exact", "aol.tls.client-eku"]);
+    let run = run_suite(
+        83,
+        &[
+            "--sut-fault",
+            "no-client-eku",
+            "--exact",
+            "aol.tls.client-eku",
+        ],
+    );
     let (_, reason) = &run.verdicts()["aol.tls.client-eku"];
     assert!(reason.contains("clientAuth"), "{reason}");
 }
@@ -75,20 +113,42 @@ fn accept_any_domain_fails_the_policy_case() {
 #[test]
 fn ignore_max_forwards_fails_the_hop_count_cases() {
     check_fault(88, "ignore-max-forwards");
-    let run = run_suite(88, &["--sut-fault", "ignore-max-forwards", "--exact", "edge.sip.max-forwards"]);
+    let run = run_suite(
+        88,
+        &[
+            "--sut-fault",
+            "ignore-max-forwards",
+            "--exact",
+            "edge.sip.max-forwards",
+        ],
+    );
     let (_, reason) = &run.verdicts()["edge.sip.max-forwards"];
     assert!(reason.contains("483"), "{reason}");
 }
 
 #[test]
 fn every_fault_is_in_the_table_and_every_case_can_fail() {
-    let output = crate::support::binary().arg("faults").output().expect("faults runs");
+    let output = crate::support::binary()
+        .arg("faults")
+        .output()
+        .expect("faults runs");
     let listed = String::from_utf8_lossy(&output.stdout).into_owned();
-    let names: Vec<&str> = listed.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let names: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     let table: Vec<&str> = FAULT_TABLE.iter().map(|(f, _, _)| *f).collect();
-    assert_eq!(names, table, "FAULT_TABLE must cover exactly the faults `picharness faults` lists");
+    assert_eq!(
+        names, table,
+        "FAULT_TABLE must cover exactly the faults `picharness faults` lists"
+    );
     for id in all_case_ids() {
-        let covered = FAULT_TABLE.iter().any(|(_, cases, _)| cases.contains(&id.as_str()));
-        assert!(covered, "case {id} is failed by no fault switch; add one or give it a no_fault_reason");
+        let covered = FAULT_TABLE
+            .iter()
+            .any(|(_, cases, _)| cases.contains(&id.as_str()));
+        assert!(
+            covered,
+            "case {id} is failed by no fault switch; add one or give it a no_fault_reason"
+        );
     }
 }

@@ -36,21 +36,38 @@ fn run_with_broken(file: &str, from: &str, to: &str) -> (Option<i32>, String, st
         .output()
         .expect("runs");
     let _keep = dir.keep();
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned(), path)
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        path,
+    )
 }
 
 #[test]
 fn unknown_actor_is_reported_with_file_line_and_field() {
-    let (code, stderr, path) = run_with_broken("cases/edge/sip.max-forwards.toml", "actor = \"messenger\"\nexpect", "actor = \"msn\"\nexpect");
+    let (code, stderr, path) = run_with_broken(
+        "cases/edge/sip.max-forwards.toml",
+        "actor = \"messenger\"\nexpect",
+        "actor = \"msn\"\nexpect",
+    );
     assert_eq!(code, Some(2), "{stderr}");
-    let line = std::fs::read_to_string(&path).expect("read").lines().position(|l| l == "actor = \"msn\"").expect("line") + 1;
+    let line = std::fs::read_to_string(&path)
+        .expect("read")
+        .lines()
+        .position(|l| l == "actor = \"msn\"")
+        .expect("line")
+        + 1;
     let expected = format!("{}:{}: field `steps[1].actor`", path.display(), line);
-    assert!(stderr.contains(&expected), "expected {expected:?} in:\n{stderr}");
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in:\n{stderr}"
+    );
 }
 
 #[test]
 fn unknown_key_is_reported_with_its_name() {
-    let (code, stderr, path) = run_with_broken("cases/edge/dns.srv-federation.toml", "check = ", "chekc = ");
+    let (code, stderr, path) =
+        run_with_broken("cases/edge/dns.srv-federation.toml", "check = ", "chekc = ");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");
     assert!(stderr.contains("chekc"), "{stderr}");
@@ -58,14 +75,21 @@ fn unknown_key_is_reported_with_its_name() {
 
 #[test]
 fn bad_status_pattern_is_reported() {
-    let (code, stderr, _) = run_with_broken("cases/edge/sip.max-forwards.toml", "response 483", "response 48");
+    let (code, stderr, _) = run_with_broken(
+        "cases/edge/sip.max-forwards.toml",
+        "response 483",
+        "response 48",
+    );
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("field `steps[1].expect`"), "{stderr}");
 }
 
 #[test]
 fn unknown_fault_is_a_usage_error() {
-    let output = binary().args(["run", "--sut-fault", "no-such-fault"]).output().expect("runs");
+    let output = binary()
+        .args(["run", "--sut-fault", "no-such-fault"])
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no-record-route"));
 }

@@ -6,36 +6,36 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-pub fn binary() -> Command {
+pub(crate) fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_picharness"))
 }
 
-pub fn scenarios_dir() -> PathBuf {
+pub(crate) fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
 /// A finished run: its exit code, output and summary.
-pub struct RunResult {
-    pub output: Output,
-    pub report: tempfile::TempDir,
-    pub summary: Value,
+pub(crate) struct RunResult {
+    pub(crate) output: Output,
+    pub(crate) report: tempfile::TempDir,
+    pub(crate) summary: Value,
 }
 
 impl RunResult {
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.output.status.code()
     }
 
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
     /// Case id to (verdict, reason).
-    pub fn verdicts(&self) -> BTreeMap<String, (String, String)> {
+    pub(crate) fn verdicts(&self) -> BTreeMap<String, (String, String)> {
         self.summary["cases"]
             .as_array()
             .expect("cases array")
@@ -43,20 +43,23 @@ impl RunResult {
             .map(|c| {
                 (
                     c["id"].as_str().expect("id").to_owned(),
-                    (c["verdict"].as_str().expect("verdict").to_owned(), c["reason"].as_str().expect("reason").to_owned()),
+                    (
+                        c["verdict"].as_str().expect("verdict").to_owned(),
+                        c["reason"].as_str().expect("reason").to_owned(),
+                    ),
                 )
             })
             .collect()
     }
 
-    pub fn report_path(&self) -> &Path {
+    pub(crate) fn report_path(&self) -> &Path {
         self.report.path()
     }
 }
 
 /// Runs `picharness run` on its own loopback /16 (`net` = second octet) so
 /// tests can run side by side.
-pub fn run_suite(net: u8, extra: &[&str]) -> RunResult {
+pub(crate) fn run_suite(net: u8, extra: &[&str]) -> RunResult {
     let report = tempfile::tempdir().expect("temp dir");
     let output = binary()
         .arg("run")
@@ -67,21 +70,33 @@ pub fn run_suite(net: u8, extra: &[&str]) -> RunResult {
         .args(extra)
         .output()
         .expect("picharness runs");
-    let summary_text = std::fs::read_to_string(report.path().join("summary.json")).unwrap_or_else(|e| {
-        panic!(
-            "no summary.json ({e}); stdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let summary_text =
+        std::fs::read_to_string(report.path().join("summary.json")).unwrap_or_else(|e| {
+            panic!(
+                "no summary.json ({e}); stdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
     let summary = serde_json::from_str(&summary_text).expect("summary.json is JSON");
-    RunResult { output, report, summary }
+    RunResult {
+        output,
+        report,
+        summary,
+    }
 }
 
 /// Every case file's id, read from the scenarios directory.
-pub fn all_case_ids() -> Vec<String> {
-    let output = binary().args(["list", "--format", "json"]).output().expect("list runs");
-    assert!(output.status.success(), "list failed: {}", String::from_utf8_lossy(&output.stderr));
+pub(crate) fn all_case_ids() -> Vec<String> {
+    let output = binary()
+        .args(["list", "--format", "json"])
+        .output()
+        .expect("list runs");
+    assert!(
+        output.status.success(),
+        "list failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let listed: Value = serde_json::from_slice(&output.stdout).expect("list JSON");
     listed
         .as_array()

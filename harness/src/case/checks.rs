@@ -13,7 +13,11 @@ use super::outcome::Outcome;
 use crate::scenario::{Actor, CheckKind};
 use crate::topology::SIP_TLS_PORT;
 
-pub(crate) async fn run_check(run: &mut CaseRun<'_>, actor: &Actor, kind: CheckKind) -> Result<(), Outcome> {
+pub(crate) async fn run_check(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    kind: CheckKind,
+) -> Result<(), Outcome> {
     match kind {
         CheckKind::SrvFederation => srv_federation(run).await,
         CheckKind::ServerCertificate => server_certificate(run, actor).await,
@@ -36,7 +40,8 @@ fn federation_srv_name(run: &CaseRun<'_>) -> String {
 async fn lookup_federation_srv(run: &mut CaseRun<'_>) -> Result<Vec<SrvAnswer>, Outcome> {
     let name = federation_srv_name(run);
     let dns = run.topology.dns_server;
-    let resolver = resolver(dns).map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
+    let resolver = resolver(dns)
+        .map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
     match resolver.srv_lookup(name.as_str()).await {
         Ok(lookup) => {
             let answers: Vec<SrvAnswer> = lookup
@@ -50,7 +55,10 @@ async fn lookup_federation_srv(run: &mut CaseRun<'_>) -> Result<Vec<SrvAnswer>, 
                     _ => None,
                 })
                 .collect();
-            let listing: Vec<String> = answers.iter().map(|a| format!("{}:{}", a.target, a.port)).collect();
+            let listing: Vec<String> = answers
+                .iter()
+                .map(|a| format!("{}:{}", a.target, a.port))
+                .collect();
             run.note(format!("DNS {dns}: SRV {name} -> [{}]", listing.join(", ")));
             Ok(answers)
         }
@@ -58,7 +66,9 @@ async fn lookup_federation_srv(run: &mut CaseRun<'_>) -> Result<Vec<SrvAnswer>, 
             run.note(format!("DNS {dns}: SRV {name} -> no records ({e})"));
             Ok(Vec::new())
         }
-        Err(e) => Err(Outcome::inconclusive(format!("the DNS server at {dns} did not answer the SRV query for {name}: {e}"))),
+        Err(e) => Err(Outcome::inconclusive(format!(
+            "the DNS server at {dns} did not answer the SRV query for {name}: {e}"
+        ))),
     }
 }
 
@@ -77,22 +87,36 @@ async fn srv_federation(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
         }
     }
     let dns = run.topology.dns_server;
-    let resolver = resolver(dns).map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
+    let resolver = resolver(dns)
+        .map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
     for answer in &answers {
         let target = format!("{}.", answer.target);
         match resolver.lookup_ip(target.as_str()).await {
             Ok(ips) => {
                 let list: Vec<String> = ips.iter().map(|ip| ip.to_string()).collect();
                 if list.is_empty() {
-                    return Err(Outcome::fail(format!("SRV target {} has no A or AAAA record", answer.target)));
+                    return Err(Outcome::fail(format!(
+                        "SRV target {} has no A or AAAA record",
+                        answer.target
+                    )));
                 }
-                run.note(format!("DNS {dns}: {} -> {}", answer.target, list.join(", ")));
+                run.note(format!(
+                    "DNS {dns}: {} -> {}",
+                    answer.target,
+                    list.join(", ")
+                ));
             }
             Err(e) if e.is_no_records_found() || e.is_nx_domain() => {
-                return Err(Outcome::fail(format!("SRV target {} does not resolve: {e}", answer.target)));
+                return Err(Outcome::fail(format!(
+                    "SRV target {} does not resolve: {e}",
+                    answer.target
+                )));
             }
             Err(e) => {
-                return Err(Outcome::inconclusive(format!("the DNS server did not answer the lookup of {}: {e}", answer.target)));
+                return Err(Outcome::inconclusive(format!(
+                    "the DNS server did not answer the lookup of {}: {e}",
+                    answer.target
+                )));
             }
         }
     }
@@ -117,22 +141,37 @@ async fn server_certificate(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), 
     let recorded = sip_actor.chains_presented_by_servers().all();
     let Some(presented) = recorded.get(before..).and_then(|new| new.last()).cloned() else {
         return Err(match connected {
-            Ok(_) => Outcome::error("the TLS handshake finished but no server certificate was recorded"),
-            Err((e, _)) => Outcome::fail(format!("the Edge at {remote} presented no certificate: {e}")),
+            Ok(_) => {
+                Outcome::error("the TLS handshake finished but no server certificate was recorded")
+            }
+            Err((e, _)) => Outcome::fail(format!(
+                "the Edge at {remote} presented no certificate: {e}"
+            )),
         });
     };
     if let Ok(connection) = &connected {
         run.remember_connection(&connection.record, connection.id);
     }
-    run.certificates.push(("sut-server-chain".to_owned(), presented.chain.clone()));
+    run.certificates
+        .push(("sut-server-chain".to_owned(), presented.chain.clone()));
     let leaf = first_certificate(&presented.chain)?;
-    let summary = describe_certificate(leaf).map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;
+    let summary = describe_certificate(leaf)
+        .map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;
     run.note(format!("Edge server certificate:\n{}", summary.to_text()));
     if !summary.server_auth {
-        let why = if summary.has_eku { "its EKU extension lacks serverAuth" } else { "it has no EKU extension" };
-        return Err(Outcome::fail(format!("the Edge's 5061 certificate cannot be used for serverAuth: {why}")));
+        let why = if summary.has_eku {
+            "its EKU extension lacks serverAuth"
+        } else {
+            "it has no EKU extension"
+        };
+        return Err(Outcome::fail(format!(
+            "the Edge's 5061 certificate cannot be used for serverAuth: {why}"
+        )));
     }
-    let in_san = summary.dns_names.iter().any(|n| n.eq_ignore_ascii_case(&target));
+    let in_san = summary
+        .dns_names
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(&target));
     if !in_san {
         return Err(Outcome::fail(format!(
             "the SRV target {target} is not in the Edge certificate's SAN [{}]",
@@ -140,13 +179,19 @@ async fn server_certificate(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), 
         )));
     }
     if let Err((e, _)) = connected {
-        return Err(Outcome::fail(format!("the Edge's certificate was refused by a standard verifier: {e}")));
+        return Err(Outcome::fail(format!(
+            "the Edge's certificate was refused by a standard verifier: {e}"
+        )));
     }
     Ok(())
 }
 
-fn first_certificate<'c>(chain: &'c [CertificateDer<'static>]) -> Result<&'c CertificateDer<'static>, Outcome> {
-    chain.first().ok_or_else(|| Outcome::fail("the presented certificate chain is empty"))
+fn first_certificate<'c>(
+    chain: &'c [CertificateDer<'static>],
+) -> Result<&'c CertificateDer<'static>, Outcome> {
+    chain
+        .first()
+        .ok_or_else(|| Outcome::fail("the presented certificate chain is empty"))
 }
 
 async fn client_certificate_eku(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), Outcome> {
@@ -157,21 +202,44 @@ async fn client_certificate_eku(run: &mut CaseRun<'_>, actor: &Actor) -> Result<
             break last;
         }
         if run.time_left().is_zero() {
-            return Err(Outcome::fail(format!("the Edge never opened a TLS connection to {name}")));
+            return Err(Outcome::fail(format!(
+                "the Edge never opened a TLS connection to {name}"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(20).min(run.time_left())).await;
     };
-    run.certificates.push((format!("sut-client-chain-to-{name}"), presented.chain.clone()));
+    run.certificates.push((
+        format!("sut-client-chain-to-{name}"),
+        presented.chain.clone(),
+    ));
     let leaf = first_certificate(&presented.chain)?;
-    let summary = describe_certificate(leaf).map_err(|e| Outcome::fail(format!("the Edge's client certificate cannot be parsed: {e}")))?;
-    run.note(format!("certificate the Edge presented to {name}:\n{}", summary.to_text()));
+    let summary = describe_certificate(leaf).map_err(|e| {
+        Outcome::fail(format!(
+            "the Edge's client certificate cannot be parsed: {e}"
+        ))
+    })?;
+    run.note(format!(
+        "certificate the Edge presented to {name}:\n{}",
+        summary.to_text()
+    ));
     if !summary.client_auth {
-        let why = if summary.has_eku { "its EKU extension lacks clientAuth (1.3.6.1.5.5.7.3.2)" } else { "it has no EKU extension" };
-        let refused = presented.error.map(|e| format!("; {name} refused the handshake: {e}")).unwrap_or_default();
-        return Err(Outcome::fail(format!("the certificate the Edge presented to {name} is not valid for clientAuth: {why}{refused}")));
+        let why = if summary.has_eku {
+            "its EKU extension lacks clientAuth (1.3.6.1.5.5.7.3.2)"
+        } else {
+            "it has no EKU extension"
+        };
+        let refused = presented
+            .error
+            .map(|e| format!("; {name} refused the handshake: {e}"))
+            .unwrap_or_default();
+        return Err(Outcome::fail(format!(
+            "the certificate the Edge presented to {name} is not valid for clientAuth: {why}{refused}"
+        )));
     }
     if let Some(error) = presented.error {
-        return Err(Outcome::fail(format!("{name} refused the certificate the Edge presented: {error}")));
+        return Err(Outcome::fail(format!(
+            "{name} refused the certificate the Edge presented: {error}"
+        )));
     }
     Ok(())
 }

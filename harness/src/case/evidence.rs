@@ -41,15 +41,22 @@ impl CaseArtifacts {
 /// written files' paths relative to `report_dir`, with the first error met.
 /// Each file is attempted even when an earlier one failed, so one broken
 /// writer never costs the others' evidence.
-pub fn write_case_evidence(report_dir: &Path, case_dir: &Path, artifacts: &CaseArtifacts) -> (EvidenceFiles, Option<String>) {
+pub fn write_case_evidence(
+    report_dir: &Path,
+    case_dir: &Path,
+    artifacts: &CaseArtifacts,
+) -> (EvidenceFiles, Option<String>) {
     if let Err(e) = std::fs::create_dir_all(case_dir) {
-        return (EvidenceFiles::default(), Some(format!("cannot create {}: {e}", case_dir.display())));
+        return (
+            EvidenceFiles::default(),
+            Some(format!("cannot create {}: {e}", case_dir.display())),
+        );
     }
     let relative = |name: &str| {
-        case_dir
-            .join(name)
-            .strip_prefix(report_dir)
-            .map_or_else(|_| case_dir.join(name).display().to_string(), |p| p.display().to_string())
+        case_dir.join(name).strip_prefix(report_dir).map_or_else(
+            |_| case_dir.join(name).display().to_string(),
+            |p| p.display().to_string(),
+        )
     };
     let mut files = EvidenceFiles::default();
     let mut first_error = None;
@@ -57,7 +64,10 @@ pub fn write_case_evidence(report_dir: &Path, case_dir: &Path, artifacts: &CaseA
         Ok(()) => files.trace = Some(relative("trace.pcapng")),
         Err(e) => first_error = first_error.or(Some(format!("trace.pcapng: {e}"))),
     }
-    match write_transcript(&case_dir.join("transcript.txt"), &artifacts.evidence.transcript) {
+    match write_transcript(
+        &case_dir.join("transcript.txt"),
+        &artifacts.evidence.transcript,
+    ) {
         Ok(()) => files.transcript = Some(relative("transcript.txt")),
         Err(e) => first_error = first_error.or(Some(format!("transcript.txt: {e}"))),
     }

@@ -19,7 +19,9 @@ use super::checks;
 use super::evidence::CaseArtifacts;
 use super::matching::{describe, header_problem, is_expected_kind};
 use super::outcome::Outcome;
-use crate::scenario::{Action, Actor, Case, MessageExpectation, Step, TemplateVars, render_message};
+use crate::scenario::{
+    Action, Actor, Case, MessageExpectation, Step, TemplateVars, render_message,
+};
 use crate::topology::Topology;
 
 /// The state of one case while it runs.
@@ -101,7 +103,10 @@ impl<'a> CaseRun<'a> {
         vars.set("sut.internal_fqdn", topology.sut.internal_fqdn.clone());
         vars.set("call_id", format!("{slug}-{nonce}@picharness"));
         if let Some(profile) = case.providers.first().and_then(|p| topology.profile(p)) {
-            vars.set("peer.domain", profile.domains.first().cloned().unwrap_or_default());
+            vars.set(
+                "peer.domain",
+                profile.domains.first().cloned().unwrap_or_default(),
+            );
             vars.set("peer.fqdn", profile.federation_fqdn.clone());
         }
         let mut routes = vec![topology.pool.route_user(&lync_user, inbox_tx.clone())];
@@ -185,18 +190,34 @@ impl<'a> CaseRun<'a> {
     /// connect to the Access Edge's external side, the pool to its internal side.
     async fn client_connection(&mut self, actor: &Actor) -> Result<ConnHandle, Outcome> {
         let name = actor.name().to_owned();
-        if let Some(existing) = self.client_connections.get(&name).filter(|c| !c.is_closed()) {
+        if let Some(existing) = self
+            .client_connections
+            .get(&name)
+            .filter(|c| !c.is_closed())
+        {
             return Ok(existing.clone());
         }
         let (remote, server_name) = match actor {
-            Actor::Pool => (self.topology.sut.internal, self.topology.sut.internal_fqdn.clone()),
-            _ => (self.topology.sut.external, self.topology.sut.access_edge_fqdn.clone()),
+            Actor::Pool => (
+                self.topology.sut.internal,
+                self.topology.sut.internal_fqdn.clone(),
+            ),
+            _ => (
+                self.topology.sut.external,
+                self.topology.sut.access_edge_fqdn.clone(),
+            ),
         };
         let sip_actor = self.actor(actor)?;
-        match sip_actor.connect(remote, &server_name, self.inbox_tx.clone()).await {
+        match sip_actor
+            .connect(remote, &server_name, self.inbox_tx.clone())
+            .await
+        {
             Ok(connection) => {
                 self.remember_connection(&connection.record, connection.id);
-                self.note(format!("{name} connected {} -> {remote} ({server_name}) with MTLS", connection.local));
+                self.note(format!(
+                    "{name} connected {} -> {remote} ({server_name}) with MTLS",
+                    connection.local
+                ));
                 self.client_connections.insert(name, connection.clone());
                 Ok(connection)
             }
@@ -215,30 +236,59 @@ impl<'a> CaseRun<'a> {
     async fn send(&mut self, actor: &Actor, template: &str) -> Result<(), Outcome> {
         let sip_actor = self.actor(actor)?;
         self.vars.set("local.fqdn", sip_actor.fqdn().to_owned());
-        self.vars.set("tag", format!("{}-{:08x}", actor.name(), rand::random::<u32>()));
-        self.vars.set("branch", format!("z9hG4bK-ph-{:016x}", rand::random::<u64>()));
+        self.vars.set(
+            "tag",
+            format!("{}-{:08x}", actor.name(), rand::random::<u32>()),
+        );
+        self.vars.set(
+            "branch",
+            format!("z9hG4bK-ph-{:016x}", rand::random::<u64>()),
+        );
         let bytes = render_message(template, &self.vars);
         let connection = self.client_connection(actor).await?;
-        self.log_message(actor.name(), "sent", &connection, String::from_utf8_lossy(&bytes).into_owned());
-        connection
-            .send(bytes)
-            .map_err(|_| Outcome::fail(format!("the Edge closed the connection from {} before the message could be sent", actor.name())))
+        self.log_message(
+            actor.name(),
+            "sent",
+            &connection,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        );
+        connection.send(bytes).map_err(|_| {
+            Outcome::fail(format!(
+                "the Edge closed the connection from {} before the message could be sent",
+                actor.name()
+            ))
+        })
     }
 
     fn reply(&mut self, actor: &Actor, status: u16) -> Result<(), Outcome> {
         let name = actor.name().to_owned();
         let Some((request, connection)) = self.last_request.get(&name).cloned() else {
-            return Err(Outcome::error(format!("scenario asks {name} to reply but {name} has received no request")));
+            return Err(Outcome::error(format!(
+                "scenario asks {name} to reply but {name} has received no request"
+            )));
         };
         let tag = format!("{name}-{:08x}", rand::random::<u32>());
-        let response = request.response(status, reason_phrase(status), Some(&tag)).to_bytes();
-        self.log_message(&name, "sent", &connection, String::from_utf8_lossy(&response).into_owned());
-        connection
-            .send(response)
-            .map_err(|_| Outcome::fail(format!("the Edge closed its connection to {name} before the {status} could be sent")))
+        let response = request
+            .response(status, reason_phrase(status), Some(&tag))
+            .to_bytes();
+        self.log_message(
+            &name,
+            "sent",
+            &connection,
+            String::from_utf8_lossy(&response).into_owned(),
+        );
+        connection.send(response).map_err(|_| {
+            Outcome::fail(format!(
+                "the Edge closed its connection to {name} before the {status} could be sent"
+            ))
+        })
     }
 
-    async fn expect(&mut self, actor: &Actor, expectation: &MessageExpectation) -> Result<(), Outcome> {
+    async fn expect(
+        &mut self,
+        actor: &Actor,
+        expectation: &MessageExpectation,
+    ) -> Result<(), Outcome> {
         let wanted = actor.name();
         let what = describe(expectation);
         loop {
@@ -247,7 +297,12 @@ impl<'a> CaseRun<'a> {
             };
             match event.kind {
                 ActorEventKind::Message(message) => {
-                    let text = String::from_utf8_lossy(if message.raw.is_empty() { &[] } else { &message.raw }).into_owned();
+                    let text = String::from_utf8_lossy(if message.raw.is_empty() {
+                        &[]
+                    } else {
+                        &message.raw
+                    })
+                    .into_owned();
                     self.log_message(&event.actor, "received", &event.connection, text);
                     let provisional = message.status().is_some_and(|s| s < 200);
                     let expecting_provisional = matches!(expectation, MessageExpectation::Response { status, .. } if !status.matches(200) && (100..200).any(|s| status.matches(s)));
@@ -262,23 +317,39 @@ impl<'a> CaseRun<'a> {
                         )));
                     }
                     if !is_expected_kind(expectation, &message) {
-                        return Err(Outcome::fail(format!("{wanted} expected {what} but received {}", message.summary())));
+                        return Err(Outcome::fail(format!(
+                            "{wanted} expected {what} but received {}",
+                            message.summary()
+                        )));
                     }
-                    if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars) {
+                    if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars)
+                    {
                         return Err(Outcome::fail(problem));
                     }
                     if message.is_request() {
-                        self.last_request.insert(event.actor.clone(), (message, event.connection));
+                        self.last_request
+                            .insert(event.actor.clone(), (message, event.connection));
                     }
                     return Ok(());
                 }
                 ActorEventKind::Garbage { bytes, error } => {
-                    self.log_message(&event.actor, "received", &event.connection, String::from_utf8_lossy(&bytes).into_owned());
-                    return Err(Outcome::fail(format!("{} received bytes that are not a SIP message: {error}", event.actor)));
+                    self.log_message(
+                        &event.actor,
+                        "received",
+                        &event.connection,
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                    );
+                    return Err(Outcome::fail(format!(
+                        "{} received bytes that are not a SIP message: {error}",
+                        event.actor
+                    )));
                 }
                 ActorEventKind::Closed { reason } => {
                     self.remember_connection(&event.connection.record, event.connection.id);
-                    self.note(format!("{}'s connection {} -> {} closed: {reason}", event.actor, event.connection.local, event.connection.remote));
+                    self.note(format!(
+                        "{}'s connection {} -> {} closed: {reason}",
+                        event.actor, event.connection.local, event.connection.remote
+                    ));
                     return Err(Outcome::fail(format!(
                         "the Edge closed {}'s connection ({reason}) while {wanted} waited for {what}",
                         event.actor
@@ -295,7 +366,10 @@ impl<'a> CaseRun<'a> {
 
     fn finish(self) -> CaseArtifacts {
         let ended = SystemTime::now();
-        let from = self.started.checked_sub(Duration::from_millis(1)).unwrap_or(self.started);
+        let from = self
+            .started
+            .checked_sub(Duration::from_millis(1))
+            .unwrap_or(self.started);
         CaseArtifacts::gather(
             self.records.into_values().collect(),
             self.topology.dns_log.between(from, ended),

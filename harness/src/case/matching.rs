@@ -3,15 +3,17 @@
 
 use picharness_wire::sip::SipMessage;
 
-use crate::scenario::{HeaderExpectation, MessageExpectation, TemplateVars};
 use crate::scenario::template_substitute;
+use crate::scenario::{HeaderExpectation, MessageExpectation, TemplateVars};
 
 /// Whether `message` is the kind of message the expectation waits for
 /// (method or status), ignoring header rules.
 pub(crate) fn is_expected_kind(expectation: &MessageExpectation, message: &SipMessage) -> bool {
     match expectation {
         MessageExpectation::Request { method, .. } => message.method() == Some(method.as_str()),
-        MessageExpectation::Response { status, .. } => message.status().is_some_and(|s| status.matches(s)),
+        MessageExpectation::Response { status, .. } => {
+            message.status().is_some_and(|s| status.matches(s))
+        }
     }
 }
 
@@ -23,7 +25,8 @@ pub(crate) fn header_problem(
     vars: &TemplateVars,
 ) -> Option<String> {
     let rules = match expectation {
-        MessageExpectation::Request { headers, .. } | MessageExpectation::Response { headers, .. } => headers,
+        MessageExpectation::Request { headers, .. }
+        | MessageExpectation::Response { headers, .. } => headers,
     };
     let what = message.summary();
     for rule in rules {
@@ -32,13 +35,17 @@ pub(crate) fn header_problem(
                 return Some(format!("{what} reached {actor} without a {name} header"));
             }
             HeaderExpectation::Absent(name) if message.headers.count(name) > 0 => {
-                return Some(format!("{what} reached {actor} with a {name} header it must not carry"));
+                return Some(format!(
+                    "{what} reached {actor} with a {name} header it must not carry"
+                ));
             }
             HeaderExpectation::Contains { name, needle } => {
                 let needle = template_substitute(needle, vars);
                 let values = message.headers.values(name);
                 if values.is_empty() {
-                    return Some(format!("{what} reached {actor} without a {name} header (expected one containing {needle:?})"));
+                    return Some(format!(
+                        "{what} reached {actor} without a {name} header (expected one containing {needle:?})"
+                    ));
                 }
                 if !values.iter().any(|v| v.contains(&needle)) {
                     return Some(format!(

@@ -17,9 +17,22 @@ pub struct ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line > 0 {
-            write!(f, "{}:{}: field `{}`: {}", self.file.display(), self.line, self.field, self.message)
+            write!(
+                f,
+                "{}:{}: field `{}`: {}",
+                self.file.display(),
+                self.line,
+                self.field,
+                self.message
+            )
         } else {
-            write!(f, "{}: field `{}`: {}", self.file.display(), self.field, self.message)
+            write!(
+                f,
+                "{}: field `{}`: {}",
+                self.file.display(),
+                self.field,
+                self.message
+            )
         }
     }
 }
@@ -28,5 +41,9 @@ impl std::error::Error for ScenarioError {}
 
 /// Converts a byte offset in `text` to a 1-based line number.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }

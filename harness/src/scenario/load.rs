@@ -8,7 +8,9 @@ use toml::Spanned;
 
 use super::error::{ScenarioError, line_of};
 use super::file_format::{CaseFile, StepFile};
-use super::model::{Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step};
+use super::model::{
+    Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
+};
 use super::template::{KNOWN_VARIABLES, variables_in};
 
 const DEFAULT_TIMEOUT_MS: u64 = 8_000;
@@ -20,7 +22,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn error<T>(&self, span: Option<std::ops::Range<usize>>, field: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
+    fn error<T>(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Result<T, ScenarioError> {
         Err(ScenarioError {
             file: self.file.to_path_buf(),
             line: span.map_or(0, |s| line_of(self.text, s.start)),
@@ -29,7 +36,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn at<T, U>(&self, spanned: &Spanned<U>, field: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
+    fn at<T, U>(
+        &self,
+        spanned: &Spanned<U>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Result<T, ScenarioError> {
         self.error(Some(spanned.span()), field, message)
     }
 }
@@ -66,7 +78,11 @@ pub fn load_cases(dir: &Path, providers: &[String]) -> Result<Vec<Case>, Vec<Sce
             });
         }
     }
-    if errors.is_empty() { Ok(cases) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(cases)
+    } else {
+        Err(errors)
+    }
 }
 
 fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -113,7 +129,8 @@ fn is_case_id(id: &str) -> bool {
     parts.len() >= 3
         && parts.iter().all(|p| {
             !p.is_empty()
-                && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !p.starts_with('-')
         })
 }
@@ -133,31 +150,62 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
     let raw: CaseFile = toml::from_str(text).map_err(|e| toml_error(&ctx, &e))?;
     let id = raw.id.get_ref().clone();
     if !is_case_id(&id) {
-        return ctx.at(&raw.id, "id", format!("{id:?} is not a lowercase dotted id like messenger.im.inbound"));
+        return ctx.at(
+            &raw.id,
+            "id",
+            format!("{id:?} is not a lowercase dotted id like messenger.im.inbound"),
+        );
     }
     let prefix = id.split('.').next().unwrap_or_default();
     if prefix != "edge" && prefix != "av" && !providers.iter().any(|p| p == prefix) {
-        return ctx.at(&raw.id, "id", format!("id must start with a provider name, edge or av, not {prefix:?}"));
+        return ctx.at(
+            &raw.id,
+            "id",
+            format!("id must start with a provider name, edge or av, not {prefix:?}"),
+        );
     }
     if raw.title.get_ref().trim().is_empty() {
         return ctx.at(&raw.title, "title", "title is empty");
     }
     if raw.requirements.get_ref().is_empty() {
-        return ctx.at(&raw.requirements, "requirements", "a case must cite at least one requirement id");
+        return ctx.at(
+            &raw.requirements,
+            "requirements",
+            "a case must cite at least one requirement id",
+        );
     }
     for requirement in raw.requirements.get_ref() {
         if !is_requirement_id(requirement.get_ref()) {
-            return ctx.at(requirement, "requirements", format!("{:?} is not a requirement id like FED-09", requirement.get_ref()));
+            return ctx.at(
+                requirement,
+                "requirements",
+                format!(
+                    "{:?} is not a requirement id like FED-09",
+                    requirement.get_ref()
+                ),
+            );
         }
     }
     for provider in raw.providers.get_ref() {
         if !providers.iter().any(|p| p == provider.get_ref()) {
-            return ctx.at(provider, "providers", format!("unknown provider {:?}; known: {}", provider.get_ref(), providers.join(", ")));
+            return ctx.at(
+                provider,
+                "providers",
+                format!(
+                    "unknown provider {:?}; known: {}",
+                    provider.get_ref(),
+                    providers.join(", ")
+                ),
+            );
         }
     }
     let timeout_ms = match &raw.timeout_ms {
         Some(t) if *t.get_ref() == 0 || *t.get_ref() > MAX_TIMEOUT_MS => {
-            return ctx.at(t, "timeout_ms", format!("must be between 1 and {MAX_TIMEOUT_MS}"));
+            return ctx.at(
+                t,
+                "timeout_ms",
+                format!("must be between 1 and {MAX_TIMEOUT_MS}"),
+            );
         }
         Some(t) => *t.get_ref(),
         None => DEFAULT_TIMEOUT_MS,
@@ -175,8 +223,18 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
     Ok(Case {
         id,
         title: raw.title.into_inner(),
-        requirements: raw.requirements.into_inner().into_iter().map(Spanned::into_inner).collect(),
-        providers: raw.providers.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        requirements: raw
+            .requirements
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
+        providers: raw
+            .providers
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         tags: raw.tags.into_iter().map(Spanned::into_inner).collect(),
         timeout: Duration::from_millis(timeout_ms),
         no_fault_reason: raw.no_fault_reason,
@@ -185,10 +243,21 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
     })
 }
 
-fn check_variables(ctx: &Ctx<'_>, spanned: &Spanned<String>, field: &str) -> Result<(), ScenarioError> {
+fn check_variables(
+    ctx: &Ctx<'_>,
+    spanned: &Spanned<String>,
+    field: &str,
+) -> Result<(), ScenarioError> {
     for name in variables_in(spanned.get_ref()) {
         if !KNOWN_VARIABLES.contains(&name) {
-            return ctx.at(spanned, field, format!("unknown variable {{{name}}}; known: {}", KNOWN_VARIABLES.join(", ")));
+            return ctx.at(
+                spanned,
+                field,
+                format!(
+                    "unknown variable {{{name}}}; known: {}",
+                    KNOWN_VARIABLES.join(", ")
+                ),
+            );
         }
     }
     Ok(())
@@ -205,7 +274,12 @@ fn parse_status_pattern(text: &str) -> Option<StatusPattern> {
     text.parse().ok().map(StatusPattern::Exact)
 }
 
-fn parse_step(ctx: &Ctx<'_>, index: usize, spanned: &Spanned<StepFile>, providers: &[String]) -> Result<Step, ScenarioError> {
+fn parse_step(
+    ctx: &Ctx<'_>,
+    index: usize,
+    spanned: &Spanned<StepFile>,
+    providers: &[String],
+) -> Result<Step, ScenarioError> {
     let step = spanned.get_ref();
     let field = |name: &str| format!("steps[{index}].{name}");
     let line = line_of(ctx.text, spanned.span().start);
@@ -215,7 +289,14 @@ fn parse_step(ctx: &Ctx<'_>, index: usize, spanned: &Spanned<StepFile>, provider
         "dns" => Actor::Dns,
         name if providers.iter().any(|p| p == name) => Actor::Peer(name.to_owned()),
         other => {
-            return ctx.at(&step.actor, field("actor"), format!("unknown actor {other:?}; use pool, dns or a provider ({})", providers.join(", ")));
+            return ctx.at(
+                &step.actor,
+                field("actor"),
+                format!(
+                    "unknown actor {other:?}; use pool, dns or a provider ({})",
+                    providers.join(", ")
+                ),
+            );
         }
     };
     let chosen: Vec<&str> = [
@@ -231,23 +312,46 @@ fn parse_step(ctx: &Ctx<'_>, index: usize, spanned: &Spanned<StepFile>, provider
         return ctx.error(
             Some(spanned.span()),
             field("send|expect|reply|check"),
-            format!("a step needs exactly one of send, expect, reply or check; found {}", if chosen.is_empty() { "none".to_owned() } else { chosen.join(", ") }),
+            format!(
+                "a step needs exactly one of send, expect, reply or check; found {}",
+                if chosen.is_empty() {
+                    "none".to_owned()
+                } else {
+                    chosen.join(", ")
+                }
+            ),
         );
     }
-    let has_header_rules = !step.has_headers.is_empty() || !step.lacks_headers.is_empty() || !step.header_contains.is_empty();
+    let has_header_rules = !step.has_headers.is_empty()
+        || !step.lacks_headers.is_empty()
+        || !step.header_contains.is_empty();
     if has_header_rules && step.expect.is_none() {
-        return ctx.error(Some(spanned.span()), field("has_headers"), "header rules belong to an expect step");
+        return ctx.error(
+            Some(spanned.span()),
+            field("has_headers"),
+            "header rules belong to an expect step",
+        );
     }
     if matches!(actor, Actor::Dns) && step.check.is_none() {
-        return ctx.at(&step.actor, field("actor"), "the dns actor only runs checks");
+        return ctx.at(
+            &step.actor,
+            field("actor"),
+            "the dns actor only runs checks",
+        );
     }
     let action = if let Some(template) = &step.send {
         check_variables(ctx, template, &field("send"))?;
         let first_line = template.get_ref().lines().next().unwrap_or_default();
         if first_line.split(' ').count() != 3 {
-            return ctx.at(template, field("send"), format!("first line {first_line:?} is not a SIP request or status line"));
+            return ctx.at(
+                template,
+                field("send"),
+                format!("first line {first_line:?} is not a SIP request or status line"),
+            );
         }
-        Action::Send { template: template.get_ref().clone() }
+        Action::Send {
+            template: template.get_ref().clone(),
+        }
     } else if let Some(expect) = &step.expect {
         let mut headers = Vec::new();
         for name in &step.has_headers {
@@ -258,42 +362,98 @@ fn parse_step(ctx: &Ctx<'_>, index: usize, spanned: &Spanned<StepFile>, provider
         }
         for (name, needle) in &step.header_contains {
             check_variables(ctx, needle, &field(&format!("header_contains.{name}")))?;
-            headers.push(HeaderExpectation::Contains { name: name.clone(), needle: needle.get_ref().clone() });
+            headers.push(HeaderExpectation::Contains {
+                name: name.clone(),
+                needle: needle.get_ref().clone(),
+            });
         }
         let text = expect.get_ref().trim();
         let expectation = match text.split_once(' ') {
-            Some(("request", method)) if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) => {
-                MessageExpectation::Request { method: method.to_owned(), headers }
+            Some(("request", method))
+                if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) =>
+            {
+                MessageExpectation::Request {
+                    method: method.to_owned(),
+                    headers,
+                }
             }
             Some(("response", status)) => match parse_status_pattern(status) {
                 Some(status) => MessageExpectation::Response { status, headers },
-                None => return ctx.at(expect, field("expect"), format!("{status:?} is not a status code or class like 4xx")),
+                None => {
+                    return ctx.at(
+                        expect,
+                        field("expect"),
+                        format!("{status:?} is not a status code or class like 4xx"),
+                    );
+                }
             },
-            _ => return ctx.at(expect, field("expect"), format!("{text:?} is neither `request METHOD` nor `response CODE`")),
+            _ => {
+                return ctx.at(
+                    expect,
+                    field("expect"),
+                    format!("{text:?} is neither `request METHOD` nor `response CODE`"),
+                );
+            }
         };
         Action::Expect(expectation)
     } else if let Some(status) = &step.reply {
         if !(100..=699).contains(status.get_ref()) {
-            return ctx.at(status, field("reply"), format!("{} is not a SIP status code (100-699)", status.get_ref()));
+            return ctx.at(
+                status,
+                field("reply"),
+                format!("{} is not a SIP status code (100-699)", status.get_ref()),
+            );
         }
-        Action::Reply { status: *status.get_ref() }
+        Action::Reply {
+            status: *status.get_ref(),
+        }
     } else if let Some(check) = &step.check {
-        let Some((_, kind)) = CheckKind::ALL.iter().find(|(name, _)| name == check.get_ref()) else {
+        let Some((_, kind)) = CheckKind::ALL
+            .iter()
+            .find(|(name, _)| name == check.get_ref())
+        else {
             let known: Vec<&str> = CheckKind::ALL.iter().map(|(n, _)| *n).collect();
-            return ctx.at(check, field("check"), format!("unknown check {:?}; known: {}", check.get_ref(), known.join(", ")));
+            return ctx.at(
+                check,
+                field("check"),
+                format!(
+                    "unknown check {:?}; known: {}",
+                    check.get_ref(),
+                    known.join(", ")
+                ),
+            );
         };
         let fits = match kind {
             CheckKind::SrvFederation => matches!(actor, Actor::Dns),
-            CheckKind::ServerCertificate | CheckKind::ClientCertificateEku => matches!(actor, Actor::Peer(_)),
+            CheckKind::ServerCertificate | CheckKind::ClientCertificateEku => {
+                matches!(actor, Actor::Peer(_))
+            }
         };
         if !fits {
-            return ctx.at(&step.actor, field("actor"), format!("check {} cannot be run by {}", check.get_ref(), actor.name()));
+            return ctx.at(
+                &step.actor,
+                field("actor"),
+                format!(
+                    "check {} cannot be run by {}",
+                    check.get_ref(),
+                    actor.name()
+                ),
+            );
         }
         Action::Check(*kind)
     } else {
-        return ctx.error(Some(spanned.span()), field("send|expect|reply|check"), "a step needs an action");
+        return ctx.error(
+            Some(spanned.span()),
+            field("send|expect|reply|check"),
+            "a step needs an action",
+        );
     };
-    Ok(Step { actor, action, line, note: step.note.clone() })
+    Ok(Step {
+        actor,
+        action,
+        line,
+        note: step.note.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -334,8 +494,14 @@ expect = "response 2xx"
     fn good_case_loads() {
         let case = parse_case(Path::new("g.toml"), GOOD, &providers()).expect("loads");
         assert_eq!(case.steps.len(), 4);
-        assert_eq!(case.steps[1].line, 14);
-        assert_eq!(case.steps[3].action, Action::Expect(MessageExpectation::Response { status: StatusPattern::Class(2), headers: vec![] }));
+        assert_eq!(case.steps[1].line, 13, "a step's line is its [[steps]] header");
+        assert_eq!(
+            case.steps[3].action,
+            Action::Expect(MessageExpectation::Response {
+                status: StatusPattern::Class(2),
+                headers: vec![]
+            })
+        );
     }
 
     #[test]
@@ -343,7 +509,11 @@ expect = "response 2xx"
         let bad = GOOD.replace("actor = \"pool\"\nreply", "actor = \"poool\"\nreply");
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
         assert_eq!((err.line, err.field.as_str()), (19, "steps[2].actor"));
-        assert!(err.to_string().starts_with("bad.toml:19: field `steps[2].actor`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("bad.toml:19: field `steps[2].actor`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -366,7 +536,7 @@ expect = "response 2xx"
     fn bad_expect_is_rejected() {
         let bad = GOOD.replace("response 2xx", "response 2x");
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
-        assert_eq!((err.field.as_str(), err.line), ("steps[3].expect", 25));
+        assert_eq!((err.field.as_str(), err.line), ("steps[3].expect", 24));
     }
 
     #[test]

@@ -55,14 +55,23 @@ pub enum HeaderExpectation {
     Present(String),
     Absent(String),
     /// Some value of the header contains this (templated) text.
-    Contains { name: String, needle: String },
+    Contains {
+        name: String,
+        needle: String,
+    },
 }
 
 /// What kind of message a step waits for, and what it must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageExpectation {
-    Request { method: String, headers: Vec<HeaderExpectation> },
-    Response { status: StatusPattern, headers: Vec<HeaderExpectation> },
+    Request {
+        method: String,
+        headers: Vec<HeaderExpectation>,
+    },
+    Response {
+        status: StatusPattern,
+        headers: Vec<HeaderExpectation>,
+    },
 }
 
 /// Built-in checks that are more than one message.
@@ -119,8 +128,12 @@ impl Step {
                 let first = template.lines().next().unwrap_or_default();
                 format!("sends {first}")
             }
-            Action::Expect(MessageExpectation::Request { method, .. }) => format!("expects request {method}"),
-            Action::Expect(MessageExpectation::Response { status, .. }) => format!("expects response {status}"),
+            Action::Expect(MessageExpectation::Request { method, .. }) => {
+                format!("expects request {method}")
+            }
+            Action::Expect(MessageExpectation::Response { status, .. }) => {
+                format!("expects response {status}")
+            }
             Action::Reply { status } => format!("replies {status}"),
             Action::Check(kind) => format!("checks {}", kind.name()),
         };

@@ -92,7 +92,9 @@ pub fn render_message(template: &str, vars: &TemplateVars) -> Vec<u8> {
         None => (normalised.trim_end_matches('\n').to_owned(), String::new()),
     };
     let body = body.replace('\n', "\r\n");
-    let head = head.replace('\n', "\r\n").replace("{content_length}", &body.len().to_string());
+    let head = head
+        .replace('\n', "\r\n")
+        .replace("{content_length}", &body.len().to_string());
     let mut out = Vec::with_capacity(head.len() + body.len() + 4);
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(b"\r\n\r\n");
@@ -108,13 +110,22 @@ mod tests {
     fn renders_crlf_and_content_length() {
         let mut vars = TemplateVars::default();
         vars.set("user.lync", "bob");
-        let bytes = render_message("MESSAGE sip:{user.lync}@x SIP/2.0\nContent-Length: {content_length}\n\nhi\n", &vars);
-        assert_eq!(bytes, b"MESSAGE sip:bob@x SIP/2.0\r\nContent-Length: 4\r\n\r\nhi\r\n");
+        let bytes = render_message(
+            "MESSAGE sip:{user.lync}@x SIP/2.0\nContent-Length: {content_length}\n\nhi\n",
+            &vars,
+        );
+        assert_eq!(
+            bytes,
+            b"MESSAGE sip:bob@x SIP/2.0\r\nContent-Length: 4\r\n\r\nhi\r\n"
+        );
     }
 
     #[test]
     fn template_without_body_gets_blank_line() {
-        let bytes = render_message("OPTIONS sip:x SIP/2.0\nContent-Length: {content_length}\n", &TemplateVars::default());
+        let bytes = render_message(
+            "OPTIONS sip:x SIP/2.0\nContent-Length: {content_length}\n",
+            &TemplateVars::default(),
+        );
         assert_eq!(bytes, b"OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n");
     }
 

@@ -49,12 +49,18 @@ impl Fault {
                 "Edge certificate has the serverAuth EKU but not clientAuth, so AOL refuses its outbound connections"
             }
             Self::NoRecordRoute => "Edge forwards requests without inserting Record-Route",
-            Self::DnsSrvWrongPort => "_sipfederationtls._tcp SRV record advertises port 5062 instead of 5061",
-            Self::DnsTargetNotInSan => "_sipfederationtls._tcp SRV target is a name missing from the Edge certificate",
+            Self::DnsSrvWrongPort => {
+                "_sipfederationtls._tcp SRV record advertises port 5062 instead of 5061"
+            }
+            Self::DnsTargetNotInSan => {
+                "_sipfederationtls._tcp SRV target is a name missing from the Edge certificate"
+            }
             Self::AcceptAnyDomain => {
                 "Edge relays inbound requests from domains the sending provider does not own"
             }
-            Self::IgnoreMaxForwards => "Edge neither checks nor decrements Max-Forwards (no 483 at 0)",
+            Self::IgnoreMaxForwards => {
+                "Edge neither checks nor decrements Max-Forwards (no 483 at 0)"
+            }
         }
     }
 }

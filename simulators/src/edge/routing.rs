@@ -37,7 +37,11 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Answer it with this status; `warning` explains a refusal.
-    Respond { status: u16, reason: &'static str, warning: Option<String> },
+    Respond {
+        status: u16,
+        reason: &'static str,
+        warning: Option<String>,
+    },
     /// Send this (already rewritten) request to the target.
     Forward { target: Target, request: SipMessage },
 }
@@ -87,7 +91,13 @@ impl RoutingPolicy {
     /// Decides what to do with `request`, which arrived on `side` from a
     /// peer whose certificate identified `peer_provider` (external side
     /// only). `branch` is the fresh Via branch to use when forwarding.
-    pub fn route(&self, side: Side, peer_provider: Option<&str>, mut request: SipMessage, branch: &str) -> Decision {
+    pub fn route(
+        &self,
+        side: Side,
+        peer_provider: Option<&str>,
+        mut request: SipMessage,
+        branch: &str,
+    ) -> Decision {
         let refuse = |status, reason, warning: String| Decision::Respond {
             status,
             reason,
@@ -98,7 +108,13 @@ impl RoutingPolicy {
             None => DEFAULT_MAX_FORWARDS,
             Some(text) => match text.trim().parse::<u32>() {
                 Ok(n) => n,
-                Err(_) => return refuse(400, "Bad Request", format!("Max-Forwards {text:?} is not a number")),
+                Err(_) => {
+                    return refuse(
+                        400,
+                        "Bad Request",
+                        format!("Max-Forwards {text:?} is not a number"),
+                    );
+                }
             },
         };
         if max_forwards == 0 && !ignore_max_forwards {
@@ -109,37 +125,62 @@ impl RoutingPolicy {
             };
         }
         let Some(target_domain) = request.request_uri().and_then(domain_of_uri) else {
-            return refuse(416, "Unsupported URI Scheme", "Request-URI is not a SIP URI".to_owned());
+            return refuse(
+                416,
+                "Unsupported URI Scheme",
+                "Request-URI is not a SIP URI".to_owned(),
+            );
         };
         let target = match side {
             Side::External => {
-                let Some(provider) = peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name))
+                let Some(provider) =
+                    peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name))
                 else {
-                    return refuse(403, "Forbidden", "peer certificate names no federated provider".to_owned());
+                    return refuse(
+                        403,
+                        "Forbidden",
+                        "peer certificate names no federated provider".to_owned(),
+                    );
                 };
                 let sender_domain = from_domain(&request).unwrap_or_default();
-                let owns_sender = provider.domains.iter().any(|d| d.eq_ignore_ascii_case(&sender_domain));
+                let owns_sender = provider
+                    .domains
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(&sender_domain));
                 if !owns_sender && !self.faults.has(Fault::AcceptAnyDomain) {
                     return refuse(
                         403,
                         "Forbidden",
-                        format!("domain {sender_domain} is not federated through provider {}", provider.name),
+                        format!(
+                            "domain {sender_domain} is not federated through provider {}",
+                            provider.name
+                        ),
                     );
                 }
                 if !target_domain.eq_ignore_ascii_case(&self.sip_domain) {
-                    return refuse(403, "Forbidden", format!("domain {target_domain} is not served here"));
+                    return refuse(
+                        403,
+                        "Forbidden",
+                        format!("domain {target_domain} is not served here"),
+                    );
                 }
                 Target::Pool
             }
             Side::Internal => match self.provider_owning(&target_domain) {
                 Some(provider) => Target::Provider(provider.name.clone()),
                 None => {
-                    return refuse(403, "Forbidden", format!("domain {target_domain} is not federated"));
+                    return refuse(
+                        403,
+                        "Forbidden",
+                        format!("domain {target_domain} is not federated"),
+                    );
                 }
             },
         };
         if !ignore_max_forwards {
-            request.headers.set("Max-Forwards", (max_forwards - 1).to_string());
+            request
+                .headers
+                .set("Max-Forwards", (max_forwards - 1).to_string());
         }
         let egress = match target {
             Target::Pool => Side::Internal,
@@ -194,8 +235,15 @@ mod tests {
 
     #[test]
     fn inbound_from_owned_domain_goes_to_pool_with_record_route() {
-        let d = policy(FaultSet::default()).route(Side::External, Some("messenger"), inbound("hotmail.com", 70), "z9hG4bKx");
-        let Decision::Forward { target, request } = d else { panic!("expected forward, got {d:?}") };
+        let d = policy(FaultSet::default()).route(
+            Side::External,
+            Some("messenger"),
+            inbound("hotmail.com", 70),
+            "z9hG4bKx",
+        );
+        let Decision::Forward { target, request } = d else {
+            panic!("expected forward, got {d:?}")
+        };
         assert_eq!(target, Target::Pool);
         assert_eq!(request.headers.first("max-forwards"), Some("69"));
         assert_eq!(
@@ -210,24 +258,51 @@ mod tests {
 
     #[test]
     fn unowned_domain_is_refused_unless_faulty() {
-        let d = policy(FaultSet::default()).route(Side::External, Some("messenger"), inbound("evil.example", 70), "b");
+        let d = policy(FaultSet::default()).route(
+            Side::External,
+            Some("messenger"),
+            inbound("evil.example", 70),
+            "b",
+        );
         assert!(matches!(d, Decision::Respond { status: 403, .. }));
-        let d = policy(FaultSet::new([Fault::AcceptAnyDomain])).route(Side::External, Some("messenger"), inbound("evil.example", 70), "b");
+        let d = policy(FaultSet::new([Fault::AcceptAnyDomain])).route(
+            Side::External,
+            Some("messenger"),
+            inbound("evil.example", 70),
+            "b",
+        );
         assert!(matches!(d, Decision::Forward { .. }));
     }
 
     #[test]
     fn max_forwards_zero_is_483_unless_faulty() {
-        let d = policy(FaultSet::default()).route(Side::External, Some("messenger"), inbound("hotmail.com", 0), "b");
+        let d = policy(FaultSet::default()).route(
+            Side::External,
+            Some("messenger"),
+            inbound("hotmail.com", 0),
+            "b",
+        );
         assert!(matches!(d, Decision::Respond { status: 483, .. }));
-        let d = policy(FaultSet::new([Fault::IgnoreMaxForwards])).route(Side::External, Some("messenger"), inbound("hotmail.com", 0), "b");
+        let d = policy(FaultSet::new([Fault::IgnoreMaxForwards])).route(
+            Side::External,
+            Some("messenger"),
+            inbound("hotmail.com", 0),
+            "b",
+        );
         assert!(matches!(d, Decision::Forward { .. }));
     }
 
     #[test]
     fn no_record_route_fault_omits_it() {
-        let d = policy(FaultSet::new([Fault::NoRecordRoute])).route(Side::External, Some("messenger"), inbound("hotmail.com", 70), "b");
-        let Decision::Forward { request, .. } = d else { panic!("expected forward") };
+        let d = policy(FaultSet::new([Fault::NoRecordRoute])).route(
+            Side::External,
+            Some("messenger"),
+            inbound("hotmail.com", 70),
+            "b",
+        );
+        let Decision::Forward { request, .. } = d else {
+            panic!("expected forward")
+        };
         assert_eq!(request.headers.count("record-route"), 0);
     }
 
@@ -236,6 +311,8 @@ mod tests {
         let text = "MESSAGE sip:al@hotmail.com SIP/2.0\r\nFrom: <sip:bob@contoso.test>;tag=1\r\nTo: <sip:al@hotmail.com>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
         let m = SipMessage::parse(text.as_bytes()).expect("parses");
         let d = policy(FaultSet::default()).route(Side::Internal, None, m, "b");
-        assert!(matches!(d, Decision::Forward { target: Target::Provider(ref p), .. } if p == "messenger"));
+        assert!(
+            matches!(d, Decision::Forward { target: Target::Provider(ref p), .. } if p == "messenger")
+        );
     }
 }

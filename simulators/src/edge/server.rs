@@ -17,8 +17,8 @@ use super::routing::{Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions, accept_tls, client_config,
-    connect_tls, describe_certificate, server_config,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions, accept_tls,
+    client_config, connect_tls, describe_certificate, server_config,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -43,7 +43,10 @@ pub struct EdgeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("TLS setup failed: {0}")]
     Tls(String),
     #[error("DNS resolver setup failed: {0}")]
@@ -102,7 +105,8 @@ impl ReferenceEdge {
             chains: ChainRecorder::default(),
         })
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
-        let resolver = crate::dns::resolver(config.dns_server).map_err(|e| EdgeError::Dns(e.to_string()))?;
+        let resolver =
+            crate::dns::resolver(config.dns_server).map_err(|e| EdgeError::Dns(e.to_string()))?;
         let state = Arc::new(EdgeState {
             policy: config.policy,
             client,
@@ -116,18 +120,31 @@ impl ReferenceEdge {
             outbound: tokio::sync::Mutex::new(HashMap::new()),
         });
         let mut tasks = Vec::new();
-        for (address, side) in [(config.external, Side::External), (config.internal, Side::Internal)] {
+        for (address, side) in [
+            (config.external, Side::External),
+            (config.internal, Side::Internal),
+        ] {
             let listener = TcpListener::bind(address)
                 .await
                 .map_err(|source| EdgeError::Bind { address, source })?;
             let acceptor = TlsAcceptor::from(server.clone());
-            tasks.push(tokio::spawn(accept_loop(state.clone(), listener, acceptor, side)));
+            tasks.push(tokio::spawn(accept_loop(
+                state.clone(),
+                listener,
+                acceptor,
+                side,
+            )));
         }
         Ok(Self { tasks })
     }
 }
 
-async fn accept_loop(state: Arc<EdgeState>, listener: TcpListener, acceptor: TlsAcceptor, side: Side) {
+async fn accept_loop(
+    state: Arc<EdgeState>,
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    side: Side,
+) {
     loop {
         let Ok((tcp, remote)) = listener.accept().await else {
             continue;
@@ -166,7 +183,10 @@ async fn accept_loop(state: Arc<EdgeState>, listener: TcpListener, acceptor: Tls
 }
 
 /// The provider whose federation FQDN the peer's leaf certificate names.
-fn identify_provider(policy: &RoutingPolicy, chain: &[rustls_pki_types::CertificateDer<'static>]) -> Option<String> {
+fn identify_provider(
+    policy: &RoutingPolicy,
+    chain: &[rustls_pki_types::CertificateDer<'static>],
+) -> Option<String> {
     let leaf = chain.first()?;
     let summary = describe_certificate(leaf).ok()?;
     let mut names = summary.dns_names.clone();
@@ -220,9 +240,13 @@ fn new_tag() -> String {
 fn refusal(request: &SipMessage, status: u16, reason: &str, warning: Option<&str>) -> SipMessage {
     let mut response = request.response(status, reason, Some(&new_tag()));
     if let Some(text) = warning {
-        response
-            .headers
-            .prepend("Warning", format!("399 picharness-reference-edge \"{}\"", text.replace('"', "'")));
+        response.headers.prepend(
+            "Warning",
+            format!(
+                "399 picharness-reference-edge \"{}\"",
+                text.replace('"', "'")
+            ),
+        );
     }
     response
 }
@@ -242,14 +266,20 @@ async fn handle_request(
     let branch = new_branch();
     let original = request.clone();
     match state.policy.route(side, provider, request, &branch) {
-        Decision::Respond { status, reason, warning } => {
+        Decision::Respond {
+            status,
+            reason,
+            warning,
+        } => {
             let _ = origin.send(refusal(&original, status, reason, warning.as_deref()).to_bytes());
         }
         Decision::Forward { target, request } => {
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
                 Err(why) => {
-                    let _ = origin.send(refusal(&original, 503, "Service Unavailable", Some(&why)).to_bytes());
+                    let _ = origin.send(
+                        refusal(&original, 503, "Service Unavailable", Some(&why)).to_bytes(),
+                    );
                     return;
                 }
             };
@@ -274,7 +304,10 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
     let Some(top_via) = response.headers.pop_first_value("via") else {
         return;
     };
-    let Some(branch) = top_via.split(';').find_map(|p| p.trim().strip_prefix("branch=")) else {
+    let Some(branch) = top_via
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("branch="))
+    else {
         return;
     };
     let Ok(mut table) = state.transactions.lock() else {
@@ -319,7 +352,13 @@ async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle,
         return Ok(existing.clone());
     }
     let (address, server_name, local_ip, side, provider) = match target {
-        Target::Pool => (state.pool_address, state.pool_fqdn.clone(), state.internal_ip, Side::Internal, None),
+        Target::Pool => (
+            state.pool_address,
+            state.pool_fqdn.clone(),
+            state.internal_ip,
+            Side::Internal,
+            None,
+        ),
         Target::Provider(name) => {
             let route = state
                 .policy
@@ -347,7 +386,13 @@ async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle,
     };
     let (tls, record) = tokio::time::timeout(
         CONNECT_TIMEOUT + HANDSHAKE_TIMEOUT,
-        connect_tls(Some(local_ip), address, &server_name, state.client.clone(), HANDSHAKE_TIMEOUT),
+        connect_tls(
+            Some(local_ip),
+            address,
+            &server_name,
+            state.client.clone(),
+            HANDSHAKE_TIMEOUT,
+        ),
     )
     .await
     .map_err(|_| format!("connecting to {server_name} ({address}) timed out"))?

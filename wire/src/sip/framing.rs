@@ -22,7 +22,9 @@ pub enum Frame {
 pub enum FramingError {
     #[error("message exceeds the {limit}-byte limit before its end was found")]
     TooLarge { limit: usize },
-    #[error("message has no valid Content-Length header, required on stream transports (RFC 3261 §18.3)")]
+    #[error(
+        "message has no valid Content-Length header, required on stream transports (RFC 3261 §18.3)"
+    )]
     MissingContentLength,
 }
 
@@ -83,8 +85,8 @@ impl StreamDecoder {
             return Ok(None);
         };
         let header_end = header_end + 4;
-        let body_len = content_length(&self.buffer[..header_end])
-            .ok_or(FramingError::MissingContentLength)?;
+        let body_len =
+            content_length(&self.buffer[..header_end]).ok_or(FramingError::MissingContentLength)?;
         let total = header_end.saturating_add(body_len);
         if total > self.max_message_size {
             return Err(FramingError::TooLarge {
@@ -136,7 +138,12 @@ mod tests {
         let frames = drain(&mut d);
         assert_eq!(
             frames,
-            vec![Frame::Ping, Frame::Message(M1.to_vec()), Frame::Message(M2.to_vec()), Frame::Pong]
+            vec![
+                Frame::Ping,
+                Frame::Message(M1.to_vec()),
+                Frame::Message(M2.to_vec()),
+                Frame::Pong
+            ]
         );
     }
 

@@ -88,7 +88,10 @@ impl Headers {
     /// Number of header lines carrying this name.
     pub fn count(&self, name: &str) -> usize {
         let canonical = canonical_header_name(name);
-        self.0.iter().filter(|h| Self::matches(h, &canonical)).count()
+        self.0
+            .iter()
+            .filter(|h| Self::matches(h, &canonical))
+            .count()
     }
 
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
@@ -201,7 +204,10 @@ mod tests {
         let mut h = Headers::new();
         h.push("Record-Route", "<sip:a;lr>, <sip:b,c;lr>");
         h.push("Record-Route", "<sip:d;lr>");
-        assert_eq!(h.values("record-route"), vec!["<sip:a;lr>", "<sip:b,c;lr>", "<sip:d;lr>"]);
+        assert_eq!(
+            h.values("record-route"),
+            vec!["<sip:a;lr>", "<sip:b,c;lr>", "<sip:d;lr>"]
+        );
     }
 
     #[test]

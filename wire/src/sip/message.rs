@@ -5,8 +5,16 @@ use super::headers::Headers;
 /// The first line of a SIP message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartLine {
-    Request { method: String, uri: String, version: String },
-    Response { version: String, code: u16, reason: String },
+    Request {
+        method: String,
+        uri: String,
+        version: String,
+    },
+    Response {
+        version: String,
+        code: u16,
+        reason: String,
+    },
 }
 
 /// A parsed SIP message. `raw` holds the exact bytes it was parsed from
@@ -39,7 +47,10 @@ pub enum ParseError {
 }
 
 fn find_header_end(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
 }
 
 impl SipMessage {
@@ -63,7 +74,8 @@ impl SipMessage {
     /// blank line.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let header_end = find_header_end(bytes).ok_or(ParseError::NoHeaderEnd)?;
-        let head = std::str::from_utf8(&bytes[..header_end - 4]).map_err(|_| ParseError::NotUtf8)?;
+        let head =
+            std::str::from_utf8(&bytes[..header_end - 4]).map_err(|_| ParseError::NotUtf8)?;
         let mut lines = unfold(head).into_iter();
         let first = lines.next().unwrap_or_default();
         let start = parse_start_line(&first)?;
@@ -109,10 +121,18 @@ impl SipMessage {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + self.body.len());
         match &self.start {
-            StartLine::Request { method, uri, version } => {
+            StartLine::Request {
+                method,
+                uri,
+                version,
+            } => {
                 out.extend_from_slice(format!("{method} {uri} {version}\r\n").as_bytes());
             }
-            StartLine::Response { version, code, reason } => {
+            StartLine::Response {
+                version,
+                code,
+                reason,
+            } => {
                 out.extend_from_slice(format!("{version} {code} {reason}\r\n").as_bytes());
             }
         }
@@ -204,17 +224,19 @@ impl SipMessage {
         let mut headers = Headers::new();
         for h in self.headers.iter() {
             let canonical = super::headers::canonical_header_name(&h.name);
-            if matches!(canonical.as_str(), "via" | "from" | "to" | "call-id" | "cseq" | "record-route") {
+            if matches!(
+                canonical.as_str(),
+                "via" | "from" | "to" | "call-id" | "cseq" | "record-route"
+            ) {
                 headers.push(h.name.clone(), h.value.clone());
             }
         }
-        if let Some(tag) = to_tag {
-            if let Some(to) = headers.first("to") {
-                if !to.to_ascii_lowercase().contains(";tag=") {
-                    let tagged = format!("{to};tag={tag}");
-                    headers.set("To", tagged);
-                }
-            }
+        if let Some(tag) = to_tag
+            && let Some(to) = headers.first("to")
+            && !to.to_ascii_lowercase().contains(";tag=")
+        {
+            let tagged = format!("{to};tag={tag}");
+            headers.set("To", tagged);
         }
         headers.push("Content-Length", "0");
         Self {
@@ -235,12 +257,12 @@ impl SipMessage {
 fn unfold(head: &str) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for line in head.split("\r\n") {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = lines.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim());
-                continue;
-            }
+        if line.starts_with([' ', '\t'])
+            && let Some(last) = lines.last_mut()
+        {
+            last.push(' ');
+            last.push_str(line.trim());
+            continue;
         }
         lines.push(line.to_owned());
     }
@@ -260,12 +282,19 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
             .parse()
             .map_err(|_| ParseError::BadStatusCode(code_text.to_owned()))?;
         let reason = parts.next().unwrap_or("").to_owned();
-        return Ok(StartLine::Response { version, code, reason });
+        return Ok(StartLine::Response {
+            version,
+            code,
+            reason,
+        });
     }
     let mut parts = line.split(' ');
     let method = parts.next().filter(|m| !m.is_empty()).ok_or_else(bad)?;
     let uri = parts.next().filter(|u| !u.is_empty()).ok_or_else(bad)?;
-    let version = parts.next().filter(|v| v.starts_with("SIP/")).ok_or_else(bad)?;
+    let version = parts
+        .next()
+        .filter(|v| v.starts_with("SIP/"))
+        .ok_or_else(bad)?;
     if parts.next().is_some() {
         return Err(bad());
     }
@@ -310,13 +339,22 @@ helloEXTRA";
         let m = SipMessage::parse(b"SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: 0\r\n\r\n")
             .expect("valid response");
         assert_eq!(m.status(), Some(200));
-        assert_eq!(m.to_bytes(), b"SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(
+            m.to_bytes(),
+            b"SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: 0\r\n\r\n"
+        );
     }
 
     #[test]
     fn short_body_is_an_error_naming_both_lengths() {
         let err = SipMessage::parse(b"SIP/2.0 200 OK\r\nContent-Length: 9\r\n\r\nabc").unwrap_err();
-        assert_eq!(err, ParseError::ShortBody { declared: 9, available: 3 });
+        assert_eq!(
+            err,
+            ParseError::ShortBody {
+                declared: 9,
+                available: 3
+            }
+        );
     }
 
     #[test]
@@ -329,7 +367,10 @@ helloEXTRA";
     fn response_copies_dialog_headers_and_adds_tag() {
         let m = SipMessage::parse(MESSAGE).expect("valid message");
         let r = m.response(200, "OK", Some("xyz"));
-        assert_eq!(r.headers.first("to"), Some("<sip:bob@contoso.test>;tag=xyz"));
+        assert_eq!(
+            r.headers.first("to"),
+            Some("<sip:bob@contoso.test>;tag=xyz")
+        );
         assert_eq!(r.headers.first("call-id"), Some("a84b4c76e66710"));
         assert_eq!(r.headers.first("content-length"), Some("0"));
     }

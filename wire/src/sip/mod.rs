@@ -5,7 +5,7 @@ mod headers;
 mod message;
 mod uri;
 
-pub use framing::{Frame, FramingError, StreamDecoder, DEFAULT_MAX_MESSAGE_SIZE};
+pub use framing::{DEFAULT_MAX_MESSAGE_SIZE, Frame, FramingError, StreamDecoder};
 pub use headers::{Header, Headers, canonical_header_name};
 pub use message::{ParseError, SipMessage, StartLine};
 pub use uri::{NameAddr, SipUri, UriError};

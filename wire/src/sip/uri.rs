@@ -36,7 +36,8 @@ impl SipUri {
         };
         let mut pieces = hostport_params.split(';');
         let hostport = pieces.next().unwrap_or_default();
-        let (host, port) = split_host_port(hostport).ok_or_else(|| UriError::Port(text.to_owned()))?;
+        let (host, port) =
+            split_host_port(hostport).ok_or_else(|| UriError::Port(text.to_owned()))?;
         if host.is_empty() {
             return Err(UriError::NoHost(text.to_owned()));
         }
@@ -114,7 +115,11 @@ impl NameAddr {
                 None => (p.to_owned(), None),
             })
             .collect();
-        Some(Self { display, uri, params })
+        Some(Self {
+            display,
+            uri,
+            params,
+        })
     }
 
     pub fn tag(&self) -> Option<&str> {
@@ -148,7 +153,10 @@ mod tests {
 
     #[test]
     fn rejects_other_schemes() {
-        assert!(matches!(SipUri::parse("tel:+1234"), Err(UriError::Scheme(_))));
+        assert!(matches!(
+            SipUri::parse("tel:+1234"),
+            Err(UriError::Scheme(_))
+        ));
     }
 
     #[test]
