@@ -494,7 +494,10 @@ expect = "response 2xx"
     fn good_case_loads() {
         let case = parse_case(Path::new("g.toml"), GOOD, &providers()).expect("loads");
         assert_eq!(case.steps.len(), 4);
-        assert_eq!(case.steps[1].line, 13, "a step's line is its [[steps]] header");
+        assert_eq!(
+            case.steps[1].line, 13,
+            "a step's line is its [[steps]] header"
+        );
         assert_eq!(
             case.steps[3].action,
             Action::Expect(MessageExpectation::Response {
