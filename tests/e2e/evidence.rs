@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::support::run_suite;
+use crate::support::{run_suite, test_net};
 
 fn tshark() -> Command {
     let found = Command::new("tshark")
@@ -60,20 +60,22 @@ fn tshark_decrypts_the_sip_of_an_inbound_case() {
             .any(|r| r[2] == method && r[3] == status && r[0] == src && r[1] == dst)
     };
     // Messenger peer -> Edge external, Edge internal -> pool, and the 200s back.
+    let net = test_net(89);
+    let at = |host: &str| format!("127.{net}.{host}");
     assert!(
-        has("MESSAGE", "", "127.89.1.2", "127.89.0.10"),
+        has("MESSAGE", "", &at("1.2"), &at("0.10")),
         "peer's MESSAGE to the Edge not found:\n{text}"
     );
     assert!(
-        has("MESSAGE", "", "127.89.0.11", "127.89.0.20"),
+        has("MESSAGE", "", &at("0.11"), &at("0.20")),
         "Edge's MESSAGE to the pool not found:\n{text}"
     );
     assert!(
-        has("", "200", "127.89.0.20", "127.89.0.11"),
+        has("", "200", &at("0.20"), &at("0.11")),
         "pool's 200 not found:\n{text}"
     );
     assert!(
-        has("", "200", "127.89.0.10", "127.89.1.2"),
+        has("", "200", &at("0.10"), &at("1.2")),
         "Edge's 200 to the peer not found:\n{text}"
     );
     let transcript = std::fs::read_to_string(case.join("transcript.txt")).expect("transcript");

@@ -57,9 +57,21 @@ impl RunResult {
     }
 }
 
+/// The second octet of a test's loopback /16: `net` shifted by
+/// `PICHARNESS_E2E_NET_OFFSET`, so two checkouts can run their suites on one
+/// machine at the same time.
+pub(crate) fn test_net(net: u8) -> u8 {
+    let offset: u8 = std::env::var("PICHARNESS_E2E_NET_OFFSET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    net.saturating_add(offset)
+}
+
 /// Runs `picharness run` on its own loopback /16 (`net` = second octet) so
 /// tests can run side by side.
 pub(crate) fn run_suite(net: u8, extra: &[&str]) -> RunResult {
+    let net = test_net(net);
     let report = tempfile::tempdir().expect("temp dir");
     let output = binary()
         .arg("run")
