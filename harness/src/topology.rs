@@ -267,6 +267,7 @@ impl Topology {
                 sip_domain: SUT_DOMAIN.to_owned(),
                 external_fqdn: ACCESS_EDGE_FQDN.to_owned(),
                 internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
+                pool_fqdn: POOL_FQDN.to_owned(),
                 providers: profiles
                     .iter()
                     .map(|p| ProviderRoute {

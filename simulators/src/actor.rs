@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use picharness_wire::sip::{DEFAULT_MAX_MESSAGE_SIZE, SipMessage, SipUri};
+use picharness_wire::sip::{SipMessage, SipUri};
 use rustls::RootCertStore;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -24,6 +24,10 @@ use crate::tls::{
 };
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Actors accept far larger messages than an Edge should, so that what an
+/// Edge wrongly forwards still reaches the case as evidence.
+const ACTOR_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
 /// How to build an actor.
 pub struct ActorSpec {
@@ -49,8 +53,17 @@ pub struct ActorEvent {
 #[derive(Debug, Clone)]
 pub enum ActorEventKind {
     Message(SipMessage),
-    Garbage { bytes: Vec<u8>, error: String },
-    Closed { reason: String },
+    Garbage {
+        bytes: Vec<u8>,
+        error: String,
+    },
+    Closed {
+        reason: String,
+    },
+    /// A CRLF keep-alive ping (`ping: true`) or pong arrived.
+    KeepAlive {
+        ping: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +232,8 @@ impl SipActor {
                 remote,
                 record,
                 peer_chain,
-                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                max_message_size: ACTOR_MAX_MESSAGE_SIZE,
+                answer_pings: true,
             },
         );
         tokio::spawn(forward_all(
@@ -245,6 +259,7 @@ fn event(actor: &str, connection: &ConnHandle, event: ConnEvent) -> ActorEvent {
         ConnEvent::Message { message, at } => (at, ActorEventKind::Message(message)),
         ConnEvent::Garbage { bytes, error, at } => (at, ActorEventKind::Garbage { bytes, error }),
         ConnEvent::Closed { reason, at } => (at, ActorEventKind::Closed { reason }),
+        ConnEvent::KeepAlive { ping, at } => (at, ActorEventKind::KeepAlive { ping }),
     };
     ActorEvent {
         actor: actor.to_owned(),
@@ -294,7 +309,8 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: Tls
                     remote,
                     record,
                     peer_chain,
-                    max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                    max_message_size: ACTOR_MAX_MESSAGE_SIZE,
+                    answer_pings: true,
                 },
             );
             dispatch(actor, handle, events).await;
@@ -331,7 +347,8 @@ async fn dispatch(
                 }
             }
             ConnEvent::Closed { .. } => return,
-            ConnEvent::Message { .. } | ConnEvent::Garbage { .. } => {}
+            ConnEvent::Message { .. } | ConnEvent::Garbage { .. } | ConnEvent::KeepAlive { .. } => {
+            }
         }
     }
 }

@@ -29,6 +29,9 @@ pub enum ConnEvent {
     },
     /// The connection ended (peer closed, reset, TLS alert, local close).
     Closed { reason: String, at: SystemTime },
+    /// A CRLF keep-alive arrived: a double-CRLF ping (`ping: true`) or a
+    /// single-CRLF pong (RFC 5626 §3.5.1).
+    KeepAlive { ping: bool, at: SystemTime },
 }
 
 /// The owner's handle on a running connection. Cloning it is cheap; the
@@ -69,6 +72,8 @@ pub struct ConnectionInfo {
     pub record: ConnectionRecord,
     pub peer_chain: Vec<CertificateDer<'static>>,
     pub max_message_size: usize,
+    /// Whether a double-CRLF ping is answered with a CRLF pong.
+    pub answer_pings: bool,
 }
 
 /// Starts the task that owns `stream`. Events arrive on the returned
@@ -90,11 +95,11 @@ where
         peer_chain: Arc::new(info.peer_chain),
         outgoing: out_tx.clone(),
     };
-    let pong_tx = out_tx;
+    let pong = info.answer_pings.then_some(out_tx);
     tokio::spawn(run_connection(
         stream,
         out_rx,
-        pong_tx,
+        pong,
         event_tx,
         info.record,
         info.max_message_size,
@@ -105,7 +110,7 @@ where
 async fn run_connection<S>(
     stream: S,
     mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
-    pong: mpsc::UnboundedSender<Vec<u8>>,
+    pong: Option<mpsc::UnboundedSender<Vec<u8>>>,
     events: mpsc::UnboundedSender<ConnEvent>,
     record: ConnectionRecord,
     max_message_size: usize,
@@ -136,7 +141,7 @@ async fn run_connection<S>(
             Err(e) => break format!("read failed: {e}"),
         };
         decoder.push(&buffer[..n]);
-        match drain_frames(&mut decoder, &events, &pong) {
+        match drain_frames(&mut decoder, &events, pong.as_ref()) {
             Ok(()) => {}
             Err(reason) => break reason,
         }
@@ -153,15 +158,26 @@ async fn run_connection<S>(
 fn drain_frames(
     decoder: &mut StreamDecoder,
     events: &mpsc::UnboundedSender<ConnEvent>,
-    pong: &mpsc::UnboundedSender<Vec<u8>>,
+    pong: Option<&mpsc::UnboundedSender<Vec<u8>>>,
 ) -> Result<(), String> {
     loop {
         match decoder.next_frame() {
             Ok(None) => return Ok(()),
             Ok(Some(Frame::Ping)) => {
-                let _ = pong.send(b"\r\n".to_vec());
+                if let Some(pong) = pong {
+                    let _ = pong.send(b"\r\n".to_vec());
+                }
+                let _ = events.send(ConnEvent::KeepAlive {
+                    ping: true,
+                    at: SystemTime::now(),
+                });
             }
-            Ok(Some(Frame::Pong)) => {}
+            Ok(Some(Frame::Pong)) => {
+                let _ = events.send(ConnEvent::KeepAlive {
+                    ping: false,
+                    at: SystemTime::now(),
+                });
+            }
             Ok(Some(Frame::Message(bytes))) => match SipMessage::parse(&bytes) {
                 Ok(message) => {
                     let _ = events.send(ConnEvent::Message {

@@ -10,7 +10,7 @@ use picharness_reports::TranscriptEntry;
 use picharness_simulators::actor::{ActorEvent, ActorEventKind, SipActor, UserRoute};
 use picharness_simulators::sip_conn::ConnHandle;
 use picharness_simulators::tls::ConnectionRecord;
-use picharness_wire::sip::SipMessage;
+use picharness_wire::sip::{NameAddr, SipMessage, SipUri};
 use rustls_pki_types::CertificateDer;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
@@ -33,11 +33,57 @@ pub(crate) struct CaseRun<'a> {
     inbox: UnboundedReceiver<ActorEvent>,
     client_connections: HashMap<String, ConnHandle>,
     last_request: HashMap<String, (SipMessage, ConnHandle)>,
+    /// Each actor's own tag, stable for the whole case so dialogs hold.
+    tags: HashMap<String, String>,
+    /// Each actor's view of its current dialog.
+    dialogs: HashMap<String, DialogView>,
     records: BTreeMap<u64, ConnectionRecord>,
     transcript: Vec<TranscriptEntry>,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     started: SystemTime,
     _routes: Vec<UserRoute>,
+}
+
+/// What an actor knows of the dialog it is in (RFC 3261 §12.1): where to
+/// send in-dialog requests and through which route set.
+#[derive(Debug, Clone, Default)]
+struct DialogView {
+    /// The remote target: the peer's Contact URI.
+    target: String,
+    /// The route set, in the order Route headers carry it.
+    route: Vec<String>,
+    /// The remote party's name-addr with its tag (From or To of the
+    /// dialog-forming message).
+    remote: String,
+}
+
+impl DialogView {
+    /// The view of a UAS that received a dialog-forming request, or of a UAC
+    /// that received a 2xx to one; `None` when the message has no Contact.
+    fn from_message(message: &SipMessage) -> Option<Self> {
+        let contact = message
+            .headers
+            .values("contact")
+            .first()
+            .and_then(|c| NameAddr::parse(c))?;
+        let mut route: Vec<String> = message
+            .headers
+            .values("record-route")
+            .iter()
+            .map(|v| (*v).to_owned())
+            .collect();
+        let remote = if message.is_request() {
+            message.headers.first("from")?.to_owned()
+        } else {
+            route.reverse();
+            message.headers.first("to")?.to_owned()
+        };
+        Some(Self {
+            target: contact.uri,
+            route,
+            remote,
+        })
+    }
 }
 
 fn slug(id: &str) -> String {
@@ -123,6 +169,8 @@ impl<'a> CaseRun<'a> {
             inbox,
             client_connections: HashMap::new(),
             last_request: HashMap::new(),
+            tags: HashMap::new(),
+            dialogs: HashMap::new(),
             records: BTreeMap::new(),
             transcript: Vec::new(),
             certificates: Vec::new(),
@@ -180,6 +228,7 @@ impl<'a> CaseRun<'a> {
         }
         match &step.action {
             Action::Send { template } => self.send(&step.actor, template).await,
+            Action::SendRaw { bytes } => self.send_raw(&step.actor, bytes).await,
             Action::Expect(expectation) => self.expect(&step.actor, expectation).await,
             Action::Reply { status } => self.reply(&step.actor, *status),
             Action::Check(kind) => checks::run_check(self, &step.actor, *kind).await,
@@ -236,14 +285,21 @@ impl<'a> CaseRun<'a> {
     async fn send(&mut self, actor: &Actor, template: &str) -> Result<(), Outcome> {
         let sip_actor = self.actor(actor)?;
         self.vars.set("local.fqdn", sip_actor.fqdn().to_owned());
-        self.vars.set(
-            "tag",
-            format!("{}-{:08x}", actor.name(), rand::random::<u32>()),
-        );
+        let tag = self.tag_of(actor.name());
+        self.vars.set("tag", tag);
         self.vars.set(
             "branch",
             format!("z9hG4bK-ph-{:016x}", rand::random::<u64>()),
         );
+        let dialog = self.dialogs.get(actor.name()).cloned().unwrap_or_default();
+        self.vars.set("dialog.target", dialog.target);
+        self.vars.set("dialog.remote", dialog.remote);
+        let route = if dialog.route.is_empty() {
+            String::new()
+        } else {
+            format!("Route: {}", dialog.route.join(", "))
+        };
+        self.vars.set("dialog.route", route);
         let bytes = render_message(template, &self.vars);
         let connection = self.client_connection(actor).await?;
         self.log_message(
@@ -260,6 +316,34 @@ impl<'a> CaseRun<'a> {
         })
     }
 
+    /// The actor's tag for this case, made on first use.
+    fn tag_of(&mut self, actor: &str) -> String {
+        self.tags
+            .entry(actor.to_owned())
+            .or_insert_with(|| format!("{actor}-{:08x}", rand::random::<u32>()))
+            .clone()
+    }
+
+    async fn send_raw(&mut self, actor: &Actor, bytes: &[u8]) -> Result<(), Outcome> {
+        let connection = self.client_connection(actor).await?;
+        self.log_message(
+            actor.name(),
+            "sent",
+            &connection,
+            format!(
+                "{} raw bytes: {:?}",
+                bytes.len(),
+                String::from_utf8_lossy(bytes)
+            ),
+        );
+        connection.send(bytes.to_vec()).map_err(|_| {
+            Outcome::fail(format!(
+                "the Edge closed the connection from {} before the bytes could be sent",
+                actor.name()
+            ))
+        })
+    }
+
     fn reply(&mut self, actor: &Actor, status: u16) -> Result<(), Outcome> {
         let name = actor.name().to_owned();
         let Some((request, connection)) = self.last_request.get(&name).cloned() else {
@@ -267,10 +351,21 @@ impl<'a> CaseRun<'a> {
                 "scenario asks {name} to reply but {name} has received no request"
             )));
         };
-        let tag = format!("{name}-{:08x}", rand::random::<u32>());
-        let response = request
-            .response(status, reason_phrase(status), Some(&tag))
-            .to_bytes();
+        let tag = self.tag_of(&name);
+        let mut response = request.response(status, reason_phrase(status), Some(&tag));
+        let dialog_forming = matches!(request.method(), Some("INVITE" | "SUBSCRIBE"));
+        if dialog_forming && (200..300).contains(&status) {
+            let user = request
+                .request_uri()
+                .and_then(|u| SipUri::parse(u).ok())
+                .and_then(|u| u.user)
+                .unwrap_or_default();
+            let fqdn = self.actor(actor)?.fqdn().to_owned();
+            response
+                .headers
+                .push("Contact", format!("<sip:{user}@{fqdn}:5061;transport=tls>"));
+        }
+        let response = response.to_bytes();
         self.log_message(
             &name,
             "sent",
@@ -326,6 +421,17 @@ impl<'a> CaseRun<'a> {
                     {
                         return Err(Outcome::fail(problem));
                     }
+                    let forms_dialog = if message.is_request() {
+                        matches!(message.method(), Some("INVITE" | "SUBSCRIBE"))
+                    } else {
+                        message.status().is_some_and(|s| (200..300).contains(&s))
+                            && message
+                                .cseq()
+                                .is_some_and(|(_, m)| m == "INVITE" || m == "SUBSCRIBE")
+                    };
+                    if forms_dialog && let Some(dialog) = DialogView::from_message(&message) {
+                        self.dialogs.insert(event.actor.clone(), dialog);
+                    }
                     if message.is_request() {
                         self.last_request
                             .insert(event.actor.clone(), (message, event.connection));
@@ -343,6 +449,34 @@ impl<'a> CaseRun<'a> {
                         "{} received bytes that are not a SIP message: {error}",
                         event.actor
                     )));
+                }
+                ActorEventKind::KeepAlive { ping } => {
+                    let what_arrived = if ping {
+                        "a CRLF keep-alive ping"
+                    } else {
+                        "a CRLF keep-alive pong"
+                    };
+                    self.note(format!(
+                        "{} received {what_arrived} on {} <- {}",
+                        event.actor, event.connection.local, event.connection.remote
+                    ));
+                    if !ping
+                        && event.actor == wanted
+                        && matches!(expectation, MessageExpectation::Pong)
+                    {
+                        return Ok(());
+                    }
+                }
+                ActorEventKind::Closed { reason }
+                    if event.actor == wanted
+                        && matches!(expectation, MessageExpectation::Refusal { .. }) =>
+                {
+                    self.remember_connection(&event.connection.record, event.connection.id);
+                    self.note(format!(
+                        "{}'s connection {} -> {} closed: {reason}",
+                        event.actor, event.connection.local, event.connection.remote
+                    ));
+                    return Ok(());
                 }
                 ActorEventKind::Closed { reason } => {
                     self.remember_connection(&event.connection.record, event.connection.id);

@@ -14,6 +14,8 @@ pub(crate) fn is_expected_kind(expectation: &MessageExpectation, message: &SipMe
         MessageExpectation::Response { status, .. } => {
             message.status().is_some_and(|s| status.matches(s))
         }
+        MessageExpectation::Refusal { .. } => message.status().is_some_and(|s| s >= 300),
+        MessageExpectation::Pong => false,
     }
 }
 
@@ -26,7 +28,9 @@ pub(crate) fn header_problem(
 ) -> Option<String> {
     let rules = match expectation {
         MessageExpectation::Request { headers, .. }
-        | MessageExpectation::Response { headers, .. } => headers,
+        | MessageExpectation::Response { headers, .. }
+        | MessageExpectation::Refusal { headers } => headers,
+        MessageExpectation::Pong => return None,
     };
     let what = message.summary();
     for rule in rules {
@@ -54,6 +58,32 @@ pub(crate) fn header_problem(
                     ));
                 }
             }
+            HeaderExpectation::FirstContains { name, needle } => {
+                let needle = template_substitute(needle, vars);
+                match message.headers.values(name).first() {
+                    None => {
+                        return Some(format!(
+                            "{what} reached {actor} without a {name} header (expected the topmost to contain {needle:?})"
+                        ));
+                    }
+                    Some(top) if !top.contains(&needle) => {
+                        return Some(format!(
+                            "{what} reached {actor} with topmost {name}: {top} (expected it to contain {needle:?})"
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            HeaderExpectation::Count { name, count } => {
+                let values = message.headers.values(name);
+                if values.len() != *count {
+                    return Some(format!(
+                        "{what} reached {actor} with {} {name} value(s) [{}], expected {count}",
+                        values.len(),
+                        values.join(", ")
+                    ));
+                }
+            }
             _ => {}
         }
     }
@@ -65,5 +95,9 @@ pub(crate) fn describe(expectation: &MessageExpectation) -> String {
     match expectation {
         MessageExpectation::Request { method, .. } => format!("request {method}"),
         MessageExpectation::Response { status, .. } => format!("response {status}"),
+        MessageExpectation::Refusal { .. } => {
+            "a refusal (a final response of 300 or more, or the connection closed)".to_owned()
+        }
+        MessageExpectation::Pong => "a CRLF keep-alive pong".to_owned(),
     }
 }

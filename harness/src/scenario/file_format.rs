@@ -29,7 +29,9 @@ pub(crate) struct StepFile {
     pub(crate) actor: Spanned<String>,
     /// A message template to send.
     pub(crate) send: Option<Spanned<String>>,
-    /// `request METHOD` or `response CODE` (`2xx` classes allowed).
+    /// Bytes to send exactly as written (TOML escapes such as \r\n apply).
+    pub(crate) send_raw: Option<Spanned<String>>,
+    /// `request METHOD`, `response CODE` (`2xx` classes allowed), `refusal` or `pong`.
     pub(crate) expect: Option<Spanned<String>>,
     /// Answer the last request this actor received with this status code.
     pub(crate) reply: Option<Spanned<u16>>,
@@ -44,6 +46,12 @@ pub(crate) struct StepFile {
     /// Header name to a (templated) substring one of its values must contain.
     #[serde(default)]
     pub(crate) header_contains: BTreeMap<String, Spanned<String>>,
+    /// Header name to a (templated) substring its topmost value must contain.
+    #[serde(default)]
+    pub(crate) first_value_contains: BTreeMap<String, Spanned<String>>,
+    /// Header name to the exact number of values it must have.
+    #[serde(default)]
+    pub(crate) value_count: BTreeMap<String, Spanned<usize>>,
     /// What the step is for, shown in reports.
     pub(crate) note: Option<String>,
 }

@@ -11,7 +11,7 @@ use super::file_format::{CaseFile, StepFile};
 use super::model::{
     Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
 };
-use super::template::{KNOWN_VARIABLES, variables_in};
+use super::template::{KNOWN_VARIABLES, is_known_variable, variables_in};
 
 const DEFAULT_TIMEOUT_MS: u64 = 8_000;
 const MAX_TIMEOUT_MS: u64 = 600_000;
@@ -249,7 +249,7 @@ fn check_variables(
     field: &str,
 ) -> Result<(), ScenarioError> {
     for name in variables_in(spanned.get_ref()) {
-        if !KNOWN_VARIABLES.contains(&name) {
+        if !is_known_variable(name) {
             return ctx.at(
                 spanned,
                 field,
@@ -301,6 +301,7 @@ fn parse_step(
     };
     let chosen: Vec<&str> = [
         step.send.as_ref().map(|_| "send"),
+        step.send_raw.as_ref().map(|_| "send_raw"),
         step.expect.as_ref().map(|_| "expect"),
         step.reply.as_ref().map(|_| "reply"),
         step.check.as_ref().map(|_| "check"),
@@ -367,8 +368,30 @@ fn parse_step(
                 needle: needle.get_ref().clone(),
             });
         }
+        for (name, needle) in &step.first_value_contains {
+            check_variables(ctx, needle, &field(&format!("first_value_contains.{name}")))?;
+            headers.push(HeaderExpectation::FirstContains {
+                name: name.clone(),
+                needle: needle.get_ref().clone(),
+            });
+        }
+        for (name, count) in &step.value_count {
+            headers.push(HeaderExpectation::Count {
+                name: name.clone(),
+                count: *count.get_ref(),
+            });
+        }
         let text = expect.get_ref().trim();
         let expectation = match text.split_once(' ') {
+            None if text == "refusal" => MessageExpectation::Refusal { headers },
+            None if text == "pong" && headers.is_empty() => MessageExpectation::Pong,
+            None if text == "pong" => {
+                return ctx.at(
+                    expect,
+                    field("expect"),
+                    "a pong carries no headers to check",
+                );
+            }
             Some(("request", method))
                 if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) =>
             {

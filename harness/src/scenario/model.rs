@@ -59,6 +59,16 @@ pub enum HeaderExpectation {
         name: String,
         needle: String,
     },
+    /// The topmost value of the header contains this (templated) text.
+    FirstContains {
+        name: String,
+        needle: String,
+    },
+    /// The header has exactly this many values (comma-separated values count).
+    Count {
+        name: String,
+        count: usize,
+    },
 }
 
 /// What kind of message a step waits for, and what it must carry.
@@ -72,6 +82,11 @@ pub enum MessageExpectation {
         status: StatusPattern,
         headers: Vec<HeaderExpectation>,
     },
+    /// The Edge refuses what the actor sent: a final response of 300 or
+    /// more, or the Edge closes the actor's connection.
+    Refusal { headers: Vec<HeaderExpectation> },
+    /// A CRLF keep-alive pong (RFC 5626 §3.5.1) on the actor's connection.
+    Pong,
 }
 
 /// Built-in checks that are more than one message.
@@ -103,9 +118,17 @@ impl CheckKind {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Send { template: String },
+    Send {
+        template: String,
+    },
+    /// Bytes sent exactly as written (keep-alives, deliberately broken messages).
+    SendRaw {
+        bytes: Vec<u8>,
+    },
     Expect(MessageExpectation),
-    Reply { status: u16 },
+    Reply {
+        status: u16,
+    },
     Check(CheckKind),
 }
 
@@ -134,6 +157,9 @@ impl Step {
             Action::Expect(MessageExpectation::Response { status, .. }) => {
                 format!("expects response {status}")
             }
+            Action::Expect(MessageExpectation::Refusal { .. }) => "expects a refusal".to_owned(),
+            Action::Expect(MessageExpectation::Pong) => "expects a keep-alive pong".to_owned(),
+            Action::SendRaw { bytes } => format!("sends {} raw bytes", bytes.len()),
             Action::Reply { status } => format!("replies {status}"),
             Action::Check(kind) => format!("checks {}", kind.name()),
         };

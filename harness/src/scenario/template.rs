@@ -17,6 +17,9 @@ pub(crate) const KNOWN_VARIABLES: &[&str] = &[
     "branch",
     "tag",
     "content_length",
+    "dialog.target",
+    "dialog.remote",
+    "dialog.route",
 ];
 
 /// Values for one rendering.
@@ -31,6 +34,15 @@ impl TemplateVars {
     pub fn value(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+}
+
+/// Whether `name` is a variable a template may use: a known name, or
+/// `fill_to:N`, which pads the body so the whole message is N bytes long.
+pub(crate) fn is_known_variable(name: &str) -> bool {
+    KNOWN_VARIABLES.contains(&name)
+        || name
+            .strip_prefix("fill_to:")
+            .is_some_and(|n| n.parse::<usize>().is_ok())
 }
 
 /// The `{name}` tokens used in `text`, in order.
@@ -82,24 +94,63 @@ pub fn substitute(text: &str, vars: &TemplateVars) -> String {
 }
 
 /// Renders a message template: variables substituted, lines ended with CRLF,
-/// the header block closed by an empty line, `{content_length}` set to the
-/// body's length in bytes.
+/// header lines left empty by a variable (such as `{dialog.route}` outside a
+/// dialog) dropped, the header block closed by an empty line, a
+/// `{fill_to:N}` in the body replaced by filler so the whole message is N
+/// bytes, and `{content_length}` set to the body's length in bytes.
 pub fn render_message(template: &str, vars: &TemplateVars) -> Vec<u8> {
-    let text = substitute(template, vars);
-    let normalised = text.replace("\r\n", "\n");
+    // Split the template, not the result: a variable that expands to
+    // nothing must not end the header block early.
+    let normalised = template.replace("\r\n", "\n");
     let (head, body) = match normalised.split_once("\n\n") {
-        Some((head, body)) => (head.to_owned(), body.to_owned()),
-        None => (normalised.trim_end_matches('\n').to_owned(), String::new()),
+        Some((head, body)) => (substitute(head, vars), substitute(body, vars)),
+        None => (
+            substitute(normalised.trim_end_matches('\n'), vars),
+            String::new(),
+        ),
     };
-    let body = body.replace('\n', "\r\n");
     let head = head
-        .replace('\n', "\r\n")
-        .replace("{content_length}", &body.len().to_string());
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let mut body = body.replace('\n', "\r\n");
+    if let Some((token, total)) = fill_target(&body) {
+        let base_body = body.len() - token.len();
+        let filler = filler_length(&head, base_body, total);
+        body = body.replacen(&token, &"x".repeat(filler), 1);
+    }
+    let head = head.replace("{content_length}", &body.len().to_string());
     let mut out = Vec::with_capacity(head.len() + body.len() + 4);
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body.as_bytes());
     out
+}
+
+/// How much filler makes the message `total` bytes long, given the header
+/// block (with its `{content_length}` placeholder) and the body's length
+/// without filler. 0 when the message is already that long or longer.
+fn filler_length(head: &str, base_body: usize, total: usize) -> usize {
+    let placeholders = head.matches("{content_length}").count();
+    let fixed = head.len() - placeholders * "{content_length}".len() + 4;
+    for digits in 1..=20 {
+        let Some(body) = total.checked_sub(fixed + placeholders * digits) else {
+            return 0;
+        };
+        if body >= base_body && body.to_string().len() == digits {
+            return body - base_body;
+        }
+    }
+    0
+}
+
+/// The first `{fill_to:N}` token in `body` and its N.
+fn fill_target(body: &str) -> Option<(String, usize)> {
+    let start = body.find("{fill_to:")?;
+    let end = body[start..].find('}')? + start;
+    let total = body[start + "{fill_to:".len()..end].parse().ok()?;
+    Some((body[start..=end].to_owned(), total))
 }
 
 #[cfg(test)]
@@ -127,6 +178,48 @@ mod tests {
             &TemplateVars::default(),
         );
         assert_eq!(bytes, b"OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+    }
+
+    #[test]
+    fn fill_to_makes_the_message_exactly_that_long() {
+        for total in [200, 999, 1000, 1001, 65_536, 65_537] {
+            let bytes = render_message(
+                "MESSAGE sip:x SIP/2.0\nContent-Length: {content_length}\n\n{fill_to:TOTAL}"
+                    .replace("TOTAL", &total.to_string())
+                    .as_str(),
+                &TemplateVars::default(),
+            );
+            assert_eq!(bytes.len(), total, "fill_to:{total}");
+            let message = picharness_wire::sip::SipMessage::parse(&bytes).expect("parses");
+            assert_eq!(
+                message.body.len(),
+                bytes.len()
+                    - (bytes
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .expect("blank line")
+                        + 4)
+            );
+        }
+    }
+
+    #[test]
+    fn empty_header_lines_are_dropped() {
+        let bytes = render_message(
+            "BYE sip:x SIP/2.0\n{dialog.route}\nContent-Length: {content_length}\n",
+            &TemplateVars::default(),
+        );
+        assert_eq!(
+            bytes,
+            b"BYE sip:x SIP/2.0\r\n{dialog.route}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let mut vars = TemplateVars::default();
+        vars.set("dialog.route", "");
+        let bytes = render_message(
+            "BYE sip:x SIP/2.0\n{dialog.route}\nContent-Length: {content_length}\n",
+            &vars,
+        );
+        assert_eq!(bytes, b"BYE sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n");
     }
 
     #[test]

@@ -20,16 +20,37 @@ pub enum Fault {
     AcceptAnyDomain,
     /// Max-Forwards is neither checked nor decremented.
     IgnoreMaxForwards,
+    /// Final error responses from the next hop are dropped instead of relayed.
+    DropErrorResponses,
+    /// Inbound requests for domains the enterprise does not serve are relayed (open relay).
+    OpenRelay,
+    /// OPTIONS addressed to the Edge itself get no answer.
+    IgnoreOptions,
+    /// Double-CRLF keep-alive pings get no CRLF pong.
+    NoKeepalivePong,
+    /// The Edge refuses messages over 16 KiB, far below the 64 KiB it should take.
+    SmallMessageLimit,
+    /// The Edge takes messages of any size (up to 4 MiB) instead of refusing those over 64 KiB.
+    NoMessageSizeLimit,
+    /// The Edge forwards requests without removing its own Route entries (RFC 3261 §16.4).
+    KeepOwnRoute,
 }
 
 impl Fault {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 13] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
         Self::DnsTargetNotInSan,
         Self::AcceptAnyDomain,
         Self::IgnoreMaxForwards,
+        Self::DropErrorResponses,
+        Self::OpenRelay,
+        Self::IgnoreOptions,
+        Self::NoKeepalivePong,
+        Self::SmallMessageLimit,
+        Self::NoMessageSizeLimit,
+        Self::KeepOwnRoute,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +61,13 @@ impl Fault {
             Self::DnsTargetNotInSan => "dns-target-not-in-san",
             Self::AcceptAnyDomain => "accept-any-domain",
             Self::IgnoreMaxForwards => "ignore-max-forwards",
+            Self::DropErrorResponses => "drop-error-responses",
+            Self::OpenRelay => "open-relay",
+            Self::IgnoreOptions => "ignore-options",
+            Self::NoKeepalivePong => "no-keepalive-pong",
+            Self::SmallMessageLimit => "small-message-limit",
+            Self::NoMessageSizeLimit => "no-message-size-limit",
+            Self::KeepOwnRoute => "keep-own-route",
         }
     }
 
@@ -60,6 +88,21 @@ impl Fault {
             }
             Self::IgnoreMaxForwards => {
                 "Edge neither checks nor decrements Max-Forwards (no 483 at 0)"
+            }
+            Self::DropErrorResponses => {
+                "Edge drops 4xx-6xx final responses from the next hop instead of relaying them"
+            }
+            Self::OpenRelay => {
+                "Edge relays inbound requests addressed to domains it does not serve"
+            }
+            Self::IgnoreOptions => "Edge never answers OPTIONS addressed to itself",
+            Self::NoKeepalivePong => {
+                "Edge does not answer a double-CRLF keep-alive ping with a CRLF pong"
+            }
+            Self::SmallMessageLimit => "Edge refuses SIP messages over 16 KiB instead of 64 KiB",
+            Self::NoMessageSizeLimit => "Edge accepts and forwards SIP messages of any size",
+            Self::KeepOwnRoute => {
+                "Edge forwards in-dialog requests without removing its own Route entries"
             }
         }
     }

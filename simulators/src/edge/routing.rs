@@ -42,8 +42,17 @@ pub enum Decision {
         reason: &'static str,
         warning: Option<String>,
     },
-    /// Send this (already rewritten) request to the target.
-    Forward { target: Target, request: SipMessage },
+    /// Answer an OPTIONS addressed to the Edge itself with 200 and its capabilities.
+    AnswerOptions,
+    /// Say nothing (a fault, or an ACK that ends here).
+    Ignore,
+    /// Send this (already rewritten) request to the target. `stateless`
+    /// requests (ACK) expect no response.
+    Forward {
+        target: Target,
+        request: SipMessage,
+        stateless: bool,
+    },
 }
 
 /// What the Edge knows to make routing decisions.
@@ -52,19 +61,33 @@ pub struct RoutingPolicy {
     pub sip_domain: String,
     pub external_fqdn: String,
     pub internal_fqdn: String,
+    /// The internal pool's FQDN (the host of Lync users' contacts).
+    pub pool_fqdn: String,
     pub providers: Vec<ProviderRoute>,
     pub faults: FaultSet,
 }
 
+/// Methods the reference Edge advertises in Allow.
+pub(crate) const ALLOWED_METHODS: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, INFO";
+
 const DEFAULT_MAX_FORWARDS: u32 = 70;
 
-fn domain_of_uri(uri: &str) -> Option<String> {
+fn uri_host(uri: &str) -> Option<String> {
     SipUri::parse(uri).ok().map(|u| u.host)
 }
 
 fn from_domain(request: &SipMessage) -> Option<String> {
     let from = request.headers.first("from")?;
-    domain_of_uri(&NameAddr::parse(from)?.uri)
+    uri_host(&NameAddr::parse(from)?.uri)
+}
+
+fn has_to_tag(request: &SipMessage) -> bool {
+    request
+        .headers
+        .first("to")
+        .and_then(NameAddr::parse)
+        .is_some_and(|to| to.tag().is_some())
 }
 
 impl RoutingPolicy {
@@ -75,16 +98,54 @@ impl RoutingPolicy {
             .find(|p| names.iter().any(|n| n.eq_ignore_ascii_case(&p.fqdn)))
     }
 
-    fn provider_owning(&self, domain: &str) -> Option<&ProviderRoute> {
-        self.providers
-            .iter()
-            .find(|p| p.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
-    }
-
     fn fqdn_of(&self, side: Side) -> &str {
         match side {
             Side::External => &self.external_fqdn,
             Side::Internal => &self.internal_fqdn,
+        }
+    }
+
+    fn is_edge_host(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case(&self.external_fqdn)
+            || host.eq_ignore_ascii_case(&self.internal_fqdn)
+    }
+
+    /// Where a host (a Request-URI or Route host) leads: the pool for the
+    /// enterprise's own domain or pool FQDN, a provider for its federation
+    /// FQDN or one of its domains.
+    fn target_for_host(&self, host: &str) -> Option<Target> {
+        if host.eq_ignore_ascii_case(&self.sip_domain) || host.eq_ignore_ascii_case(&self.pool_fqdn)
+        {
+            return Some(Target::Pool);
+        }
+        self.providers
+            .iter()
+            .find(|p| {
+                p.fqdn.eq_ignore_ascii_case(host)
+                    || p.domains.iter().any(|d| d.eq_ignore_ascii_case(host))
+            })
+            .map(|p| Target::Provider(p.name.clone()))
+    }
+
+    /// Removes the Route values that name this Edge from the top of the
+    /// Route set (RFC 3261 §16.4) and returns the host of the next Route
+    /// value, if any remains.
+    fn pop_own_routes(&self, request: &mut SipMessage) -> Option<String> {
+        loop {
+            let values = request.headers.values("route");
+            let first = values.first()?;
+            let host = NameAddr::parse(first).and_then(|n| uri_host(&n.uri))?;
+            if !self.is_edge_host(&host) {
+                return Some(host);
+            }
+            if self.faults.has(Fault::KeepOwnRoute) {
+                // The faulty Edge routes past its own entries but leaves them in.
+                return values
+                    .iter()
+                    .filter_map(|v| NameAddr::parse(v).and_then(|n| uri_host(&n.uri)))
+                    .find(|h| !self.is_edge_host(h));
+            }
+            request.headers.pop_first_value("route");
         }
     }
 
@@ -103,6 +164,7 @@ impl RoutingPolicy {
             reason,
             warning: Some(warning),
         };
+        let is_ack = request.method() == Some("ACK");
         let ignore_max_forwards = self.faults.has(Fault::IgnoreMaxForwards);
         let max_forwards = match request.headers.first("max-forwards") {
             None => DEFAULT_MAX_FORWARDS,
@@ -117,76 +179,100 @@ impl RoutingPolicy {
                 }
             },
         };
-        if max_forwards == 0 && !ignore_max_forwards {
-            return Decision::Respond {
-                status: 483,
-                reason: "Too Many Hops",
-                warning: None,
-            };
-        }
-        let Some(target_domain) = request.request_uri().and_then(domain_of_uri) else {
+        let Some(request_host) = request.request_uri().and_then(uri_host) else {
             return refuse(
                 416,
                 "Unsupported URI Scheme",
                 "Request-URI is not a SIP URI".to_owned(),
             );
         };
-        let target = match side {
-            Side::External => {
-                let Some(provider) =
-                    peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name))
-                else {
-                    return refuse(
-                        403,
-                        "Forbidden",
-                        "peer certificate names no federated provider".to_owned(),
-                    );
-                };
-                let sender_domain = from_domain(&request).unwrap_or_default();
-                let owns_sender = provider
-                    .domains
-                    .iter()
-                    .any(|d| d.eq_ignore_ascii_case(&sender_domain));
-                if !owns_sender && !self.faults.has(Fault::AcceptAnyDomain) {
-                    return refuse(
-                        403,
-                        "Forbidden",
-                        format!(
-                            "domain {sender_domain} is not federated through provider {}",
-                            provider.name
-                        ),
-                    );
-                }
-                if !target_domain.eq_ignore_ascii_case(&self.sip_domain) {
-                    return refuse(
-                        403,
-                        "Forbidden",
-                        format!("domain {target_domain} is not served here"),
-                    );
-                }
-                Target::Pool
+        let addressed_to_edge = self.is_edge_host(&request_host)
+            && request.headers.count("route") == 0
+            && request
+                .request_uri()
+                .and_then(|u| SipUri::parse(u).ok())
+                .is_some_and(|u| u.user.is_none());
+        if addressed_to_edge {
+            return match request.method() {
+                Some("OPTIONS") if self.faults.has(Fault::IgnoreOptions) => Decision::Ignore,
+                Some("OPTIONS") => Decision::AnswerOptions,
+                Some("ACK") => Decision::Ignore,
+                _ => refuse(
+                    405,
+                    "Method Not Allowed",
+                    "only OPTIONS is answered by the Edge itself".to_owned(),
+                ),
+            };
+        }
+        if max_forwards == 0 && !ignore_max_forwards {
+            if is_ack {
+                return Decision::Ignore;
             }
-            Side::Internal => match self.provider_owning(&target_domain) {
-                Some(provider) => Target::Provider(provider.name.clone()),
-                None => {
-                    return refuse(
-                        403,
-                        "Forbidden",
-                        format!("domain {target_domain} is not federated"),
-                    );
-                }
-            },
+            return Decision::Respond {
+                status: 483,
+                reason: "Too Many Hops",
+                warning: None,
+            };
+        }
+        if side == Side::External {
+            let Some(provider) =
+                peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name))
+            else {
+                return refuse(
+                    403,
+                    "Forbidden",
+                    "peer certificate names no federated provider".to_owned(),
+                );
+            };
+            let sender_domain = from_domain(&request).unwrap_or_default();
+            let owns_sender = provider
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&sender_domain));
+            if !owns_sender && !self.faults.has(Fault::AcceptAnyDomain) {
+                return refuse(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "domain {sender_domain} is not federated through provider {}",
+                        provider.name
+                    ),
+                );
+            }
+        }
+        let in_dialog = has_to_tag(&request);
+        let next_host = self
+            .pop_own_routes(&mut request)
+            .unwrap_or_else(|| request_host.clone());
+        let Some(target) = self.target_for_host(&next_host) else {
+            return refuse(
+                403,
+                "Forbidden",
+                format!("domain {next_host} is not federated"),
+            );
         };
+        let allowed = match (side, &target) {
+            (Side::External, Target::Pool) | (Side::Internal, Target::Provider(_)) => true,
+            (Side::External, Target::Provider(_)) => self.faults.has(Fault::OpenRelay),
+            (Side::Internal, Target::Pool) => false,
+        };
+        if !allowed {
+            return refuse(
+                403,
+                "Forbidden",
+                format!("domain {next_host} is not served here"),
+            );
+        }
         if !ignore_max_forwards {
             request
                 .headers
-                .set("Max-Forwards", (max_forwards - 1).to_string());
+                .set("Max-Forwards", (max_forwards.max(1) - 1).to_string());
         }
         let egress = match target {
             Target::Pool => Side::Internal,
             Target::Provider(_) => Side::External,
         };
-        if !self.faults.has(Fault::NoRecordRoute) {
+        if !in_dialog && !is_ack && !self.faults.has(Fault::NoRecordRoute) {
             // RFC 5658 double record-routing: the value facing the next hop
             // ends up on top.
             request.headers.prepend(
@@ -202,7 +288,11 @@ impl RoutingPolicy {
             "Via",
             format!("SIP/2.0/TLS {}:5061;branch={branch}", self.fqdn_of(egress)),
         );
-        Decision::Forward { target, request }
+        Decision::Forward {
+            target,
+            request,
+            stateless: is_ack,
+        }
     }
 }
 
@@ -215,6 +305,7 @@ mod tests {
             sip_domain: "contoso.test".into(),
             external_fqdn: "sip.contoso.test".into(),
             internal_fqdn: "edge-int.contoso.test".into(),
+            pool_fqdn: "pool.contoso.test".into(),
             providers: vec![ProviderRoute {
                 name: "messenger".into(),
                 fqdn: "federation.messenger.msn.com".into(),
@@ -241,7 +332,10 @@ mod tests {
             inbound("hotmail.com", 70),
             "z9hG4bKx",
         );
-        let Decision::Forward { target, request } = d else {
+        let Decision::Forward {
+            target, request, ..
+        } = d
+        else {
             panic!("expected forward, got {d:?}")
         };
         assert_eq!(target, Target::Pool);

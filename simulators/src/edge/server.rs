@@ -13,7 +13,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::routing::{Decision, RoutingPolicy, Side, Target};
+use super::fault::Fault;
+use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
@@ -22,6 +23,10 @@ use crate::tls::{
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The message size cap under the `small-message-limit` fault.
+const SMALL_MESSAGE_LIMIT: usize = 16 * 1024;
+/// The message size cap under the `no-message-size-limit` fault.
+const UNLIMITED_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the reference Edge needs to run.
@@ -81,6 +86,8 @@ struct EdgeState {
     pool_address: SocketAddr,
     pool_fqdn: String,
     provider_port: u16,
+    max_message_size: usize,
+    answer_pings: bool,
     transactions: Mutex<HashMap<String, Pending>>,
     outbound: tokio::sync::Mutex<HashMap<Target, ConnHandle>>,
 }
@@ -107,7 +114,18 @@ impl ReferenceEdge {
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
         let resolver =
             crate::dns::resolver(config.dns_server).map_err(|e| EdgeError::Dns(e.to_string()))?;
+        let faults = &config.policy.faults;
+        let max_message_size = if faults.has(Fault::NoMessageSizeLimit) {
+            UNLIMITED_MESSAGE_SIZE
+        } else if faults.has(Fault::SmallMessageLimit) {
+            SMALL_MESSAGE_LIMIT
+        } else {
+            DEFAULT_MAX_MESSAGE_SIZE
+        };
+        let answer_pings = !faults.has(Fault::NoKeepalivePong);
         let state = Arc::new(EdgeState {
+            max_message_size,
+            answer_pings,
             policy: config.policy,
             client,
             resolver,
@@ -174,7 +192,8 @@ async fn accept_loop(
                     remote,
                     record,
                     peer_chain,
-                    max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                    max_message_size: state.max_message_size,
+                    answer_pings: state.answer_pings,
                 },
             );
             serve_connection(state, handle, events, side, provider).await;
@@ -207,7 +226,7 @@ async fn serve_connection(
                 handle_request(&state, &handle, side, provider.as_deref(), message).await;
             }
             ConnEvent::Message { message, .. } => handle_response(&state, message),
-            ConnEvent::Garbage { .. } => {}
+            ConnEvent::Garbage { .. } | ConnEvent::KeepAlive { .. } => {}
             ConnEvent::Closed { .. } => break,
         }
     }
@@ -258,14 +277,22 @@ async fn handle_request(
     provider: Option<&str>,
     request: SipMessage,
 ) {
-    if request.method() == Some("ACK") {
-        // ACKs for non-2xx finals end at the hop that sent the final; this
-        // Edge generates no 2xx itself, so there is nothing to forward.
-        return;
-    }
     let branch = new_branch();
     let original = request.clone();
     match state.policy.route(side, provider, request, &branch) {
+        Decision::Ignore => {}
+        Decision::AnswerOptions => {
+            let mut response = original.response(200, "OK", Some(&new_tag()));
+            response.headers.push("Allow", ALLOWED_METHODS);
+            response.headers.push(
+                "Accept",
+                "application/sdp, text/plain, application/pidf+xml",
+            );
+            response
+                .headers
+                .push("Supported", "ms-dialog-route-set-update");
+            let _ = origin.send(response.to_bytes());
+        }
         Decision::Respond {
             status,
             reason,
@@ -273,9 +300,17 @@ async fn handle_request(
         } => {
             let _ = origin.send(refusal(&original, status, reason, warning.as_deref()).to_bytes());
         }
-        Decision::Forward { target, request } => {
+        Decision::Forward {
+            target,
+            request,
+            stateless,
+        } => {
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
+                Err(why) if stateless => {
+                    let _ = why;
+                    return;
+                }
                 Err(why) => {
                     let _ = origin.send(
                         refusal(&original, 503, "Service Unavailable", Some(&why)).to_bytes(),
@@ -283,7 +318,7 @@ async fn handle_request(
                     return;
                 }
             };
-            if let Ok(mut table) = state.transactions.lock() {
+            if !stateless && let Ok(mut table) = state.transactions.lock() {
                 table.insert(
                     branch,
                     Pending {
@@ -293,7 +328,7 @@ async fn handle_request(
                     },
                 );
             }
-            if connection.send(request.to_bytes()).is_err() {
+            if connection.send(request.to_bytes()).is_err() && !stateless {
                 fail_pending_on(state, connection.id, "the next hop connection closed");
             }
         }
@@ -314,12 +349,17 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
         return;
     };
     let is_final = response.status().is_some_and(|s| s >= 200);
+    let dropped = response.status().is_some_and(|s| s >= 300)
+        && state.policy.faults.has(Fault::DropErrorResponses);
     let origin = if is_final {
         table.remove(branch).map(|p| p.origin)
     } else {
         table.get(branch).map(|p| p.origin.clone())
     };
     drop(table);
+    if dropped {
+        return;
+    }
     if let Some(origin) = origin {
         let _ = origin.send(response.to_bytes());
     }
@@ -411,7 +451,8 @@ async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle,
             remote: address,
             record,
             peer_chain,
-            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_message_size: state.max_message_size,
+            answer_pings: state.answer_pings,
         },
     );
     outbound.insert(target.clone(), handle.clone());
