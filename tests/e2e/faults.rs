@@ -9,33 +9,141 @@ use crate::support::{all_case_ids, run_suite};
 const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     (
         "no-client-eku",
-        &["aol.tls.client-eku", "aol.im.outbound"],
+        &[
+            "aol.im.outbound",
+            "aol.im.session-outbound",
+            "aol.im.unknown-user-outbound",
+            "aol.sip.record-route-outbound",
+            "aol.tls.client-eku",
+        ],
         "",
     ),
     (
         "no-record-route",
-        &["messenger.im.inbound", "yahoo.im.inbound", "aol.im.inbound"],
+        &[
+            "aol.im.inbound",
+            "aol.im.session-inbound",
+            "aol.im.session-outbound",
+            "aol.sip.record-route-outbound",
+            "messenger.im.inbound",
+            "messenger.im.session-inbound",
+            "messenger.im.session-outbound",
+            "messenger.sip.record-route-outbound",
+            "yahoo.im.inbound",
+            "yahoo.im.session-inbound",
+            "yahoo.im.session-outbound",
+            "yahoo.sip.record-route-outbound",
+        ],
         "Record-Route",
     ),
     ("dns-srv-wrong-port", &["edge.dns.srv-federation"], "5062"),
     ("dns-target-not-in-san", &["edge.tls.server-cert"], "SAN"),
     (
         "accept-any-domain",
-        &["edge.policy.unfederated-domain"],
+        &[
+            "aol.policy.spoofed-domain",
+            "edge.policy.unfederated-domain",
+            "messenger.policy.spoofed-domain",
+            "yahoo.policy.spoofed-domain",
+        ],
         "arrived at pool",
     ),
     (
         "ignore-max-forwards",
         &[
+            "aol.im.inbound",
+            "aol.im.outbound",
+            "aol.sip.max-forwards",
             "edge.sip.max-forwards",
             "messenger.im.inbound",
-            "yahoo.im.inbound",
-            "aol.im.inbound",
             "messenger.im.outbound",
+            "messenger.sip.max-forwards",
+            "yahoo.im.inbound",
             "yahoo.im.outbound",
-            "aol.im.outbound",
+            "yahoo.sip.max-forwards",
         ],
         "",
+    ),
+    (
+        "drop-error-responses",
+        &[
+            "aol.im.offline-user-inbound",
+            "aol.im.unknown-user-inbound",
+            "aol.im.unknown-user-outbound",
+            "messenger.im.offline-user-inbound",
+            "messenger.im.unknown-user-inbound",
+            "messenger.im.unknown-user-outbound",
+            "yahoo.im.offline-user-inbound",
+            "yahoo.im.unknown-user-inbound",
+            "yahoo.im.unknown-user-outbound",
+        ],
+        "nothing arrived",
+    ),
+    (
+        "open-relay",
+        &[
+            "aol.policy.foreign-domain",
+            "messenger.policy.foreign-domain",
+            "yahoo.policy.foreign-domain",
+        ],
+        "arrived at",
+    ),
+    (
+        "ignore-options",
+        &[
+            "aol.sip.options",
+            "messenger.sip.options",
+            "yahoo.sip.options",
+        ],
+        "nothing arrived",
+    ),
+    (
+        "no-keepalive-pong",
+        &[
+            "aol.sip.keepalive",
+            "messenger.sip.keepalive",
+            "yahoo.sip.keepalive",
+        ],
+        "pong",
+    ),
+    (
+        "small-message-limit",
+        &[
+            "aol.im.large-message",
+            "messenger.im.large-message",
+            "yahoo.im.large-message",
+        ],
+        "closed",
+    ),
+    (
+        "no-message-size-limit",
+        &[
+            "aol.sip.oversize",
+            "messenger.sip.oversize",
+            "yahoo.sip.oversize",
+        ],
+        "arrived at pool",
+    ),
+    (
+        "keep-own-route",
+        &[
+            "aol.im.session-inbound",
+            "aol.im.session-outbound",
+            "messenger.im.session-inbound",
+            "messenger.im.session-outbound",
+            "yahoo.im.session-inbound",
+            "yahoo.im.session-outbound",
+        ],
+        "Route",
+    ),
+    (
+        "keep-via-on-response",
+        &[
+            "aol.sip.via-inbound",
+            "messenger.sip.via-inbound",
+            "yahoo.sip.via-inbound",
+        ],
+        "Via",
     ),
 ];
 
@@ -74,9 +182,33 @@ fn check_fault(net: u8, fault: &str) {
     );
 }
 
+/// One test per fault switch, each on its own loopback /16.
+macro_rules! fault_test {
+    ($name:ident, $net:expr, $fault:expr) => {
+        #[test]
+        fn $name() {
+            check_fault($net, $fault);
+        }
+    };
+}
+
+fault_test!(no_client_eku, 60, "no-client-eku");
+fault_test!(no_record_route, 61, "no-record-route");
+fault_test!(dns_srv_wrong_port, 62, "dns-srv-wrong-port");
+fault_test!(dns_target_not_in_san, 63, "dns-target-not-in-san");
+fault_test!(accept_any_domain, 64, "accept-any-domain");
+fault_test!(ignore_max_forwards, 65, "ignore-max-forwards");
+fault_test!(drop_error_responses, 66, "drop-error-responses");
+fault_test!(open_relay, 67, "open-relay");
+fault_test!(ignore_options, 68, "ignore-options");
+fault_test!(no_keepalive_pong, 69, "no-keepalive-pong");
+fault_test!(small_message_limit, 70, "small-message-limit");
+fault_test!(no_message_size_limit, 71, "no-message-size-limit");
+fault_test!(keep_own_route, 72, "keep-own-route");
+fault_test!(keep_via_on_response, 73, "keep-via-on-response");
+
 #[test]
-fn no_client_eku_fails_the_aol_outbound_cases() {
-    check_fault(83, "no-client-eku");
+fn no_client_eku_names_the_missing_eku() {
     let run = run_suite(
         83,
         &[
@@ -91,28 +223,7 @@ fn no_client_eku_fails_the_aol_outbound_cases() {
 }
 
 #[test]
-fn no_record_route_fails_the_inbound_cases() {
-    check_fault(84, "no-record-route");
-}
-
-#[test]
-fn dns_srv_wrong_port_fails_the_srv_case() {
-    check_fault(85, "dns-srv-wrong-port");
-}
-
-#[test]
-fn dns_target_not_in_san_fails_the_server_certificate_case() {
-    check_fault(86, "dns-target-not-in-san");
-}
-
-#[test]
-fn accept_any_domain_fails_the_policy_case() {
-    check_fault(87, "accept-any-domain");
-}
-
-#[test]
-fn ignore_max_forwards_fails_the_hop_count_cases() {
-    check_fault(88, "ignore-max-forwards");
+fn ignore_max_forwards_case_names_the_483() {
     let run = run_suite(
         88,
         &[

@@ -98,10 +98,7 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     for (index, step) in case.steps.iter().enumerate() {
         let result = match tokio::time::timeout_at(run.deadline, run.step(step)).await {
             Ok(result) => result,
-            Err(_) => Err(Outcome::fail(format!(
-                "step did not complete within the case timeout of {} ms",
-                case.timeout.as_millis()
-            ))),
+            Err(_) => Err(Outcome::fail(timeout_reason(step, case.timeout))),
         };
         if let Err(mut failed) = result {
             failed.failed_step = Some(format!("{}: {}", index + 1, step.describe()));
@@ -112,6 +109,31 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     }
     let artifacts = run.finish();
     (outcome, artifacts)
+}
+
+/// " (Warning: ...)" when a message explains itself in a Warning header.
+fn warning_note(message: &SipMessage) -> String {
+    message
+        .headers
+        .first("warning")
+        .map(|w| format!(" (Warning: {w})"))
+        .unwrap_or_default()
+}
+
+/// Why a step that ran out of time failed, naming what never happened.
+fn timeout_reason(step: &Step, timeout: Duration) -> String {
+    let ms = timeout.as_millis();
+    match &step.action {
+        Action::Expect(expectation) => format!(
+            "nothing arrived at {} while it waited for {} (case timeout {ms} ms)",
+            step.actor.name(),
+            describe(expectation)
+        ),
+        _ => format!(
+            "{} did not complete within the case timeout of {ms} ms",
+            step.describe()
+        ),
+    }
 }
 
 /// The phrase a simulated actor uses for a status code it sends.
@@ -406,15 +428,17 @@ impl<'a> CaseRun<'a> {
                     }
                     if event.actor != wanted {
                         return Err(Outcome::fail(format!(
-                            "{} arrived at {} while {wanted} waited for {what}",
+                            "{}{} arrived at {} while {wanted} waited for {what}",
                             message.summary(),
+                            warning_note(&message),
                             event.actor
                         )));
                     }
                     if !is_expected_kind(expectation, &message) {
                         return Err(Outcome::fail(format!(
-                            "{wanted} expected {what} but received {}",
-                            message.summary()
+                            "{wanted} expected {what} but received {}{}",
+                            message.summary(),
+                            warning_note(&message)
                         )));
                     }
                     if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars)

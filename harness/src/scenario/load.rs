@@ -314,7 +314,7 @@ fn parse_step(
             Some(spanned.span()),
             field("send|expect|reply|check"),
             format!(
-                "a step needs exactly one of send, expect, reply or check; found {}",
+                "a step needs exactly one of send, send_raw, expect, reply or check; found {}",
                 if chosen.is_empty() {
                     "none".to_owned()
                 } else {
@@ -352,6 +352,13 @@ fn parse_step(
         }
         Action::Send {
             template: template.get_ref().clone(),
+        }
+    } else if let Some(raw) = &step.send_raw {
+        if raw.get_ref().is_empty() {
+            return ctx.at(raw, field("send_raw"), "send_raw is empty");
+        }
+        Action::SendRaw {
+            bytes: raw.get_ref().as_bytes().to_vec(),
         }
     } else if let Some(expect) = &step.expect {
         let mut headers = Vec::new();

@@ -34,10 +34,12 @@ pub enum Fault {
     NoMessageSizeLimit,
     /// The Edge forwards requests without removing its own Route entries (RFC 3261 §16.4).
     KeepOwnRoute,
+    /// Responses are relayed with the Edge's own Via still on top.
+    KeepViaOnResponse,
 }
 
 impl Fault {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -51,6 +53,7 @@ impl Fault {
         Self::SmallMessageLimit,
         Self::NoMessageSizeLimit,
         Self::KeepOwnRoute,
+        Self::KeepViaOnResponse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Fault {
             Self::SmallMessageLimit => "small-message-limit",
             Self::NoMessageSizeLimit => "no-message-size-limit",
             Self::KeepOwnRoute => "keep-own-route",
+            Self::KeepViaOnResponse => "keep-via-on-response",
         }
     }
 
@@ -103,6 +107,9 @@ impl Fault {
             Self::NoMessageSizeLimit => "Edge accepts and forwards SIP messages of any size",
             Self::KeepOwnRoute => {
                 "Edge forwards in-dialog requests without removing its own Route entries"
+            }
+            Self::KeepViaOnResponse => {
+                "Edge relays responses without removing its own Via (RFC 3261 §16.7 step 3)"
             }
         }
     }

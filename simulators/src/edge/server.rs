@@ -336,7 +336,16 @@ async fn handle_request(
 }
 
 fn handle_response(state: &EdgeState, mut response: SipMessage) {
-    let Some(top_via) = response.headers.pop_first_value("via") else {
+    let top_via = if state.policy.faults.has(Fault::KeepViaOnResponse) {
+        response
+            .headers
+            .values("via")
+            .first()
+            .map(|v| (*v).to_owned())
+    } else {
+        response.headers.pop_first_value("via")
+    };
+    let Some(top_via) = top_via else {
         return;
     };
     let Some(branch) = top_via
