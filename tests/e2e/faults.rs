@@ -13,6 +13,10 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.im.outbound",
             "aol.im.session-outbound",
             "aol.im.unknown-user-outbound",
+            "aol.presence.subscribe-inbound",
+            "aol.presence.subscribe-outbound",
+            "aol.presence.unsubscribe-inbound",
+            "aol.sip.connection-reuse-outbound",
             "aol.sip.record-route-outbound",
             "aol.tls.client-eku",
         ],
@@ -24,14 +28,20 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.im.inbound",
             "aol.im.session-inbound",
             "aol.im.session-outbound",
+            "aol.presence.subscribe-inbound",
+            "aol.presence.subscribe-outbound",
             "aol.sip.record-route-outbound",
             "messenger.im.inbound",
             "messenger.im.session-inbound",
             "messenger.im.session-outbound",
+            "messenger.presence.subscribe-inbound",
+            "messenger.presence.subscribe-outbound",
             "messenger.sip.record-route-outbound",
             "yahoo.im.inbound",
             "yahoo.im.session-inbound",
             "yahoo.im.session-outbound",
+            "yahoo.presence.subscribe-inbound",
+            "yahoo.presence.subscribe-outbound",
             "yahoo.sip.record-route-outbound",
         ],
         "Record-Route",
@@ -70,12 +80,15 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.im.offline-user-inbound",
             "aol.im.unknown-user-inbound",
             "aol.im.unknown-user-outbound",
+            "aol.presence.unsupported-event",
             "messenger.im.offline-user-inbound",
             "messenger.im.unknown-user-inbound",
             "messenger.im.unknown-user-outbound",
+            "messenger.presence.unsupported-event",
             "yahoo.im.offline-user-inbound",
             "yahoo.im.unknown-user-inbound",
             "yahoo.im.unknown-user-outbound",
+            "yahoo.presence.unsupported-event",
         ],
         "nothing arrived",
     ),
@@ -129,10 +142,19 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &[
             "aol.im.session-inbound",
             "aol.im.session-outbound",
+            "aol.presence.subscribe-inbound",
+            "aol.presence.subscribe-outbound",
+            "aol.presence.unsubscribe-inbound",
             "messenger.im.session-inbound",
             "messenger.im.session-outbound",
+            "messenger.presence.subscribe-inbound",
+            "messenger.presence.subscribe-outbound",
+            "messenger.presence.unsubscribe-inbound",
             "yahoo.im.session-inbound",
             "yahoo.im.session-outbound",
+            "yahoo.presence.subscribe-inbound",
+            "yahoo.presence.subscribe-outbound",
+            "yahoo.presence.unsubscribe-inbound",
         ],
         "Route",
     ),
@@ -144,6 +166,15 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "yahoo.sip.via-inbound",
         ],
         "Via",
+    ),
+    (
+        "no-connection-reuse",
+        &[
+            "aol.sip.connection-reuse-outbound",
+            "messenger.sip.connection-reuse-outbound",
+            "yahoo.sip.connection-reuse-outbound",
+        ],
+        "new connection",
     ),
 ];
 
@@ -206,6 +237,7 @@ fault_test!(small_message_limit, 70, "small-message-limit");
 fault_test!(no_message_size_limit, 71, "no-message-size-limit");
 fault_test!(keep_own_route, 72, "keep-own-route");
 fault_test!(keep_via_on_response, 73, "keep-via-on-response");
+fault_test!(no_connection_reuse, 74, "no-connection-reuse");
 
 #[test]
 fn no_client_eku_names_the_missing_eku() {

@@ -20,7 +20,7 @@ use super::evidence::CaseArtifacts;
 use super::matching::{describe, header_problem, is_expected_kind};
 use super::outcome::Outcome;
 use crate::scenario::{
-    Action, Actor, Case, MessageExpectation, Step, TemplateVars, render_message,
+    Action, Actor, Case, HeaderExpectation, MessageExpectation, Step, TemplateVars, render_message,
 };
 use crate::topology::Topology;
 
@@ -37,6 +37,8 @@ pub(crate) struct CaseRun<'a> {
     tags: HashMap<String, String>,
     /// Each actor's view of its current dialog.
     dialogs: HashMap<String, DialogView>,
+    /// The connection each actor's latest message arrived on.
+    last_connection: HashMap<String, u64>,
     records: BTreeMap<u64, ConnectionRecord>,
     transcript: Vec<TranscriptEntry>,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
@@ -109,6 +111,17 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     }
     let artifacts = run.finish();
     (outcome, artifacts)
+}
+
+/// Whether the expectation asks for connection reuse.
+fn wants_same_connection(expectation: &MessageExpectation) -> bool {
+    let rules = match expectation {
+        MessageExpectation::Request { headers, .. }
+        | MessageExpectation::Response { headers, .. }
+        | MessageExpectation::Refusal { headers } => headers,
+        MessageExpectation::Pong => return false,
+    };
+    rules.contains(&HeaderExpectation::SameConnection)
 }
 
 /// " (Warning: ...)" when a message explains itself in a Warning header.
@@ -193,6 +206,7 @@ impl<'a> CaseRun<'a> {
             last_request: HashMap::new(),
             tags: HashMap::new(),
             dialogs: HashMap::new(),
+            last_connection: HashMap::new(),
             records: BTreeMap::new(),
             transcript: Vec::new(),
             certificates: Vec::new(),
@@ -338,6 +352,24 @@ impl<'a> CaseRun<'a> {
         })
     }
 
+    /// Records the dialog a message formed or refreshed. A request inside an
+    /// existing dialog (To tag present) refreshes only the remote target:
+    /// the route set is fixed when the dialog forms (RFC 3261 §12.2.2).
+    fn update_dialog(&mut self, actor: &str, message: &SipMessage, dialog: DialogView) {
+        let in_dialog = message.is_request()
+            && message
+                .headers
+                .first("to")
+                .and_then(NameAddr::parse)
+                .is_some_and(|to| to.tag().is_some());
+        match self.dialogs.get_mut(actor) {
+            Some(existing) if in_dialog => existing.target = dialog.target,
+            _ => {
+                self.dialogs.insert(actor.to_owned(), dialog);
+            }
+        }
+    }
+
     /// The actor's tag for this case, made on first use.
     fn tag_of(&mut self, actor: &str) -> String {
         self.tags
@@ -376,6 +408,14 @@ impl<'a> CaseRun<'a> {
         let tag = self.tag_of(&name);
         let mut response = request.response(status, reason_phrase(status), Some(&tag));
         let dialog_forming = matches!(request.method(), Some("INVITE" | "SUBSCRIBE"));
+        if request.method() == Some("SUBSCRIBE")
+            && (200..300).contains(&status)
+            && let Some(expires) = request.headers.first("expires")
+        {
+            // RFC 6665 §4.2.1.1: the 2xx carries the granted duration.
+            let expires = expires.to_owned();
+            response.headers.push("Expires", expires);
+        }
         if dialog_forming && (200..300).contains(&status) {
             let user = request
                 .request_uri()
@@ -445,6 +485,18 @@ impl<'a> CaseRun<'a> {
                     {
                         return Err(Outcome::fail(problem));
                     }
+                    let previous = self
+                        .last_connection
+                        .insert(event.actor.clone(), event.connection.id);
+                    if wants_same_connection(expectation)
+                        && previous.is_some_and(|id| id != event.connection.id)
+                    {
+                        return Err(Outcome::fail(format!(
+                            "{} reached {wanted} on a new connection from {} instead of the one its previous message used",
+                            message.summary(),
+                            event.connection.remote
+                        )));
+                    }
                     let forms_dialog = if message.is_request() {
                         matches!(message.method(), Some("INVITE" | "SUBSCRIBE"))
                     } else {
@@ -454,7 +506,7 @@ impl<'a> CaseRun<'a> {
                                 .is_some_and(|(_, m)| m == "INVITE" || m == "SUBSCRIBE")
                     };
                     if forms_dialog && let Some(dialog) = DialogView::from_message(&message) {
-                        self.dialogs.insert(event.actor.clone(), dialog);
+                        self.update_dialog(&event.actor, &message, dialog);
                     }
                     if message.is_request() {
                         self.last_request

@@ -84,6 +84,16 @@ pub(crate) fn header_problem(
                     ));
                 }
             }
+            HeaderExpectation::BodyContains(needle) => {
+                let needle = template_substitute(needle, vars);
+                let body = String::from_utf8_lossy(&message.body);
+                if !body.contains(&needle) {
+                    let shown: String = body.chars().take(120).collect();
+                    return Some(format!(
+                        "{what} reached {actor} with a body lacking {needle:?} (body starts {shown:?})"
+                    ));
+                }
+            }
             _ => {}
         }
     }

@@ -52,6 +52,13 @@ pub(crate) struct StepFile {
     /// Header name to the exact number of values it must have.
     #[serde(default)]
     pub(crate) value_count: BTreeMap<String, Spanned<usize>>,
+    /// (Templated) texts the expected message's body must contain.
+    #[serde(default)]
+    pub(crate) body_contains: Vec<Spanned<String>>,
+    /// The expected message must arrive on the connection the actor's
+    /// previous message came on.
+    #[serde(default)]
+    pub(crate) same_connection: bool,
     /// What the step is for, shown in reports.
     pub(crate) note: Option<String>,
 }

@@ -325,7 +325,11 @@ fn parse_step(
     }
     let has_header_rules = !step.has_headers.is_empty()
         || !step.lacks_headers.is_empty()
-        || !step.header_contains.is_empty();
+        || !step.header_contains.is_empty()
+        || !step.first_value_contains.is_empty()
+        || !step.value_count.is_empty()
+        || !step.body_contains.is_empty()
+        || step.same_connection;
     if has_header_rules && step.expect.is_none() {
         return ctx.error(
             Some(spanned.span()),
@@ -387,6 +391,13 @@ fn parse_step(
                 name: name.clone(),
                 count: *count.get_ref(),
             });
+        }
+        for needle in &step.body_contains {
+            check_variables(ctx, needle, &field("body_contains"))?;
+            headers.push(HeaderExpectation::BodyContains(needle.get_ref().clone()));
+        }
+        if step.same_connection {
+            headers.push(HeaderExpectation::SameConnection);
         }
         let text = expect.get_ref().trim();
         let expectation = match text.split_once(' ') {

@@ -69,6 +69,11 @@ pub enum HeaderExpectation {
         name: String,
         count: usize,
     },
+    /// The body contains this (templated) text.
+    BodyContains(String),
+    /// The message arrived on the same connection as the previous message
+    /// this actor received (connection reuse, RFC 5923).
+    SameConnection,
 }
 
 /// What kind of message a step waits for, and what it must carry.

@@ -36,10 +36,12 @@ pub enum Fault {
     KeepOwnRoute,
     /// Responses are relayed with the Edge's own Via still on top.
     KeepViaOnResponse,
+    /// Every request to a provider or the pool opens a new connection.
+    NoConnectionReuse,
 }
 
 impl Fault {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -54,6 +56,7 @@ impl Fault {
         Self::NoMessageSizeLimit,
         Self::KeepOwnRoute,
         Self::KeepViaOnResponse,
+        Self::NoConnectionReuse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Fault {
             Self::NoMessageSizeLimit => "no-message-size-limit",
             Self::KeepOwnRoute => "keep-own-route",
             Self::KeepViaOnResponse => "keep-via-on-response",
+            Self::NoConnectionReuse => "no-connection-reuse",
         }
     }
 
@@ -110,6 +114,9 @@ impl Fault {
             }
             Self::KeepViaOnResponse => {
                 "Edge relays responses without removing its own Via (RFC 3261 §16.7 step 3)"
+            }
+            Self::NoConnectionReuse => {
+                "Edge opens a new TLS connection for every request instead of reusing the open one"
             }
         }
     }

@@ -397,7 +397,8 @@ fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
 /// The open connection to `target`, connecting (and resolving) if needed.
 async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle, String> {
     let mut outbound = state.outbound.lock().await;
-    if let Some(existing) = outbound.get(target).filter(|c| !c.is_closed()) {
+    let reuse = !state.policy.faults.has(Fault::NoConnectionReuse);
+    if let Some(existing) = outbound.get(target).filter(|c| reuse && !c.is_closed()) {
         return Ok(existing.clone());
     }
     let (address, server_name, local_ip, side, provider) = match target {
