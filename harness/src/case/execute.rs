@@ -2,7 +2,7 @@
 //! bounded by the case deadline; whatever happens, the evidence gathered so
 //! far is returned with the verdict.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -32,7 +32,16 @@ pub(crate) struct CaseRun<'a> {
     inbox_tx: UnboundedSender<ActorEvent>,
     inbox: UnboundedReceiver<ActorEvent>,
     client_connections: HashMap<String, ConnHandle>,
+    /// The latest request each actor received, by actor and by (actor, method).
     last_request: HashMap<String, (SipMessage, ConnHandle)>,
+    last_request_by_method: HashMap<(String, String), (SipMessage, ConnHandle)>,
+    /// The Via branch of each actor's latest send, for CANCEL (`{last_branch}`).
+    last_branch: HashMap<String, String>,
+    /// Events that arrived for an actor whose expect step comes later in
+    /// the current run of expect steps.
+    deferred: VecDeque<ActorEvent>,
+    /// Actors with expect steps later in the current run of expect steps.
+    upcoming: Vec<String>,
     /// Each actor's own tag, stable for the whole case so dialogs hold.
     tags: HashMap<String, String>,
     /// Each actor's view of its current dialog.
@@ -98,6 +107,7 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     let mut run = CaseRun::new(topology, case, nonce);
     let mut outcome = Outcome::pass(format!("all {} steps held", case.steps.len()));
     for (index, step) in case.steps.iter().enumerate() {
+        run.upcoming = upcoming_expect_actors(&case.steps[index + 1..]);
         let result = match tokio::time::timeout_at(run.deadline, run.step(step)).await {
             Ok(result) => result,
             Err(_) => Err(Outcome::fail(timeout_reason(step, case.timeout))),
@@ -111,6 +121,16 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     }
     let artifacts = run.finish();
     (outcome, artifacts)
+}
+
+/// The actors that expect something in the run of expect steps starting at
+/// `rest[0]`. Within such a run, messages for different actors may arrive
+/// in any order; for each actor, order holds.
+fn upcoming_expect_actors(rest: &[Step]) -> Vec<String> {
+    rest.iter()
+        .take_while(|s| matches!(s.action, Action::Expect(_)))
+        .map(|s| s.actor.name().to_owned())
+        .collect()
 }
 
 /// Whether the expectation asks for connection reuse.
@@ -204,6 +224,10 @@ impl<'a> CaseRun<'a> {
             inbox,
             client_connections: HashMap::new(),
             last_request: HashMap::new(),
+            last_request_by_method: HashMap::new(),
+            last_branch: HashMap::new(),
+            deferred: VecDeque::new(),
+            upcoming: Vec::new(),
             tags: HashMap::new(),
             dialogs: HashMap::new(),
             last_connection: HashMap::new(),
@@ -266,7 +290,9 @@ impl<'a> CaseRun<'a> {
             Action::Send { template } => self.send(&step.actor, template).await,
             Action::SendRaw { bytes } => self.send_raw(&step.actor, bytes).await,
             Action::Expect(expectation) => self.expect(&step.actor, expectation).await,
-            Action::Reply { status } => self.reply(&step.actor, *status),
+            Action::Reply { status, to_method } => {
+                self.reply(&step.actor, *status, to_method.as_deref())
+            }
             Action::Check(kind) => checks::run_check(self, &step.actor, *kind).await,
         }
     }
@@ -323,10 +349,13 @@ impl<'a> CaseRun<'a> {
         self.vars.set("local.fqdn", sip_actor.fqdn().to_owned());
         let tag = self.tag_of(actor.name());
         self.vars.set("tag", tag);
-        self.vars.set(
-            "branch",
-            format!("z9hG4bK-ph-{:016x}", rand::random::<u64>()),
-        );
+        let branch = format!("z9hG4bK-ph-{:016x}", rand::random::<u64>());
+        let previous_branch = self
+            .last_branch
+            .insert(actor.name().to_owned(), branch.clone())
+            .unwrap_or_default();
+        self.vars.set("last_branch", previous_branch);
+        self.vars.set("branch", branch);
         let dialog = self.dialogs.get(actor.name()).cloned().unwrap_or_default();
         self.vars.set("dialog.target", dialog.target);
         self.vars.set("dialog.remote", dialog.remote);
@@ -398,11 +427,23 @@ impl<'a> CaseRun<'a> {
         })
     }
 
-    fn reply(&mut self, actor: &Actor, status: u16) -> Result<(), Outcome> {
+    fn reply(
+        &mut self,
+        actor: &Actor,
+        status: u16,
+        to_method: Option<&str>,
+    ) -> Result<(), Outcome> {
         let name = actor.name().to_owned();
-        let Some((request, connection)) = self.last_request.get(&name).cloned() else {
+        let latest = match to_method {
+            Some(method) => self
+                .last_request_by_method
+                .get(&(name.clone(), method.to_owned())),
+            None => self.last_request.get(&name),
+        };
+        let Some((request, connection)) = latest.cloned() else {
+            let what = to_method.map_or_else(|| "request".to_owned(), |m| format!("{m} request"));
             return Err(Outcome::error(format!(
-                "scenario asks {name} to reply but {name} has received no request"
+                "scenario asks {name} to reply but {name} has received no {what}"
             )));
         };
         let tag = self.tag_of(&name);
@@ -449,18 +490,25 @@ impl<'a> CaseRun<'a> {
         let wanted = actor.name();
         let what = describe(expectation);
         loop {
-            let Some(event) = self.inbox.recv().await else {
-                return Err(Outcome::error("the case inbox closed unexpectedly"));
+            let event = match self.deferred.iter().position(|e| e.actor == wanted) {
+                Some(index) => match self.deferred.remove(index) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                None => {
+                    let Some(event) = self.inbox.recv().await else {
+                        return Err(Outcome::error("the case inbox closed unexpectedly"));
+                    };
+                    self.log_event(&event);
+                    if event.actor != wanted && self.upcoming.contains(&event.actor) {
+                        self.deferred.push_back(event);
+                        continue;
+                    }
+                    event
+                }
             };
             match event.kind {
                 ActorEventKind::Message(message) => {
-                    let text = String::from_utf8_lossy(if message.raw.is_empty() {
-                        &[]
-                    } else {
-                        &message.raw
-                    })
-                    .into_owned();
-                    self.log_message(&event.actor, "received", &event.connection, text);
                     let provisional = message.status().is_some_and(|s| s < 200);
                     let expecting_provisional = matches!(expectation, MessageExpectation::Response { status, .. } if !status.matches(200) && (100..200).any(|s| status.matches(s)));
                     if provisional && !expecting_provisional {
@@ -509,33 +557,23 @@ impl<'a> CaseRun<'a> {
                         self.update_dialog(&event.actor, &message, dialog);
                     }
                     if message.is_request() {
+                        let method = message.method().unwrap_or_default().to_owned();
+                        self.last_request_by_method.insert(
+                            (event.actor.clone(), method),
+                            (message.clone(), event.connection.clone()),
+                        );
                         self.last_request
                             .insert(event.actor.clone(), (message, event.connection));
                     }
                     return Ok(());
                 }
-                ActorEventKind::Garbage { bytes, error } => {
-                    self.log_message(
-                        &event.actor,
-                        "received",
-                        &event.connection,
-                        String::from_utf8_lossy(&bytes).into_owned(),
-                    );
+                ActorEventKind::Garbage { error, .. } => {
                     return Err(Outcome::fail(format!(
                         "{} received bytes that are not a SIP message: {error}",
                         event.actor
                     )));
                 }
                 ActorEventKind::KeepAlive { ping } => {
-                    let what_arrived = if ping {
-                        "a CRLF keep-alive ping"
-                    } else {
-                        "a CRLF keep-alive pong"
-                    };
-                    self.note(format!(
-                        "{} received {what_arrived} on {} <- {}",
-                        event.actor, event.connection.local, event.connection.remote
-                    ));
                     if !ping
                         && event.actor == wanted
                         && matches!(expectation, MessageExpectation::Pong)
@@ -547,24 +585,49 @@ impl<'a> CaseRun<'a> {
                     if event.actor == wanted
                         && matches!(expectation, MessageExpectation::Refusal { .. }) =>
                 {
-                    self.remember_connection(&event.connection.record, event.connection.id);
-                    self.note(format!(
-                        "{}'s connection {} -> {} closed: {reason}",
-                        event.actor, event.connection.local, event.connection.remote
-                    ));
+                    let _ = reason;
                     return Ok(());
                 }
                 ActorEventKind::Closed { reason } => {
-                    self.remember_connection(&event.connection.record, event.connection.id);
-                    self.note(format!(
-                        "{}'s connection {} -> {} closed: {reason}",
-                        event.actor, event.connection.local, event.connection.remote
-                    ));
                     return Err(Outcome::fail(format!(
                         "the Edge closed {}'s connection ({reason}) while {wanted} waited for {what}",
                         event.actor
                     )));
                 }
+            }
+        }
+    }
+
+    /// Puts an event into the transcript when it arrives (once, even if its
+    /// step comes later).
+    fn log_event(&mut self, event: &ActorEvent) {
+        let (local, remote) = (event.connection.local, event.connection.remote);
+        match &event.kind {
+            ActorEventKind::Message(message) => {
+                let text = String::from_utf8_lossy(&message.raw).into_owned();
+                self.log_message(&event.actor, "received", &event.connection, text);
+            }
+            ActorEventKind::Garbage { bytes, error } => {
+                let text = format!("{error}\n{}", String::from_utf8_lossy(bytes));
+                self.log_message(&event.actor, "received", &event.connection, text);
+            }
+            ActorEventKind::KeepAlive { ping } => {
+                let what = if *ping {
+                    "a CRLF keep-alive ping"
+                } else {
+                    "a CRLF keep-alive pong"
+                };
+                self.note(format!(
+                    "{} received {what} on {local} <- {remote}",
+                    event.actor
+                ));
+            }
+            ActorEventKind::Closed { reason } => {
+                self.remember_connection(&event.connection.record, event.connection.id);
+                self.note(format!(
+                    "{}'s connection {local} -> {remote} closed: {reason}",
+                    event.actor
+                ));
             }
         }
     }

@@ -35,6 +35,8 @@ pub(crate) struct StepFile {
     pub(crate) expect: Option<Spanned<String>>,
     /// Answer the last request this actor received with this status code.
     pub(crate) reply: Option<Spanned<u16>>,
+    /// With `reply`: answer the latest request of this method instead of the latest request.
+    pub(crate) reply_to: Option<Spanned<String>>,
     /// A built-in check.
     pub(crate) check: Option<Spanned<String>>,
     /// Headers the expected message must carry.

@@ -337,6 +337,17 @@ fn parse_step(
             "header rules belong to an expect step",
         );
     }
+    if let Some(method) = &step.reply_to
+        && (step.reply.is_none()
+            || method.get_ref().is_empty()
+            || !method.get_ref().bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return ctx.at(
+            method,
+            field("reply_to"),
+            "reply_to names an upper-case method and belongs to a reply step",
+        );
+    }
     if matches!(actor, Actor::Dns) && step.check.is_none() {
         return ctx.at(
             &step.actor,
@@ -447,6 +458,7 @@ fn parse_step(
         }
         Action::Reply {
             status: *status.get_ref(),
+            to_method: step.reply_to.as_ref().map(|m| m.get_ref().clone()),
         }
     } else if let Some(check) = &step.check {
         let Some((_, kind)) = CheckKind::ALL

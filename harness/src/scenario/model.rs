@@ -131,8 +131,10 @@ pub enum Action {
         bytes: Vec<u8>,
     },
     Expect(MessageExpectation),
+    /// Answer the latest request the actor received (of `to_method`, when given).
     Reply {
         status: u16,
+        to_method: Option<String>,
     },
     Check(CheckKind),
 }
@@ -165,7 +167,7 @@ impl Step {
             Action::Expect(MessageExpectation::Refusal { .. }) => "expects a refusal".to_owned(),
             Action::Expect(MessageExpectation::Pong) => "expects a keep-alive pong".to_owned(),
             Action::SendRaw { bytes } => format!("sends {} raw bytes", bytes.len()),
-            Action::Reply { status } => format!("replies {status}"),
+            Action::Reply { status, .. } => format!("replies {status}"),
             Action::Check(kind) => format!("checks {}", kind.name()),
         };
         format!("{actor} {what}")

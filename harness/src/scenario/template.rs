@@ -20,6 +20,7 @@ pub(crate) const KNOWN_VARIABLES: &[&str] = &[
     "dialog.target",
     "dialog.remote",
     "dialog.route",
+    "last_branch",
 ];
 
 /// Values for one rendering.
