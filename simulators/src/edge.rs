@@ -3,6 +3,7 @@
 //! misbehave in exactly one named way each.
 
 mod fault;
+mod hop;
 mod routing;
 mod server;
 

@@ -77,15 +77,21 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     (
         "drop-error-responses",
         &[
+            "aol.im.cancel-inbound",
             "aol.im.offline-user-inbound",
+            "aol.im.session-declined-inbound",
             "aol.im.unknown-user-inbound",
             "aol.im.unknown-user-outbound",
             "aol.presence.unsupported-event",
+            "messenger.im.cancel-inbound",
             "messenger.im.offline-user-inbound",
+            "messenger.im.session-declined-inbound",
             "messenger.im.unknown-user-inbound",
             "messenger.im.unknown-user-outbound",
             "messenger.presence.unsupported-event",
+            "yahoo.im.cancel-inbound",
             "yahoo.im.offline-user-inbound",
+            "yahoo.im.session-declined-inbound",
             "yahoo.im.unknown-user-inbound",
             "yahoo.im.unknown-user-outbound",
             "yahoo.presence.unsupported-event",
@@ -176,6 +182,27 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "new connection",
     ),
+    (
+        "cancel-not-forwarded",
+        &[
+            "aol.im.cancel-inbound",
+            "messenger.im.cancel-inbound",
+            "yahoo.im.cancel-inbound",
+        ],
+        "CANCEL",
+    ),
+    (
+        "no-hop-ack",
+        &[
+            "aol.im.cancel-inbound",
+            "aol.im.session-declined-inbound",
+            "messenger.im.cancel-inbound",
+            "messenger.im.session-declined-inbound",
+            "yahoo.im.cancel-inbound",
+            "yahoo.im.session-declined-inbound",
+        ],
+        "ACK",
+    ),
 ];
 
 fn check_fault(net: u8, fault: &str) {
@@ -238,6 +265,8 @@ fault_test!(no_message_size_limit, 71, "no-message-size-limit");
 fault_test!(keep_own_route, 72, "keep-own-route");
 fault_test!(keep_via_on_response, 73, "keep-via-on-response");
 fault_test!(no_connection_reuse, 74, "no-connection-reuse");
+fault_test!(cancel_not_forwarded, 75, "cancel-not-forwarded");
+fault_test!(no_hop_ack, 76, "no-hop-ack");
 
 #[test]
 fn no_client_eku_names_the_missing_eku() {

@@ -37,6 +37,8 @@ pub(crate) struct CaseRun<'a> {
     last_request_by_method: HashMap<(String, String), (SipMessage, ConnHandle)>,
     /// The Via branch of each actor's latest send, for CANCEL (`{last_branch}`).
     last_branch: HashMap<String, String>,
+    /// The To header of the latest response each actor received (`{response.to}`).
+    last_response_to: HashMap<String, String>,
     /// Events that arrived for an actor whose expect step comes later in
     /// the current run of expect steps.
     deferred: VecDeque<ActorEvent>,
@@ -226,6 +228,7 @@ impl<'a> CaseRun<'a> {
             last_request: HashMap::new(),
             last_request_by_method: HashMap::new(),
             last_branch: HashMap::new(),
+            last_response_to: HashMap::new(),
             deferred: VecDeque::new(),
             upcoming: Vec::new(),
             tags: HashMap::new(),
@@ -350,12 +353,25 @@ impl<'a> CaseRun<'a> {
         let tag = self.tag_of(actor.name());
         self.vars.set("tag", tag);
         let branch = format!("z9hG4bK-ph-{:016x}", rand::random::<u64>());
+        // `{last_branch}` is the branch of the actor's latest send that made
+        // a new one (a CANCEL or hop-by-hop ACK reuses it and keeps it).
         let previous_branch = self
             .last_branch
-            .insert(actor.name().to_owned(), branch.clone())
+            .get(actor.name())
+            .cloned()
             .unwrap_or_default();
+        if template.contains("{branch}") {
+            self.last_branch
+                .insert(actor.name().to_owned(), branch.clone());
+        }
         self.vars.set("last_branch", previous_branch);
         self.vars.set("branch", branch);
+        let response_to = self
+            .last_response_to
+            .get(actor.name())
+            .cloned()
+            .unwrap_or_default();
+        self.vars.set("response.to", response_to);
         let dialog = self.dialogs.get(actor.name()).cloned().unwrap_or_default();
         self.vars.set("dialog.target", dialog.target);
         self.vars.set("dialog.remote", dialog.remote);
@@ -555,6 +571,12 @@ impl<'a> CaseRun<'a> {
                     };
                     if forms_dialog && let Some(dialog) = DialogView::from_message(&message) {
                         self.update_dialog(&event.actor, &message, dialog);
+                    }
+                    if !message.is_request()
+                        && let Some(to) = message.headers.first("to")
+                    {
+                        self.last_response_to
+                            .insert(event.actor.clone(), to.to_owned());
                     }
                     if message.is_request() {
                         let method = message.method().unwrap_or_default().to_owned();

@@ -21,6 +21,7 @@ pub(crate) const KNOWN_VARIABLES: &[&str] = &[
     "dialog.remote",
     "dialog.route",
     "last_branch",
+    "response.to",
 ];
 
 /// Values for one rendering.

@@ -38,10 +38,15 @@ pub enum Fault {
     KeepViaOnResponse,
     /// Every request to a provider or the pool opens a new connection.
     NoConnectionReuse,
+    /// A CANCEL is answered 200 but never passed on to the next hop.
+    CancelNotForwarded,
+    /// A non-2xx final response to an INVITE is relayed without the Edge
+    /// sending the hop-by-hop ACK downstream.
+    NoHopAck,
 }
 
 impl Fault {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -57,6 +62,8 @@ impl Fault {
         Self::KeepOwnRoute,
         Self::KeepViaOnResponse,
         Self::NoConnectionReuse,
+        Self::CancelNotForwarded,
+        Self::NoHopAck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +83,8 @@ impl Fault {
             Self::KeepOwnRoute => "keep-own-route",
             Self::KeepViaOnResponse => "keep-via-on-response",
             Self::NoConnectionReuse => "no-connection-reuse",
+            Self::CancelNotForwarded => "cancel-not-forwarded",
+            Self::NoHopAck => "no-hop-ack",
         }
     }
 
@@ -117,6 +126,12 @@ impl Fault {
             }
             Self::NoConnectionReuse => {
                 "Edge opens a new TLS connection for every request instead of reusing the open one"
+            }
+            Self::CancelNotForwarded => {
+                "Edge answers a CANCEL with 200 but never cancels the INVITE downstream"
+            }
+            Self::NoHopAck => {
+                "Edge relays a non-2xx final response to INVITE without ACKing it downstream"
             }
         }
     }

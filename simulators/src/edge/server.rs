@@ -2,7 +2,7 @@
 //! addresses, outbound connections to the pool and to providers (found
 //! through DNS), and the transaction table that carries responses back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::fault::Fault;
+use super::hop::{ack_for, cancel_for};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
@@ -71,10 +72,21 @@ impl Drop for ReferenceEdge {
     }
 }
 
+/// A request forwarded and not yet finally answered, keyed by
+/// `"<our branch> <method>"` so a CANCEL and its INVITE stay apart.
 struct Pending {
-    origin: ConnHandle,
+    /// Where the answer goes; `None` for requests the Edge made itself
+    /// (a CANCEL), whose answers end here.
+    origin: Option<ConnHandle>,
+    /// The request as it arrived.
     request: SipMessage,
-    egress_connection: u64,
+    /// The request as the Edge forwarded it.
+    forwarded: SipMessage,
+    egress: ConnHandle,
+}
+
+fn transaction_key(branch: &str, method: &str) -> String {
+    format!("{branch} {method}")
 }
 
 struct EdgeState {
@@ -89,6 +101,9 @@ struct EdgeState {
     max_message_size: usize,
     answer_pings: bool,
     transactions: Mutex<HashMap<String, Pending>>,
+    /// INVITEs answered with a non-2xx final, by (origin connection, the
+    /// upstream branch): their ACK is hop-by-hop and ends here.
+    completed_invites: Mutex<HashSet<(u64, String)>>,
     outbound: tokio::sync::Mutex<HashMap<Target, ConnHandle>>,
 }
 
@@ -135,6 +150,7 @@ impl ReferenceEdge {
             pool_fqdn: config.pool_fqdn,
             provider_port: config.provider_port,
             transactions: Mutex::new(HashMap::new()),
+            completed_invites: Mutex::new(HashSet::new()),
             outbound: tokio::sync::Mutex::new(HashMap::new()),
         });
         let mut tasks = Vec::new();
@@ -277,6 +293,20 @@ async fn handle_request(
     provider: Option<&str>,
     request: SipMessage,
 ) {
+    match request.method() {
+        Some("CANCEL") => return handle_cancel(state, origin, &request),
+        Some("ACK") => {
+            let upstream = request.top_via_branch().unwrap_or_default().to_owned();
+            let hop_by_hop = state
+                .completed_invites
+                .lock()
+                .is_ok_and(|mut completed| completed.remove(&(origin.id, upstream)));
+            if hop_by_hop {
+                return;
+            }
+        }
+        _ => {}
+    }
     let branch = new_branch();
     let original = request.clone();
     match state.policy.route(side, provider, request, &branch) {
@@ -318,13 +348,15 @@ async fn handle_request(
                     return;
                 }
             };
+            let key = transaction_key(&branch, request.method().unwrap_or_default());
             if !stateless && let Ok(mut table) = state.transactions.lock() {
                 table.insert(
-                    branch,
+                    key,
                     Pending {
-                        origin: origin.clone(),
+                        origin: Some(origin.clone()),
                         request: original.clone(),
-                        egress_connection: connection.id,
+                        forwarded: request.clone(),
+                        egress: connection.clone(),
                     },
                 );
             }
@@ -354,24 +386,87 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
     else {
         return;
     };
+    let method = response
+        .cseq()
+        .map(|(_, m)| m.to_owned())
+        .unwrap_or_default();
+    let key = transaction_key(branch, &method);
     let Ok(mut table) = state.transactions.lock() else {
         return;
     };
-    let is_final = response.status().is_some_and(|s| s >= 200);
-    let dropped = response.status().is_some_and(|s| s >= 300)
-        && state.policy.faults.has(Fault::DropErrorResponses);
-    let origin = if is_final {
-        table.remove(branch).map(|p| p.origin)
+    let status = response.status().unwrap_or_default();
+    let pending = if status >= 200 {
+        table.remove(&key)
     } else {
-        table.get(branch).map(|p| p.origin.clone())
+        table.get(&key).map(|p| Pending {
+            origin: p.origin.clone(),
+            request: p.request.clone(),
+            forwarded: p.forwarded.clone(),
+            egress: p.egress.clone(),
+        })
     };
     drop(table);
-    if dropped {
+    let Some(pending) = pending else {
+        return;
+    };
+    if status >= 300 && method == "INVITE" {
+        // The ACK for a non-2xx final is hop-by-hop: send ours downstream,
+        // and absorb the one that will come from upstream.
+        if !state.policy.faults.has(Fault::NoHopAck) {
+            let _ = pending
+                .egress
+                .send(ack_for(&pending.forwarded, &response).to_bytes());
+        }
+        if let (Some(origin), Some(upstream)) = (&pending.origin, pending.request.top_via_branch())
+            && let Ok(mut completed) = state.completed_invites.lock()
+        {
+            completed.insert((origin.id, upstream.to_owned()));
+        }
+    }
+    if status >= 300 && state.policy.faults.has(Fault::DropErrorResponses) {
         return;
     }
-    if let Some(origin) = origin {
+    if let Some(origin) = pending.origin {
         let _ = origin.send(response.to_bytes());
     }
+}
+
+/// Handles a CANCEL from upstream (RFC 3261 §16.10): answer it 200 and
+/// cancel the matching forwarded INVITE downstream, or 481 when there is
+/// none.
+fn handle_cancel(state: &EdgeState, origin: &ConnHandle, cancel: &SipMessage) {
+    let upstream = cancel.top_via_branch().unwrap_or_default().to_owned();
+    let found = state.transactions.lock().ok().and_then(|table| {
+        table.iter().find_map(|(key, p)| {
+            let same_origin = p.origin.as_ref().is_some_and(|o| o.id == origin.id);
+            let same_branch = p.request.top_via_branch() == Some(upstream.as_str());
+            (same_origin && same_branch && p.request.method() == Some("INVITE"))
+                .then(|| (key.clone(), p.forwarded.clone(), p.egress.clone()))
+        })
+    });
+    let Some((key, forwarded, egress)) = found else {
+        let _ =
+            origin.send(refusal(cancel, 481, "Call/Transaction Does Not Exist", None).to_bytes());
+        return;
+    };
+    let _ = origin.send(cancel.response(200, "OK", None).to_bytes());
+    if state.policy.faults.has(Fault::CancelNotForwarded) {
+        return;
+    }
+    let downstream = cancel_for(&forwarded);
+    let our_branch = key.split(' ').next().unwrap_or_default().to_owned();
+    if let Ok(mut table) = state.transactions.lock() {
+        table.insert(
+            transaction_key(&our_branch, "CANCEL"),
+            Pending {
+                origin: None,
+                request: cancel.clone(),
+                forwarded: downstream.clone(),
+                egress: egress.clone(),
+            },
+        );
+    }
+    let _ = egress.send(downstream.to_bytes());
 }
 
 /// Answers 503 for every transaction waiting on a connection that is gone.
@@ -380,7 +475,7 @@ fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
         Ok(mut table) => {
             let branches: Vec<String> = table
                 .iter()
-                .filter(|(_, p)| p.egress_connection == connection_id)
+                .filter(|(_, p)| p.egress.id == connection_id)
                 .map(|(b, _)| b.clone())
                 .collect();
             branches.iter().filter_map(|b| table.remove(b)).collect()
@@ -388,9 +483,10 @@ fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
         Err(_) => return,
     };
     for pending in failed {
-        let _ = pending
-            .origin
-            .send(refusal(&pending.request, 503, "Service Unavailable", Some(why)).to_bytes());
+        if let Some(origin) = pending.origin {
+            let _ = origin
+                .send(refusal(&pending.request, 503, "Service Unavailable", Some(why)).to_bytes());
+        }
     }
 }
 
