@@ -95,6 +95,12 @@ impl EmbeddedAddresses {
         self.at(0, 20)
     }
 
+    /// An address nothing in the topology listens on (the target of the
+    /// `dns-target-wrong-address` fault).
+    pub fn unused(self) -> IpAddr {
+        self.at(0, 254)
+    }
+
     /// The n-th provider peer (0-based).
     pub fn provider(self, index: usize) -> IpAddr {
         self.at(1, u8::try_from(index + 1).unwrap_or(u8::MAX))
@@ -130,36 +136,58 @@ fn embedded_zones(
     } else {
         SIP_TLS_PORT
     };
+    // dns-target-unresolvable and dns-target-wrong-address point the SRV at
+    // the bare SIP domain, a name the Edge certificate holds, so that only
+    // the name's address records are wrong (and the PIC providers, who use
+    // the access-edge FQDN, are unaffected).
     let srv_target = if faults.has(Fault::DnsTargetNotInSan) {
         UNCERTIFIED_TARGET
+    } else if faults.has(Fault::DnsTargetUnresolvable) || faults.has(Fault::DnsTargetWrongAddress)
+    {
+        SUT_DOMAIN
     } else {
         ACCESS_EDGE_FQDN
     };
-    let mut zones = vec![ZoneData {
-        origin: format!("{SUT_DOMAIN}."),
-        a: vec![
-            (
-                format!("{ACCESS_EDGE_FQDN}."),
-                v4(addresses.edge_external()),
-            ),
-            (
-                format!("{UNCERTIFIED_TARGET}."),
-                v4(addresses.edge_external()),
-            ),
-            (
-                format!("{EDGE_INTERNAL_FQDN}."),
-                v4(addresses.edge_internal()),
-            ),
-            (format!("{POOL_FQDN}."), v4(addresses.pool())),
-        ],
-        aaaa: vec![],
-        srv: vec![SrvRecord {
+    let mut sut_a = vec![
+        (
+            format!("{ACCESS_EDGE_FQDN}."),
+            v4(addresses.edge_external()),
+        ),
+        (
+            format!("{UNCERTIFIED_TARGET}."),
+            v4(addresses.edge_external()),
+        ),
+        (
+            format!("{EDGE_INTERNAL_FQDN}."),
+            v4(addresses.edge_internal()),
+        ),
+        (format!("{POOL_FQDN}."), v4(addresses.pool())),
+    ];
+    if faults.has(Fault::DnsTargetWrongAddress) {
+        sut_a.push((format!("{SUT_DOMAIN}."), v4(addresses.unused())));
+    }
+    let mut sut_srv = vec![SrvRecord {
+        // Lync's remote-access record: sign-in of external users on 443.
+        name: format!("_sip._tls.{SUT_DOMAIN}."),
+        priority: 0,
+        weight: 0,
+        port: 443,
+        target: format!("{ACCESS_EDGE_FQDN}."),
+    }];
+    if !faults.has(Fault::DnsSrvMissing) {
+        sut_srv.push(SrvRecord {
             name: format!("_sipfederationtls._tcp.{SUT_DOMAIN}."),
             priority: 0,
             weight: 0,
             port: srv_port,
             target: format!("{srv_target}."),
-        }],
+        });
+    }
+    let mut zones = vec![ZoneData {
+        origin: format!("{SUT_DOMAIN}."),
+        a: sut_a,
+        aaaa: vec![],
+        srv: sut_srv,
     }];
     for (index, profile) in profiles.iter().enumerate() {
         zones.push(ZoneData {
@@ -252,6 +280,9 @@ impl Topology {
             dns_log.clone(),
         )
         .await?;
+        if faults.has(Fault::DnsNoTcp) {
+            dns.set_answer_over_tcp(false);
+        }
 
         let sut = SutView {
             sip_domain: SUT_DOMAIN.to_owned(),

@@ -9,7 +9,8 @@
 //! logged byte-for-byte, with the real client and server addresses, into a
 //! [`DnsQueryLog`] as `picharness_reports::Datagram`s; DNS over TCP is logged
 //! as recorded TCP streams. Zones can be swapped at run time
-//! ([`DnsServer::set_zones`]) for fault switches.
+//! ([`DnsServer::set_zones`]) for fault switches, and answers over TCP can
+//! be switched off ([`DnsServer::set_answer_over_tcp`]).
 //!
 //! [`resolver`] and [`resolver_tcp_only`] build hickory resolvers that ask
 //! only our server and do not cache (TTLs in their answers therefore read 0;
@@ -22,6 +23,7 @@ use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -311,6 +313,10 @@ pub fn response_code_of(err: &NetError) -> Option<ResponseCode> {
 struct Shared {
     catalog: RwLock<Arc<Catalog>>,
     log: DnsQueryLog,
+    /// When false, TCP queries are read (and logged) but never answered:
+    /// the connection is closed instead, as behind a firewall that drops
+    /// TCP 53.
+    answer_over_tcp: AtomicBool,
 }
 
 impl Shared {
@@ -359,6 +365,12 @@ impl DnsServer {
         Ok(())
     }
 
+    /// Whether queries over TCP are answered (the default) or the
+    /// connection is closed after the query is read.
+    pub fn set_answer_over_tcp(&self, answer: bool) {
+        self.shared.answer_over_tcp.store(answer, Ordering::Relaxed);
+    }
+
     /// Stops the server and waits until its sockets are closed.
     pub async fn shutdown(mut self) {
         for t in &self.tasks {
@@ -395,6 +407,7 @@ pub async fn start_dns_server(
     let shared = Arc::new(Shared {
         catalog: RwLock::new(Arc::new(catalog)),
         log,
+        answer_over_tcp: AtomicBool::new(true),
     });
     let tasks = vec![
         tokio::spawn(serve_udp(udp, local, shared.clone())),
@@ -513,6 +526,9 @@ async fn serve_tcp_connection(
         match tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut query)).await {
             Ok(Ok(_)) => {}
             _ => return,
+        }
+        if !shared.answer_over_tcp.load(Ordering::Relaxed) {
+            return;
         }
         let catalog = shared.catalog();
         let Some(response) = answer(&catalog, query, src, Protocol::Tcp).await else {

@@ -188,6 +188,36 @@ async fn resolver_over_tcp_only_gets_srv_a_aaaa_and_refused() {
 }
 
 #[tokio::test]
+async fn tcp_answers_can_be_switched_off_while_udp_still_answers() {
+    let server = start(vec![contoso(EDGE_V4)]).await;
+    server.set_answer_over_tcp(false);
+    let tcp = resolver_tcp_only(server.local_addr()).expect("resolver");
+    let err = tcp
+        .lookup(SRV_NAME, RecordType::SRV)
+        .await
+        .expect_err("no answer over TCP");
+    assert!(
+        response_code_of(&err).is_none(),
+        "a transport error, not a DNS answer: {err}"
+    );
+    let streams = server.log().tcp_streams();
+    assert!(!streams.is_empty(), "the unanswered TCP query is still logged");
+    assert!(
+        streams.iter().all(|s| s
+            .segments
+            .iter()
+            .all(|seg| seg.direction == Direction::ClientToServer)),
+        "nothing was sent back over TCP"
+    );
+    let udp = resolver(server.local_addr()).expect("resolver");
+    let srv = udp.lookup(SRV_NAME, RecordType::SRV).await.expect("UDP answers");
+    assert_eq!(srv_answers(&srv).len(), 1);
+    server.set_answer_over_tcp(true);
+    let srv = tcp.lookup(SRV_NAME, RecordType::SRV).await.expect("TCP answers again");
+    assert_eq!(srv_answers(&srv).len(), 1);
+}
+
+#[tokio::test]
 async fn zone_swaps_take_effect_immediately() {
     let server = start(vec![contoso(EDGE_V4)]).await;
     let r = resolver(server.local_addr()).expect("resolver");

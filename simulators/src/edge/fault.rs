@@ -20,16 +20,28 @@ pub enum Fault {
     AcceptAnyDomain,
     /// Max-Forwards is neither checked nor decremented.
     IgnoreMaxForwards,
+    /// There is no `_sipfederationtls._tcp` SRV record.
+    DnsSrvMissing,
+    /// The SRV target is a name with no A or AAAA record.
+    DnsTargetUnresolvable,
+    /// The SRV target resolves to an address where the Edge does not answer.
+    DnsTargetWrongAddress,
+    /// The SUT's DNS answers over UDP only; TCP queries get no answer.
+    DnsNoTcp,
 }
 
 impl Fault {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 10] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
         Self::DnsTargetNotInSan,
         Self::AcceptAnyDomain,
         Self::IgnoreMaxForwards,
+        Self::DnsSrvMissing,
+        Self::DnsTargetUnresolvable,
+        Self::DnsTargetWrongAddress,
+        Self::DnsNoTcp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +52,10 @@ impl Fault {
             Self::DnsTargetNotInSan => "dns-target-not-in-san",
             Self::AcceptAnyDomain => "accept-any-domain",
             Self::IgnoreMaxForwards => "ignore-max-forwards",
+            Self::DnsSrvMissing => "dns-srv-missing",
+            Self::DnsTargetUnresolvable => "dns-target-unresolvable",
+            Self::DnsTargetWrongAddress => "dns-target-wrong-address",
+            Self::DnsNoTcp => "dns-no-tcp",
         }
     }
 
@@ -61,6 +77,14 @@ impl Fault {
             Self::IgnoreMaxForwards => {
                 "Edge neither checks nor decrements Max-Forwards (no 483 at 0)"
             }
+            Self::DnsSrvMissing => "no _sipfederationtls._tcp SRV record is published",
+            Self::DnsTargetUnresolvable => {
+                "_sipfederationtls._tcp SRV target (the bare SIP domain, named in the certificate) has no A or AAAA record"
+            }
+            Self::DnsTargetWrongAddress => {
+                "_sipfederationtls._tcp SRV target resolves to an address where the Edge does not answer"
+            }
+            Self::DnsNoTcp => "the SUT's DNS answers over UDP only; queries over TCP get no answer",
         }
     }
 }
