@@ -110,10 +110,67 @@ fn junit_reports_failures_by_case_id() {
             "--sut-fault",
             "dns-srv-wrong-port",
             "--exact",
-            "edge.dns.srv-federation",
+            "edge.dns.srv-port",
         ],
     );
     let junit = std::fs::read_to_string(run.report_path().join("junit.xml")).expect("junit.xml");
-    assert!(junit.contains("edge.dns.srv-federation"), "{junit}");
+    assert!(junit.contains("edge.dns.srv-port"), "{junit}");
     assert!(junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn dns_over_udp_and_tcp_is_in_the_trace_of_the_case_that_asked() {
+    let run = run_suite(134, &["--exact", "edge.dns.over-tcp"]);
+    let (verdict, reason) = &run.verdicts()["edge.dns.over-tcp"];
+    assert_eq!(verdict, "pass", "{reason}");
+    let trace = run
+        .report_path()
+        .join("cases")
+        .join("edge.dns.over-tcp")
+        .join("trace.pcapng");
+    let output = tshark()
+        .arg("-r")
+        .arg(&trace)
+        .args([
+            "-d",
+            "udp.port==5353,dns",
+            "-d",
+            "tcp.port==5353,dns",
+            "-Y",
+            "dns.flags.response == 1",
+            "-T",
+            "fields",
+            "-e",
+            "ip.proto",
+            "-e",
+            "dns.qry.name",
+            "-e",
+            "dns.srv.port",
+            "-e",
+            "dns.a",
+        ])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        output.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let net = test_net(134);
+    for proto in ["17", "6"] {
+        assert!(
+            rows.iter().any(|r| r[0] == proto
+                && r[1] == "_sipfederationtls._tcp.contoso.test"
+                && r[2] == "5061"),
+            "SRV answer over IP protocol {proto} missing:\n{text}"
+        );
+        assert!(
+            rows.iter().any(|r| r[0] == proto
+                && r[1] == "sip.contoso.test"
+                && r[3] == format!("127.{net}.0.10")),
+            "A answer over IP protocol {proto} missing:\n{text}"
+        );
+    }
 }

@@ -17,8 +17,12 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["messenger.im.inbound", "yahoo.im.inbound", "aol.im.inbound"],
         "Record-Route",
     ),
-    ("dns-srv-wrong-port", &["edge.dns.srv-federation"], "5062"),
-    ("dns-target-not-in-san", &["edge.tls.server-cert"], "SAN"),
+    ("dns-srv-wrong-port", &["edge.dns.srv-port"], "5062"),
+    (
+        "dns-target-not-in-san",
+        &["edge.tls.server-cert", "edge.dns.srv-target-in-san"],
+        "SAN",
+    ),
     (
         "accept-any-domain",
         &["edge.policy.unfederated-domain"],
@@ -37,6 +41,45 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "",
     ),
+    (
+        "dns-srv-missing",
+        &["edge.dns.srv-exists"],
+        "no SRV record for _sipfederationtls._tcp.contoso.test.",
+    ),
+    (
+        "dns-target-unresolvable",
+        &["edge.dns.srv-target-resolves"],
+        "contoso.test does not resolve",
+    ),
+    (
+        "dns-target-wrong-address",
+        &["edge.dns.srv-target-address"],
+        "but the Edge answers on",
+    ),
+    ("dns-no-tcp", &["edge.dns.over-tcp"], "over TCP"),
+];
+
+/// Fault, the cases it must make inconclusive (a precondition the fault
+/// breaks, judged by another case), and a phrase their reasons must hold.
+/// Every case in neither table must pass.
+const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
+    (
+        "dns-srv-missing",
+        &[
+            "edge.dns.srv-port",
+            "edge.dns.srv-target-resolves",
+            "edge.dns.srv-target-in-san",
+            "edge.dns.srv-target-address",
+            "edge.dns.over-tcp",
+            "edge.tls.server-cert",
+        ],
+        "no SRV record",
+    ),
+    (
+        "dns-target-unresolvable",
+        &["edge.dns.srv-target-address"],
+        "has no address",
+    ),
 ];
 
 fn check_fault(net: u8, fault: &str) {
@@ -44,11 +87,24 @@ fn check_fault(net: u8, fault: &str) {
         .iter()
         .find(|(f, _, _)| *f == fault)
         .expect("fault in table");
+    let (must_be_inconclusive, inconclusive_phrase) = FAULT_INCONCLUSIVE
+        .iter()
+        .find(|(f, _, _)| *f == fault)
+        .map_or((&[][..], ""), |(_, cases, phrase)| (*cases, *phrase));
     let run = run_suite(net, &["--sut-fault", fault]);
     let verdicts = run.verdicts();
     assert_eq!(verdicts.len(), all_case_ids().len(), "every case must run");
     for (id, (verdict, reason)) in &verdicts {
-        if must_fail.contains(&id.as_str()) {
+        if must_be_inconclusive.contains(&id.as_str()) {
+            assert_eq!(
+                verdict, "inconclusive",
+                "{fault}: {id} must be inconclusive, got {verdict}: {reason}"
+            );
+            assert!(
+                reason.contains(inconclusive_phrase),
+                "{fault}: {id}'s reason must mention {inconclusive_phrase:?}: {reason}"
+            );
+        } else if must_fail.contains(&id.as_str()) {
             assert_eq!(
                 verdict, "fail",
                 "{fault}: {id} must fail, got {verdict}: {reason}"
@@ -127,6 +183,26 @@ fn ignore_max_forwards_fails_the_hop_count_cases() {
 }
 
 #[test]
+fn dns_srv_missing_fails_the_srv_exists_case() {
+    check_fault(130, "dns-srv-missing");
+}
+
+#[test]
+fn dns_target_unresolvable_fails_the_target_resolves_case() {
+    check_fault(131, "dns-target-unresolvable");
+}
+
+#[test]
+fn dns_target_wrong_address_fails_the_target_address_case() {
+    check_fault(132, "dns-target-wrong-address");
+}
+
+#[test]
+fn dns_no_tcp_fails_the_over_tcp_case() {
+    check_fault(133, "dns-no-tcp");
+}
+
+#[test]
 fn every_fault_is_in_the_table_and_every_case_can_fail() {
     let output = crate::support::binary()
         .arg("faults")
@@ -142,6 +218,15 @@ fn every_fault_is_in_the_table_and_every_case_can_fail() {
         names, table,
         "FAULT_TABLE must cover exactly the faults `picharness faults` lists"
     );
+    for (fault, cases, _) in FAULT_INCONCLUSIVE {
+        assert!(table.contains(fault), "{fault} is not a fault");
+        for id in *cases {
+            assert!(
+                all_case_ids().contains(&(*id).to_owned()),
+                "FAULT_INCONCLUSIVE names unknown case {id}"
+            );
+        }
+    }
     for id in all_case_ids() {
         let covered = FAULT_TABLE
             .iter()

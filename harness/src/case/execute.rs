@@ -370,12 +370,18 @@ impl<'a> CaseRun<'a> {
             .started
             .checked_sub(Duration::from_millis(1))
             .unwrap_or(self.started);
-        CaseArtifacts::gather(
+        let mut artifacts = CaseArtifacts::gather(
             self.records.into_values().collect(),
             self.topology.dns_log.between(from, ended),
             self.topology.key_log.snapshot(),
             self.transcript,
             self.certificates,
-        )
+        );
+        // DNS over TCP of the case's time window, beside the UDP datagrams.
+        artifacts
+            .evidence
+            .streams
+            .extend(self.topology.dns_log.tcp_streams_between(from, ended));
+        artifacts
     }
 }
