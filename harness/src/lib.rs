@@ -6,9 +6,11 @@
 //! plays in (the embedded reference Edge on loopback by default). `case`
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
 //! drives all cases as libtest-mimic trials and writes the reports.
+//! `dns_serve` runs the DNS server alone (`picharness dns serve`).
 
 pub mod case;
 pub mod catalogue;
+pub mod dns_serve;
 pub mod profile;
 pub mod run;
 pub mod scenario;

@@ -122,7 +122,10 @@ fn pki_error(e: impl std::fmt::Display) -> TopologyError {
     TopologyError::Pki(e.to_string())
 }
 
-fn embedded_zones(
+/// The embedded topology's DNS zones: the SUT's zone (federation and
+/// remote-access SRV, A records of every SUT role) and one zone per
+/// provider federation FQDN, shaped by the DNS fault switches.
+pub(crate) fn embedded_zones(
     addresses: EmbeddedAddresses,
     profiles: &[ProviderProfile],
     faults: &FaultSet,
@@ -142,8 +145,7 @@ fn embedded_zones(
     // the access-edge FQDN, are unaffected).
     let srv_target = if faults.has(Fault::DnsTargetNotInSan) {
         UNCERTIFIED_TARGET
-    } else if faults.has(Fault::DnsTargetUnresolvable) || faults.has(Fault::DnsTargetWrongAddress)
-    {
+    } else if faults.has(Fault::DnsTargetUnresolvable) || faults.has(Fault::DnsTargetWrongAddress) {
         SUT_DOMAIN
     } else {
         ACCESS_EDGE_FQDN

@@ -46,6 +46,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponse, ZoneTyp
 use picharness_reports::{Datagram, TcpStream as CapturedStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, UdpSocket};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::tls::{ConnectionRecord, RecordingStream, TcpRole};
@@ -221,6 +222,56 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct DnsQueryLog {
     datagrams: Arc<Mutex<Vec<Datagram>>>,
     tcp: Arc<Mutex<Vec<ConnectionRecord>>>,
+    watcher: Arc<Mutex<Option<UnboundedSender<DnsExchange>>>>,
+}
+
+/// One query the server received and what it sent back, as reported to a
+/// [`DnsQueryLog::watch`]er.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsExchange {
+    pub at: SystemTime,
+    pub client: SocketAddr,
+    /// `UDP` or `TCP`.
+    pub transport: &'static str,
+    pub query: Vec<u8>,
+    /// `None` when nothing was sent back.
+    pub response: Option<Vec<u8>>,
+}
+
+impl DnsExchange {
+    /// One line for a console: the client, the question and the answer,
+    /// e.g. `UDP 127.0.0.1:40001 SRV _sipfederationtls._tcp.contoso.test. -> NOERROR [0 0 5061 sip.contoso.test.]`.
+    pub fn one_line(&self) -> String {
+        let question = Message::from_vec(&self.query).map_or_else(
+            |e| format!("unparseable query ({e})"),
+            |m| {
+                m.queries
+                    .iter()
+                    .map(|q| format!("{} {}", q.query_type(), q.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        let answer = match &self.response {
+            None => "no answer sent".to_owned(),
+            Some(bytes) => Message::from_vec(bytes).map_or_else(
+                |e| format!("unparseable response ({e})"),
+                |m| {
+                    let records: Vec<String> = m
+                        .answers
+                        .iter()
+                        .map(|r| format!("{} {}", r.record_type(), r.data))
+                        .collect();
+                    format!(
+                        "{} [{}]",
+                        format!("{:?}", m.metadata.response_code).to_uppercase(),
+                        records.join(", ")
+                    )
+                },
+            ),
+        };
+        format!("{} {} {question} -> {answer}", self.transport, self.client)
+    }
 }
 
 impl std::fmt::Debug for DnsQueryLog {
@@ -272,6 +323,32 @@ impl DnsQueryLog {
 
     fn push(&self, d: Datagram) {
         lock(&self.datagrams).push(d);
+    }
+
+    /// Reports every later query, with its answer, on the returned channel
+    /// (replacing an earlier watcher).
+    pub fn watch(&self) -> UnboundedReceiver<DnsExchange> {
+        let (tx, rx) = unbounded_channel();
+        *lock(&self.watcher) = Some(tx);
+        rx
+    }
+
+    fn report(
+        &self,
+        client: SocketAddr,
+        transport: &'static str,
+        query: &[u8],
+        response: Option<&[u8]>,
+    ) {
+        if let Some(tx) = lock(&self.watcher).as_ref() {
+            let _ = tx.send(DnsExchange {
+                at: SystemTime::now(),
+                client,
+                transport,
+                query: query.to_vec(),
+                response: response.map(<[u8]>::to_vec),
+            });
+        }
     }
 }
 
@@ -479,16 +556,20 @@ async fn serve_udp(socket: UdpSocket, local: SocketAddr, shared: Arc<Shared>) {
             continue;
         }
         let catalog = shared.catalog();
-        let Some(response) = answer(&catalog, query, src, Protocol::Udp).await else {
+        let Some(response) = answer(&catalog, query.clone(), src, Protocol::Udp).await else {
+            shared.log.report(src, "UDP", &query, None);
             continue;
         };
         if socket.send_to(&response, src).await.is_ok() {
+            shared.log.report(src, "UDP", &query, Some(&response));
             shared.log.push(Datagram {
                 at: SystemTime::now(),
                 source: local,
                 destination: src,
                 bytes: response,
             });
+        } else {
+            shared.log.report(src, "UDP", &query, None);
         }
     }
 }
@@ -528,12 +609,15 @@ async fn serve_tcp_connection(
             _ => return,
         }
         if !shared.answer_over_tcp.load(Ordering::Relaxed) {
+            shared.log.report(src, "TCP", &query, None);
             return;
         }
         let catalog = shared.catalog();
-        let Some(response) = answer(&catalog, query, src, Protocol::Tcp).await else {
+        let Some(response) = answer(&catalog, query.clone(), src, Protocol::Tcp).await else {
+            shared.log.report(src, "TCP", &query, None);
             continue;
         };
+        shared.log.report(src, "TCP", &query, Some(&response));
         let Ok(len) = u16::try_from(response.len()) else {
             return;
         };

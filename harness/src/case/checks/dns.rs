@@ -298,8 +298,7 @@ pub(crate) async fn srv_target_resolves(run: &mut CaseRun<'_>) -> Result<(), Out
     let records = required_srv(run).await?;
     let dns = run.topology.dns_server;
     for target in targets(&records) {
-        let answer =
-            addresses_over(run, Transport::Udp, &target).await?;
+        let answer = addresses_over(run, Transport::Udp, &target).await?;
         match answer {
             Ok(Answer::Records(_)) => {}
             Ok(Answer::NoRecords(why)) => {
@@ -326,8 +325,7 @@ pub(crate) async fn srv_target_address(run: &mut CaseRun<'_>) -> Result<(), Outc
     let dns = run.topology.dns_server;
     let edge = run.topology.sut.external;
     for target in targets(&records) {
-        let answer =
-            addresses_over(run, Transport::Udp, &target).await?;
+        let answer = addresses_over(run, Transport::Udp, &target).await?;
         let addresses = match answer {
             Ok(Answer::Records(addresses)) => addresses,
             Ok(Answer::NoRecords(why)) => {
@@ -354,7 +352,9 @@ pub(crate) async fn srv_target_address(run: &mut CaseRun<'_>) -> Result<(), Outc
                 };
             run.note(format!(
                 "TCP connect to {probe}: {}",
-                connected.as_ref().map_or_else(Clone::clone, |()| "accepted".to_owned())
+                connected
+                    .as_ref()
+                    .map_or_else(Clone::clone, |()| "accepted".to_owned())
             ));
             if address != edge.ip() {
                 let what = match &connected {
