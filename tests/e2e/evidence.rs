@@ -174,3 +174,50 @@ fn dns_over_udp_and_tcp_is_in_the_trace_of_the_case_that_asked() {
         );
     }
 }
+
+#[test]
+fn peers_locate_the_edge_through_dns_as_their_profile_says() {
+    let run = run_suite(138, &["im.inbound"]);
+    let verdicts = run.verdicts();
+    for id in ["messenger.im.inbound", "partner.im.inbound"] {
+        assert_eq!(verdicts[id].0, "pass", "{id}: {}", verdicts[id].1);
+    }
+    let transcript = |id: &str| {
+        std::fs::read_to_string(
+            run.report_path()
+                .join("cases")
+                .join(id)
+                .join("transcript.txt"),
+        )
+        .expect("transcript")
+    };
+    let net = test_net(138);
+    // A PIC provider resolves the provisioned FQDN and asks for no SRV.
+    let messenger = transcript("messenger.im.inbound");
+    assert!(
+        messenger.contains(&format!(
+            "messenger locating the Edge: DNS 127.{net}.0.2:53: A/AAAA sip.contoso.test. -> [127.{net}.0.10] (from the provisioned access-edge FQDN sip.contoso.test)"
+        )),
+        "{messenger}"
+    );
+    assert!(
+        !messenger.contains(&format!(
+            "messenger locating the Edge: DNS 127.{net}.0.2:53: SRV"
+        )),
+        "{messenger}"
+    );
+    // An open federation partner asks for the SRV first, then its target.
+    let partner = transcript("partner.im.inbound");
+    let srv = partner
+        .find("partner locating the Edge: DNS")
+        .and_then(|_| {
+            partner.find("SRV _sipfederationtls._tcp.contoso.test. -> [0 0 5061 sip.contoso.test.]")
+        });
+    let a = partner.find(&format!(
+        "A/AAAA sip.contoso.test. -> [127.{net}.0.10] (from SRV"
+    ));
+    assert!(
+        matches!((srv, a), (Some(s), Some(a)) if s < a),
+        "SRV then A expected:\n{partner}"
+    );
+}

@@ -14,14 +14,27 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "no-record-route",
-        &["messenger.im.inbound", "yahoo.im.inbound", "aol.im.inbound"],
+        &[
+            "messenger.im.inbound",
+            "yahoo.im.inbound",
+            "aol.im.inbound",
+            "partner.im.inbound",
+        ],
         "Record-Route",
     ),
-    ("dns-srv-wrong-port", &["edge.dns.srv-port"], "5062"),
+    (
+        "dns-srv-wrong-port",
+        &["edge.dns.srv-port", "partner.im.inbound"],
+        "5062",
+    ),
     (
         "dns-target-not-in-san",
-        &["edge.tls.server-cert", "edge.dns.srv-target-in-san"],
-        "SAN",
+        &[
+            "edge.tls.server-cert",
+            "edge.dns.srv-target-in-san",
+            "partner.im.inbound",
+        ],
+        "sip-alt.contoso.test",
     ),
     (
         "accept-any-domain",
@@ -38,23 +51,24 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "messenger.im.outbound",
             "yahoo.im.outbound",
             "aol.im.outbound",
+            "partner.im.inbound",
         ],
         "",
     ),
     (
         "dns-srv-missing",
-        &["edge.dns.srv-exists"],
+        &["edge.dns.srv-exists", "partner.im.inbound"],
         "no SRV record for _sipfederationtls._tcp.contoso.test.",
     ),
     (
         "dns-target-unresolvable",
-        &["edge.dns.srv-target-resolves"],
+        &["edge.dns.srv-target-resolves", "partner.im.inbound"],
         "contoso.test does not resolve",
     ),
     (
         "dns-target-wrong-address",
-        &["edge.dns.srv-target-address"],
-        "but the Edge answers on",
+        &["edge.dns.srv-target-address", "partner.im.inbound"],
+        ".0.254:5061",
     ),
     ("dns-no-tcp", &["edge.dns.over-tcp"], "over TCP"),
 ];

@@ -92,9 +92,7 @@ struct NoAnswer(String);
 
 fn no_records_text(e: &NetError) -> String {
     match response_code_of(e) {
-        Some(code) if code == hickory_proto::op::ResponseCode::NoError => {
-            "NOERROR with no answer".to_owned()
-        }
+        Some(hickory_proto::op::ResponseCode::NoError) => "NOERROR with no answer".to_owned(),
         Some(code) => format!("{code:?}").to_uppercase(),
         None => e.to_string(),
     }
