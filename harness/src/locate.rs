@@ -225,3 +225,35 @@ pub async fn locate_edge(
     }
     Ok(Located { candidates, notes })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Profile {
+        #[serde(default)]
+        locate_edge: LocateEdge,
+    }
+
+    #[test]
+    fn locate_edge_is_fqdn_unless_a_profile_says_srv() {
+        let parse = |text: &str| toml::from_str::<Profile>(text).map(|p| p.locate_edge);
+        assert_eq!(parse("").ok(), Some(LocateEdge::Fqdn));
+        assert_eq!(parse("locate_edge = \"fqdn\"").ok(), Some(LocateEdge::Fqdn));
+        assert_eq!(parse("locate_edge = \"srv\"").ok(), Some(LocateEdge::Srv));
+        let err = parse("locate_edge = \"naptr\"").expect_err("unknown mode");
+        assert!(err.to_string().contains("fqdn"), "{err}");
+    }
+
+    #[test]
+    fn srv_records_are_listed_as_zone_file_rdata() {
+        let records = [SrvCandidate {
+            priority: 10,
+            weight: 5,
+            port: 5061,
+            target: "sip.contoso.test".into(),
+        }];
+        assert_eq!(srv_listing(&records), "[10 5 5061 sip.contoso.test.]");
+    }
+}

@@ -16,6 +16,7 @@ use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
 use rustls::RootCertStore;
 
+use crate::locate::LocateEdge;
 use crate::profile::ProviderProfile;
 
 /// The SIP port of every federation role.
@@ -99,6 +100,32 @@ impl EmbeddedAddresses {
     /// `dns-target-wrong-address` fault).
     pub fn unused(self) -> IpAddr {
         self.at(0, 254)
+    }
+
+    /// The n-th open federation partner peer (0-based): partners sit in
+    /// their own block so the PIC providers' addresses do not move when a
+    /// partner profile is added.
+    pub fn partner(self, index: usize) -> IpAddr {
+        self.at(2, u8::try_from(index + 1).unwrap_or(u8::MAX))
+    }
+
+    /// Each profile's peer address, in profile order: PIC providers
+    /// (`locate_edge = "fqdn"`) at `x.x.1.n`, partners (`"srv"`) at `x.x.2.n`.
+    pub fn peers(self, profiles: &[ProviderProfile]) -> Vec<IpAddr> {
+        let (mut providers, mut partners) = (0, 0);
+        profiles
+            .iter()
+            .map(|p| match p.locate_edge {
+                LocateEdge::Fqdn => {
+                    providers += 1;
+                    self.provider(providers - 1)
+                }
+                LocateEdge::Srv => {
+                    partners += 1;
+                    self.partner(partners - 1)
+                }
+            })
+            .collect()
     }
 
     /// The n-th provider peer (0-based).
@@ -191,13 +218,10 @@ pub(crate) fn embedded_zones(
         aaaa: vec![],
         srv: sut_srv,
     }];
-    for (index, profile) in profiles.iter().enumerate() {
+    for (profile, peer) in profiles.iter().zip(addresses.peers(profiles)) {
         zones.push(ZoneData {
             origin: format!("{}.", profile.federation_fqdn),
-            a: vec![(
-                format!("{}.", profile.federation_fqdn),
-                v4(addresses.provider(index)),
-            )],
+            a: vec![(format!("{}.", profile.federation_fqdn), v4(peer))],
             aaaa: vec![],
             srv: vec![],
         });
@@ -336,7 +360,7 @@ impl Topology {
         .map_err(|e| TopologyError::Actor(e.to_string()))?;
 
         let mut peers = BTreeMap::new();
-        for (index, profile) in profiles.iter().enumerate() {
+        for (profile, peer) in profiles.iter().zip(addresses.peers(&profiles)) {
             let fqdn = profile.federation_fqdn.as_str();
             let identity = Arc::new(
                 pki.issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256))
@@ -345,7 +369,7 @@ impl Topology {
             let actor = SipActor::start(ActorSpec {
                 name: profile.name.clone(),
                 fqdn: profile.federation_fqdn.clone(),
-                listen: socket(addresses.provider(index), SIP_TLS_PORT),
+                listen: socket(peer, SIP_TLS_PORT),
                 identity,
                 roots: roots.clone(),
                 client_auth: ClientAuthMode::Required {

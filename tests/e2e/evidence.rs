@@ -221,3 +221,22 @@ fn peers_locate_the_edge_through_dns_as_their_profile_says() {
         "SRV then A expected:\n{partner}"
     );
 }
+
+#[test]
+fn the_run_keeps_every_dns_message_in_dns_pcapng() {
+    let run = run_suite(139, &["--exact", "edge.dns.srv-exists"]);
+    let output = tshark()
+        .arg("-r")
+        .arg(run.report_path().join("dns.pcapng"))
+        .args(["-Y", "dns", "-T", "fields", "-e", "dns.qry.name"])
+        .output()
+        .expect("tshark runs");
+    assert!(output.status.success(), "{output:?}");
+    let names = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        names
+            .lines()
+            .any(|n| n == "_sipfederationtls._tcp.contoso.test"),
+        "{names}"
+    );
+}
