@@ -1,13 +1,15 @@
 //! `picharness`: the command-line front end. It parses arguments and hands
 //! over to the harness; no logic lives here.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
+use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
+use picharness_harness::topology::EmbeddedAddresses;
 use picharness_simulators::edge::Fault;
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
@@ -48,6 +50,30 @@ enum Command {
     },
     /// List the reference Edge's fault switches.
     Faults,
+    /// The in-process DNS server on its own.
+    Dns {
+        #[command(subcommand)]
+        command: DnsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DnsCommand {
+    /// Serve the embedded topology's zones (authoritative only), print them, and log each query on one line.
+    Serve {
+        /// Address and port to listen on, UDP and TCP [default: the embedded DNS address, port 53].
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<SocketAddr>,
+        /// First two octets of the loopback /16 the zones' A records use.
+        #[arg(long, value_name = "ADDR", default_value = "127.80.0.0")]
+        embedded_net: Ipv4Addr,
+        /// Directory holding profiles/ (one zone per provider federation FQDN).
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+        /// Turn on a fault switch (repeatable); the dns-* ones change what is served.
+        #[arg(long = "sut-fault", value_name = "NAME")]
+        sut_faults: Vec<Fault>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,6 +116,20 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Dns {
+            command:
+                DnsCommand::Serve {
+                    listen,
+                    embedded_net,
+                    scenarios,
+                    sut_faults,
+                },
+        } => dns_serve(DnsServeOptions {
+            scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
+            addresses: EmbeddedAddresses { base: embedded_net },
+            listen,
+            faults: sut_faults,
+        }),
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

@@ -6,9 +6,14 @@
 //! plays in (the embedded reference Edge on loopback by default). `case`
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
 //! drives all cases as libtest-mimic trials and writes the reports.
+//! `locate` is how a peer finds the Edge through DNS. `dns_serve` runs the DNS server alone (`picharness dns serve`);
+//! `dns_trace` writes the run's whole DNS traffic as `dns.pcapng`.
 
 pub mod case;
 pub mod catalogue;
+pub mod dns_serve;
+pub mod dns_trace;
+pub mod locate;
 pub mod profile;
 pub mod run;
 pub mod scenario;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::locate::LocateEdge;
 use crate::scenario::ScenarioError;
 
 /// One provider, as a peer simulator plays it and the Edge routes to it.
@@ -22,6 +23,12 @@ pub struct ProviderProfile {
     /// Whether the provider refuses an Edge certificate without the clientAuth EKU.
     #[serde(default)]
     pub require_client_auth_eku: bool,
+    /// How the provider's peer finds the Edge: `"fqdn"` (default; the
+    /// provisioned access-edge FQDN, as PIC providers do) or `"srv"`
+    /// (`_sipfederationtls._tcp` SRV with RFC 2782 ordering, as open
+    /// federation partners do).
+    #[serde(default)]
+    pub locate_edge: LocateEdge,
 }
 
 /// Loads every profile in `dir`, sorted by name.

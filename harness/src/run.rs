@@ -20,6 +20,7 @@ use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::load_catalogue;
+use crate::dns_trace::write_dns_trace;
 use crate::scenario::Case;
 use crate::topology::{EmbeddedAddresses, Topology};
 
@@ -158,6 +159,11 @@ pub fn run(options: RunOptions) -> u8 {
     }
     if let Err(e) = write_junit(&options.report_dir.join("junit.xml"), &record) {
         eprintln!("picharness: cannot write junit.xml: {e}");
+        exit = EXIT_FAILURES;
+    }
+    let dns_trace = options.report_dir.join("dns.pcapng");
+    if let Err(e) = write_dns_trace(&dns_trace, &shared.topology.dns_log) {
+        eprintln!("picharness: cannot write {}: {e}", dns_trace.display());
         exit = EXIT_FAILURES;
     }
     print_totals(&record, &options.report_dir);

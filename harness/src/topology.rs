@@ -16,6 +16,7 @@ use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
 use rustls::RootCertStore;
 
+use crate::locate::LocateEdge;
 use crate::profile::ProviderProfile;
 
 /// The SIP port of every federation role.
@@ -95,6 +96,38 @@ impl EmbeddedAddresses {
         self.at(0, 20)
     }
 
+    /// An address nothing in the topology listens on (the target of the
+    /// `dns-target-wrong-address` fault).
+    pub fn unused(self) -> IpAddr {
+        self.at(0, 254)
+    }
+
+    /// The n-th open federation partner peer (0-based): partners sit in
+    /// their own block so the PIC providers' addresses do not move when a
+    /// partner profile is added.
+    pub fn partner(self, index: usize) -> IpAddr {
+        self.at(2, u8::try_from(index + 1).unwrap_or(u8::MAX))
+    }
+
+    /// Each profile's peer address, in profile order: PIC providers
+    /// (`locate_edge = "fqdn"`) at `x.x.1.n`, partners (`"srv"`) at `x.x.2.n`.
+    pub fn peers(self, profiles: &[ProviderProfile]) -> Vec<IpAddr> {
+        let (mut providers, mut partners) = (0, 0);
+        profiles
+            .iter()
+            .map(|p| match p.locate_edge {
+                LocateEdge::Fqdn => {
+                    providers += 1;
+                    self.provider(providers - 1)
+                }
+                LocateEdge::Srv => {
+                    partners += 1;
+                    self.partner(partners - 1)
+                }
+            })
+            .collect()
+    }
+
     /// The n-th provider peer (0-based).
     pub fn provider(self, index: usize) -> IpAddr {
         self.at(1, u8::try_from(index + 1).unwrap_or(u8::MAX))
@@ -116,7 +149,10 @@ fn pki_error(e: impl std::fmt::Display) -> TopologyError {
     TopologyError::Pki(e.to_string())
 }
 
-fn embedded_zones(
+/// The embedded topology's DNS zones: the SUT's zone (federation and
+/// remote-access SRV, A records of every SUT role) and one zone per
+/// provider federation FQDN, shaped by the DNS fault switches.
+pub(crate) fn embedded_zones(
     addresses: EmbeddedAddresses,
     profiles: &[ProviderProfile],
     faults: &FaultSet,
@@ -130,44 +166,62 @@ fn embedded_zones(
     } else {
         SIP_TLS_PORT
     };
+    // dns-target-unresolvable and dns-target-wrong-address point the SRV at
+    // the bare SIP domain, a name the Edge certificate holds, so that only
+    // the name's address records are wrong (and the PIC providers, who use
+    // the access-edge FQDN, are unaffected).
     let srv_target = if faults.has(Fault::DnsTargetNotInSan) {
         UNCERTIFIED_TARGET
+    } else if faults.has(Fault::DnsTargetUnresolvable) || faults.has(Fault::DnsTargetWrongAddress) {
+        SUT_DOMAIN
     } else {
         ACCESS_EDGE_FQDN
     };
-    let mut zones = vec![ZoneData {
-        origin: format!("{SUT_DOMAIN}."),
-        a: vec![
-            (
-                format!("{ACCESS_EDGE_FQDN}."),
-                v4(addresses.edge_external()),
-            ),
-            (
-                format!("{UNCERTIFIED_TARGET}."),
-                v4(addresses.edge_external()),
-            ),
-            (
-                format!("{EDGE_INTERNAL_FQDN}."),
-                v4(addresses.edge_internal()),
-            ),
-            (format!("{POOL_FQDN}."), v4(addresses.pool())),
-        ],
-        aaaa: vec![],
-        srv: vec![SrvRecord {
+    let mut sut_a = vec![
+        (
+            format!("{ACCESS_EDGE_FQDN}."),
+            v4(addresses.edge_external()),
+        ),
+        (
+            format!("{UNCERTIFIED_TARGET}."),
+            v4(addresses.edge_external()),
+        ),
+        (
+            format!("{EDGE_INTERNAL_FQDN}."),
+            v4(addresses.edge_internal()),
+        ),
+        (format!("{POOL_FQDN}."), v4(addresses.pool())),
+    ];
+    if faults.has(Fault::DnsTargetWrongAddress) {
+        sut_a.push((format!("{SUT_DOMAIN}."), v4(addresses.unused())));
+    }
+    let mut sut_srv = vec![SrvRecord {
+        // Lync's remote-access record: sign-in of external users on 443.
+        name: format!("_sip._tls.{SUT_DOMAIN}."),
+        priority: 0,
+        weight: 0,
+        port: 443,
+        target: format!("{ACCESS_EDGE_FQDN}."),
+    }];
+    if !faults.has(Fault::DnsSrvMissing) {
+        sut_srv.push(SrvRecord {
             name: format!("_sipfederationtls._tcp.{SUT_DOMAIN}."),
             priority: 0,
             weight: 0,
             port: srv_port,
             target: format!("{srv_target}."),
-        }],
+        });
+    }
+    let mut zones = vec![ZoneData {
+        origin: format!("{SUT_DOMAIN}."),
+        a: sut_a,
+        aaaa: vec![],
+        srv: sut_srv,
     }];
-    for (index, profile) in profiles.iter().enumerate() {
+    for (profile, peer) in profiles.iter().zip(addresses.peers(profiles)) {
         zones.push(ZoneData {
             origin: format!("{}.", profile.federation_fqdn),
-            a: vec![(
-                format!("{}.", profile.federation_fqdn),
-                v4(addresses.provider(index)),
-            )],
+            a: vec![(format!("{}.", profile.federation_fqdn), v4(peer))],
             aaaa: vec![],
             srv: vec![],
         });
@@ -252,6 +306,9 @@ impl Topology {
             dns_log.clone(),
         )
         .await?;
+        if faults.has(Fault::DnsNoTcp) {
+            dns.set_answer_over_tcp(false);
+        }
 
         let sut = SutView {
             sip_domain: SUT_DOMAIN.to_owned(),
@@ -304,7 +361,7 @@ impl Topology {
         .map_err(|e| TopologyError::Actor(e.to_string()))?;
 
         let mut peers = BTreeMap::new();
-        for (index, profile) in profiles.iter().enumerate() {
+        for (profile, peer) in profiles.iter().zip(addresses.peers(&profiles)) {
             let fqdn = profile.federation_fqdn.as_str();
             let identity = Arc::new(
                 pki.issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256))
@@ -313,7 +370,7 @@ impl Topology {
             let actor = SipActor::start(ActorSpec {
                 name: profile.name.clone(),
                 fqdn: profile.federation_fqdn.clone(),
-                listen: socket(addresses.provider(index), SIP_TLS_PORT),
+                listen: socket(peer, SIP_TLS_PORT),
                 identity,
                 roots: roots.clone(),
                 client_auth: ClientAuthMode::Required {

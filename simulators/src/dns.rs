@@ -9,7 +9,8 @@
 //! logged byte-for-byte, with the real client and server addresses, into a
 //! [`DnsQueryLog`] as `picharness_reports::Datagram`s; DNS over TCP is logged
 //! as recorded TCP streams. Zones can be swapped at run time
-//! ([`DnsServer::set_zones`]) for fault switches.
+//! ([`DnsServer::set_zones`]) for fault switches, and answers over TCP can
+//! be switched off ([`DnsServer::set_answer_over_tcp`]).
 //!
 //! [`resolver`] and [`resolver_tcp_only`] build hickory resolvers that ask
 //! only our server and do not cache (TTLs in their answers therefore read 0;
@@ -22,6 +23,7 @@ use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -44,6 +46,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponse, ZoneTyp
 use picharness_reports::{Datagram, TcpStream as CapturedStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, UdpSocket};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::tls::{ConnectionRecord, RecordingStream, TcpRole};
@@ -219,6 +222,56 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct DnsQueryLog {
     datagrams: Arc<Mutex<Vec<Datagram>>>,
     tcp: Arc<Mutex<Vec<ConnectionRecord>>>,
+    watcher: Arc<Mutex<Option<UnboundedSender<DnsExchange>>>>,
+}
+
+/// One query the server received and what it sent back, as reported to a
+/// [`DnsQueryLog::watch`]er.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsExchange {
+    pub at: SystemTime,
+    pub client: SocketAddr,
+    /// `UDP` or `TCP`.
+    pub transport: &'static str,
+    pub query: Vec<u8>,
+    /// `None` when nothing was sent back.
+    pub response: Option<Vec<u8>>,
+}
+
+impl DnsExchange {
+    /// One line for a console: the client, the question and the answer,
+    /// e.g. `UDP 127.0.0.1:40001 SRV _sipfederationtls._tcp.contoso.test. -> NOERROR [0 0 5061 sip.contoso.test.]`.
+    pub fn one_line(&self) -> String {
+        let question = Message::from_vec(&self.query).map_or_else(
+            |e| format!("unparseable query ({e})"),
+            |m| {
+                m.queries
+                    .iter()
+                    .map(|q| format!("{} {}", q.query_type(), q.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        let answer = match &self.response {
+            None => "no answer sent".to_owned(),
+            Some(bytes) => Message::from_vec(bytes).map_or_else(
+                |e| format!("unparseable response ({e})"),
+                |m| {
+                    let records: Vec<String> = m
+                        .answers
+                        .iter()
+                        .map(|r| format!("{} {}", r.record_type(), r.data))
+                        .collect();
+                    format!(
+                        "{} [{}]",
+                        format!("{:?}", m.metadata.response_code).to_uppercase(),
+                        records.join(", ")
+                    )
+                },
+            ),
+        };
+        format!("{} {} {question} -> {answer}", self.transport, self.client)
+    }
 }
 
 impl std::fmt::Debug for DnsQueryLog {
@@ -271,6 +324,32 @@ impl DnsQueryLog {
     fn push(&self, d: Datagram) {
         lock(&self.datagrams).push(d);
     }
+
+    /// Reports every later query, with its answer, on the returned channel
+    /// (replacing an earlier watcher).
+    pub fn watch(&self) -> UnboundedReceiver<DnsExchange> {
+        let (tx, rx) = unbounded_channel();
+        *lock(&self.watcher) = Some(tx);
+        rx
+    }
+
+    fn report(
+        &self,
+        client: SocketAddr,
+        transport: &'static str,
+        query: &[u8],
+        response: Option<&[u8]>,
+    ) {
+        if let Some(tx) = lock(&self.watcher).as_ref() {
+            let _ = tx.send(DnsExchange {
+                at: SystemTime::now(),
+                client,
+                transport,
+                query: query.to_vec(),
+                response: response.map(<[u8]>::to_vec),
+            });
+        }
+    }
 }
 
 /// A short description of a logged DNS message, e.g.
@@ -311,6 +390,10 @@ pub fn response_code_of(err: &NetError) -> Option<ResponseCode> {
 struct Shared {
     catalog: RwLock<Arc<Catalog>>,
     log: DnsQueryLog,
+    /// When false, TCP queries are read (and logged) but never answered:
+    /// the connection is closed instead, as behind a firewall that drops
+    /// TCP 53.
+    answer_over_tcp: AtomicBool,
 }
 
 impl Shared {
@@ -359,6 +442,12 @@ impl DnsServer {
         Ok(())
     }
 
+    /// Whether queries over TCP are answered (the default) or the
+    /// connection is closed after the query is read.
+    pub fn set_answer_over_tcp(&self, answer: bool) {
+        self.shared.answer_over_tcp.store(answer, Ordering::Relaxed);
+    }
+
     /// Stops the server and waits until its sockets are closed.
     pub async fn shutdown(mut self) {
         for t in &self.tasks {
@@ -395,6 +484,7 @@ pub async fn start_dns_server(
     let shared = Arc::new(Shared {
         catalog: RwLock::new(Arc::new(catalog)),
         log,
+        answer_over_tcp: AtomicBool::new(true),
     });
     let tasks = vec![
         tokio::spawn(serve_udp(udp, local, shared.clone())),
@@ -466,16 +556,20 @@ async fn serve_udp(socket: UdpSocket, local: SocketAddr, shared: Arc<Shared>) {
             continue;
         }
         let catalog = shared.catalog();
-        let Some(response) = answer(&catalog, query, src, Protocol::Udp).await else {
+        let Some(response) = answer(&catalog, query.clone(), src, Protocol::Udp).await else {
+            shared.log.report(src, "UDP", &query, None);
             continue;
         };
         if socket.send_to(&response, src).await.is_ok() {
+            shared.log.report(src, "UDP", &query, Some(&response));
             shared.log.push(Datagram {
                 at: SystemTime::now(),
                 source: local,
                 destination: src,
                 bytes: response,
             });
+        } else {
+            shared.log.report(src, "UDP", &query, None);
         }
     }
 }
@@ -514,10 +608,16 @@ async fn serve_tcp_connection(
             Ok(Ok(_)) => {}
             _ => return,
         }
+        if !shared.answer_over_tcp.load(Ordering::Relaxed) {
+            shared.log.report(src, "TCP", &query, None);
+            return;
+        }
         let catalog = shared.catalog();
-        let Some(response) = answer(&catalog, query, src, Protocol::Tcp).await else {
+        let Some(response) = answer(&catalog, query.clone(), src, Protocol::Tcp).await else {
+            shared.log.report(src, "TCP", &query, None);
             continue;
         };
+        shared.log.report(src, "TCP", &query, Some(&response));
         let Ok(len) = u16::try_from(response.len()) else {
             return;
         };

@@ -110,10 +110,133 @@ fn junit_reports_failures_by_case_id() {
             "--sut-fault",
             "dns-srv-wrong-port",
             "--exact",
-            "edge.dns.srv-federation",
+            "edge.dns.srv-port",
         ],
     );
     let junit = std::fs::read_to_string(run.report_path().join("junit.xml")).expect("junit.xml");
-    assert!(junit.contains("edge.dns.srv-federation"), "{junit}");
+    assert!(junit.contains("edge.dns.srv-port"), "{junit}");
     assert!(junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn dns_over_udp_and_tcp_is_in_the_trace_of_the_case_that_asked() {
+    let run = run_suite(134, &["--exact", "edge.dns.over-tcp"]);
+    let (verdict, reason) = &run.verdicts()["edge.dns.over-tcp"];
+    assert_eq!(verdict, "pass", "{reason}");
+    let trace = run
+        .report_path()
+        .join("cases")
+        .join("edge.dns.over-tcp")
+        .join("trace.pcapng");
+    let output = tshark()
+        .arg("-r")
+        .arg(&trace)
+        .args([
+            "-d",
+            "udp.port==5353,dns",
+            "-d",
+            "tcp.port==5353,dns",
+            "-Y",
+            "dns.flags.response == 1",
+            "-T",
+            "fields",
+            "-e",
+            "ip.proto",
+            "-e",
+            "dns.qry.name",
+            "-e",
+            "dns.srv.port",
+            "-e",
+            "dns.a",
+        ])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        output.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let net = test_net(134);
+    for proto in ["17", "6"] {
+        assert!(
+            rows.iter().any(|r| r[0] == proto
+                && r[1] == "_sipfederationtls._tcp.contoso.test"
+                && r[2] == "5061"),
+            "SRV answer over IP protocol {proto} missing:\n{text}"
+        );
+        assert!(
+            rows.iter().any(|r| r[0] == proto
+                && r[1] == "sip.contoso.test"
+                && r[3] == format!("127.{net}.0.10")),
+            "A answer over IP protocol {proto} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn peers_locate_the_edge_through_dns_as_their_profile_says() {
+    let run = run_suite(138, &["im.inbound"]);
+    let verdicts = run.verdicts();
+    for id in ["messenger.im.inbound", "partner.im.inbound"] {
+        assert_eq!(verdicts[id].0, "pass", "{id}: {}", verdicts[id].1);
+    }
+    let transcript = |id: &str| {
+        std::fs::read_to_string(
+            run.report_path()
+                .join("cases")
+                .join(id)
+                .join("transcript.txt"),
+        )
+        .expect("transcript")
+    };
+    let net = test_net(138);
+    // A PIC provider resolves the provisioned FQDN and asks for no SRV.
+    let messenger = transcript("messenger.im.inbound");
+    assert!(
+        messenger.contains(&format!(
+            "messenger locating the Edge: DNS 127.{net}.0.2:53: A/AAAA sip.contoso.test. -> [127.{net}.0.10] (from the provisioned access-edge FQDN sip.contoso.test)"
+        )),
+        "{messenger}"
+    );
+    assert!(
+        !messenger.contains(&format!(
+            "messenger locating the Edge: DNS 127.{net}.0.2:53: SRV"
+        )),
+        "{messenger}"
+    );
+    // An open federation partner asks for the SRV first, then its target.
+    let partner = transcript("partner.im.inbound");
+    let srv = partner
+        .find("partner locating the Edge: DNS")
+        .and_then(|_| {
+            partner.find("SRV _sipfederationtls._tcp.contoso.test. -> [0 0 5061 sip.contoso.test.]")
+        });
+    let a = partner.find(&format!(
+        "A/AAAA sip.contoso.test. -> [127.{net}.0.10] (from SRV"
+    ));
+    assert!(
+        matches!((srv, a), (Some(s), Some(a)) if s < a),
+        "SRV then A expected:\n{partner}"
+    );
+}
+
+#[test]
+fn the_run_keeps_every_dns_message_in_dns_pcapng() {
+    let run = run_suite(139, &["--exact", "edge.dns.srv-exists"]);
+    let output = tshark()
+        .arg("-r")
+        .arg(run.report_path().join("dns.pcapng"))
+        .args(["-Y", "dns", "-T", "fields", "-e", "dns.qry.name"])
+        .output()
+        .expect("tshark runs");
+    assert!(output.status.success(), "{output:?}");
+    let names = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        names
+            .lines()
+            .any(|n| n == "_sipfederationtls._tcp.contoso.test"),
+        "{names}"
+    );
 }

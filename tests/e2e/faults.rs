@@ -37,6 +37,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "messenger.presence.subscribe-inbound",
             "messenger.presence.subscribe-outbound",
             "messenger.sip.record-route-outbound",
+            "partner.im.inbound",
             "yahoo.im.inbound",
             "yahoo.im.session-inbound",
             "yahoo.im.session-outbound",
@@ -46,8 +47,20 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "Record-Route",
     ),
-    ("dns-srv-wrong-port", &["edge.dns.srv-federation"], "5062"),
-    ("dns-target-not-in-san", &["edge.tls.server-cert"], "SAN"),
+    (
+        "dns-srv-wrong-port",
+        &["edge.dns.srv-port", "partner.im.inbound"],
+        "5062",
+    ),
+    (
+        "dns-target-not-in-san",
+        &[
+            "edge.dns.srv-target-in-san",
+            "edge.tls.server-cert",
+            "partner.im.inbound",
+        ],
+        "sip-alt.contoso.test",
+    ),
     (
         "accept-any-domain",
         &[
@@ -68,6 +81,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "messenger.im.inbound",
             "messenger.im.outbound",
             "messenger.sip.max-forwards",
+            "partner.im.inbound",
             "yahoo.im.inbound",
             "yahoo.im.outbound",
             "yahoo.sip.max-forwards",
@@ -203,6 +217,42 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "ACK",
     ),
+    (
+        "dns-srv-missing",
+        &["edge.dns.srv-exists", "partner.im.inbound"],
+        "no SRV record for _sipfederationtls._tcp.contoso.test.",
+    ),
+    (
+        "dns-target-unresolvable",
+        &["edge.dns.srv-target-resolves", "partner.im.inbound"],
+        "contoso.test does not resolve",
+    ),
+    (
+        "dns-target-wrong-address",
+        &["edge.dns.srv-target-address", "partner.im.inbound"],
+        ".0.254:5061",
+    ),
+    ("dns-no-tcp", &["edge.dns.over-tcp"], "over TCP"),
+];
+
+const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
+    (
+        "dns-srv-missing",
+        &[
+            "edge.dns.srv-port",
+            "edge.dns.srv-target-resolves",
+            "edge.dns.srv-target-in-san",
+            "edge.dns.srv-target-address",
+            "edge.dns.over-tcp",
+            "edge.tls.server-cert",
+        ],
+        "no SRV record",
+    ),
+    (
+        "dns-target-unresolvable",
+        &["edge.dns.srv-target-address"],
+        "has no address",
+    ),
 ];
 
 fn check_fault(net: u8, fault: &str) {
@@ -210,11 +260,24 @@ fn check_fault(net: u8, fault: &str) {
         .iter()
         .find(|(f, _, _)| *f == fault)
         .expect("fault in table");
+    let (must_be_inconclusive, inconclusive_phrase) = FAULT_INCONCLUSIVE
+        .iter()
+        .find(|(f, _, _)| *f == fault)
+        .map_or((&[][..], ""), |(_, cases, phrase)| (*cases, *phrase));
     let run = run_suite(net, &["--sut-fault", fault]);
     let verdicts = run.verdicts();
     assert_eq!(verdicts.len(), all_case_ids().len(), "every case must run");
     for (id, (verdict, reason)) in &verdicts {
-        if must_fail.contains(&id.as_str()) {
+        if must_be_inconclusive.contains(&id.as_str()) {
+            assert_eq!(
+                verdict, "inconclusive",
+                "{fault}: {id} must be inconclusive, got {verdict}: {reason}"
+            );
+            assert!(
+                reason.contains(inconclusive_phrase),
+                "{fault}: {id}'s reason must mention {inconclusive_phrase:?}: {reason}"
+            );
+        } else if must_fail.contains(&id.as_str()) {
             assert_eq!(
                 verdict, "fail",
                 "{fault}: {id} must fail, got {verdict}: {reason}"
@@ -267,6 +330,10 @@ fault_test!(keep_via_on_response, 73, "keep-via-on-response");
 fault_test!(no_connection_reuse, 74, "no-connection-reuse");
 fault_test!(cancel_not_forwarded, 75, "cancel-not-forwarded");
 fault_test!(no_hop_ack, 76, "no-hop-ack");
+fault_test!(dns_srv_missing, 77, "dns-srv-missing");
+fault_test!(dns_target_unresolvable, 78, "dns-target-unresolvable");
+fault_test!(dns_target_wrong_address, 79, "dns-target-wrong-address");
+fault_test!(dns_no_tcp, 80, "dns-no-tcp");
 
 #[test]
 fn no_client_eku_names_the_missing_eku() {
@@ -314,6 +381,15 @@ fn every_fault_is_in_the_table_and_every_case_can_fail() {
         names, table,
         "FAULT_TABLE must cover exactly the faults `picharness faults` lists"
     );
+    for (fault, cases, _) in FAULT_INCONCLUSIVE {
+        assert!(table.contains(fault), "{fault} is not a fault");
+        for id in *cases {
+            assert!(
+                all_case_ids().contains(&(*id).to_owned()),
+                "FAULT_INCONCLUSIVE names unknown case {id}"
+            );
+        }
+    }
     for id in all_case_ids() {
         let covered = FAULT_TABLE
             .iter()

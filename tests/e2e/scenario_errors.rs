@@ -67,7 +67,7 @@ fn unknown_actor_is_reported_with_file_line_and_field() {
 #[test]
 fn unknown_key_is_reported_with_its_name() {
     let (code, stderr, path) =
-        run_with_broken("cases/edge/dns.srv-federation.toml", "check = ", "chekc = ");
+        run_with_broken("cases/edge/dns.srv-port.toml", "check = ", "chekc = ");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");
     assert!(stderr.contains("chekc"), "{stderr}");

@@ -8,10 +8,11 @@ use picharness_simulators::dns::resolver;
 use picharness_simulators::tls::describe_certificate;
 use rustls_pki_types::CertificateDer;
 
+mod dns;
+
 use super::execute::CaseRun;
 use super::outcome::Outcome;
 use crate::scenario::{Actor, CheckKind};
-use crate::topology::SIP_TLS_PORT;
 
 pub(crate) async fn run_check(
     run: &mut CaseRun<'_>,
@@ -19,7 +20,12 @@ pub(crate) async fn run_check(
     kind: CheckKind,
 ) -> Result<(), Outcome> {
     match kind {
-        CheckKind::SrvFederation => srv_federation(run).await,
+        CheckKind::DnsSrvExists => dns::srv_exists(run).await,
+        CheckKind::DnsSrvPort => dns::srv_port(run).await,
+        CheckKind::DnsSrvTargetResolves => dns::srv_target_resolves(run).await,
+        CheckKind::DnsSrvTargetInSan => dns::srv_target_in_san(run, actor).await,
+        CheckKind::DnsSrvTargetAddress => dns::srv_target_address(run).await,
+        CheckKind::DnsOverTcp => dns::over_tcp(run).await,
         CheckKind::ServerCertificate => server_certificate(run, actor).await,
         CheckKind::ClientCertificateEku => client_certificate_eku(run, actor).await,
     }
@@ -70,57 +76,6 @@ async fn lookup_federation_srv(run: &mut CaseRun<'_>) -> Result<Vec<SrvAnswer>, 
             "the DNS server at {dns} did not answer the SRV query for {name}: {e}"
         ))),
     }
-}
-
-async fn srv_federation(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
-    let name = federation_srv_name(run);
-    let answers = lookup_federation_srv(run).await?;
-    if answers.is_empty() {
-        return Err(Outcome::fail(format!("there is no SRV record for {name}")));
-    }
-    for answer in &answers {
-        if answer.port != SIP_TLS_PORT {
-            return Err(Outcome::fail(format!(
-                "SRV {name} points at {}:{}, not port {SIP_TLS_PORT}",
-                answer.target, answer.port
-            )));
-        }
-    }
-    let dns = run.topology.dns_server;
-    let resolver = resolver(dns)
-        .map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
-    for answer in &answers {
-        let target = format!("{}.", answer.target);
-        match resolver.lookup_ip(target.as_str()).await {
-            Ok(ips) => {
-                let list: Vec<String> = ips.iter().map(|ip| ip.to_string()).collect();
-                if list.is_empty() {
-                    return Err(Outcome::fail(format!(
-                        "SRV target {} has no A or AAAA record",
-                        answer.target
-                    )));
-                }
-                run.note(format!(
-                    "DNS {dns}: {} -> {}",
-                    answer.target,
-                    list.join(", ")
-                ));
-            }
-            Err(e) if e.is_no_records_found() || e.is_nx_domain() => {
-                return Err(Outcome::fail(format!(
-                    "SRV target {} does not resolve: {e}",
-                    answer.target
-                )));
-            }
-            Err(e) => {
-                return Err(Outcome::inconclusive(format!(
-                    "the DNS server did not answer the lookup of {}: {e}",
-                    answer.target
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 async fn server_certificate(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), Outcome> {

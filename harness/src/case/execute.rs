@@ -19,6 +19,7 @@ use super::checks;
 use super::evidence::CaseArtifacts;
 use super::matching::{describe, header_problem, is_expected_kind};
 use super::outcome::Outcome;
+use crate::locate::{EdgeCandidate, LocateError, locate_edge};
 use crate::scenario::{
     Action, Actor, Case, HeaderExpectation, MessageExpectation, Step, TemplateVars, render_message,
 };
@@ -311,37 +312,82 @@ impl<'a> CaseRun<'a> {
         {
             return Ok(existing.clone());
         }
-        let (remote, server_name) = match actor {
-            Actor::Pool => (
-                self.topology.sut.internal,
-                self.topology.sut.internal_fqdn.clone(),
-            ),
-            _ => (
-                self.topology.sut.external,
-                self.topology.sut.access_edge_fqdn.clone(),
-            ),
-        };
+        let candidates = self.edge_candidates(actor).await?;
         let sip_actor = self.actor(actor)?;
-        match sip_actor
-            .connect(remote, &server_name, self.inbox_tx.clone())
-            .await
-        {
-            Ok(connection) => {
-                self.remember_connection(&connection.record, connection.id);
-                self.note(format!(
-                    "{name} connected {} -> {remote} ({server_name}) with MTLS",
-                    connection.local
-                ));
-                self.client_connections.insert(name, connection.clone());
-                Ok(connection)
+        let mut failures = Vec::new();
+        for candidate in candidates {
+            let (remote, server_name) = (candidate.address, candidate.server_name);
+            match sip_actor
+                .connect(remote, &server_name, self.inbox_tx.clone())
+                .await
+            {
+                Ok(connection) => {
+                    self.remember_connection(&connection.record, connection.id);
+                    self.note(format!(
+                        "{name} connected {} -> {remote} ({server_name}) with MTLS",
+                        connection.local
+                    ));
+                    self.client_connections.insert(name, connection.clone());
+                    return Ok(connection);
+                }
+                Err((error, record)) => {
+                    if let Some(record) = record {
+                        let id = u64::MAX - self.records.len() as u64;
+                        self.remember_connection(&record, id);
+                    }
+                    let failure = format!("at {remote} ({server_name}): {error}");
+                    self.note(format!("{name} could not connect {failure}"));
+                    failures.push(failure);
+                }
             }
-            Err((error, record)) => {
-                if let Some(record) = record {
-                    let id = u64::MAX - self.records.len() as u64;
-                    self.remember_connection(&record, id);
+        }
+        Err(Outcome::fail(format!(
+            "{name} could not open a mutual TLS connection to the Edge {}",
+            failures.join("; nor ")
+        )))
+    }
+
+    /// Where an actor's client connection to the SUT goes: the pool to the
+    /// Edge's internal side; a peer wherever its profile's way of locating
+    /// the Edge (DNS) says, in order.
+    async fn edge_candidates(&mut self, actor: &Actor) -> Result<Vec<EdgeCandidate>, Outcome> {
+        let sut = &self.topology.sut;
+        let how = match actor {
+            Actor::Pool => {
+                return Ok(vec![EdgeCandidate {
+                    address: sut.internal,
+                    server_name: sut.internal_fqdn.clone(),
+                }]);
+            }
+            Actor::Peer(name) => self
+                .topology
+                .profile(name)
+                .map(|p| p.locate_edge)
+                .unwrap_or_default(),
+            Actor::Dns => return Err(Outcome::error("the dns actor cannot send or receive SIP")),
+        };
+        let name = actor.name().to_owned();
+        match locate_edge(how, sut, self.topology.dns_server).await {
+            Ok(located) => {
+                for note in located.notes {
+                    self.note(format!("{name} locating the Edge: {note}"));
+                }
+                Ok(located.candidates)
+            }
+            Err(LocateError::NotFound { reason, notes }) => {
+                for note in notes {
+                    self.note(format!("{name} locating the Edge: {note}"));
                 }
                 Err(Outcome::fail(format!(
-                    "{name} could not open a mutual TLS connection to the Edge at {remote} ({server_name}): {error}"
+                    "{name} could not locate the Edge: {reason}"
+                )))
+            }
+            Err(LocateError::NoAnswer { reason, notes }) => {
+                for note in notes {
+                    self.note(format!("{name} locating the Edge: {note}"));
+                }
+                Err(Outcome::inconclusive(format!(
+                    "{name} could not locate the Edge: {reason}"
                 )))
             }
         }
@@ -665,12 +711,18 @@ impl<'a> CaseRun<'a> {
             .started
             .checked_sub(Duration::from_millis(1))
             .unwrap_or(self.started);
-        CaseArtifacts::gather(
+        let mut artifacts = CaseArtifacts::gather(
             self.records.into_values().collect(),
             self.topology.dns_log.between(from, ended),
             self.topology.key_log.snapshot(),
             self.transcript,
             self.certificates,
-        )
+        );
+        // DNS over TCP of the case's time window, beside the UDP datagrams.
+        artifacts
+            .evidence
+            .streams
+            .extend(self.topology.dns_log.tcp_streams_between(from, ended));
+        artifacts
     }
 }

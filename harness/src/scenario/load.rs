@@ -477,8 +477,14 @@ fn parse_step(
             );
         };
         let fits = match kind {
-            CheckKind::SrvFederation => matches!(actor, Actor::Dns),
-            CheckKind::ServerCertificate | CheckKind::ClientCertificateEku => {
+            CheckKind::DnsSrvExists
+            | CheckKind::DnsSrvPort
+            | CheckKind::DnsSrvTargetResolves
+            | CheckKind::DnsSrvTargetAddress
+            | CheckKind::DnsOverTcp => matches!(actor, Actor::Dns),
+            CheckKind::ServerCertificate
+            | CheckKind::ClientCertificateEku
+            | CheckKind::DnsSrvTargetInSan => {
                 matches!(actor, Actor::Peer(_))
             }
         };
@@ -597,7 +603,7 @@ expect = "response 2xx"
 
     #[test]
     fn two_actions_in_one_step_are_rejected() {
-        let bad = GOOD.replace("reply = 200", "reply = 200\ncheck = \"srv-federation\"");
+        let bad = GOOD.replace("reply = 200", "reply = 200\ncheck = \"dns-srv-exists\"");
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
         assert!(err.message.contains("exactly one"), "{err}");
     }

@@ -97,8 +97,18 @@ pub enum MessageExpectation {
 /// Built-in checks that are more than one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckKind {
-    /// `_sipfederationtls._tcp.<sut domain>` SRV exists, points at 5061, and its target resolves.
-    SrvFederation,
+    /// `_sipfederationtls._tcp.<sut domain>` has an SRV record.
+    DnsSrvExists,
+    /// Every federation SRV record points at port 5061.
+    DnsSrvPort,
+    /// Every federation SRV target has an A or AAAA record.
+    DnsSrvTargetResolves,
+    /// Every federation SRV target is named in the Edge certificate's SAN (run by a peer).
+    DnsSrvTargetInSan,
+    /// Every address of every SRV target is where the Edge answers.
+    DnsSrvTargetAddress,
+    /// Over TCP the DNS server gives the same SRV and address answers as over UDP.
+    DnsOverTcp,
     /// The certificate the Edge serves on 5061 has serverAuth and its SAN holds the SRV target.
     ServerCertificate,
     /// The certificate the Edge presented when connecting out to this peer has clientAuth.
@@ -106,8 +116,13 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 3] = [
-        ("srv-federation", Self::SrvFederation),
+    pub const ALL: [(&'static str, Self); 8] = [
+        ("dns-srv-exists", Self::DnsSrvExists),
+        ("dns-srv-port", Self::DnsSrvPort),
+        ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
+        ("dns-srv-target-in-san", Self::DnsSrvTargetInSan),
+        ("dns-srv-target-address", Self::DnsSrvTargetAddress),
+        ("dns-over-tcp", Self::DnsOverTcp),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
     ];

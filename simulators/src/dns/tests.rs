@@ -188,6 +188,83 @@ async fn resolver_over_tcp_only_gets_srv_a_aaaa_and_refused() {
 }
 
 #[tokio::test]
+async fn tcp_answers_can_be_switched_off_while_udp_still_answers() {
+    let server = start(vec![contoso(EDGE_V4)]).await;
+    server.set_answer_over_tcp(false);
+    let tcp = resolver_tcp_only(server.local_addr()).expect("resolver");
+    let err = tcp
+        .lookup(SRV_NAME, RecordType::SRV)
+        .await
+        .expect_err("no answer over TCP");
+    assert!(
+        response_code_of(&err).is_none(),
+        "a transport error, not a DNS answer: {err}"
+    );
+    let streams = server.log().tcp_streams();
+    assert!(
+        !streams.is_empty(),
+        "the unanswered TCP query is still logged"
+    );
+    assert!(
+        streams.iter().all(|s| s
+            .segments
+            .iter()
+            .all(|seg| seg.direction == Direction::ClientToServer)),
+        "nothing was sent back over TCP"
+    );
+    let udp = resolver(server.local_addr()).expect("resolver");
+    let srv = udp
+        .lookup(SRV_NAME, RecordType::SRV)
+        .await
+        .expect("UDP answers");
+    assert_eq!(srv_answers(&srv).len(), 1);
+    server.set_answer_over_tcp(true);
+    let srv = tcp
+        .lookup(SRV_NAME, RecordType::SRV)
+        .await
+        .expect("TCP answers again");
+    assert_eq!(srv_answers(&srv).len(), 1);
+}
+
+#[tokio::test]
+async fn a_watcher_sees_each_query_with_its_answer_on_one_line() {
+    let server = start(vec![contoso(EDGE_V4)]).await;
+    let mut watched = server.log().watch();
+    let r = resolver(server.local_addr()).expect("resolver");
+    r.lookup(SRV_NAME, RecordType::SRV).await.expect("SRV");
+    let _ = r.lookup("www.outside.org.", RecordType::A).await;
+    let tcp = resolver_tcp_only(server.local_addr()).expect("resolver");
+    tcp.lookup("accessedge.contoso.test.", RecordType::A)
+        .await
+        .expect("A");
+    let mut lines = Vec::new();
+    while let Ok(exchange) = watched.try_recv() {
+        lines.push(exchange.one_line());
+    }
+    // The resolver may ask twice about the refused name.
+    assert!((3..=4).contains(&lines.len()), "{lines:?}");
+    assert!(
+        lines[0].starts_with("UDP 127.0.0.1:")
+            && lines[0].ends_with(&format!(
+                "SRV {SRV_NAME} -> NOERROR [SRV 0 0 5061 accessedge.contoso.test.]"
+            )),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1..lines.len() - 1]
+            .iter()
+            .all(|l| l.ends_with("A www.outside.org. -> REFUSED []")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[lines.len() - 1].starts_with("TCP ")
+            && lines[lines.len() - 1]
+                .ends_with("A accessedge.contoso.test. -> NOERROR [A 192.0.2.10]"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
 async fn zone_swaps_take_effect_immediately() {
     let server = start(vec![contoso(EDGE_V4)]).await;
     let r = resolver(server.local_addr()).expect("resolver");

@@ -43,10 +43,18 @@ pub enum Fault {
     /// A non-2xx final response to an INVITE is relayed without the Edge
     /// sending the hop-by-hop ACK downstream.
     NoHopAck,
+    /// There is no `_sipfederationtls._tcp` SRV record.
+    DnsSrvMissing,
+    /// The SRV target is a name with no A or AAAA record.
+    DnsTargetUnresolvable,
+    /// The SRV target resolves to an address where the Edge does not answer.
+    DnsTargetWrongAddress,
+    /// The SUT's DNS answers over UDP only; TCP queries get no answer.
+    DnsNoTcp,
 }
 
 impl Fault {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 21] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -64,6 +72,10 @@ impl Fault {
         Self::NoConnectionReuse,
         Self::CancelNotForwarded,
         Self::NoHopAck,
+        Self::DnsSrvMissing,
+        Self::DnsTargetUnresolvable,
+        Self::DnsTargetWrongAddress,
+        Self::DnsNoTcp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +97,10 @@ impl Fault {
             Self::NoConnectionReuse => "no-connection-reuse",
             Self::CancelNotForwarded => "cancel-not-forwarded",
             Self::NoHopAck => "no-hop-ack",
+            Self::DnsSrvMissing => "dns-srv-missing",
+            Self::DnsTargetUnresolvable => "dns-target-unresolvable",
+            Self::DnsTargetWrongAddress => "dns-target-wrong-address",
+            Self::DnsNoTcp => "dns-no-tcp",
         }
     }
 
@@ -133,6 +149,14 @@ impl Fault {
             Self::NoHopAck => {
                 "Edge relays a non-2xx final response to INVITE without ACKing it downstream"
             }
+            Self::DnsSrvMissing => "no _sipfederationtls._tcp SRV record is published",
+            Self::DnsTargetUnresolvable => {
+                "_sipfederationtls._tcp SRV target (the bare SIP domain, named in the certificate) has no A or AAAA record"
+            }
+            Self::DnsTargetWrongAddress => {
+                "_sipfederationtls._tcp SRV target resolves to an address where the Edge does not answer"
+            }
+            Self::DnsNoTcp => "the SUT's DNS answers over UDP only; queries over TCP get no answer",
         }
     }
 }
