@@ -13,6 +13,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.im.outbound",
             "aol.im.session-outbound",
             "aol.im.unknown-user-outbound",
+            "aol.presence.add-contact-unknown",
             "aol.presence.subscribe-inbound",
             "aol.presence.subscribe-outbound",
             "aol.presence.unsubscribe-inbound",
@@ -65,6 +66,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "accept-any-domain",
         &[
             "aol.policy.spoofed-domain",
+            "edge.lync.ms-diagnostics",
             "edge.policy.unfederated-domain",
             "messenger.policy.spoofed-domain",
             "yahoo.policy.spoofed-domain",
@@ -96,18 +98,21 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.im.session-declined-inbound",
             "aol.im.unknown-user-inbound",
             "aol.im.unknown-user-outbound",
+            "aol.presence.add-contact-unknown",
             "aol.presence.unsupported-event",
             "messenger.im.cancel-inbound",
             "messenger.im.offline-user-inbound",
             "messenger.im.session-declined-inbound",
             "messenger.im.unknown-user-inbound",
             "messenger.im.unknown-user-outbound",
+            "messenger.presence.add-contact-unknown",
             "messenger.presence.unsupported-event",
             "yahoo.im.cancel-inbound",
             "yahoo.im.offline-user-inbound",
             "yahoo.im.session-declined-inbound",
             "yahoo.im.unknown-user-inbound",
             "yahoo.im.unknown-user-outbound",
+            "yahoo.presence.add-contact-unknown",
             "yahoo.presence.unsupported-event",
         ],
         "nothing arrived",
@@ -216,6 +221,30 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "yahoo.im.session-declined-inbound",
         ],
         "ACK",
+    ),
+    (
+        "no-loop-detection",
+        &["edge.sip.loop-detection"],
+        "arrived at pool",
+    ),
+    (
+        "no-lync-headers",
+        &[
+            "aol.lync.trust-header-inbound",
+            "edge.lync.ms-diagnostics",
+            "messenger.lync.trust-header-inbound",
+            "yahoo.lync.trust-header-inbound",
+        ],
+        "ms-",
+    ),
+    (
+        "pass-through-trust-header",
+        &[
+            "aol.lync.trust-header-inbound",
+            "messenger.lync.trust-header-inbound",
+            "yahoo.lync.trust-header-inbound",
+        ],
+        "ms-edge-proxy-message-trust",
     ),
     (
         "dns-srv-missing",
@@ -334,6 +363,9 @@ fault_test!(dns_srv_missing, 77, "dns-srv-missing");
 fault_test!(dns_target_unresolvable, 78, "dns-target-unresolvable");
 fault_test!(dns_target_wrong_address, 79, "dns-target-wrong-address");
 fault_test!(dns_no_tcp, 80, "dns-no-tcp");
+fault_test!(no_loop_detection, 58, "no-loop-detection");
+fault_test!(no_lync_headers, 57, "no-lync-headers");
+fault_test!(pass_through_trust_header, 56, "pass-through-trust-header");
 
 #[test]
 fn no_client_eku_names_the_missing_eku() {

@@ -43,6 +43,12 @@ pub enum Fault {
     /// A non-2xx final response to an INVITE is relayed without the Edge
     /// sending the hop-by-hop ACK downstream.
     NoHopAck,
+    /// A request whose Via already names the Edge is forwarded again instead of refused with 482.
+    NoLoopDetection,
+    /// The Lync-only headers are missing: no ms-edge-proxy-message-trust inward, no ms-diagnostics on refusals.
+    NoLyncHeaders,
+    /// An ms-edge-proxy-message-trust header sent by a federation peer is passed inward untouched.
+    PassThroughTrustHeader,
     /// There is no `_sipfederationtls._tcp` SRV record.
     DnsSrvMissing,
     /// The SRV target is a name with no A or AAAA record.
@@ -54,7 +60,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 24] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -72,6 +78,9 @@ impl Fault {
         Self::NoConnectionReuse,
         Self::CancelNotForwarded,
         Self::NoHopAck,
+        Self::NoLoopDetection,
+        Self::NoLyncHeaders,
+        Self::PassThroughTrustHeader,
         Self::DnsSrvMissing,
         Self::DnsTargetUnresolvable,
         Self::DnsTargetWrongAddress,
@@ -97,6 +106,9 @@ impl Fault {
             Self::NoConnectionReuse => "no-connection-reuse",
             Self::CancelNotForwarded => "cancel-not-forwarded",
             Self::NoHopAck => "no-hop-ack",
+            Self::NoLoopDetection => "no-loop-detection",
+            Self::NoLyncHeaders => "no-lync-headers",
+            Self::PassThroughTrustHeader => "pass-through-trust-header",
             Self::DnsSrvMissing => "dns-srv-missing",
             Self::DnsTargetUnresolvable => "dns-target-unresolvable",
             Self::DnsTargetWrongAddress => "dns-target-wrong-address",
@@ -148,6 +160,15 @@ impl Fault {
             }
             Self::NoHopAck => {
                 "Edge relays a non-2xx final response to INVITE without ACKing it downstream"
+            }
+            Self::NoLoopDetection => {
+                "Edge forwards a request whose Via already names it instead of answering 482"
+            }
+            Self::NoLyncHeaders => {
+                "Edge adds no ms-edge-proxy-message-trust inward and no ms-diagnostics to refusals (lync)"
+            }
+            Self::PassThroughTrustHeader => {
+                "Edge passes a peer's own ms-edge-proxy-message-trust header to the pool (lync)"
             }
             Self::DnsSrvMissing => "no _sipfederationtls._tcp SRV record is published",
             Self::DnsTargetUnresolvable => {

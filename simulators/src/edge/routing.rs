@@ -73,6 +73,9 @@ pub(crate) const ALLOWED_METHODS: &str =
 
 const DEFAULT_MAX_FORWARDS: u32 = 70;
 
+/// The header with which a Lync Edge tells the pool where a request came from.
+pub(crate) const TRUST_HEADER: &str = "ms-edge-proxy-message-trust";
+
 fn uri_host(uri: &str) -> Option<String> {
     SipUri::parse(uri).ok().map(|u| u.host)
 }
@@ -125,6 +128,35 @@ impl RoutingPolicy {
                     || p.domains.iter().any(|d| d.eq_ignore_ascii_case(host))
             })
             .map(|p| Target::Provider(p.name.clone()))
+    }
+
+    /// Whether a Via of the request was put there by this Edge (a loop,
+    /// RFC 3261 §16.3 item 4).
+    fn names_edge_in_via(&self, request: &SipMessage) -> bool {
+        request.headers.values("via").iter().any(|via| {
+            via.split_whitespace()
+                .nth(1)
+                .and_then(|sent_by| sent_by.split([';', ':']).next())
+                .is_some_and(|host| self.is_edge_host(host))
+        })
+    }
+
+    /// Lync's inward trust marking: the Edge removes whatever a peer claims
+    /// and states the source itself (PublicCloud for a PIC provider).
+    fn mark_trust(&self, request: &mut SipMessage, peer_provider: Option<&str>) {
+        if !self.faults.has(Fault::PassThroughTrustHeader) {
+            request.headers.remove_all(TRUST_HEADER);
+        }
+        if !self.faults.has(Fault::NoLyncHeaders) {
+            let provider = peer_provider.unwrap_or("unknown");
+            request.headers.prepend(
+                TRUST_HEADER,
+                format!(
+                    "ms-source-type=AuthorizedServer;ms-ep-fqdn={};ms-source-network=PublicCloud;ms-source-provider={provider}",
+                    self.external_fqdn
+                ),
+            );
+        }
     }
 
     /// Removes the Route values that name this Edge from the top of the
@@ -203,6 +235,16 @@ impl RoutingPolicy {
                     "only OPTIONS is answered by the Edge itself".to_owned(),
                 ),
             };
+        }
+        if self.names_edge_in_via(&request) && !self.faults.has(Fault::NoLoopDetection) {
+            if is_ack {
+                return Decision::Ignore;
+            }
+            return refuse(
+                482,
+                "Loop Detected",
+                "the request already passed through this Edge".to_owned(),
+            );
         }
         if max_forwards == 0 && !ignore_max_forwards {
             if is_ack {
@@ -283,6 +325,9 @@ impl RoutingPolicy {
                 "Record-Route",
                 format!("<sip:{}:5061;transport=tls;lr>", self.fqdn_of(egress)),
             );
+        }
+        if side == Side::External && target == Target::Pool {
+            self.mark_trust(&mut request, peer_provider);
         }
         request.headers.prepend(
             "Via",

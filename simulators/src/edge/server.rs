@@ -328,7 +328,18 @@ async fn handle_request(
             reason,
             warning,
         } => {
-            let _ = origin.send(refusal(&original, status, reason, warning.as_deref()).to_bytes());
+            let mut response = refusal(&original, status, reason, warning.as_deref());
+            if status == 403 && !state.policy.faults.has(Fault::NoLyncHeaders) {
+                // Lync explains refusals in ms-diagnostics; the code is this
+                // Edge's own, the reason the refusal's.
+                let why = warning.as_deref().unwrap_or(reason).replace('"', "'");
+                let source = &state.policy.external_fqdn;
+                response.headers.push(
+                    "ms-diagnostics",
+                    format!("1000;reason=\"{why}\";source=\"{source}\""),
+                );
+            }
+            let _ = origin.send(response.to_bytes());
         }
         Decision::Forward {
             target,
