@@ -47,6 +47,9 @@ pub struct Topology {
     pub key_log: Arc<KeyLogCollector>,
     /// Trust anchors the SUT's certificates are judged against.
     pub trust_anchors: RootCertStore,
+    /// Ordinary cases hold this for reading; a case that disturbs shared
+    /// actors (takes the pool down) holds it for writing, alone.
+    pub exclusive: tokio::sync::RwLock<()>,
     _edge: Option<ReferenceEdge>,
     _dns: DnsServer,
 }
@@ -394,6 +397,7 @@ impl Topology {
             profiles,
             key_log,
             trust_anchors: roots,
+            exclusive: tokio::sync::RwLock::new(()),
             _edge: Some(edge),
             _dns: dns,
         })

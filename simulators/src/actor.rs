@@ -13,6 +13,7 @@ use picharness_wire::sip::{SipMessage, SipUri};
 use rustls::RootCertStore;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -92,6 +93,14 @@ pub struct SipActor {
     /// Chains servers presented when this actor connected out (the Edge as TLS server).
     presented_by_servers: ChainRecorder,
     listener: Mutex<Option<JoinHandle<()>>>,
+    listen: SocketAddr,
+    acceptor: TlsAcceptor,
+    /// `true` while the actor plays a server that is down: its listener is
+    /// closed and every accepted connection is dropped.
+    down: watch::Sender<bool>,
+    /// Accepted connections a case sent on: what else arrives on them
+    /// (responses, keep-alives, garbage, the close) goes to that case.
+    connection_owners: Mutex<HashMap<u64, Inbox>>,
 }
 
 impl Drop for SipActor {
@@ -160,16 +169,71 @@ impl SipActor {
             presented_to_us,
             presented_by_servers,
             listener: Mutex::new(None),
+            listen: spec.listen,
+            acceptor: TlsAcceptor::from(server),
+            down: watch::channel(false).0,
+            connection_owners: Mutex::new(HashMap::new()),
         });
-        let task = tokio::spawn(accept_loop(
-            Arc::downgrade(&actor),
-            listener,
-            TlsAcceptor::from(server),
-        ));
-        if let Ok(mut slot) = actor.listener.lock() {
-            *slot = Some(task);
-        }
+        actor.serve(listener);
         Ok(actor)
+    }
+
+    fn serve(self: &Arc<Self>, listener: TcpListener) {
+        let task = tokio::spawn(accept_loop(
+            Arc::downgrade(self),
+            listener,
+            self.acceptor.clone(),
+        ));
+        if let Ok(mut slot) = self.listener.lock()
+            && let Some(old) = slot.replace(task)
+        {
+            old.abort();
+        }
+    }
+
+    /// Plays a crashed server: stops listening (connections are refused)
+    /// and closes every accepted connection.
+    pub fn go_down(&self) {
+        if let Ok(mut slot) = self.listener.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+        self.down.send_replace(true);
+    }
+
+    /// Listens again after [`SipActor::go_down`]; retries the bind briefly in
+    /// case the old socket is still being released.
+    pub async fn come_up(self: &Arc<Self>) -> Result<(), ActorError> {
+        self.down.send_replace(false);
+        let mut last_error = None;
+        for _ in 0..20 {
+            match TcpListener::bind(self.listen).await {
+                Ok(listener) => {
+                    self.serve(listener);
+                    return Ok(());
+                }
+                Err(e) => last_error = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(ActorError::Bind {
+            actor: self.name.clone(),
+            address: self.listen,
+            source: last_error.unwrap_or_else(|| std::io::Error::other("bind failed")),
+        })
+    }
+
+    pub fn is_down(&self) -> bool {
+        *self.down.borrow()
+    }
+
+    /// Makes `inbox` the owner of an accepted connection: everything but new
+    /// requests that arrives on it goes there.
+    pub fn claim_connection(&self, connection: u64, inbox: Inbox) {
+        if let Ok(mut owners) = self.connection_owners.lock() {
+            owners.insert(connection, inbox);
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -318,16 +382,43 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: Tls
     }
 }
 
-/// Serves an accepted connection: requests go to the owning case's inbox.
+/// Serves an accepted connection: requests go to the inbox of the case that
+/// owns their user; anything else goes to the case that claimed the
+/// connection. The connection is dropped when the actor goes down.
 async fn dispatch(
     actor: Weak<SipActor>,
     handle: ConnHandle,
     mut events: UnboundedReceiver<ConnEvent>,
 ) {
-    while let Some(e) = events.recv().await {
+    let Some(mut down) = actor.upgrade().map(|a| a.down.subscribe()) else {
+        return;
+    };
+    loop {
+        let e = tokio::select! {
+            e = events.recv() => e,
+            _ = down.wait_for(|d| *d) => None,
+        };
+        let Some(e) = e else {
+            break;
+        };
         let Some(actor) = actor.upgrade() else {
             return;
         };
+        let owner = actor
+            .connection_owners
+            .lock()
+            .ok()
+            .and_then(|owners| owners.get(&handle.id).cloned());
+        let is_new_request =
+            matches!(&e, ConnEvent::Message { message, .. } if message.is_request());
+        if let Some(owner) = owner.filter(|_| !is_new_request) {
+            let closed = matches!(e, ConnEvent::Closed { .. });
+            let _ = owner.send(event(&actor.name, &handle, e));
+            if closed {
+                break;
+            }
+            continue;
+        }
         match e {
             ConnEvent::Message { message, at } if message.is_request() => {
                 match actor.inbox_for(&message) {
@@ -346,9 +437,14 @@ async fn dispatch(
                     None => {}
                 }
             }
-            ConnEvent::Closed { .. } => return,
+            ConnEvent::Closed { .. } => break,
             ConnEvent::Message { .. } | ConnEvent::Garbage { .. } | ConnEvent::KeepAlive { .. } => {
             }
         }
+    }
+    if let Some(actor) = actor.upgrade()
+        && let Ok(mut owners) = actor.connection_owners.lock()
+    {
+        owners.remove(&handle.id);
     }
 }

@@ -18,6 +18,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.presence.subscribe-outbound",
             "aol.presence.unsubscribe-inbound",
             "aol.sip.connection-reuse-outbound",
+            "aol.sip.keepalive-outbound",
             "aol.sip.record-route-outbound",
             "aol.tls.client-eku",
         ],
@@ -139,8 +140,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "no-keepalive-pong",
         &[
             "aol.sip.keepalive",
+            "aol.sip.keepalive-outbound",
             "messenger.sip.keepalive",
+            "messenger.sip.keepalive-outbound",
             "yahoo.sip.keepalive",
+            "yahoo.sip.keepalive-outbound",
         ],
         "pong",
     ),
@@ -245,6 +249,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "yahoo.lync.trust-header-inbound",
         ],
         "ms-edge-proxy-message-trust",
+    ),
+    (
+        "silent-when-next-hop-down",
+        &["edge.sip.pool-down"],
+        "nothing arrived",
     ),
     (
         "dns-srv-missing",
@@ -366,6 +375,7 @@ fault_test!(dns_no_tcp, 80, "dns-no-tcp");
 fault_test!(no_loop_detection, 58, "no-loop-detection");
 fault_test!(no_lync_headers, 57, "no-lync-headers");
 fault_test!(pass_through_trust_header, 56, "pass-through-trust-header");
+fault_test!(silent_when_next_hop_down, 55, "silent-when-next-hop-down");
 
 #[test]
 fn no_client_eku_names_the_missing_eku() {

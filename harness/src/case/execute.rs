@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use picharness_reports::TranscriptEntry;
+use picharness_reports::{TranscriptEntry, Verdict};
 use picharness_simulators::actor::{ActorEvent, ActorEventKind, SipActor, UserRoute};
 use picharness_simulators::sip_conn::ConnHandle;
 use picharness_simulators::tls::ConnectionRecord;
@@ -50,7 +50,9 @@ pub(crate) struct CaseRun<'a> {
     /// Each actor's view of its current dialog.
     dialogs: HashMap<String, DialogView>,
     /// The connection each actor's latest message arrived on.
-    last_connection: HashMap<String, u64>,
+    last_connection: HashMap<String, ConnHandle>,
+    /// Actors this case took down; they are brought back up when it ends.
+    downed: Vec<Actor>,
     records: BTreeMap<u64, ConnectionRecord>,
     transcript: Vec<TranscriptEntry>,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
@@ -107,6 +109,15 @@ fn slug(id: &str) -> String {
 /// Runs `case` and returns its outcome and evidence. `nonce` makes this
 /// run's user names unique.
 pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome, CaseArtifacts) {
+    // Exclusive cases disturb shared actors, so they run alone; the wait
+    // for the lock is not part of the case's time.
+    let _shared;
+    let _alone;
+    if case.exclusive {
+        _alone = topology.exclusive.write().await;
+    } else {
+        _shared = topology.exclusive.read().await;
+    }
     let mut run = CaseRun::new(topology, case, nonce);
     let mut outcome = Outcome::pass(format!("all {} steps held", case.steps.len()));
     for (index, step) in case.steps.iter().enumerate() {
@@ -121,6 +132,11 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
             outcome = failed;
             break;
         }
+    }
+    if let Err(restore) = run.restore().await
+        && outcome.verdict == Verdict::Pass
+    {
+        outcome = restore;
     }
     let artifacts = run.finish();
     (outcome, artifacts)
@@ -235,6 +251,7 @@ impl<'a> CaseRun<'a> {
             tags: HashMap::new(),
             dialogs: HashMap::new(),
             last_connection: HashMap::new(),
+            downed: Vec::new(),
             records: BTreeMap::new(),
             transcript: Vec::new(),
             certificates: Vec::new(),
@@ -291,8 +308,15 @@ impl<'a> CaseRun<'a> {
             self.note(format!("step: {} ({note})", step.describe()));
         }
         match &step.action {
-            Action::Send { template } => self.send(&step.actor, template).await,
-            Action::SendRaw { bytes } => self.send_raw(&step.actor, bytes).await,
+            Action::Send {
+                template,
+                reuse_connection,
+            } => self.send(&step.actor, template, *reuse_connection).await,
+            Action::SendRaw {
+                bytes,
+                reuse_connection,
+            } => self.send_raw(&step.actor, bytes, *reuse_connection).await,
+            Action::SetState { up } => self.set_state(&step.actor, *up).await,
             Action::Expect(expectation) => self.expect(&step.actor, expectation).await,
             Action::Reply { status, to_method } => {
                 self.reply(&step.actor, *status, to_method.as_deref())
@@ -393,7 +417,12 @@ impl<'a> CaseRun<'a> {
         }
     }
 
-    async fn send(&mut self, actor: &Actor, template: &str) -> Result<(), Outcome> {
+    async fn send(
+        &mut self,
+        actor: &Actor,
+        template: &str,
+        reuse_connection: bool,
+    ) -> Result<(), Outcome> {
         let sip_actor = self.actor(actor)?;
         self.vars.set("local.fqdn", sip_actor.fqdn().to_owned());
         let tag = self.tag_of(actor.name());
@@ -428,7 +457,7 @@ impl<'a> CaseRun<'a> {
         };
         self.vars.set("dialog.route", route);
         let bytes = render_message(template, &self.vars);
-        let connection = self.client_connection(actor).await?;
+        let connection = self.sending_connection(actor, reuse_connection).await?;
         self.log_message(
             actor.name(),
             "sent",
@@ -461,6 +490,57 @@ impl<'a> CaseRun<'a> {
         }
     }
 
+    /// The connection a send goes on: the actor's own client connection to
+    /// the SUT, or (`reuse`) the one the actor's latest message arrived on,
+    /// which this case then claims so what comes back on it reaches it.
+    async fn sending_connection(
+        &mut self,
+        actor: &Actor,
+        reuse: bool,
+    ) -> Result<ConnHandle, Outcome> {
+        if !reuse {
+            return self.client_connection(actor).await;
+        }
+        let name = actor.name();
+        let Some(connection) = self.last_connection.get(name).cloned() else {
+            return Err(Outcome::error(format!(
+                "scenario asks {name} to send on the connection of its latest message, but it has received none"
+            )));
+        };
+        self.actor(actor)?
+            .claim_connection(connection.id, self.inbox_tx.clone());
+        Ok(connection)
+    }
+
+    /// Takes the actor down or brings it back up.
+    async fn set_state(&mut self, actor: &Actor, up: bool) -> Result<(), Outcome> {
+        let sip_actor = self.actor(actor)?;
+        if up {
+            sip_actor.come_up().await.map_err(|e| {
+                Outcome::error(format!("{} could not come back up: {e}", actor.name()))
+            })?;
+            self.downed.retain(|a| a != actor);
+            self.note(format!("{} is serving again", actor.name()));
+        } else {
+            sip_actor.go_down();
+            self.downed.push(actor.clone());
+            self.note(format!(
+                "{} went down: its listener is closed and its connections dropped",
+                actor.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Brings back every actor this case took down, whatever its verdict,
+    /// so no later case inherits a broken topology.
+    async fn restore(&mut self) -> Result<(), Outcome> {
+        for actor in std::mem::take(&mut self.downed) {
+            self.set_state(&actor, true).await?;
+        }
+        Ok(())
+    }
+
     /// The actor's tag for this case, made on first use.
     fn tag_of(&mut self, actor: &str) -> String {
         self.tags
@@ -469,8 +549,13 @@ impl<'a> CaseRun<'a> {
             .clone()
     }
 
-    async fn send_raw(&mut self, actor: &Actor, bytes: &[u8]) -> Result<(), Outcome> {
-        let connection = self.client_connection(actor).await?;
+    async fn send_raw(
+        &mut self,
+        actor: &Actor,
+        bytes: &[u8],
+        reuse_connection: bool,
+    ) -> Result<(), Outcome> {
+        let connection = self.sending_connection(actor, reuse_connection).await?;
         self.log_message(
             actor.name(),
             "sent",
@@ -597,7 +682,8 @@ impl<'a> CaseRun<'a> {
                     }
                     let previous = self
                         .last_connection
-                        .insert(event.actor.clone(), event.connection.id);
+                        .insert(event.actor.clone(), event.connection.clone())
+                        .map(|c| c.id);
                     if wants_same_connection(expectation)
                         && previous.is_some_and(|id| id != event.connection.id)
                     {

@@ -20,6 +20,10 @@ pub(crate) struct CaseFile {
     /// Why no fault switch of the reference Edge can make this case fail,
     /// when that is so.
     pub(crate) no_fault_reason: Option<String>,
+    /// The case disturbs shared actors (takes the pool down), so it runs
+    /// alone.
+    #[serde(default)]
+    pub(crate) exclusive: bool,
     pub(crate) steps: Spanned<Vec<Spanned<StepFile>>>,
 }
 
@@ -37,6 +41,12 @@ pub(crate) struct StepFile {
     pub(crate) reply: Option<Spanned<u16>>,
     /// With `reply`: answer the latest request of this method instead of the latest request.
     pub(crate) reply_to: Option<Spanned<String>>,
+    /// `down` or `up`: the actor (the pool) stops or resumes serving.
+    pub(crate) state: Option<Spanned<String>>,
+    /// Send on the connection the actor's latest message arrived on instead
+    /// of the actor's own client connection.
+    #[serde(default)]
+    pub(crate) reuse_connection: bool,
     /// A built-in check.
     pub(crate) check: Option<Spanned<String>>,
     /// Headers the expected message must carry.

@@ -220,6 +220,16 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         .enumerate()
         .map(|(i, step)| parse_step(&ctx, i, step, providers))
         .collect::<Result<Vec<_>, _>>()?;
+    let disturbs = steps
+        .iter()
+        .any(|s| matches!(s.action, Action::SetState { .. }));
+    if disturbs && !raw.exclusive {
+        return ctx.at(
+            &raw.steps,
+            "exclusive",
+            "a case that takes an actor down must say `exclusive = true`",
+        );
+    }
     Ok(Case {
         id,
         title: raw.title.into_inner(),
@@ -238,6 +248,7 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         tags: raw.tags.into_iter().map(Spanned::into_inner).collect(),
         timeout: Duration::from_millis(timeout_ms),
         no_fault_reason: raw.no_fault_reason,
+        exclusive: raw.exclusive,
         steps,
         source: file.to_path_buf(),
     })
@@ -305,6 +316,7 @@ fn parse_step(
         step.expect.as_ref().map(|_| "expect"),
         step.reply.as_ref().map(|_| "reply"),
         step.check.as_ref().map(|_| "check"),
+        step.state.as_ref().map(|_| "state"),
     ]
     .into_iter()
     .flatten()
@@ -314,7 +326,7 @@ fn parse_step(
             Some(spanned.span()),
             field("send|expect|reply|check"),
             format!(
-                "a step needs exactly one of send, send_raw, expect, reply or check; found {}",
+                "a step needs exactly one of send, send_raw, expect, reply, check or state; found {}",
                 if chosen.is_empty() {
                     "none".to_owned()
                 } else {
@@ -335,6 +347,13 @@ fn parse_step(
             Some(spanned.span()),
             field("has_headers"),
             "header rules belong to an expect step",
+        );
+    }
+    if step.reuse_connection && step.send.is_none() && step.send_raw.is_none() {
+        return ctx.error(
+            Some(spanned.span()),
+            field("reuse_connection"),
+            "reuse_connection belongs to a send or send_raw step",
         );
     }
     if let Some(method) = &step.reply_to
@@ -367,6 +386,7 @@ fn parse_step(
         }
         Action::Send {
             template: template.get_ref().clone(),
+            reuse_connection: step.reuse_connection,
         }
     } else if let Some(raw) = &step.send_raw {
         if raw.get_ref().is_empty() {
@@ -374,7 +394,28 @@ fn parse_step(
         }
         Action::SendRaw {
             bytes: raw.get_ref().as_bytes().to_vec(),
+            reuse_connection: step.reuse_connection,
         }
+    } else if let Some(state) = &step.state {
+        let up = match state.get_ref().as_str() {
+            "up" => true,
+            "down" => false,
+            other => {
+                return ctx.at(
+                    state,
+                    field("state"),
+                    format!("{other:?} is neither `down` nor `up`"),
+                );
+            }
+        };
+        if !matches!(actor, Actor::Pool) {
+            return ctx.at(
+                &step.actor,
+                field("actor"),
+                "only the pool can go down and come back up",
+            );
+        }
+        Action::SetState { up }
     } else if let Some(expect) = &step.expect {
         let mut headers = Vec::new();
         for name in &step.has_headers {

@@ -140,10 +140,17 @@ impl CheckKind {
 pub enum Action {
     Send {
         template: String,
+        /// Send on the connection the actor's latest message arrived on.
+        reuse_connection: bool,
     },
     /// Bytes sent exactly as written (keep-alives, deliberately broken messages).
     SendRaw {
         bytes: Vec<u8>,
+        reuse_connection: bool,
+    },
+    /// The actor stops serving (`up: false`) or resumes (`up: true`).
+    SetState {
+        up: bool,
     },
     Expect(MessageExpectation),
     /// Answer the latest request the actor received (of `to_method`, when given).
@@ -169,7 +176,7 @@ impl Step {
     pub fn describe(&self) -> String {
         let actor = self.actor.name();
         let what = match &self.action {
-            Action::Send { template } => {
+            Action::Send { template, .. } => {
                 let first = template.lines().next().unwrap_or_default();
                 format!("sends {first}")
             }
@@ -181,7 +188,9 @@ impl Step {
             }
             Action::Expect(MessageExpectation::Refusal { .. }) => "expects a refusal".to_owned(),
             Action::Expect(MessageExpectation::Pong) => "expects a keep-alive pong".to_owned(),
-            Action::SendRaw { bytes } => format!("sends {} raw bytes", bytes.len()),
+            Action::SendRaw { bytes, .. } => format!("sends {} raw bytes", bytes.len()),
+            Action::SetState { up: true } => "comes back up".to_owned(),
+            Action::SetState { up: false } => "goes down".to_owned(),
             Action::Reply { status, .. } => format!("replies {status}"),
             Action::Check(kind) => format!("checks {}", kind.name()),
         };
@@ -199,6 +208,8 @@ pub struct Case {
     pub tags: Vec<String>,
     pub timeout: Duration,
     pub no_fault_reason: Option<String>,
+    /// Runs alone: it disturbs actors other cases share.
+    pub exclusive: bool,
     pub steps: Vec<Step>,
     pub source: PathBuf,
 }

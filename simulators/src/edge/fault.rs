@@ -49,6 +49,8 @@ pub enum Fault {
     NoLyncHeaders,
     /// An ms-edge-proxy-message-trust header sent by a federation peer is passed inward untouched.
     PassThroughTrustHeader,
+    /// A request whose next hop cannot be reached is never answered.
+    SilentWhenNextHopDown,
     /// There is no `_sipfederationtls._tcp` SRV record.
     DnsSrvMissing,
     /// The SRV target is a name with no A or AAAA record.
@@ -60,7 +62,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -81,6 +83,7 @@ impl Fault {
         Self::NoLoopDetection,
         Self::NoLyncHeaders,
         Self::PassThroughTrustHeader,
+        Self::SilentWhenNextHopDown,
         Self::DnsSrvMissing,
         Self::DnsTargetUnresolvable,
         Self::DnsTargetWrongAddress,
@@ -109,6 +112,7 @@ impl Fault {
             Self::NoLoopDetection => "no-loop-detection",
             Self::NoLyncHeaders => "no-lync-headers",
             Self::PassThroughTrustHeader => "pass-through-trust-header",
+            Self::SilentWhenNextHopDown => "silent-when-next-hop-down",
             Self::DnsSrvMissing => "dns-srv-missing",
             Self::DnsTargetUnresolvable => "dns-target-unresolvable",
             Self::DnsTargetWrongAddress => "dns-target-wrong-address",
@@ -169,6 +173,9 @@ impl Fault {
             }
             Self::PassThroughTrustHeader => {
                 "Edge passes a peer's own ms-edge-proxy-message-trust header to the pool (lync)"
+            }
+            Self::SilentWhenNextHopDown => {
+                "Edge never answers a request whose next hop (pool or provider) cannot be reached"
             }
             Self::DnsSrvMissing => "no _sipfederationtls._tcp SRV record is published",
             Self::DnsTargetUnresolvable => {

@@ -348,8 +348,7 @@ async fn handle_request(
         } => {
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
-                Err(why) if stateless => {
-                    let _ = why;
+                Err(_) if stateless || state.policy.faults.has(Fault::SilentWhenNextHopDown) => {
                     return;
                 }
                 Err(why) => {
@@ -493,6 +492,9 @@ fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
         }
         Err(_) => return,
     };
+    if state.policy.faults.has(Fault::SilentWhenNextHopDown) {
+        return;
+    }
     for pending in failed {
         if let Some(origin) = pending.origin {
             let _ = origin
