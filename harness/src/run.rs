@@ -1,7 +1,7 @@
 //! A whole run: load the catalogue, start the topology, execute the cases as
 //! libtest-mimic trials (filters, `--exact`, `--skip`, `--list`,
 //! `--test-threads` as libtest has them), and write `summary.json`,
-//! `junit.xml` and each case's evidence.
+//! `junit.xml`, `index.html` and each case's evidence.
 
 use std::net::Ipv4Addr;
 use std::panic::AssertUnwindSafe;
@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use picharness_reports::html::write_html;
 use picharness_reports::junit::write_junit;
 use picharness_reports::summary::write_summary;
 use picharness_reports::{
@@ -158,6 +159,10 @@ pub fn run(options: RunOptions) -> u8 {
     }
     if let Err(e) = write_junit(&options.report_dir.join("junit.xml"), &record) {
         eprintln!("picharness: cannot write junit.xml: {e}");
+        exit = EXIT_FAILURES;
+    }
+    if let Err(e) = write_html(&options.report_dir, &record) {
+        eprintln!("picharness: cannot write index.html: {e}");
         exit = EXIT_FAILURES;
     }
     print_totals(&record, &options.report_dir);

@@ -3,11 +3,15 @@
 //! `model` is the versioned serde model of `summary.json`, a contract other
 //! tools rely on. `evidence` holds what a case captured (TCP byte streams with
 //! timestamps, datagrams, TLS key log lines, SIP transcript entries). The
-//! writers turn those into `summary.json`, `junit.xml`, `trace.pcapng` and
-//! `transcript.txt`. This crate depends on no other picharness crate.
+//! writers turn those into `summary.json`, `junit.xml`, `trace.pcapng`,
+//! `transcript.txt`, `messages.json` and `index.html` (whose ladder diagrams
+//! `ladder` lays out). This crate depends on no other picharness crate.
 
 pub mod evidence;
+pub mod html;
 pub mod junit;
+pub mod ladder;
+pub mod messages;
 pub mod model;
 pub mod pcapng;
 pub mod summary;

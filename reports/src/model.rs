@@ -105,6 +105,11 @@ pub struct EvidenceFiles {
     pub transcript: Option<String>,
     /// PEM files of certificate chains the SUT presented.
     pub certificates: Vec<String>,
+    /// `messages.json`: the transcript as data (actor, kind, addresses, time,
+    /// full text per entry), which the HTML report draws its ladder from.
+    /// Added within schema version 1; absent in older files.
+    #[serde(default)]
+    pub messages: Option<String>,
 }
 
 /// One case's result.

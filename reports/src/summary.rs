@@ -89,6 +89,7 @@ pub(crate) mod tests {
                 trace: Some(format!("cases/{id}/trace.pcapng")),
                 transcript: Some(format!("cases/{id}/transcript.txt")),
                 certificates: vec![],
+                messages: Some(format!("cases/{id}/messages.json")),
             },
         }
     }

@@ -8,4 +8,5 @@ mod catalogue;
 mod evidence;
 mod faults;
 mod good_run;
+mod html_report;
 mod scenario_errors;

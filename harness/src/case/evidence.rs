@@ -1,8 +1,10 @@
 //! A case's evidence: gathered from the capture points when the case ends,
-//! then written to `cases/<id>/` as pcapng, transcript and certificates.
+//! then written to `cases/<id>/` as pcapng, transcript (text and
+//! `messages.json`) and certificates.
 
 use std::path::Path;
 
+use picharness_reports::messages::write_messages;
 use picharness_reports::pcapng::write_pcapng;
 use picharness_reports::transcript::write_transcript;
 use picharness_reports::{CaseEvidence, Datagram, EvidenceFiles, TranscriptEntry};
@@ -70,6 +72,13 @@ pub fn write_case_evidence(
     ) {
         Ok(()) => files.transcript = Some(relative("transcript.txt")),
         Err(e) => first_error = first_error.or(Some(format!("transcript.txt: {e}"))),
+    }
+    match write_messages(
+        &case_dir.join("messages.json"),
+        &artifacts.evidence.transcript,
+    ) {
+        Ok(()) => files.messages = Some(relative("messages.json")),
+        Err(e) => first_error = first_error.or(Some(format!("messages.json: {e}"))),
     }
     for (name, chain) in &artifacts.certificates {
         let pem_name = format!("{name}.pem");

@@ -50,6 +50,14 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     let mut run = CaseRun::new(topology, case, nonce);
     let mut outcome = Outcome::pass(format!("all {} steps held", case.steps.len()));
     for (index, step) in case.steps.iter().enumerate() {
+        // "step N: ..." marks where each step starts; the HTML ladder finds
+        // the failed step by this number (the same N as `failed_step`).
+        let note = step
+            .note
+            .as_ref()
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
+        run.note(format!("step {}: {}{note}", index + 1, step.describe()));
         let result = match tokio::time::timeout_at(run.deadline, run.step(step)).await {
             Ok(result) => result,
             Err(_) => Err(Outcome::fail(format!(
@@ -175,9 +183,6 @@ impl<'a> CaseRun<'a> {
     }
 
     async fn step(&mut self, step: &Step) -> Result<(), Outcome> {
-        if let Some(note) = &step.note {
-            self.note(format!("step: {} ({note})", step.describe()));
-        }
         match &step.action {
             Action::Send { template } => self.send(&step.actor, template).await,
             Action::Expect(expectation) => self.expect(&step.actor, expectation).await,

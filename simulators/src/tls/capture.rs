@@ -492,7 +492,10 @@ mod tests {
             "127.0.0.1:40000".parse().unwrap(),
             "127.0.0.2:5061".parse().unwrap(),
         );
-        (RecordingStream::new(socket, record, TcpRole::Client), crossed_at)
+        (
+            RecordingStream::new(socket, record, TcpRole::Client),
+            crossed_at,
+        )
     }
 
     #[tokio::test]
