@@ -138,4 +138,15 @@ fn junit_reports_failures_by_case_id() {
     let junit = std::fs::read_to_string(run.report_path().join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("edge.dns.srv-federation"), "{junit}");
     assert!(junit.contains("<failure"), "{junit}");
+    // The trace is attached the way Jenkins and GitLab read it, and the
+    // transcript is the system-out.
+    let trace = run
+        .report_path()
+        .join("cases/edge.dns.srv-federation/trace.pcapng");
+    assert!(trace.is_file());
+    assert!(
+        junit.contains(&format!("[[ATTACHMENT|{}]]", trace.display())),
+        "{junit}"
+    );
+    assert!(junit.contains("runner note: DNS "), "{junit}");
 }
