@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use picharness_harness::bundle::evidence_command;
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
 use picharness_simulators::edge::Fault;
@@ -48,6 +49,17 @@ enum Command {
     },
     /// List the reference Edge's fault switches.
     Faults,
+    /// Pack one case's evidence (trace with keys, transcript, certificates, verdict, how to reproduce) as a .tar.gz.
+    Evidence {
+        /// The case id, as in summary.json.
+        case_id: String,
+        /// The report directory of the run.
+        #[arg(long, value_name = "DIR", default_value = "picharness-report")]
+        report_dir: PathBuf,
+        /// Where to write the bundle [default: <case id>.evidence.tar.gz].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,6 +102,11 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Evidence {
+            case_id,
+            report_dir,
+            out,
+        } => evidence_command(&report_dir, &case_id, out),
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

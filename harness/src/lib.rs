@@ -5,8 +5,10 @@
 //! per file) and validate them up front. `topology` starts the world a run
 //! plays in (the embedded reference Edge on loopback by default). `case`
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
-//! drives all cases as libtest-mimic trials and writes the reports.
+//! drives all cases as libtest-mimic trials and writes the reports. `bundle`
+//! packs one case's evidence for a bug report.
 
+pub mod bundle;
 pub mod case;
 pub mod catalogue;
 pub mod profile;

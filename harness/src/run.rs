@@ -14,13 +14,14 @@ use picharness_reports::html::write_html;
 use picharness_reports::junit::write_junit;
 use picharness_reports::summary::write_summary;
 use picharness_reports::{
-    CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict,
+    CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict,
+    redact_argv,
 };
 use picharness_simulators::edge::{Fault, FaultSet};
 use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
-use crate::catalogue::load_catalogue;
+use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::scenario::Case;
 use crate::topology::{EmbeddedAddresses, Topology};
 
@@ -147,6 +148,7 @@ pub fn run(options: RunOptions) -> u8 {
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         totals,
         cases,
+        invocation: Some(invocation(&options)),
     };
     let mut exit = if record.cases.iter().any(|c| c.verdict.is_failure()) {
         EXIT_FAILURES
@@ -169,6 +171,30 @@ pub fn run(options: RunOptions) -> u8 {
     drop(shared);
     runtime.shutdown_background();
     exit
+}
+
+/// The command line of this process (redacted) and the command that runs
+/// the same suite the same way.
+fn invocation(options: &RunOptions) -> Invocation {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut rerun = vec![
+        "picharness".to_owned(),
+        "run".to_owned(),
+        "--embedded-net".to_owned(),
+        options.embedded_base.to_string(),
+    ];
+    for fault in &options.faults {
+        rerun.push("--sut-fault".to_owned());
+        rerun.push(fault.name().to_owned());
+    }
+    if options.scenarios_dir != default_scenarios_dir() {
+        rerun.push("--scenarios".to_owned());
+        rerun.push(options.scenarios_dir.display().to_string());
+    }
+    Invocation {
+        argv: redact_argv(&argv),
+        rerun,
+    }
 }
 
 fn rfc3339(at: SystemTime) -> String {

@@ -7,6 +7,7 @@
 //! `transcript.txt`, `messages.json` and `index.html` (whose ladder diagrams
 //! `ladder` lays out). This crate depends on no other picharness crate.
 
+pub mod bundle;
 pub mod evidence;
 pub mod html;
 pub mod junit;
@@ -19,5 +20,6 @@ pub mod transcript;
 
 pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
 pub use model::{
-    CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict,
+    CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals,
+    Verdict, redact_argv,
 };

@@ -140,4 +140,83 @@ pub struct RunRecord {
     pub duration_ms: u64,
     pub totals: Totals,
     pub cases: Vec<CaseRecord>,
+    /// How the run was started. Added within schema version 1; absent in
+    /// older files.
+    #[serde(default)]
+    pub invocation: Option<Invocation>,
+}
+
+/// The command line of a run, for reproducing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The command line as given, with the value of any option whose name
+    /// looks secret (password, secret, token, key) replaced by `<redacted>`.
+    pub argv: Vec<String>,
+    /// A command that runs the suite against the same SUT the same way, with
+    /// no case filter and no report directory (`picharness evidence` adds
+    /// `--exact <case>`).
+    pub rerun: Vec<String>,
+}
+
+/// Option names whose values are never written to a report.
+const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "key"];
+
+/// `argv` with the values of secret-looking options (`--x-password V` or
+/// `--x-password=V`) replaced by `<redacted>`.
+pub fn redact_argv(argv: &[String]) -> Vec<String> {
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        name.starts_with("--") && SECRET_WORDS.iter().any(|w| name.contains(w))
+    };
+    let mut out = Vec::with_capacity(argv.len());
+    let mut hide_next = false;
+    for arg in argv {
+        if hide_next {
+            out.push("<redacted>".to_owned());
+            hide_next = false;
+        } else if let Some((name, _)) = arg.split_once('=').filter(|(name, _)| secret(name)) {
+            out.push(format!("{name}=<redacted>"));
+        } else {
+            hide_next = secret(arg);
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_looking_option_values_are_redacted() {
+        let argv: Vec<String> = [
+            "picharness",
+            "run",
+            "--sut-fault",
+            "no-record-route",
+            "--admin-password",
+            "hunter2",
+            "--api-token=abc",
+            "--embedded-net",
+            "127.80.0.0",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            redact_argv(&argv),
+            [
+                "picharness",
+                "run",
+                "--sut-fault",
+                "no-record-route",
+                "--admin-password",
+                "<redacted>",
+                "--api-token=<redacted>",
+                "--embedded-net",
+                "127.80.0.0",
+            ]
+        );
+    }
 }

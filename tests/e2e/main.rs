@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bundle;
 mod catalogue;
 mod evidence;
 mod faults;
