@@ -531,7 +531,7 @@ mod tests {
         let (mut writer, crossed_at) = recorded(b"");
         let (mut reader, _) = recorded(b"SIP/2.0 200 OK\r\n\r\n");
         let write = tokio::task::spawn_blocking(move || {
-            futures_lite_block_on(writer.write_all(b"SIP/2.0 200 OK\r\n\r\n"));
+            block_on_ready(writer.write_all(b"SIP/2.0 200 OK\r\n\r\n")).unwrap();
             writer
         });
         // Read once the writer's bytes have crossed its socket, while the
@@ -540,7 +540,8 @@ mod tests {
             tokio::time::sleep(Duration::from_micros(100)).await;
         }
         let mut buf = [0u8; 64];
-        reader.read(&mut buf).await.unwrap();
+        let n = reader.read(&mut buf).await.unwrap();
+        assert_eq!(n, 18);
         let writer = write.await.unwrap();
         let sent = writer.record().snapshot().segments[0].at;
         let read = reader.record().snapshot().segments[0].at;
@@ -553,7 +554,7 @@ mod tests {
 
     /// Drives a future on the current (blocking) thread with a no-op waker;
     /// the fake socket is always ready, so one poll loop finishes it.
-    fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    fn block_on_ready<F: std::future::Future>(future: F) -> F::Output {
         let mut future = std::pin::pin!(future);
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
