@@ -15,6 +15,7 @@ pub mod ladder;
 pub mod messages;
 pub mod model;
 pub mod pcapng;
+pub mod schema;
 pub mod summary;
 pub mod transcript;
 

@@ -2,13 +2,16 @@
 //! [`SCHEMA_VERSION`]). Field names here are a contract; change them only
 //! with a new schema version.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the `summary.json` layout. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The outcome of one case (TTCN-3 style).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every expectation held.
@@ -54,14 +57,14 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
 /// What was tested.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SutInfo {
     /// `embedded-reference` for the built-in reference Edge, `external` for a configured one.
     pub kind: String,
@@ -73,7 +76,7 @@ pub struct SutInfo {
     pub faults: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
     pub pass: usize,
     pub fail: usize,
@@ -99,7 +102,7 @@ impl Totals {
 }
 
 /// Paths of a case's evidence files, relative to the report directory.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EvidenceFiles {
     pub trace: Option<String>,
     pub transcript: Option<String>,
@@ -113,7 +116,7 @@ pub struct EvidenceFiles {
 }
 
 /// One case's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseRecord {
     pub id: String,
     pub title: String,
@@ -130,7 +133,7 @@ pub struct CaseRecord {
 }
 
 /// The whole run: `summary.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunRecord {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -147,7 +150,7 @@ pub struct RunRecord {
 }
 
 /// The command line of a run, for reproducing it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Invocation {
     /// The command line as given, with the value of any option whose name
     /// looks secret (password, secret, token, key) replaced by `<redacted>`.
