@@ -6,14 +6,17 @@
 //! plays in (the embedded reference Edge on loopback by default). `case`
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
 //! drives all cases as libtest-mimic trials and writes the reports. `bundle`
-//! packs one case's evidence for a bug report.
+//! packs one case's evidence for a bug report; `shard` picks a stable slice of
+//! the cases for `--shard K/N`; `merge` joins shard reports.
 
 pub mod bundle;
 pub mod case;
 pub mod catalogue;
+pub mod merge;
 pub mod profile;
 pub mod run;
 pub mod scenario;
+pub mod shard;
 pub mod topology;
 
 pub use run::{RunOptions, run};

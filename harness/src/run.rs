@@ -23,6 +23,7 @@ use picharness_simulators::tls::install_crypto_provider;
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::scenario::Case;
+use crate::shard::Shard;
 use crate::topology::{EmbeddedAddresses, Topology};
 
 /// Exit code: every case passed, was skipped or was inconclusive.
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub faults: Vec<Fault>,
     /// The /16 the embedded topology's loopback addresses come from.
     pub embedded_base: Ipv4Addr,
+    /// Run only this slice of the cases (`--shard K/N`).
+    pub shard: Option<Shard>,
     pub test_args: Arguments,
 }
 
@@ -53,7 +56,7 @@ struct Shared {
 /// Runs the suite; returns the process exit code.
 pub fn run(options: RunOptions) -> u8 {
     install_crypto_provider();
-    let catalogue = match load_catalogue(&options.scenarios_dir) {
+    let mut catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors {
@@ -66,6 +69,9 @@ pub fn run(options: RunOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
     };
+    if let Some(shard) = options.shard {
+        catalogue.cases = shard.select(&catalogue.cases);
+    }
     if options.test_args.list {
         let trials = catalogue
             .cases

@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod html;
 pub mod junit;
 pub mod ladder;
+pub mod merge;
 pub mod messages;
 pub mod model;
 pub mod pcapng;

@@ -11,3 +11,4 @@ mod faults;
 mod good_run;
 mod html_report;
 mod scenario_errors;
+mod shards;
