@@ -7,7 +7,8 @@
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
 //! drives all cases as libtest-mimic trials and writes the reports. `bundle`
 //! packs one case's evidence for a bug report; `shard` picks a stable slice of
-//! the cases for `--shard K/N`; `merge` joins shard reports.
+//! the cases for `--shard K/N`; `merge` joins shard reports; `terminal` prints
+//! the closing summary or, with `--format json`, one event per line.
 
 pub mod bundle;
 pub mod case;
@@ -17,6 +18,7 @@ pub mod profile;
 pub mod run;
 pub mod scenario;
 pub mod shard;
+mod terminal;
 pub mod topology;
 
 pub use run::{RunOptions, run};

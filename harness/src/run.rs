@@ -24,6 +24,7 @@ use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::scenario::Case;
 use crate::shard::Shard;
+use crate::terminal::Terminal;
 use crate::topology::{EmbeddedAddresses, Topology};
 
 /// Exit code: every case passed, was skipped or was inconclusive.
@@ -51,11 +52,13 @@ struct Shared {
     report_dir: PathBuf,
     nonce: String,
     records: Mutex<Vec<CaseRecord>>,
+    terminal: Terminal,
 }
 
 /// Runs the suite; returns the process exit code.
-pub fn run(options: RunOptions) -> u8 {
+pub fn run(mut options: RunOptions) -> u8 {
     install_crypto_provider();
+    let terminal = Terminal::from_args(&mut options.test_args);
     let mut catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
         Err(errors) => {
@@ -122,6 +125,7 @@ pub fn run(options: RunOptions) -> u8 {
         report_dir: options.report_dir.clone(),
         nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
         records: Mutex::new(Vec::new()),
+        terminal,
     });
     let trials = catalogue
         .cases
@@ -173,7 +177,7 @@ pub fn run(options: RunOptions) -> u8 {
         eprintln!("picharness: cannot write index.html: {e}");
         exit = EXIT_FAILURES;
     }
-    print_totals(&record, &options.report_dir);
+    terminal.run_finished(&record, &options.report_dir, exit);
     drop(shared);
     runtime.shutdown_background();
     exit
@@ -207,35 +211,6 @@ fn rfc3339(at: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(at);
     odt.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| odt.to_string())
-}
-
-fn print_totals(record: &RunRecord, report_dir: &Path) {
-    let t = record.totals;
-    println!(
-        "\npicharness: {} cases against {} ({}{}): {} pass, {} fail, {} inconclusive, {} error, {} skipped",
-        t.total(),
-        record.sut.access_edge_address,
-        record.sut.kind,
-        if record.sut.faults.is_empty() {
-            String::new()
-        } else {
-            format!(", faults: {}", record.sut.faults.join(", "))
-        },
-        t.pass,
-        t.fail,
-        t.inconclusive,
-        t.error,
-        t.skipped
-    );
-    for case in record.cases.iter().filter(|c| c.verdict != Verdict::Pass) {
-        println!(
-            "  {:<12} {}: {}",
-            case.verdict.as_str(),
-            case.id,
-            case.reason
-        );
-    }
-    println!("report: {}", report_dir.display());
 }
 
 /// Creates the report directory; stale case folders from an earlier run
@@ -300,6 +275,7 @@ fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         evidence,
     };
+    shared.terminal.case_finished(&record);
     if let Ok(mut records) = shared.records.lock() {
         records.push(record);
     }

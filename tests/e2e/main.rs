@@ -12,3 +12,4 @@ mod good_run;
 mod html_report;
 mod scenario_errors;
 mod shards;
+mod terminal;
