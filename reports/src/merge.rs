@@ -234,7 +234,7 @@ mod tests {
         let err = merge_reports(&[a.clone(), c], &root.path().join("o2")).unwrap_err();
         assert!(err.to_string().contains("different SUTs"), "{err}");
 
-        let err = merge_reports(&[a.clone()], &a).unwrap_err();
+        let err = merge_reports(std::slice::from_ref(&a), &a).unwrap_err();
         assert!(matches!(err, MergeError::OutputIsInput { .. }), "{err}");
         assert!(matches!(merge_reports(&[], &a), Err(MergeError::NoInputs)));
     }
