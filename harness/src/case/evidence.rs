@@ -25,8 +25,11 @@ impl CaseArtifacts {
         datagrams: Vec<Datagram>,
         key_log: Vec<u8>,
         transcript: Vec<TranscriptEntry>,
-        certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
+        mut certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     ) -> Self {
+        // One file per name: the first chain recorded under a name wins.
+        let mut seen = std::collections::HashSet::new();
+        certificates.retain(|(name, _)| seen.insert(name.clone()));
         Self {
             evidence: CaseEvidence {
                 streams: connections.iter().map(ConnectionRecord::snapshot).collect(),

@@ -166,8 +166,30 @@ impl<'a> CaseRun<'a> {
         self.records.entry(id).or_insert_with(|| record.clone());
     }
 
+    /// Keeps the certificate chain the Edge presented on `connection` as
+    /// case evidence, once per name: `sut-external-server-chain` or
+    /// `sut-internal-server-chain` when our actor connected to the Edge,
+    /// `sut-client-chain-to-<actor>` when the Edge connected to it.
+    fn remember_sut_chain(&mut self, actor: &str, connection: &ConnHandle) {
+        if connection.peer_chain.is_empty() {
+            return;
+        }
+        let name = if connection.remote == self.topology.sut.external {
+            "sut-external-server-chain".to_owned()
+        } else if connection.remote == self.topology.sut.internal {
+            "sut-internal-server-chain".to_owned()
+        } else {
+            format!("sut-client-chain-to-{actor}")
+        };
+        if self.certificates.iter().all(|(known, _)| *known != name) {
+            self.certificates
+                .push((name, connection.peer_chain.as_ref().clone()));
+        }
+    }
+
     fn log_message(&mut self, actor: &str, kind: &str, connection: &ConnHandle, text: String) {
         self.remember_connection(&connection.record, connection.id);
+        self.remember_sut_chain(actor, connection);
         self.transcript.push(TranscriptEntry {
             at: SystemTime::now(),
             actor: actor.to_owned(),
