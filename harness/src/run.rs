@@ -24,7 +24,7 @@ use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::scenario::Case;
 use crate::shard::Shard;
-use crate::terminal::Terminal;
+use crate::terminal::{LiveProgress, Terminal};
 use crate::topology::{EmbeddedAddresses, Topology};
 
 /// Exit code: every case passed, was skipped or was inconclusive.
@@ -53,6 +53,7 @@ struct Shared {
     nonce: String,
     records: Mutex<Vec<CaseRecord>>,
     terminal: Terminal,
+    progress: LiveProgress,
 }
 
 /// Runs the suite; returns the process exit code.
@@ -126,6 +127,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
         records: Mutex::new(Vec::new()),
         terminal,
+        progress: LiveProgress::start(),
     });
     let trials = catalogue
         .cases
@@ -139,6 +141,7 @@ pub fn run(mut options: RunOptions) -> u8 {
     // Our own records decide the exit code (fail/error only; libtest would
     // also count nothing for inconclusive), so the conclusion is not used.
     let _conclusion = libtest_mimic::run(&options.test_args, trials);
+    shared.progress.finish();
 
     let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
     let order: Vec<&str> = catalogue.cases.iter().map(|c| c.id.as_str()).collect();
@@ -276,6 +279,7 @@ fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
         evidence,
     };
     shared.terminal.case_finished(&record);
+    shared.progress.case_finished(&record);
     if let Ok(mut records) = shared.records.lock() {
         records.push(record);
     }

@@ -13,9 +13,20 @@
 //!
 //! In JSON mode the cases run one at a time on the main thread, so every
 //! line is written whole and lines never interleave.
+//!
+//! While cases run, a live progress line (indicatif) on stderr counts the
+//! verdicts so far, but only when stderr is a terminal and stdout is not
+//! (output redirected, or `--format json` piped to a tool): when stdout is a
+//! terminal, libtest's own line per case is the live progress, and a second
+//! line redrawn under it would garble both.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use picharness_reports::Totals;
 
 use libtest_mimic::{Arguments, ColorSetting, FormatSetting};
 use picharness_reports::{CaseRecord, RunRecord, Verdict};
@@ -56,6 +67,71 @@ impl Terminal {
         match self {
             Self::Json => print_line(&run_event(run, report_dir, exit_code).to_string()),
             Self::Human { color } => print!("{}", summary_table(run, report_dir, color)),
+        }
+    }
+}
+
+/// Whether to draw the live progress line (see the module docs).
+fn wants_live_progress(stdout_is_terminal: bool, stderr_is_terminal: bool) -> bool {
+    stderr_is_terminal && !stdout_is_terminal
+}
+
+/// The live progress line on stderr, or nothing.
+pub(crate) struct LiveProgress {
+    bar: Option<ProgressBar>,
+    totals: Mutex<Totals>,
+}
+
+impl LiveProgress {
+    /// Starts the line if the terminals call for it (see the module docs).
+    pub(crate) fn start() -> Self {
+        let show = wants_live_progress(
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        );
+        let bar = show.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {pos} done: {wide_msg}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            bar,
+            totals: Mutex::new(Totals::default()),
+        }
+    }
+
+    /// Counts a finished case.
+    pub(crate) fn case_finished(&self, case: &CaseRecord) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        let totals = match self.totals.lock() {
+            Ok(mut totals) => {
+                totals.add(case.verdict);
+                *totals
+            }
+            Err(_) => return,
+        };
+        bar.inc(1);
+        bar.set_message(format!(
+            "{} pass, {} fail, {} inconclusive, {} error, {} skipped (last: {} {})",
+            totals.pass,
+            totals.fail,
+            totals.inconclusive,
+            totals.error,
+            totals.skipped,
+            case.id,
+            case.verdict
+        ));
+    }
+
+    /// Removes the line (the summary follows on stdout).
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
@@ -172,7 +248,7 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use picharness_reports::{EvidenceFiles, SCHEMA_VERSION, SutInfo, ToolInfo, Totals};
+    use picharness_reports::{EvidenceFiles, SCHEMA_VERSION, SutInfo, ToolInfo};
 
     fn run() -> RunRecord {
         let case = |id: &str, verdict, reason: &str| CaseRecord {
@@ -245,6 +321,22 @@ mod tests {
             text.contains("0 error,"),
             "zero counts stay plain: {text:?}"
         );
+    }
+
+    #[test]
+    fn the_live_line_is_drawn_only_where_it_cannot_garble_stdout() {
+        assert!(wants_live_progress(false, true));
+        assert!(!wants_live_progress(true, true));
+        assert!(!wants_live_progress(false, false));
+        assert!(!wants_live_progress(true, false));
+        // Without a terminal it counts nothing and draws nothing.
+        let progress = LiveProgress {
+            bar: None,
+            totals: Mutex::new(Totals::default()),
+        };
+        progress.case_finished(&run().cases[0]);
+        progress.finish();
+        assert_eq!(progress.totals.lock().unwrap().total(), 0);
     }
 
     #[test]
