@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use picharness_harness::bundle::evidence_command;
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
+use picharness_harness::merge::merge_command;
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
+use picharness_harness::shard::Shard;
 use picharness_harness::topology::EmbeddedAddresses;
 use picharness_simulators::edge::Fault;
 
@@ -37,6 +40,9 @@ enum Command {
         /// First two octets of the loopback /16 the embedded topology uses.
         #[arg(long, value_name = "ADDR", default_value = "127.80.0.0")]
         embedded_net: Ipv4Addr,
+        /// Run only shard K of N (cases sorted by id, dealt round-robin); merge with `report merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
         #[command(flatten)]
         test_args: libtest_mimic::Arguments,
     },
@@ -54,6 +60,22 @@ enum Command {
     Dns {
         #[command(subcommand)]
         command: DnsCommand,
+    },
+    /// Work with report directories.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// Pack one case's evidence (trace with keys, transcript, certificates, verdict, how to reproduce) as a .tar.gz.
+    Evidence {
+        /// The case id, as in summary.json.
+        case_id: String,
+        /// The report directory of the run.
+        #[arg(long, value_name = "DIR", default_value = "picharness-report")]
+        report_dir: PathBuf,
+        /// Where to write the bundle [default: <case id>.evidence.tar.gz].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -76,6 +98,19 @@ enum DnsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge the reports of shard runs into one summary.json, junit.xml and index.html.
+    Merge {
+        /// The shard report directories.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Where the merged report goes.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ListFormat {
     Text,
@@ -90,12 +125,14 @@ fn main() -> ExitCode {
             report_dir,
             scenarios,
             embedded_net,
+            shard,
             test_args,
         } => run(RunOptions {
             scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
             report_dir,
             faults: sut_faults,
             embedded_base: embedded_net,
+            shard,
             test_args,
         }),
         Command::List { format, scenarios } => {
@@ -130,6 +167,14 @@ fn main() -> ExitCode {
             listen,
             faults: sut_faults,
         }),
+        Command::Report {
+            command: ReportCommand::Merge { dirs, out },
+        } => merge_command(&dirs, &out),
+        Command::Evidence {
+            case_id,
+            report_dir,
+            out,
+        } => evidence_command(&report_dir, &case_id, out),
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

@@ -5,18 +5,26 @@
 //! per file) and validate them up front. `topology` starts the world a run
 //! plays in (the embedded reference Edge on loopback by default). `case`
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
-//! drives all cases as libtest-mimic trials and writes the reports.
-//! `locate` is how a peer finds the Edge through DNS. `dns_serve` runs the DNS server alone (`picharness dns serve`);
-//! `dns_trace` writes the run's whole DNS traffic as `dns.pcapng`.
+//! drives all cases as libtest-mimic trials and writes the reports. `bundle`
+//! packs one case's evidence for a bug report; `shard` picks a stable slice of
+//! the cases for `--shard K/N`; `merge` joins shard reports; `terminal` prints
+//! the closing summary or, with `--format json`, one event per line.
+//! `locate` is how a peer finds the Edge through DNS; `dns_serve` runs the DNS
+//! server alone (`picharness dns serve`); `dns_trace` writes the run's whole
+//! DNS traffic as `dns.pcapng`.
 
+pub mod bundle;
 pub mod case;
 pub mod catalogue;
 pub mod dns_serve;
 pub mod dns_trace;
 pub mod locate;
+pub mod merge;
 pub mod profile;
 pub mod run;
 pub mod scenario;
+pub mod shard;
+mod terminal;
 pub mod topology;
 
 pub use run::{RunOptions, run};

@@ -1,7 +1,7 @@
 //! A whole run: load the catalogue, start the topology, execute the cases as
 //! libtest-mimic trials (filters, `--exact`, `--skip`, `--list`,
 //! `--test-threads` as libtest has them), and write `summary.json`,
-//! `junit.xml` and each case's evidence.
+//! `junit.xml`, `index.html` and each case's evidence.
 
 use std::net::Ipv4Addr;
 use std::panic::AssertUnwindSafe;
@@ -10,18 +10,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use picharness_reports::html::write_html;
 use picharness_reports::junit::write_junit;
 use picharness_reports::summary::write_summary;
 use picharness_reports::{
-    CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict,
+    CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict,
+    redact_argv,
 };
 use picharness_simulators::edge::{Fault, FaultSet};
 use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
-use crate::catalogue::load_catalogue;
+use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::dns_trace::write_dns_trace;
 use crate::scenario::Case;
+use crate::shard::Shard;
+use crate::terminal::{LiveProgress, Terminal};
 use crate::topology::{EmbeddedAddresses, Topology};
 
 /// Exit code: every case passed, was skipped or was inconclusive.
@@ -38,6 +42,8 @@ pub struct RunOptions {
     pub faults: Vec<Fault>,
     /// The /16 the embedded topology's loopback addresses come from.
     pub embedded_base: Ipv4Addr,
+    /// Run only this slice of the cases (`--shard K/N`).
+    pub shard: Option<Shard>,
     pub test_args: Arguments,
 }
 
@@ -47,12 +53,15 @@ struct Shared {
     report_dir: PathBuf,
     nonce: String,
     records: Mutex<Vec<CaseRecord>>,
+    terminal: Terminal,
+    progress: LiveProgress,
 }
 
 /// Runs the suite; returns the process exit code.
-pub fn run(options: RunOptions) -> u8 {
+pub fn run(mut options: RunOptions) -> u8 {
     install_crypto_provider();
-    let catalogue = match load_catalogue(&options.scenarios_dir) {
+    let terminal = Terminal::from_args(&mut options.test_args);
+    let mut catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors {
@@ -65,6 +74,9 @@ pub fn run(options: RunOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
     };
+    if let Some(shard) = options.shard {
+        catalogue.cases = shard.select(&catalogue.cases);
+    }
     if options.test_args.list {
         let trials = catalogue
             .cases
@@ -115,6 +127,8 @@ pub fn run(options: RunOptions) -> u8 {
         report_dir: options.report_dir.clone(),
         nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
         records: Mutex::new(Vec::new()),
+        terminal,
+        progress: LiveProgress::start(),
     });
     let trials = catalogue
         .cases
@@ -128,6 +142,7 @@ pub fn run(options: RunOptions) -> u8 {
     // Our own records decide the exit code (fail/error only; libtest would
     // also count nothing for inconclusive), so the conclusion is not used.
     let _conclusion = libtest_mimic::run(&options.test_args, trials);
+    shared.progress.finish();
 
     let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
     let order: Vec<&str> = catalogue.cases.iter().map(|c| c.id.as_str()).collect();
@@ -147,6 +162,7 @@ pub fn run(options: RunOptions) -> u8 {
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         totals,
         cases,
+        invocation: Some(invocation(&options)),
     };
     let mut exit = if record.cases.iter().any(|c| c.verdict.is_failure()) {
         EXIT_FAILURES
@@ -166,45 +182,44 @@ pub fn run(options: RunOptions) -> u8 {
         eprintln!("picharness: cannot write {}: {e}", dns_trace.display());
         exit = EXIT_FAILURES;
     }
-    print_totals(&record, &options.report_dir);
+    if let Err(e) = write_html(&options.report_dir, &record) {
+        eprintln!("picharness: cannot write index.html: {e}");
+        exit = EXIT_FAILURES;
+    }
+    terminal.run_finished(&record, &options.report_dir, exit);
     drop(shared);
     runtime.shutdown_background();
     exit
+}
+
+/// The command line of this process (redacted) and the command that runs
+/// the same suite the same way.
+fn invocation(options: &RunOptions) -> Invocation {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut rerun = vec![
+        "picharness".to_owned(),
+        "run".to_owned(),
+        "--embedded-net".to_owned(),
+        options.embedded_base.to_string(),
+    ];
+    for fault in &options.faults {
+        rerun.push("--sut-fault".to_owned());
+        rerun.push(fault.name().to_owned());
+    }
+    if options.scenarios_dir != default_scenarios_dir() {
+        rerun.push("--scenarios".to_owned());
+        rerun.push(options.scenarios_dir.display().to_string());
+    }
+    Invocation {
+        argv: redact_argv(&argv),
+        rerun,
+    }
 }
 
 fn rfc3339(at: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(at);
     odt.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| odt.to_string())
-}
-
-fn print_totals(record: &RunRecord, report_dir: &Path) {
-    let t = record.totals;
-    println!(
-        "\npicharness: {} cases against {} ({}{}): {} pass, {} fail, {} inconclusive, {} error, {} skipped",
-        t.total(),
-        record.sut.access_edge_address,
-        record.sut.kind,
-        if record.sut.faults.is_empty() {
-            String::new()
-        } else {
-            format!(", faults: {}", record.sut.faults.join(", "))
-        },
-        t.pass,
-        t.fail,
-        t.inconclusive,
-        t.error,
-        t.skipped
-    );
-    for case in record.cases.iter().filter(|c| c.verdict != Verdict::Pass) {
-        println!(
-            "  {:<12} {}: {}",
-            case.verdict.as_str(),
-            case.id,
-            case.reason
-        );
-    }
-    println!("report: {}", report_dir.display());
 }
 
 /// Creates the report directory; stale case folders from an earlier run
@@ -269,6 +284,8 @@ fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         evidence,
     };
+    shared.terminal.case_finished(&record);
+    shared.progress.case_finished(&record);
     if let Ok(mut records) = shared.records.lock() {
         records.push(record);
     }

@@ -13,7 +13,12 @@
 //!
 //! Every test case carries a `verdict` property with the real verdict, so
 //! nothing is lost, plus `requirement` properties and, for non-pass
-//! verdicts, `failed_step`. The same facts are in its system-out as text.
+//! verdicts, `failed_step`. Its system-out holds the same facts as
+//! `key: value` lines, then `[[ATTACHMENT|<report dir>/cases/<id>/trace.pcapng]]`
+//! (the convention the Jenkins JUnit Attachments plugin and GitLab read; the
+//! path is the report directory as given to the run, so a relative report
+//! directory gives a path relative to the working directory, which is what
+//! CI workspaces expect), then the case's transcript.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,7 +44,9 @@ pub enum JunitError {
 }
 
 /// Builds the JUnit report of `run` (see the module docs for the mapping).
-pub fn junit_report(run: &RunRecord) -> Report {
+/// Evidence paths are resolved against `report_dir`, where each case's
+/// transcript is read from.
+pub fn junit_report(run: &RunRecord, report_dir: &Path) -> Report {
     let mut suite = TestSuite::new(SUITE_NAME);
     suite.set_time(Duration::from_millis(run.duration_ms));
     suite.add_properties([
@@ -59,7 +66,7 @@ pub fn junit_report(run: &RunRecord) -> Report {
             .iter()
             .map(|fault| Property::new("sut.fault", fault.as_str())),
     );
-    suite.add_test_cases(run.cases.iter().map(test_case));
+    suite.add_test_cases(run.cases.iter().map(|case| test_case(case, report_dir)));
 
     let mut report = Report::new(SUITE_NAME);
     report.set_time(Duration::from_millis(run.duration_ms));
@@ -67,21 +74,23 @@ pub fn junit_report(run: &RunRecord) -> Report {
     report
 }
 
-/// Renders the JUnit report of `run` as XML.
-pub fn render_junit(run: &RunRecord) -> Result<String, JunitError> {
-    Ok(junit_report(run).to_string()?)
+/// Renders the JUnit report of `run` as XML (evidence in `report_dir`).
+pub fn render_junit(run: &RunRecord, report_dir: &Path) -> Result<String, JunitError> {
+    Ok(junit_report(run, report_dir).to_string()?)
 }
 
-/// Writes the JUnit report of `run` to `path`.
+/// Writes the JUnit report of `run` to `path`; the report directory is the
+/// one `path` is in.
 pub fn write_junit(path: &Path, run: &RunRecord) -> Result<(), JunitError> {
-    let xml = render_junit(run)?;
+    let report_dir = path.parent().unwrap_or_else(|| Path::new(""));
+    let xml = render_junit(run, report_dir)?;
     std::fs::write(path, xml).map_err(|source| JunitError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn test_case(case: &CaseRecord) -> TestCase {
+fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
     let mut status = match case.verdict {
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::Fail => {
@@ -126,12 +135,13 @@ fn test_case(case: &CaseRecord) -> TestCase {
     if let Some(step) = &case.failed_step {
         test_case.add_property(Property::new("failed_step", step.as_str()));
     }
-    test_case.set_system_out(system_out(case));
+    test_case.set_system_out(system_out(case, report_dir));
     test_case
 }
 
-/// The case's facts as `key: value` lines, for people reading CI output.
-fn system_out(case: &CaseRecord) -> String {
+/// The case's facts as `key: value` lines, for people reading CI output,
+/// the trace as an attachment, and the transcript.
+fn system_out(case: &CaseRecord, report_dir: &Path) -> String {
     let mut out = String::new();
     let mut line = |key: &str, value: &str| {
         out.push_str(key);
@@ -160,6 +170,23 @@ fn system_out(case: &CaseRecord) -> String {
     for certificate in &case.evidence.certificates {
         line("certificate", certificate);
     }
+    if let Some(trace) = &case.evidence.trace {
+        out.push_str(&format!(
+            "[[ATTACHMENT|{}]]\n",
+            report_dir.join(trace).display()
+        ));
+    }
+    if let Some(transcript) = &case.evidence.transcript {
+        let path = report_dir.join(transcript);
+        out.push('\n');
+        match std::fs::read_to_string(&path) {
+            Ok(text) => out.push_str(&text),
+            Err(e) => out.push_str(&format!(
+                "(transcript {} unreadable: {e})\n",
+                path.display()
+            )),
+        }
+    }
     out
 }
 
@@ -169,7 +196,7 @@ mod tests {
     use crate::summary::tests::sample_run;
 
     fn parsed(run: &RunRecord) -> (String, Report) {
-        let xml = render_junit(run).unwrap();
+        let xml = render_junit(run, Path::new("report")).unwrap();
         let report = Report::deserialize_from_str(&xml).unwrap();
         (xml, report)
     }
@@ -236,6 +263,16 @@ mod tests {
             out.contains("requirements: REQ-TLS-1, REQ-TLS-2\n"),
             "{out}"
         );
+        assert!(
+            out.contains("[[ATTACHMENT|report/cases/edge.dns.srv-federation/trace.pcapng]]\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "transcript report/cases/edge.dns.srv-federation/transcript.txt unreadable"
+            ),
+            "{out}"
+        );
 
         let error = by_id("av.turn.relay-range");
         assert_eq!(error.classname.as_ref().unwrap().as_str(), "av");
@@ -269,7 +306,7 @@ mod tests {
 
     #[test]
     fn xml_text_has_the_expected_elements() {
-        let xml = render_junit(&sample_run()).unwrap();
+        let xml = render_junit(&sample_run(), Path::new("report")).unwrap();
         assert!(xml.contains("<testsuite name=\"picharness\""), "{xml}");
         assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
         assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
@@ -290,6 +327,32 @@ mod tests {
     }
 
     #[test]
+    fn the_transcript_is_the_system_out() {
+        let run = sample_run();
+        let dir = tempfile::tempdir().unwrap();
+        let case_dir = dir.path().join("cases/aol.tls.client-eku");
+        std::fs::create_dir_all(&case_dir).unwrap();
+        let transcript =
+            "[+0.000 ms] aol sent 127.80.1.1:1 -> 127.80.0.10:5061\n    OPTIONS sip:x SIP/2.0\n";
+        std::fs::write(case_dir.join("transcript.txt"), transcript).unwrap();
+        let report = junit_report(&run, dir.path());
+        let case = report.test_suites[0]
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == "aol.tls.client-eku")
+            .unwrap();
+        let out = case.system_out.as_ref().unwrap().as_str();
+        let attachment = format!(
+            "[[ATTACHMENT|{}]]\n\n",
+            dir.path()
+                .join("cases/aol.tls.client-eku/trace.pcapng")
+                .display()
+        );
+        assert!(out.contains(&attachment), "{out}");
+        assert!(out.ends_with(transcript), "{out}");
+    }
+
+    #[test]
     fn write_junit_writes_the_rendered_report() {
         let run = sample_run();
         let dir = tempfile::tempdir().unwrap();
@@ -297,7 +360,7 @@ mod tests {
         write_junit(&path, &run).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            render_junit(&run).unwrap()
+            render_junit(&run, dir.path()).unwrap()
         );
         let err = write_junit(&dir.path().join("no/such/dir/junit.xml"), &run).unwrap_err();
         assert!(matches!(err, JunitError::Io { .. }), "{err}");

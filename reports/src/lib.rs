@@ -3,17 +3,25 @@
 //! `model` is the versioned serde model of `summary.json`, a contract other
 //! tools rely on. `evidence` holds what a case captured (TCP byte streams with
 //! timestamps, datagrams, TLS key log lines, SIP transcript entries). The
-//! writers turn those into `summary.json`, `junit.xml`, `trace.pcapng` and
-//! `transcript.txt`. This crate depends on no other picharness crate.
+//! writers turn those into `summary.json`, `junit.xml`, `trace.pcapng`,
+//! `transcript.txt`, `messages.json` and `index.html` (whose ladder diagrams
+//! `ladder` lays out). This crate depends on no other picharness crate.
 
+pub mod bundle;
 pub mod evidence;
+pub mod html;
 pub mod junit;
+pub mod ladder;
+pub mod merge;
+pub mod messages;
 pub mod model;
 pub mod pcapng;
+pub mod schema;
 pub mod summary;
 pub mod transcript;
 
 pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
 pub use model::{
-    CaseRecord, EvidenceFiles, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict,
+    CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals,
+    Verdict, redact_argv,
 };

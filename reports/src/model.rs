@@ -2,13 +2,16 @@
 //! [`SCHEMA_VERSION`]). Field names here are a contract; change them only
 //! with a new schema version.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the `summary.json` layout. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The outcome of one case (TTCN-3 style).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every expectation held.
@@ -54,14 +57,14 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
 /// What was tested.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SutInfo {
     /// `embedded-reference` for the built-in reference Edge, `external` for a configured one.
     pub kind: String,
@@ -73,7 +76,7 @@ pub struct SutInfo {
     pub faults: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
     pub pass: usize,
     pub fail: usize,
@@ -99,16 +102,21 @@ impl Totals {
 }
 
 /// Paths of a case's evidence files, relative to the report directory.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EvidenceFiles {
     pub trace: Option<String>,
     pub transcript: Option<String>,
     /// PEM files of certificate chains the SUT presented.
     pub certificates: Vec<String>,
+    /// `messages.json`: the transcript as data (actor, kind, addresses, time,
+    /// full text per entry), which the HTML report draws its ladder from.
+    /// Added within schema version 1; absent in older files.
+    #[serde(default)]
+    pub messages: Option<String>,
 }
 
 /// One case's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseRecord {
     pub id: String,
     pub title: String,
@@ -125,7 +133,7 @@ pub struct CaseRecord {
 }
 
 /// The whole run: `summary.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunRecord {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -135,4 +143,83 @@ pub struct RunRecord {
     pub duration_ms: u64,
     pub totals: Totals,
     pub cases: Vec<CaseRecord>,
+    /// How the run was started. Added within schema version 1; absent in
+    /// older files.
+    #[serde(default)]
+    pub invocation: Option<Invocation>,
+}
+
+/// The command line of a run, for reproducing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Invocation {
+    /// The command line as given, with the value of any option whose name
+    /// looks secret (password, secret, token, key) replaced by `<redacted>`.
+    pub argv: Vec<String>,
+    /// A command that runs the suite against the same SUT the same way, with
+    /// no case filter and no report directory (`picharness evidence` adds
+    /// `--exact <case>`).
+    pub rerun: Vec<String>,
+}
+
+/// Option names whose values are never written to a report.
+const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "key"];
+
+/// `argv` with the values of secret-looking options (`--x-password V` or
+/// `--x-password=V`) replaced by `<redacted>`.
+pub fn redact_argv(argv: &[String]) -> Vec<String> {
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        name.starts_with("--") && SECRET_WORDS.iter().any(|w| name.contains(w))
+    };
+    let mut out = Vec::with_capacity(argv.len());
+    let mut hide_next = false;
+    for arg in argv {
+        if hide_next {
+            out.push("<redacted>".to_owned());
+            hide_next = false;
+        } else if let Some((name, _)) = arg.split_once('=').filter(|(name, _)| secret(name)) {
+            out.push(format!("{name}=<redacted>"));
+        } else {
+            hide_next = secret(arg);
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_looking_option_values_are_redacted() {
+        let argv: Vec<String> = [
+            "picharness",
+            "run",
+            "--sut-fault",
+            "no-record-route",
+            "--admin-password",
+            "hunter2",
+            "--api-token=abc",
+            "--embedded-net",
+            "127.80.0.0",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            redact_argv(&argv),
+            [
+                "picharness",
+                "run",
+                "--sut-fault",
+                "no-record-route",
+                "--admin-password",
+                "<redacted>",
+                "--api-token=<redacted>",
+                "--embedded-net",
+                "127.80.0.0",
+            ]
+        );
+    }
 }

@@ -29,7 +29,7 @@ use pcap_file::pcapng::blocks::unknown::UnknownBlock;
 use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness};
 
-use crate::evidence::{CaseEvidence, Datagram, Direction, TcpStream};
+use crate::evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream};
 
 /// pcapng block type of a Decryption Secrets Block.
 pub const DECRYPTION_SECRETS_BLOCK: u32 = 0x0000_000A;
@@ -266,8 +266,8 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
         next_seq: SERVER_ISN,
         unacked: 0,
     };
-    // Frames of a stream never go back in time, so sorting all frames by
-    // time keeps each stream's sequence numbers in order.
+    // Frames of a stream never go back in time (see `ordered_segments`), so
+    // sorting all frames by time keeps each stream's sequence numbers in order.
     let mut now = since_epoch(stream.opened_at);
 
     // Handshake.
@@ -300,11 +300,8 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
     server.next_seq = server.next_seq.wrapping_add(1);
     push_pure_ack(frames, now, &client, &mut server)?;
 
-    for segment in &stream.segments {
-        if segment.bytes.is_empty() {
-            continue;
-        }
-        now = now.max(since_epoch(segment.at));
+    for (at, segment) in ordered_segments(stream) {
+        now = at;
         let (sender, receiver) = match segment.direction {
             Direction::ClientToServer => (&mut client, &mut server),
             Direction::ServerToClient => (&mut server, &mut client),
@@ -365,6 +362,40 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
     Ok(())
 }
 
+/// The stream's non-empty segments in the order their frames are written,
+/// with the time each frame gets.
+///
+/// Each direction keeps its recorded order (the order of its bytes on the
+/// wire), with times made non-decreasing within that direction and no earlier
+/// than `opened_at`; the two directions are then merged by time, ties in
+/// recorded order. Times are only ever adjusted against the same direction,
+/// so a segment is never pushed past one going the other way: when the two
+/// directions were recorded by different tasks, a write recorded after a
+/// read but stamped before it still appears before it, instead of after the
+/// answer it caused.
+fn ordered_segments(stream: &TcpStream) -> Vec<(Duration, &Segment)> {
+    let opened = since_epoch(stream.opened_at);
+    let mut latest_to_server = opened;
+    let mut latest_to_client = opened;
+    let mut ordered: Vec<(Duration, &Segment)> = stream
+        .segments
+        .iter()
+        .filter(|segment| !segment.bytes.is_empty())
+        .map(|segment| {
+            let latest = match segment.direction {
+                Direction::ClientToServer => &mut latest_to_server,
+                Direction::ServerToClient => &mut latest_to_client,
+            };
+            *latest = (*latest).max(since_epoch(segment.at));
+            (*latest, segment)
+        })
+        .collect();
+    // Stable: equal times keep their recorded order, and within a direction
+    // times never decrease, so each direction's order is kept.
+    ordered.sort_by_key(|(at, _)| *at);
+    ordered
+}
+
 /// `from` acknowledges everything `to` has sent so far.
 fn push_pure_ack(
     frames: &mut Vec<Frame>,
@@ -414,7 +445,7 @@ fn datagram_frame(datagram: &Datagram) -> Result<Frame, PcapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::Segment;
+
     use pcap_file::pcapng::PcapNgReader;
     use std::process::Command;
 
@@ -574,6 +605,72 @@ mod tests {
         assert_eq!(back.packets[0].0, since_epoch(evidence.datagrams[0].at));
         let largest = back.packets.iter().map(|(_, d)| d.len()).max().unwrap();
         assert_eq!(largest, 14 + 20 + 20 + MAX_SEGMENT_PAYLOAD);
+    }
+
+    /// (time, source port, payload) of every data-carrying TCP frame.
+    fn data_frames(bytes: &[u8]) -> Vec<(Duration, u16, Vec<u8>)> {
+        read_back(bytes)
+            .packets
+            .iter()
+            .filter_map(|(at, frame)| {
+                let parsed = etherparse::SlicedPacket::from_ethernet(frame).unwrap();
+                match parsed.transport? {
+                    etherparse::TransportSlice::Tcp(tcp) if !tcp.payload().is_empty() => {
+                        Some((*at, tcp.source_port(), tcp.payload().to_vec()))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// A connection recorded by two tasks (reader and writer): the server's
+    /// write is recorded after the client's next request was read, but was
+    /// stamped before it. The write keeps its own time instead of being
+    /// dragged after the read; each direction keeps its byte order.
+    #[test]
+    fn a_segment_is_never_moved_past_one_going_the_other_way() {
+        let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_487_448);
+        let segment = |micros, direction, bytes: &[u8]| Segment {
+            at: t(base, micros),
+            direction,
+            bytes: bytes.to_vec(),
+        };
+        let evidence = CaseEvidence {
+            streams: vec![TcpStream {
+                client: addr(CLIENT),
+                server: addr(SERVER),
+                opened_at: t(base, 0),
+                segments: vec![
+                    segment(1_000, Direction::ClientToServer, b"request-1"),
+                    segment(3_000, Direction::ClientToServer, b"request-2"),
+                    segment(2_000, Direction::ServerToClient, b"answer-1"),
+                    // Out of order within its direction: clamped, not reordered.
+                    segment(2_500, Direction::ClientToServer, b"request-3"),
+                ],
+                closed_at: None,
+            }],
+            ..CaseEvidence::default()
+        };
+        let frames = data_frames(&pcapng_bytes(&evidence).unwrap());
+        let seen: Vec<(u64, &[u8])> = frames
+            .iter()
+            .map(|(at, _, payload)| {
+                (
+                    (*at - since_epoch(base)).as_micros() as u64,
+                    payload.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1_000, &b"request-1"[..]),
+                (2_000, &b"answer-1"[..]),
+                (3_000, &b"request-2"[..]),
+                (3_000, &b"request-3"[..]),
+            ]
+        );
     }
 
     #[test]

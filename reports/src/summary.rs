@@ -89,6 +89,7 @@ pub(crate) mod tests {
                 trace: Some(format!("cases/{id}/trace.pcapng")),
                 transcript: Some(format!("cases/{id}/transcript.txt")),
                 certificates: vec![],
+                messages: Some(format!("cases/{id}/messages.json")),
             },
         }
     }
@@ -143,6 +144,15 @@ pub(crate) mod tests {
             duration_ms: 5000,
             totals,
             cases,
+            invocation: Some(crate::model::Invocation {
+                argv: vec!["picharness".to_owned(), "run".to_owned()],
+                rerun: vec![
+                    "picharness".to_owned(),
+                    "run".to_owned(),
+                    "--embedded-net".to_owned(),
+                    "127.80.0.0".to_owned(),
+                ],
+            }),
         }
     }
 

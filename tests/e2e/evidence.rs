@@ -41,6 +41,8 @@ fn tshark_decrypts_the_sip_of_an_inbound_case() {
             "sip.Status-Code",
             "-e",
             "sip.Call-ID",
+            "-e",
+            "frame.time_epoch",
         ])
         .output()
         .expect("tshark runs");
@@ -77,6 +79,26 @@ fn tshark_decrypts_the_sip_of_an_inbound_case() {
     assert!(
         has("", "200", &at("0.10"), &at("1.2")),
         "Edge's 200 to the peer not found:\n{text}"
+    );
+    // The frames' times follow causality along the relay: the peer's
+    // MESSAGE, the Edge's copy to the pool, the pool's 200, then the Edge's
+    // 200 to the peer. (Each leg is recorded by a different endpoint.)
+    let time_of = |method: &str, status: &str, src: &str, dst: &str| -> f64 {
+        ours.iter()
+            .find(|r| r[2] == method && r[3] == status && r[0] == src && r[1] == dst)
+            .and_then(|r| r.get(5))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no time for {method}{status} {src} -> {dst}:\n{text}"))
+    };
+    let legs = [
+        time_of("MESSAGE", "", &at("1.2"), &at("0.10")),
+        time_of("MESSAGE", "", &at("0.11"), &at("0.20")),
+        time_of("", "200", &at("0.20"), &at("0.11")),
+        time_of("", "200", &at("0.10"), &at("1.2")),
+    ];
+    assert!(
+        legs.windows(2).all(|w| w[0] <= w[1]),
+        "frames out of causal order {legs:?}:\n{text}"
     );
     let transcript = std::fs::read_to_string(case.join("transcript.txt")).expect("transcript");
     assert!(
@@ -116,6 +138,17 @@ fn junit_reports_failures_by_case_id() {
     let junit = std::fs::read_to_string(run.report_path().join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("edge.dns.srv-port"), "{junit}");
     assert!(junit.contains("<failure"), "{junit}");
+    // The trace is attached the way Jenkins and GitLab read it, and the
+    // transcript is the system-out.
+    let trace = run
+        .report_path()
+        .join("cases/edge.dns.srv-port/trace.pcapng");
+    assert!(trace.is_file());
+    assert!(
+        junit.contains(&format!("[[ATTACHMENT|{}]]", trace.display())),
+        "{junit}"
+    );
+    assert!(junit.contains("runner note: DNS "), "{junit}");
 }
 
 #[test]

@@ -293,6 +293,14 @@ const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// The cases the fault table says `fault` must fail.
+pub(crate) fn must_fail(fault: &str) -> &'static [&'static str] {
+    FAULT_TABLE
+        .iter()
+        .find(|(f, _, _)| *f == fault)
+        .map_or(&[], |(_, cases, _)| cases)
+}
+
 fn check_fault(net: u8, fault: &str) {
     let (_, must_fail, phrase) = FAULT_TABLE
         .iter()

@@ -4,9 +4,13 @@
 
 mod support;
 
+mod bundle;
 mod catalogue;
 mod dns_serve;
 mod evidence;
 mod faults;
 mod good_run;
+mod html_report;
 mod scenario_errors;
+mod shards;
+mod terminal;

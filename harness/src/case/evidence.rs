@@ -1,8 +1,10 @@
 //! A case's evidence: gathered from the capture points when the case ends,
-//! then written to `cases/<id>/` as pcapng, transcript and certificates.
+//! then written to `cases/<id>/` as pcapng, transcript (text and
+//! `messages.json`) and certificates.
 
 use std::path::Path;
 
+use picharness_reports::messages::write_messages;
 use picharness_reports::pcapng::write_pcapng;
 use picharness_reports::transcript::write_transcript;
 use picharness_reports::{CaseEvidence, Datagram, EvidenceFiles, TranscriptEntry};
@@ -23,8 +25,11 @@ impl CaseArtifacts {
         datagrams: Vec<Datagram>,
         key_log: Vec<u8>,
         transcript: Vec<TranscriptEntry>,
-        certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
+        mut certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     ) -> Self {
+        // One file per name: the first chain recorded under a name wins.
+        let mut seen = std::collections::HashSet::new();
+        certificates.retain(|(name, _)| seen.insert(name.clone()));
         Self {
             evidence: CaseEvidence {
                 streams: connections.iter().map(ConnectionRecord::snapshot).collect(),
@@ -70,6 +75,13 @@ pub fn write_case_evidence(
     ) {
         Ok(()) => files.transcript = Some(relative("transcript.txt")),
         Err(e) => first_error = first_error.or(Some(format!("transcript.txt: {e}"))),
+    }
+    match write_messages(
+        &case_dir.join("messages.json"),
+        &artifacts.evidence.transcript,
+    ) {
+        Ok(()) => files.messages = Some(relative("messages.json")),
+        Err(e) => first_error = first_error.or(Some(format!("messages.json: {e}"))),
     }
     for (name, chain) in &artifacts.certificates {
         let pem_name = format!("{name}.pem");

@@ -122,6 +122,14 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     let mut outcome = Outcome::pass(format!("all {} steps held", case.steps.len()));
     for (index, step) in case.steps.iter().enumerate() {
         run.upcoming = upcoming_expect_actors(&case.steps[index + 1..]);
+        // "step N: ..." marks where each step starts; the HTML ladder finds
+        // the failed step by this number (the same N as `failed_step`).
+        let note = step
+            .note
+            .as_ref()
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
+        run.note(format!("step {}: {}{note}", index + 1, step.describe()));
         let result = match tokio::time::timeout_at(run.deadline, run.step(step)).await {
             Ok(result) => result,
             Err(_) => Err(Outcome::fail(timeout_reason(step, case.timeout))),
@@ -287,8 +295,30 @@ impl<'a> CaseRun<'a> {
         self.records.entry(id).or_insert_with(|| record.clone());
     }
 
+    /// Keeps the certificate chain the Edge presented on `connection` as
+    /// case evidence, once per name: `sut-external-server-chain` or
+    /// `sut-internal-server-chain` when our actor connected to the Edge,
+    /// `sut-client-chain-to-<actor>` when the Edge connected to it.
+    fn remember_sut_chain(&mut self, actor: &str, connection: &ConnHandle) {
+        if connection.peer_chain.is_empty() {
+            return;
+        }
+        let name = if connection.remote == self.topology.sut.external {
+            "sut-external-server-chain".to_owned()
+        } else if connection.remote == self.topology.sut.internal {
+            "sut-internal-server-chain".to_owned()
+        } else {
+            format!("sut-client-chain-to-{actor}")
+        };
+        if self.certificates.iter().all(|(known, _)| *known != name) {
+            self.certificates
+                .push((name, connection.peer_chain.as_ref().clone()));
+        }
+    }
+
     fn log_message(&mut self, actor: &str, kind: &str, connection: &ConnHandle, text: String) {
         self.remember_connection(&connection.record, connection.id);
+        self.remember_sut_chain(actor, connection);
         self.transcript.push(TranscriptEntry {
             at: SystemTime::now(),
             actor: actor.to_owned(),
@@ -304,9 +334,6 @@ impl<'a> CaseRun<'a> {
     }
 
     async fn step(&mut self, step: &Step) -> Result<(), Outcome> {
-        if let Some(note) = &step.note {
-            self.note(format!("step: {} ({note})", step.describe()));
-        }
         match &step.action {
             Action::Send {
                 template,

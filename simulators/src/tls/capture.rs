@@ -95,12 +95,15 @@ impl ConnectionRecord {
         (s.client, s.server)
     }
 
-    fn push(&self, direction: Direction, bytes: Vec<u8>) {
+    /// Appends bytes that crossed the socket at `at`. The caller takes `at`
+    /// outside this lock (see [`RecordingStream`] for which side of the
+    /// system call), so waiting here for a snapshot never skews it.
+    fn push(&self, at: SystemTime, direction: Direction, bytes: Vec<u8>) {
         if bytes.is_empty() {
             return;
         }
         lock(&self.inner).segments.push(Segment {
-            at: SystemTime::now(),
+            at,
             direction,
             bytes,
         });
@@ -111,6 +114,17 @@ impl ConnectionRecord {
 /// written, with its time, into a [`ConnectionRecord`].
 ///
 /// Put it between the TCP socket and tokio-rustls so it records ciphertext.
+///
+/// Times are chosen so that records made at different endpoints never
+/// contradict causality: a write is stamped *before* the bytes are handed to
+/// the socket (no earlier than the moment they could have left) and a read
+/// *after* the socket returned them (no earlier than the moment they
+/// arrived). So whatever the scheduler does between the system call and the
+/// stamp, a message's send time is always before the time any endpoint read
+/// it, or read anything sent in answer to it. Both halves of a connection are
+/// polled through `&mut self`, so stamps taken this way also rise in the
+/// order the segments are recorded.
+///
 /// Reading end-of-stream, completing a shutdown, or dropping the wrapper marks
 /// the record closed.
 pub struct RecordingStream<S> {
@@ -208,7 +222,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for RecordingStream<S> {
         if let Poll::Ready(Ok(())) = &result {
             let new = &buf.filled()[before..];
             if !new.is_empty() {
-                this.record.push(this.incoming(), new.to_vec());
+                // After the read: the bytes were here by now.
+                let at = SystemTime::now();
+                this.record.push(at, this.incoming(), new.to_vec());
             } else if had_room {
                 // Zero bytes with room to spare: the peer closed its side.
                 this.record.mark_closed();
@@ -225,10 +241,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        // Before the write: the bytes cannot have left earlier than this.
+        let at = SystemTime::now();
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &result {
             let n = (*n).min(buf.len());
-            this.record.push(this.outgoing(), buf[..n].to_vec());
+            this.record.push(at, this.outgoing(), buf[..n].to_vec());
         }
         result
     }
@@ -239,6 +257,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let at = SystemTime::now();
         let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = &result {
             let mut left = *n;
@@ -251,7 +270,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
                 bytes.extend_from_slice(&b[..take]);
                 left -= take;
             }
-            this.record.push(this.outgoing(), bytes);
+            this.record.push(at, this.outgoing(), bytes);
         }
         result
     }
@@ -408,5 +427,141 @@ impl ChainRecorder {
     /// Everything recorded, oldest first.
     pub fn all(&self) -> Vec<RecordedChain> {
         lock(&self.inner).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// How long the fake socket stalls after moving the bytes, standing in
+    /// for a thread preempted between the system call and the stamp.
+    const STALL: Duration = Duration::from_millis(5);
+
+    /// A socket that notes when bytes crossed it, then stalls before
+    /// returning to the caller.
+    struct StallingSocket {
+        crossed_at: Arc<Mutex<Vec<SystemTime>>>,
+        incoming: Vec<u8>,
+    }
+
+    impl AsyncWrite for StallingSocket {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            lock(&self.crossed_at).push(SystemTime::now());
+            std::thread::sleep(STALL);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncRead for StallingSocket {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = self.get_mut();
+            let n = this.incoming.len().min(buf.remaining());
+            buf.put_slice(&this.incoming[..n]);
+            this.incoming.drain(..n);
+            lock(&this.crossed_at).push(SystemTime::now());
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn recorded(incoming: &[u8]) -> (RecordingStream<StallingSocket>, Arc<Mutex<Vec<SystemTime>>>) {
+        let crossed_at = Arc::new(Mutex::new(Vec::new()));
+        let socket = StallingSocket {
+            crossed_at: crossed_at.clone(),
+            incoming: incoming.to_vec(),
+        };
+        let record = ConnectionRecord::new(
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.2:5061".parse().unwrap(),
+        );
+        (
+            RecordingStream::new(socket, record, TcpRole::Client),
+            crossed_at,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_write_is_stamped_no_later_than_the_bytes_left() {
+        let (mut stream, crossed_at) = recorded(b"");
+        stream.write_all(b"SIP/2.0 200 OK\r\n\r\n").await.unwrap();
+        let segments = stream.record().snapshot().segments;
+        let left = lock(&crossed_at)[0];
+        assert_eq!(segments.len(), 1);
+        assert!(
+            segments[0].at <= left,
+            "stamped {:?} after the bytes left",
+            segments[0].at.duration_since(left).unwrap_or_default()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_is_stamped_no_earlier_than_the_bytes_arrived() {
+        let (mut stream, crossed_at) = recorded(b"MESSAGE");
+        let mut buf = [0u8; 16];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"MESSAGE");
+        let segments = stream.record().snapshot().segments;
+        assert_eq!(segments.len(), 1);
+        assert!(segments[0].at >= lock(&crossed_at)[0]);
+    }
+
+    /// The trace oddity this guards against: one endpoint's write stalls
+    /// after the bytes left while another endpoint reads them (or the answer
+    /// they caused) at once. The write's stamp must still come first.
+    #[tokio::test]
+    async fn a_stalled_write_still_precedes_a_prompt_read_of_it() {
+        let (mut writer, crossed_at) = recorded(b"");
+        let (mut reader, _) = recorded(b"SIP/2.0 200 OK\r\n\r\n");
+        let write = tokio::task::spawn_blocking(move || {
+            block_on_ready(writer.write_all(b"SIP/2.0 200 OK\r\n\r\n")).unwrap();
+            writer
+        });
+        // Read once the writer's bytes have crossed its socket, while the
+        // writer is still stalled inside the call.
+        while lock(&crossed_at).is_empty() {
+            tokio::time::sleep(Duration::from_micros(100)).await;
+        }
+        let mut buf = [0u8; 64];
+        let n = reader.read(&mut buf).await.unwrap();
+        assert_eq!(n, 18);
+        let writer = write.await.unwrap();
+        let sent = writer.record().snapshot().segments[0].at;
+        let read = reader.record().snapshot().segments[0].at;
+        assert!(
+            sent < read,
+            "write stamped {:?} after the read of it",
+            sent.duration_since(read).unwrap_or_default()
+        );
+    }
+
+    /// Drives a future on the current (blocking) thread with a no-op waker;
+    /// the fake socket is always ready, so one poll loop finishes it.
+    fn block_on_ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
     }
 }

@@ -1,0 +1,38 @@
+//! `picharness report merge`: joins shard reports into one (the rules are in
+//! `picharness_reports::merge`) and prints the merged totals.
+
+use std::path::{Path, PathBuf};
+
+use picharness_reports::merge::merge_reports;
+
+use crate::run::{EXIT_CANNOT_START, EXIT_FAILURES, EXIT_OK};
+
+/// Merges `inputs` into `out`. Exit code: 0 when no merged case failed or
+/// errored, 1 when one did, 2 when the reports could not be merged.
+pub fn merge_command(inputs: &[PathBuf], out: &Path) -> u8 {
+    match merge_reports(inputs, out) {
+        Ok(merged) => {
+            let t = merged.totals;
+            println!(
+                "picharness: merged {} report(s), {} cases: {} pass, {} fail, {} inconclusive, {} error, {} skipped",
+                inputs.len(),
+                t.total(),
+                t.pass,
+                t.fail,
+                t.inconclusive,
+                t.error,
+                t.skipped
+            );
+            println!("report: {}", out.display());
+            if merged.cases.iter().any(|c| c.verdict.is_failure()) {
+                EXIT_FAILURES
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("picharness: {e}");
+            EXIT_CANNOT_START
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Joining the reports of a suite run in shards (`picharness run --shard K/N`)
+//! into one: `picharness report merge DIR... --out DIR`.
+//!
+//! The inputs must be runs of the same tool version against the same SUT
+//! (kind, address and fault switches) and must not share a case id. The
+//! merged record has every case sorted by id, totals recounted, the earliest
+//! `started_at`, the longest shard's `duration_ms` (shards run side by side)
+//! and the first input's `invocation`. Each case's `cases/<id>/` folder is
+//! copied, so evidence paths stay valid; then `summary.json`, `junit.xml` and
+//! `index.html` are written to the output directory.
+
+use std::path::{Path, PathBuf};
+
+use crate::html::{HtmlError, write_html};
+use crate::junit::{JunitError, write_junit};
+use crate::model::{RunRecord, Totals};
+use crate::summary::{SummaryError, read_summary, write_summary};
+
+/// Why reports could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("nothing to merge: give at least one report directory")]
+    NoInputs,
+    #[error(transparent)]
+    Summary(#[from] SummaryError),
+    #[error("{} and {} are runs of different {what} ({first} versus {other})", first_dir.display(), other_dir.display())]
+    Mismatch {
+        first_dir: PathBuf,
+        other_dir: PathBuf,
+        what: &'static str,
+        first: String,
+        other: String,
+    },
+    #[error("case {id} is in both {} and {}", first.display(), second.display())]
+    DuplicateCase {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("the output directory {} is also an input", out.display())]
+    OutputIsInput { out: PathBuf },
+    #[error("cannot copy {} to {}: {source}", from.display(), to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Junit(#[from] JunitError),
+    #[error(transparent)]
+    Html(#[from] HtmlError),
+}
+
+/// Merges the reports in `inputs` into `out` (see the module docs) and
+/// returns the merged record.
+pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeError> {
+    let (first_dir, rest) = inputs.split_first().ok_or(MergeError::NoInputs)?;
+    let same_dir = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if inputs.iter().any(|input| same_dir(input, out)) {
+        return Err(MergeError::OutputIsInput {
+            out: out.to_path_buf(),
+        });
+    }
+    let first = read_summary(&first_dir.join("summary.json"))?;
+    let mut merged = first.clone();
+    let mut origin: Vec<(String, PathBuf)> = first
+        .cases
+        .iter()
+        .map(|c| (c.id.clone(), first_dir.clone()))
+        .collect();
+    for dir in rest {
+        let run = read_summary(&dir.join("summary.json"))?;
+        let mismatch = |what, a: String, b: String| MergeError::Mismatch {
+            first_dir: first_dir.clone(),
+            other_dir: dir.clone(),
+            what,
+            first: a,
+            other: b,
+        };
+        if run.tool != first.tool {
+            return Err(mismatch(
+                "tool versions",
+                first.tool.version.clone(),
+                run.tool.version.clone(),
+            ));
+        }
+        if run.sut != first.sut {
+            let describe = |r: &RunRecord| {
+                format!(
+                    "{} {} faults [{}]",
+                    r.sut.kind,
+                    r.sut.access_edge_address,
+                    r.sut.faults.join(", ")
+                )
+            };
+            return Err(mismatch("SUTs", describe(&first), describe(&run)));
+        }
+        for case in &run.cases {
+            if let Some((_, earlier)) = origin.iter().find(|(id, _)| *id == case.id) {
+                return Err(MergeError::DuplicateCase {
+                    id: case.id.clone(),
+                    first: earlier.clone(),
+                    second: dir.clone(),
+                });
+            }
+            origin.push((case.id.clone(), dir.clone()));
+        }
+        merged.started_at = merged.started_at.min(run.started_at.clone());
+        merged.duration_ms = merged.duration_ms.max(run.duration_ms);
+        merged.cases.extend(run.cases);
+    }
+    merged.cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut totals = Totals::default();
+    for case in &merged.cases {
+        totals.add(case.verdict);
+    }
+    merged.totals = totals;
+
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MergeError::Write { path, source }
+    };
+    std::fs::create_dir_all(out.join("cases")).map_err(write_error(out))?;
+    for (id, dir) in &origin {
+        copy_dir(&dir.join("cases").join(id), &out.join("cases").join(id))?;
+    }
+    let summary = out.join("summary.json");
+    write_summary(&summary, &merged).map_err(write_error(&summary))?;
+    write_junit(&out.join("junit.xml"), &merged)?;
+    write_html(out, &merged)?;
+    Ok(merged)
+}
+
+/// Copies the files of `from` (one level, as case folders are flat) into
+/// `to`. A case with no folder (nothing was written) is not an error.
+fn copy_dir(from: &Path, to: &Path) -> Result<(), MergeError> {
+    let copy_error = |source| MergeError::Copy {
+        from: from.to_path_buf(),
+        to: to.to_path_buf(),
+        source,
+    };
+    let entries = match std::fs::read_dir(from) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(copy_error(e)),
+    };
+    std::fs::create_dir_all(to).map_err(copy_error)?;
+    for entry in entries {
+        let entry = entry.map_err(copy_error)?;
+        if entry.file_type().map_err(copy_error)?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).map_err(copy_error)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::sample_run;
+
+    /// Writes a report holding the sample run's cases at `keep` positions.
+    fn shard_report(dir: &Path, keep: &[usize]) -> RunRecord {
+        let mut run = sample_run();
+        run.cases = keep.iter().map(|&i| run.cases[i].clone()).collect();
+        run.totals = Totals::default();
+        for case in &run.cases {
+            run.totals.add(case.verdict);
+            let case_dir = dir.join("cases").join(&case.id);
+            std::fs::create_dir_all(&case_dir).unwrap();
+            std::fs::write(case_dir.join("transcript.txt"), case.id.as_bytes()).unwrap();
+        }
+        write_summary(&dir.join("summary.json"), &run).unwrap();
+        run
+    }
+
+    #[test]
+    fn two_shards_merge_into_one_report() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b, out) = (
+            root.path().join("a"),
+            root.path().join("b"),
+            root.path().join("out"),
+        );
+        shard_report(&a, &[0, 2, 4]);
+        let mut second = shard_report(&b, &[1, 3]);
+        second.duration_ms = 9000;
+        write_summary(&b.join("summary.json"), &second).unwrap();
+
+        let merged = merge_reports(&[a.clone(), b.clone()], &out).unwrap();
+        let ids: Vec<&str> = merged.cases.iter().map(|c| c.id.as_str()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted);
+        assert_eq!(merged.cases.len(), 5);
+        assert_eq!(merged.totals, sample_run().totals);
+        assert_eq!(merged.duration_ms, 9000);
+        let back = read_summary(&out.join("summary.json")).unwrap();
+        assert_eq!(back, merged);
+        assert!(out.join("junit.xml").is_file() && out.join("index.html").is_file());
+        for case in &merged.cases {
+            let copied = out.join("cases").join(&case.id).join("transcript.txt");
+            assert_eq!(std::fs::read_to_string(copied).unwrap(), case.id);
+        }
+    }
+
+    #[test]
+    fn overlapping_or_mismatched_shards_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            root.path().join("a"),
+            root.path().join("b"),
+            root.path().join("c"),
+        );
+        shard_report(&a, &[0, 1]);
+        shard_report(&b, &[1, 2]);
+        let err = merge_reports(&[a.clone(), b.clone()], &root.path().join("o1")).unwrap_err();
+        assert!(matches!(err, MergeError::DuplicateCase { .. }), "{err}");
+        assert!(err.to_string().contains("edge.dns.srv-federation"), "{err}");
+
+        let mut other = shard_report(&c, &[3]);
+        other.sut.faults = vec!["no-record-route".to_owned()];
+        write_summary(&c.join("summary.json"), &other).unwrap();
+        let err = merge_reports(&[a.clone(), c], &root.path().join("o2")).unwrap_err();
+        assert!(err.to_string().contains("different SUTs"), "{err}");
+
+        let err = merge_reports(std::slice::from_ref(&a), &a).unwrap_err();
+        assert!(matches!(err, MergeError::OutputIsInput { .. }), "{err}");
+        assert!(matches!(merge_reports(&[], &a), Err(MergeError::NoInputs)));
+    }
+}

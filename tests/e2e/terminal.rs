@@ -1,0 +1,62 @@
+//! What `run` prints: with `--format json`, one JSON object per line
+//! (libtest's events plus ours with the real verdicts); otherwise a plain
+//! summary table when stdout is not a terminal.
+
+use serde_json::Value;
+
+use crate::support::run_suite;
+
+#[test]
+fn format_json_streams_one_event_per_line_with_the_verdicts() {
+    let run = run_suite(153, &["--sut-fault", "no-record-route", "--format", "json"]);
+    assert_eq!(run.code(), Some(1), "stderr:\n{}", run.stderr());
+    let events: Vec<Value> = run
+        .stdout()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+        })
+        .collect();
+    let ours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "picharness" && e["event"] == "case")
+        .collect();
+    let verdicts = run.verdicts();
+    assert_eq!(ours.len(), verdicts.len());
+    for event in &ours {
+        let id = event["id"].as_str().expect("id");
+        assert_eq!(event["verdict"], verdicts[id].0.as_str(), "{id}");
+    }
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "run");
+    assert_eq!(
+        last["totals"]["fail"],
+        crate::faults::must_fail("no-record-route").len()
+    );
+    assert_eq!(last["exit_code"], 1);
+    // libtest's own events are there too.
+    assert!(events.iter().any(|e| e["type"] == "suite"));
+}
+
+#[test]
+fn plain_output_has_no_colour_codes_and_lists_non_passing_cases() {
+    let run = run_suite(
+        154,
+        &[
+            "--sut-fault",
+            "no-record-route",
+            "--exact",
+            "aol.im.inbound",
+        ],
+    );
+    let out = run.stdout();
+    assert!(!out.contains('\x1b'), "colour codes on a pipe:\n{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("  fail")
+            && l.contains("aol.im.inbound")
+            && l.contains("[step 2: ")),
+        "{out}"
+    );
+    assert!(out.contains("index.html"), "{out}");
+}
