@@ -9,6 +9,8 @@
 //! EKU extension at all (which webpki treats as "any purpose", see
 //! `tls::ServerTlsOptions` for how the harness checks that itself).
 
+mod pss;
+
 use std::fmt;
 
 use rcgen::{
@@ -46,6 +48,9 @@ pub enum PkiError {
     /// The generated root could not be added to a rustls root store.
     #[error("the test root could not be used as a trust anchor: {0}")]
     TrustAnchor(String),
+    /// Re-signing a certificate (RSASSA-PSS) failed.
+    #[error("re-signing a certificate failed: {0}")]
+    Resign(String),
 }
 
 /// Key algorithm of a generated leaf.
@@ -212,6 +217,24 @@ impl TestPki {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<CertifiedKey, PkiError> {
+        self.issue_under(
+            &self.issuer,
+            vec![self.ca_der.clone()],
+            spec,
+            not_before,
+            not_after,
+        )
+    }
+
+    /// Issues a leaf under `issuer`; the chain is the leaf then `ca_chain`.
+    fn issue_under(
+        &self,
+        issuer: &Issuer<'_, KeyPair>,
+        ca_chain: Vec<CertificateDer<'static>>,
+        spec: &LeafSpec,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<CertifiedKey, PkiError> {
         if not_before >= not_after {
             return Err(PkiError::InvalidValidity {
                 not_before,
@@ -272,10 +295,12 @@ impl TestPki {
         params.use_authority_key_identifier_extension = true;
 
         let cert = params
-            .signed_by(&key, &self.issuer)
+            .signed_by(&key, issuer)
             .map_err(gen_err(format!("signing leaf {:?}", spec.common_name)))?;
+        let mut chain = vec![cert.der().clone()];
+        chain.extend(ca_chain);
         Ok(CertifiedKey {
-            chain: vec![cert.der().clone(), self.ca_der.clone()],
+            chain,
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
@@ -290,6 +315,12 @@ impl TestPki {
     /// The root certificate (PEM), for the SUT's trusted root store.
     pub fn ca_pem(&self) -> String {
         self.ca_pem.clone()
+    }
+
+    /// The root's private key (PEM, PKCS#8). Secret: whoever holds it can
+    /// issue certificates the harness trusts.
+    pub fn ca_key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
     }
 
     /// A root store holding only this root.

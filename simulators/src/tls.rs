@@ -19,6 +19,7 @@
 //! certificate makes [`connect_tls`] succeed; the alert arrives on the first
 //! read. Use [`tls_error_of`] / [`alert_of`] on that read error.
 
+mod accept_any;
 mod capture;
 mod describe;
 #[cfg(test)]
@@ -138,6 +139,33 @@ pub enum ClientAuthMode {
     Optional,
     /// No certificate is requested.
     None,
+    /// A certificate is required but never judged: any issuer, validity
+    /// window or EKU is let in (only the handshake signature is checked).
+    /// The reference Edge's `accept-any-client-cert` fault.
+    AnyCertificate,
+}
+
+/// Which TLS versions a server config speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersions {
+    /// TLS 1.2 and 1.3 (rustls's safe defaults).
+    Tls12And13,
+    /// TLS 1.2 only.
+    Tls12Only,
+    /// TLS 1.3 only.
+    Tls13Only,
+}
+
+impl TlsVersions {
+    fn list(self) -> &'static [&'static rustls::SupportedProtocolVersion] {
+        static TLS12: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS12];
+        static TLS13: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+        match self {
+            Self::Tls12And13 => rustls::DEFAULT_VERSIONS,
+            Self::Tls12Only => &TLS12,
+            Self::Tls13Only => &TLS13,
+        }
+    }
 }
 
 /// What [`server_config`] needs.
@@ -170,12 +198,26 @@ pub struct ClientTlsOptions {
 
 /// Builds a server config (TLS 1.2 and 1.3, aws-lc-rs defaults).
 pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
+    server_config_with_versions(opts, TlsVersions::Tls12And13)
+}
+
+/// Builds a server config that speaks only `versions`.
+pub fn server_config_with_versions(
+    opts: ServerTlsOptions,
+    versions: TlsVersions,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions.list())
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let builder = match opts.client_auth {
         ClientAuthMode::None => builder.with_no_client_auth(),
+        ClientAuthMode::AnyCertificate => {
+            builder.with_client_cert_verifier(Arc::new(accept_any::AcceptAnyClientVerifier {
+                provider,
+                chains: opts.chains,
+            }))
+        }
         ClientAuthMode::Required { .. } | ClientAuthMode::Optional => {
             let roots = Arc::new(opts.client_roots);
             let mut vb =
@@ -213,13 +255,21 @@ pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsErr
 
 /// Builds a client config (TLS 1.2 and 1.3, aws-lc-rs defaults, no resumption).
 pub fn client_config(opts: ClientTlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config_with_versions(opts, TlsVersions::Tls12And13)
+}
+
+/// Builds a client config that offers only `versions`.
+pub fn client_config_with_versions(
+    opts: ClientTlsOptions,
+    versions: TlsVersions,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
     let delegate =
         WebPkiServerVerifier::builder_with_provider(Arc::new(opts.server_roots), provider.clone())
             .build()
             .map_err(|e| TlsError::Config(format!("server certificate verifier: {e}")))?;
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions.list())
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(RecordingServerVerifier {

@@ -20,16 +20,46 @@ pub enum Fault {
     AcceptAnyDomain,
     /// Max-Forwards is neither checked nor decremented.
     IgnoreMaxForwards,
+    /// The Edge certificate carries clientAuth but not serverAuth.
+    NoServerEku,
+    /// The Edge certificate's subject CN is not the access-edge FQDN (its SAN still holds it).
+    SubjectCnMismatch,
+    /// The Edge certificate expired yesterday.
+    ExpiredCert,
+    /// The Edge certificate comes from a private CA the peers trust but the configured anchors do not hold.
+    PrivateCaCert,
+    /// The Edge certificate is signed with RSASSA-PSS.
+    PssSignature,
+    /// The Edge certificate has no CRL distribution point.
+    NoCdp,
+    /// The external listener speaks TLS 1.3 only.
+    Tls13Only,
+    /// The external listener lets peers in without a client certificate.
+    AcceptNoClientCert,
+    /// The external listener accepts any client certificate without judging it.
+    AcceptAnyClientCert,
+    /// A peer whose certificate names no provider is attributed by its From domain.
+    AcceptAnyPeerName,
 }
 
 impl Fault {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 16] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
         Self::DnsTargetNotInSan,
         Self::AcceptAnyDomain,
         Self::IgnoreMaxForwards,
+        Self::NoServerEku,
+        Self::SubjectCnMismatch,
+        Self::ExpiredCert,
+        Self::PrivateCaCert,
+        Self::PssSignature,
+        Self::NoCdp,
+        Self::Tls13Only,
+        Self::AcceptNoClientCert,
+        Self::AcceptAnyClientCert,
+        Self::AcceptAnyPeerName,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +70,16 @@ impl Fault {
             Self::DnsTargetNotInSan => "dns-target-not-in-san",
             Self::AcceptAnyDomain => "accept-any-domain",
             Self::IgnoreMaxForwards => "ignore-max-forwards",
+            Self::NoServerEku => "no-server-eku",
+            Self::SubjectCnMismatch => "subject-cn-mismatch",
+            Self::ExpiredCert => "expired-cert",
+            Self::PrivateCaCert => "private-ca-cert",
+            Self::PssSignature => "pss-signature",
+            Self::NoCdp => "no-cdp",
+            Self::Tls13Only => "tls13-only",
+            Self::AcceptNoClientCert => "accept-no-client-cert",
+            Self::AcceptAnyClientCert => "accept-any-client-cert",
+            Self::AcceptAnyPeerName => "accept-any-peer-name",
         }
     }
 
@@ -60,6 +100,30 @@ impl Fault {
             }
             Self::IgnoreMaxForwards => {
                 "Edge neither checks nor decrements Max-Forwards (no 483 at 0)"
+            }
+            Self::NoServerEku => {
+                "Edge certificate has the clientAuth EKU but not serverAuth, so peers refuse it as a server"
+            }
+            Self::SubjectCnMismatch => {
+                "Edge certificate's subject CN is not the access-edge FQDN (the SAN still holds it)"
+            }
+            Self::ExpiredCert => "Edge certificate expired yesterday",
+            Self::PrivateCaCert => {
+                "Edge certificate is issued by a private CA the peers trust but the configured trust anchors do not hold"
+            }
+            Self::PssSignature => {
+                "Edge certificate is signed with RSASSA-PSS (by an RSA intermediate), which Lync does not support"
+            }
+            Self::NoCdp => "Edge certificate has no CRL distribution point extension",
+            Self::Tls13Only => "external listener refuses TLS 1.2 and speaks TLS 1.3 only",
+            Self::AcceptNoClientCert => {
+                "external listener completes the handshake with peers that present no client certificate"
+            }
+            Self::AcceptAnyClientCert => {
+                "external listener accepts any client certificate: untrusted issuer, expired, or without clientAuth"
+            }
+            Self::AcceptAnyPeerName => {
+                "a peer whose certificate names no provider is attributed to the provider owning its From domain"
             }
         }
     }
