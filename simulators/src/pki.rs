@@ -9,9 +9,12 @@
 //! EKU extension at all (which webpki treats as "any purpose", see
 //! `tls::ServerTlsOptions` for how the harness checks that itself).
 
+mod bad_peer;
 mod pss;
 
 use std::fmt;
+
+pub use bad_peer::{BadPeerCertificate, WRONG_PEER_NAME};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType,

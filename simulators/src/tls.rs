@@ -287,6 +287,36 @@ pub fn client_config_with_versions(
     Ok(Arc::new(config))
 }
 
+/// A client config for probes: presents `identity` (if any), offers only
+/// `versions`, and accepts whatever certificate the server presents after
+/// recording it in `chains` (see `accept_any`), so the handshake tells how
+/// the server judges us, never how we judge it.
+pub fn probe_client_config(
+    identity: Option<Arc<CertifiedKey>>,
+    versions: TlsVersions,
+    key_log: Arc<KeyLogCollector>,
+    chains: ChainRecorder,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions.list())
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(accept_any::AcceptAnyServerVerifier {
+            provider,
+            chains,
+        }));
+    let mut config = match identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.clone(), id.clone_key())
+            .map_err(|e| TlsError::Config(format!("client certificate/key: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
+    config.key_log = key_log;
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
+}
+
 fn result_text<T>(r: &Result<T, rustls::Error>) -> Result<(), String> {
     match r {
         Ok(_) => Ok(()),

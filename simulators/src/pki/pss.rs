@@ -120,7 +120,7 @@ fn resign(
     let malformed = || "the certificate DER is malformed".to_owned();
     let outer = read_element(cert, 0).ok_or_else(malformed)?;
     let parts = children(cert, &outer).ok_or_else(malformed)?;
-    let [(tbs_at, tbs), _, _] = parts.as_slice() else {
+    let [(_, tbs), _, _] = parts.as_slice() else {
         return Err(malformed());
     };
     let fields = children(cert, tbs).ok_or_else(malformed)?;
@@ -140,7 +140,6 @@ fn resign(
     let new_tbs = tlv(TAG_SEQUENCE, &tbs_content);
     let signature = sign(&new_tbs)?;
     let bit_string = tlv(TAG_BIT_STRING, &[&[0u8][..], &signature].concat());
-    let _ = tbs_at;
     Ok(tlv(
         TAG_SEQUENCE,
         &[new_tbs, alg_id.to_vec(), bit_string].concat(),
@@ -242,7 +241,7 @@ mod tests {
             .expect("issue");
         assert_eq!(ck.chain.len(), 3);
         let s = describe_certificate(&ck.chain[0]).expect("describe");
-        assert_eq!(s.signature_algorithm, "RSASSA-PSS", "{s:?}");
+        assert_eq!(s.signature_algorithm, "rsassa-pss", "{s:?}");
         assert_eq!(s.subject_cn.as_deref(), Some("sip.contoso.test"));
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier =

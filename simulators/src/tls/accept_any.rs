@@ -1,15 +1,18 @@
-//! A client-certificate verifier that accepts any chain (the reference
-//! Edge's `accept-any-client-cert` fault): it records what was presented and
-//! checks only the handshake signature, so the peer must still own the key
-//! of the certificate it sent, but issuer, validity and EKU are never judged.
+//! Verifiers that accept any chain and only record it. The client-side one
+//! is the reference Edge's `accept-any-client-cert` fault. The server-side
+//! one is for probes that judge how the SUT treats *us* (which TLS versions
+//! it speaks, whether it refuses a bad client certificate), where our own
+//! opinion of its certificate must not end the handshake first. Both still
+//! check the handshake signature, so the other end must own the key of the
+//! certificate it sent; issuer, validity, name and EKU are never judged.
 
 use std::sync::Arc;
 
-use rustls::client::danger::HandshakeSignatureValid;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use rustls_pki_types::{CertificateDer, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 use super::capture::ChainRecorder;
 
@@ -41,6 +44,61 @@ impl ClientCertVerifier for AcceptAnyClientVerifier {
     ) -> Result<ClientCertVerified, rustls::Error> {
         self.chains.record(end_entity, intermediates, Ok(()));
         Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Accepts every server chain; see the module docs.
+#[derive(Debug)]
+pub(super) struct AcceptAnyServerVerifier {
+    pub(super) provider: Arc<CryptoProvider>,
+    pub(super) chains: ChainRecorder,
+}
+
+impl ServerCertVerifier for AcceptAnyServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.chains.record(end_entity, intermediates, Ok(()));
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
