@@ -2,6 +2,11 @@
 //! the provider peers and the internal pool. `embedded` builds the whole
 //! thing on loopback around the reference Edge.
 
+mod edge_certificate;
+mod peer_pki;
+
+pub use peer_pki::PeerPki;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -46,6 +51,9 @@ pub struct Topology {
     pub key_log: Arc<KeyLogCollector>,
     /// Trust anchors the SUT's certificates are judged against.
     pub trust_anchors: RootCertStore,
+    /// Bad peer identities for the negative MTLS cases (`None` when the
+    /// harness holds no CA the SUT trusts).
+    pub peer_pki: Option<PeerPki>,
     _edge: Option<ReferenceEdge>,
     _dns: DnsServer,
 }
@@ -221,19 +229,24 @@ impl Topology {
         faults: FaultSet,
         addresses: EmbeddedAddresses,
     ) -> Result<Self, TopologyError> {
-        let pki = TestPki::generate("embedded").map_err(pki_error)?;
-        let roots = pki.root_store();
+        let pki = Arc::new(TestPki::generate("embedded").map_err(pki_error)?);
         let key_log = Arc::new(KeyLogCollector::default());
-        let edge_identity = Arc::new(
-            pki.issue(&leaf(
-                ACCESS_EDGE_FQDN,
-                &[ACCESS_EDGE_FQDN, SUT_DOMAIN, EDGE_INTERNAL_FQDN],
-                true,
-                !faults.has(Fault::NoClientEku),
-                KeyKind::Rsa2048,
-            ))
-            .map_err(pki_error)?,
-        );
+        let edge_certificate = edge_certificate::issue_edge_certificate(
+            &pki,
+            &faults,
+            [ACCESS_EDGE_FQDN, SUT_DOMAIN, EDGE_INTERNAL_FQDN],
+        )
+        .map_err(pki_error)?;
+        let edge_identity = edge_certificate.identity;
+        // The Edge and the configured trust anchors trust the test root; the
+        // simulated peers and pool also trust a private CA that issued the
+        // Edge certificate (fault `private-ca-cert`).
+        let trust_anchors = pki.root_store();
+        let mut roots = pki.root_store();
+        if let Some(private_root) = edge_certificate.private_root {
+            roots.add(private_root).map_err(pki_error)?;
+        }
+        let peer_pki = PeerPki::new(pki.clone(), roots.clone()).map_err(pki_error)?;
         let pool_identity: Arc<CertifiedKey> = Arc::new(
             pki.issue(&leaf(
                 POOL_FQDN,
@@ -278,7 +291,7 @@ impl Topology {
                 faults: faults.clone(),
             },
             identity: edge_identity,
-            roots: roots.clone(),
+            roots: trust_anchors.clone(),
             pool_address: socket(addresses.pool(), SIP_TLS_PORT),
             pool_fqdn: POOL_FQDN.to_owned(),
             provider_port: SIP_TLS_PORT,
@@ -335,7 +348,8 @@ impl Topology {
             pool,
             profiles,
             key_log,
-            trust_anchors: roots,
+            trust_anchors,
+            peer_pki: Some(peer_pki),
             _edge: Some(edge),
             _dns: dns,
         })

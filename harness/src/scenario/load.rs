@@ -428,6 +428,13 @@ fn parse_step(
             CheckKind::ServerCertificate | CheckKind::ClientCertificateEku => {
                 matches!(actor, Actor::Peer(_))
             }
+            CheckKind::CertificateSubject
+            | CheckKind::CertificateTrust
+            | CheckKind::CertificateValidity
+            | CheckKind::CertificateSignature
+            | CheckKind::CertificateCrlDistributionPoint
+            | CheckKind::TlsVersions
+            | CheckKind::RefusesPeer(_) => matches!(actor, Actor::Peer(_)),
         };
         if !fits {
             return ctx.at(

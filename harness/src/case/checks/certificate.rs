@@ -1,0 +1,112 @@
+//! Checks on the certificate the Edge presents as a TLS server on its
+//! external 5061 listener. A peer opens a probe connection that records the
+//! chain and accepts it whatever it holds (so a wrong property is reported
+//! as that property, not as a failed handshake); the chain goes into the
+//! case folder as PEM and as a readable dump; then one rule judges it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use picharness_simulators::tls::{
+    ChainRecorder, TlsVersions, connect_tls_recorded, describe_certificate, probe_client_config,
+};
+use rustls_pki_types::CertificateDer;
+
+use super::certificate_rules::{
+    judge_crl_distribution_point, judge_signatures, judge_subject, judge_trust, judge_validity,
+    now_unix,
+};
+use crate::case::execute::CaseRun;
+use crate::case::outcome::Outcome;
+use crate::scenario::{Actor, CheckKind};
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects from `actor`'s address to the Edge's external listener and
+/// returns the chain the Edge presented.
+pub(super) async fn fetch_server_chain(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+) -> Result<Vec<CertificateDer<'static>>, Outcome> {
+    let sip_actor = run.actor(actor)?;
+    let chains = ChainRecorder::default();
+    let config = probe_client_config(
+        Some(Arc::clone(sip_actor.identity())),
+        TlsVersions::Tls12And13,
+        run.topology.key_log.clone(),
+        chains.clone(),
+    )
+    .map_err(|e| Outcome::error(format!("cannot build the probe's TLS configuration: {e}")))?;
+    let remote = run.topology.sut.external;
+    let server_name = run.topology.sut.access_edge_fqdn.clone();
+    let result = connect_tls_recorded(
+        Some(sip_actor.ip()),
+        remote,
+        &server_name,
+        config,
+        PROBE_TIMEOUT.min(run.time_left()),
+    )
+    .await;
+    let error = match result {
+        Ok((_tls, record)) => {
+            run.remember_probe_connection(&record);
+            None
+        }
+        Err((e, record)) => {
+            if let Some(record) = record {
+                run.remember_probe_connection(&record);
+            }
+            Some(e)
+        }
+    };
+    let Some(presented) = chains.last_record() else {
+        return Err(Outcome::fail(match error {
+            Some(e) => format!("the Edge at {remote} presented no certificate: {e}"),
+            None => format!("the Edge at {remote} finished a handshake without a certificate"),
+        }));
+    };
+    run.note(format!(
+        "{} probed {remote} ({server_name}); the Edge presented a chain of {}",
+        actor.name(),
+        presented.chain.len()
+    ));
+    run.certificates
+        .push(("sut-server-chain".to_owned(), presented.chain.clone()));
+    Ok(presented.chain)
+}
+
+/// Runs one certificate property check.
+pub(super) async fn check_server_certificate_property(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    kind: CheckKind,
+) -> Result<(), Outcome> {
+    let chain = fetch_server_chain(run, actor).await?;
+    let Some(leaf) = chain.first() else {
+        return Err(Outcome::fail("the Edge presented an empty certificate chain"));
+    };
+    let summary = describe_certificate(leaf)
+        .map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;
+    run.note(format!("Edge server certificate:\n{}", summary.to_text()));
+    let fqdn = run.topology.sut.access_edge_fqdn.clone();
+    let judged = match kind {
+        CheckKind::CertificateSubject => judge_subject(&summary, &fqdn),
+        CheckKind::CertificateTrust => judge_trust(&chain, &run.topology.trust_anchors),
+        CheckKind::CertificateValidity => judge_validity(leaf, now_unix()),
+        CheckKind::CertificateSignature => judge_signatures(&chain),
+        CheckKind::CertificateCrlDistributionPoint => judge_crl_distribution_point(&summary),
+        other => {
+            return Err(Outcome::error(format!(
+                "check {} is not a certificate property",
+                other.name()
+            )));
+        }
+    };
+    match judged {
+        Ok(detail) => {
+            run.finding(detail);
+            Ok(())
+        }
+        Err(reason) => Err(Outcome::fail(format!("Edge 5061 certificate: {reason}"))),
+    }
+}
