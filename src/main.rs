@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
+use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
+use picharness_harness::topology::{ACCESS_EDGE_FQDN, SUT_DOMAIN};
 use picharness_simulators::edge::Fault;
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
@@ -48,6 +50,30 @@ enum Command {
     },
     /// List the reference Edge's fault switches.
     Faults,
+    /// Test PKI for a staging Edge.
+    Pki {
+        #[command(subcommand)]
+        action: PkiAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PkiAction {
+    /// Write a root CA, an Access Edge certificate and every provider peer's good and bad certificates (keys mode 0600).
+    Init {
+        /// Directory to create; it must not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Directory holding profiles/ (the provider peers to issue for).
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+        /// The staging Edge's access-edge FQDN.
+        #[arg(long, value_name = "FQDN", default_value = ACCESS_EDGE_FQDN)]
+        access_edge_fqdn: String,
+        /// The staging Edge's SIP domain.
+        #[arg(long, value_name = "DOMAIN", default_value = SUT_DOMAIN)]
+        sip_domain: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -82,6 +108,40 @@ fn main() -> ExitCode {
                     }
                     EXIT_OK
                 }
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("error: {e}");
+                    }
+                    EXIT_CANNOT_START
+                }
+            }
+        }
+        Command::Pki {
+            action:
+                PkiAction::Init {
+                    out,
+                    scenarios,
+                    access_edge_fqdn,
+                    sip_domain,
+                },
+        } => {
+            let dir = scenarios.unwrap_or_else(default_scenarios_dir);
+            match load_catalogue(&dir) {
+                Ok(catalogue) => match write_test_pki(&PkiInitOptions {
+                    out,
+                    profiles: catalogue.profiles,
+                    access_edge_fqdn,
+                    sip_domain,
+                }) {
+                    Ok(notes) => {
+                        print!("{notes}");
+                        EXIT_OK
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        EXIT_CANNOT_START
+                    }
+                },
                 Err(errors) => {
                     for e in errors {
                         eprintln!("error: {e}");

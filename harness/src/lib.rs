@@ -9,6 +9,7 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod pki_init;
 pub mod profile;
 pub mod run;
 pub mod scenario;

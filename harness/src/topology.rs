@@ -109,8 +109,10 @@ impl EmbeddedAddresses {
     }
 }
 
-const SUT_DOMAIN: &str = "contoso.test";
-const ACCESS_EDGE_FQDN: &str = "sip.contoso.test";
+/// The embedded SUT's SIP domain.
+pub const SUT_DOMAIN: &str = "contoso.test";
+/// The embedded SUT's access-edge FQDN.
+pub const ACCESS_EDGE_FQDN: &str = "sip.contoso.test";
 const EDGE_INTERNAL_FQDN: &str = "edge-int.contoso.test";
 const POOL_FQDN: &str = "pool.contoso.test";
 /// The SRV target used by the `dns-target-not-in-san` fault.

@@ -137,6 +137,10 @@ pub enum ClientAuthMode {
     /// A certificate is requested; a client without one is let in, a client
     /// with one must present a valid chain (EKU not enforced).
     Optional,
+    /// Like `Optional`, but a client that presents a certificate must also
+    /// have clientAuth in its EKU (the reference Edge's
+    /// `accept-no-client-cert` fault: only the "no certificate" rule breaks).
+    OptionalRequiringClientAuthEku,
     /// No certificate is requested.
     None,
     /// A certificate is required but never judged: any issuer, validity
@@ -218,11 +222,16 @@ pub fn server_config_with_versions(
                 chains: opts.chains,
             }))
         }
-        ClientAuthMode::Required { .. } | ClientAuthMode::Optional => {
+        ClientAuthMode::Required { .. }
+        | ClientAuthMode::Optional
+        | ClientAuthMode::OptionalRequiringClientAuthEku => {
             let roots = Arc::new(opts.client_roots);
             let mut vb =
                 WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone());
-            if opts.client_auth == ClientAuthMode::Optional {
+            if matches!(
+                opts.client_auth,
+                ClientAuthMode::Optional | ClientAuthMode::OptionalRequiringClientAuthEku
+            ) {
                 vb = vb.allow_unauthenticated();
             }
             let delegate = vb
@@ -232,6 +241,7 @@ pub fn server_config_with_versions(
                 ClientAuthMode::Required {
                     require_client_auth_eku,
                 } => (true, require_client_auth_eku),
+                ClientAuthMode::OptionalRequiringClientAuthEku => (false, true),
                 _ => (false, false),
             };
             builder.with_client_cert_verifier(Arc::new(RecordingClientVerifier {

@@ -37,9 +37,98 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "",
     ),
+    // Peers refuse an Edge certificate without serverAuth, so every case
+    // that connects to the Edge (or has the pool do so) fails.
+    (
+        "no-server-eku",
+        &[
+            "aol.im.inbound",
+            "aol.im.outbound",
+            "aol.tls.client-eku",
+            "aol.tls.peer-without-client-eku",
+            "edge.policy.unfederated-domain",
+            "edge.sip.max-forwards",
+            "edge.tls.server-cert",
+            "messenger.im.inbound",
+            "messenger.im.outbound",
+            "messenger.tls.peer-without-certificate",
+            "messenger.tls.untrusted-peer",
+            "messenger.tls.wrong-name-peer",
+            "yahoo.im.inbound",
+            "yahoo.im.outbound",
+            "yahoo.tls.expired-peer",
+            "yahoo.tls.not-yet-valid-peer",
+        ],
+        "server",
+    ),
+    (
+        "subject-cn-mismatch",
+        &["edge.cert.subject-name"],
+        "subject CN",
+    ),
+    // An expired Edge certificate is refused by every peer as well.
+    (
+        "expired-cert",
+        &[
+            "aol.im.inbound",
+            "aol.im.outbound",
+            "aol.tls.client-eku",
+            "aol.tls.peer-without-client-eku",
+            "edge.policy.unfederated-domain",
+            "edge.sip.max-forwards",
+            "edge.tls.server-cert",
+            "messenger.im.inbound",
+            "messenger.im.outbound",
+            "messenger.tls.peer-without-certificate",
+            "messenger.tls.untrusted-peer",
+            "messenger.tls.wrong-name-peer",
+            "yahoo.im.inbound",
+            "yahoo.im.outbound",
+            "yahoo.tls.expired-peer",
+            "yahoo.tls.not-yet-valid-peer",
+            "edge.cert.validity",
+        ],
+        "expired",
+    ),
+    (
+        "private-ca-cert",
+        &["edge.cert.trusted-chain"],
+        "configured trust anchors",
+    ),
+    (
+        "pss-signature",
+        &["edge.cert.signature-algorithm"],
+        "RSASSA-PSS",
+    ),
+    (
+        "no-cdp",
+        &["edge.cert.crl-distribution-point"],
+        "CRL distribution point",
+    ),
+    ("tls13-only", &["edge.tls.versions"], "TLS 1.2"),
+    (
+        "accept-no-client-cert",
+        &["messenger.tls.peer-without-certificate"],
+        "no client certificate",
+    ),
+    (
+        "accept-any-client-cert",
+        &[
+            "messenger.tls.untrusted-peer",
+            "yahoo.tls.expired-peer",
+            "yahoo.tls.not-yet-valid-peer",
+            "aol.tls.peer-without-client-eku",
+        ],
+        "reached pool",
+    ),
+    (
+        "accept-any-peer-name",
+        &["messenger.tls.wrong-name-peer"],
+        "reached pool",
+    ),
 ];
 
-fn check_fault(net: u8, fault: &str) {
+pub(crate) fn check_fault(net: u8, fault: &str) {
     let (_, must_fail, phrase) = FAULT_TABLE
         .iter()
         .find(|(f, _, _)| *f == fault)

@@ -148,7 +148,7 @@ impl ReferenceEdge {
 fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfig>, EdgeError> {
     let faults = &config.policy.faults;
     let client_auth = if faults.has(Fault::AcceptNoClientCert) {
-        ClientAuthMode::Optional
+        ClientAuthMode::OptionalRequiringClientAuthEku
     } else if faults.has(Fault::AcceptAnyClientCert) {
         ClientAuthMode::AnyCertificate
     } else {

@@ -163,13 +163,22 @@ pub(super) fn judge_trust(
         .last()
         .and_then(|c| parse(c).ok().map(|c| c.issuer().to_string()))
         .unwrap_or_default();
-    match rustls::client::verify_server_cert_signed_by_trust_anchor(
+    let algorithms = provider.signature_verification_algorithms;
+    let as_server = rustls::client::verify_server_cert_signed_by_trust_anchor(
         &parsed,
         anchors,
         &chain[1..],
         at,
-        provider.signature_verification_algorithms.all,
-    ) {
+        algorithms.all,
+    );
+    // webpki builds the path for one EKU; a leaf without serverAuth is an
+    // EKU problem (judged by `server-certificate`), so build it again for
+    // clientAuth before calling the chain untrusted.
+    let verdict = match as_server {
+        Err(e) if is_purpose_error(&e) => verify_as_client(leaf, &chain[1..], anchors, at, algorithms).map_err(|_| e),
+        other => other,
+    };
+    match verdict {
         Ok(()) => Ok(format!(
             "the chain of {} leads to one of the {} configured trust anchors",
             chain.len(),
@@ -185,6 +194,38 @@ pub(super) fn judge_trust(
             "the chain does not verify against the configured trust anchors: {e}"
         )),
     }
+}
+
+fn is_purpose_error(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            rustls::CertificateError::InvalidPurpose
+                | rustls::CertificateError::InvalidPurposeContext { .. }
+        )
+    )
+}
+
+fn verify_as_client(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    anchors: &RootCertStore,
+    at: UnixTime,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+) -> Result<(), rustls::Error> {
+    let provider = rustls::crypto::CryptoProvider {
+        signature_verification_algorithms: algorithms,
+        ..rustls::crypto::aws_lc_rs::default_provider()
+    };
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        std::sync::Arc::new(anchors.clone()),
+        std::sync::Arc::new(provider),
+    )
+    .build()
+    .map_err(|e| rustls::Error::General(e.to_string()))?;
+    verifier
+        .verify_client_cert(leaf, intermediates, at)
+        .map(|_| ())
 }
 
 /// Current unix time for `judge_validity`.
