@@ -5,6 +5,7 @@
 mod support;
 
 mod catalogue;
+mod certificates;
 mod evidence;
 mod faults;
 mod good_run;

@@ -101,12 +101,8 @@ mod tests {
         );
         assert!(summary(&[Fault::ExpiredCert]).not_after < summary(&[]).not_before);
         let pki = TestPki::generate("edge-cert").expect("pki");
-        let private = issue_edge_certificate(
-            &pki,
-            &FaultSet::new([Fault::PrivateCaCert]),
-            NAMES,
-        )
-        .expect("issue");
+        let private = issue_edge_certificate(&pki, &FaultSet::new([Fault::PrivateCaCert]), NAMES)
+            .expect("issue");
         assert!(private.private_root.is_some());
         assert_ne!(private.identity.chain.last(), Some(&pki.ca_der()));
     }

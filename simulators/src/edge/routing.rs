@@ -279,7 +279,13 @@ mod tests {
             "b",
         );
         assert!(
-            matches!(d, Decision::Forward { target: Target::Pool, .. }),
+            matches!(
+                d,
+                Decision::Forward {
+                    target: Target::Pool,
+                    ..
+                }
+            ),
             "{d:?}"
         );
     }

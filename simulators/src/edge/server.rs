@@ -18,8 +18,8 @@ use super::routing::{Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions, TlsVersions,
-    accept_tls, client_config, connect_tls, describe_certificate, server_config,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions,
+    TlsVersions, accept_tls, client_config, connect_tls, describe_certificate, server_config,
     server_config_with_versions,
 };
 

@@ -93,13 +93,11 @@ impl BadPeerCertificate {
                 now + Duration::days(1),
                 now + Duration::days(31),
             )?,
-            Self::WrongName => {
-                trusted.issue(&LeafSpec {
-                    common_name: WRONG_PEER_NAME.to_owned(),
-                    dns_names: vec![WRONG_PEER_NAME.to_owned()],
-                    ..spec
-                })?
-            }
+            Self::WrongName => trusted.issue(&LeafSpec {
+                common_name: WRONG_PEER_NAME.to_owned(),
+                dns_names: vec![WRONG_PEER_NAME.to_owned()],
+                ..spec
+            })?,
             Self::NoClientAuthEku => trusted.issue(&LeafSpec {
                 client_auth: false,
                 ..spec

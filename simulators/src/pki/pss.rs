@@ -62,7 +62,10 @@ pub(crate) fn pss_sha256_algorithm_identifier() -> Vec<u8> {
         ]
         .concat(),
     );
-    tlv(TAG_SEQUENCE, &[tlv(TAG_OID, OID_RSASSA_PSS), params].concat())
+    tlv(
+        TAG_SEQUENCE,
+        &[tlv(TAG_OID, OID_RSASSA_PSS), params].concat(),
+    )
 }
 
 /// One DER element: its tag, and where its header and content end.
@@ -237,7 +240,10 @@ mod tests {
     fn pss_leaf_parses_says_pss_and_still_chains() {
         let pki = TestPki::generate("pss").expect("pki");
         let ck = pki
-            .issue_pss_signed(&LeafSpec::federation("sip.contoso.test", &["sip.contoso.test"]))
+            .issue_pss_signed(&LeafSpec::federation(
+                "sip.contoso.test",
+                &["sip.contoso.test"],
+            ))
             .expect("issue");
         assert_eq!(ck.chain.len(), 3);
         let s = describe_certificate(&ck.chain[0]).expect("describe");

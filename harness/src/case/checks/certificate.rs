@@ -83,7 +83,9 @@ pub(super) async fn check_server_certificate_property(
 ) -> Result<(), Outcome> {
     let chain = fetch_server_chain(run, actor).await?;
     let Some(leaf) = chain.first() else {
-        return Err(Outcome::fail("the Edge presented an empty certificate chain"));
+        return Err(Outcome::fail(
+            "the Edge presented an empty certificate chain",
+        ));
     };
     let summary = describe_certificate(leaf)
         .map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;

@@ -175,7 +175,9 @@ pub(super) fn judge_trust(
     // EKU problem (judged by `server-certificate`), so build it again for
     // clientAuth before calling the chain untrusted.
     let verdict = match as_server {
-        Err(e) if is_purpose_error(&e) => verify_as_client(leaf, &chain[1..], anchors, at, algorithms).map_err(|_| e),
+        Err(e) if is_purpose_error(&e) => {
+            verify_as_client(leaf, &chain[1..], anchors, at, algorithms).map_err(|_| e)
+        }
         other => other,
     };
     match verdict {
@@ -246,13 +248,40 @@ mod tests {
     #[test]
     fn subject_rule() {
         let pki = TestPki::generate("rules").expect("pki");
-        let good = issue(&pki, &LeafSpec::federation("sip.contoso.test", &["contoso.test", "sip.contoso.test"]));
+        let good = issue(
+            &pki,
+            &LeafSpec::federation("sip.contoso.test", &["contoso.test", "sip.contoso.test"]),
+        );
         let s = describe_certificate(&good[0]).expect("describe");
-        assert!(judge_subject(&s, "SIP.contoso.test").expect("pass").contains("entry 2 of 2"));
-        let other = describe_certificate(&issue(&pki, &LeafSpec::federation("edge.contoso.test", &["sip.contoso.test"]))[0]).expect("describe");
-        assert!(judge_subject(&other, "sip.contoso.test").expect_err("cn").contains("subject CN is \"edge.contoso.test\""));
-        let no_san = describe_certificate(&issue(&pki, &LeafSpec::federation("sip.contoso.test", &["x.contoso.test"]))[0]).expect("describe");
-        assert!(judge_subject(&no_san, "sip.contoso.test").expect_err("san").contains("not in the SAN"));
+        assert!(
+            judge_subject(&s, "SIP.contoso.test")
+                .expect("pass")
+                .contains("entry 2 of 2")
+        );
+        let other = describe_certificate(
+            &issue(
+                &pki,
+                &LeafSpec::federation("edge.contoso.test", &["sip.contoso.test"]),
+            )[0],
+        )
+        .expect("describe");
+        assert!(
+            judge_subject(&other, "sip.contoso.test")
+                .expect_err("cn")
+                .contains("subject CN is \"edge.contoso.test\"")
+        );
+        let no_san = describe_certificate(
+            &issue(
+                &pki,
+                &LeafSpec::federation("sip.contoso.test", &["x.contoso.test"]),
+            )[0],
+        )
+        .expect("describe");
+        assert!(
+            judge_subject(&no_san, "sip.contoso.test")
+                .expect_err("san")
+                .contains("not in the SAN")
+        );
     }
 
     #[test]
@@ -261,17 +290,36 @@ mod tests {
         let chain = issue(&pki, &LeafSpec::federation("a.test", &["a.test"]));
         let now = OffsetDateTime::now_utc().unix_timestamp();
         assert!(judge_validity(&chain[0], now).is_ok());
-        assert!(judge_validity(&chain[0], now + 40 * 86_400).expect_err("expired").contains("expired on"));
-        assert!(judge_validity(&chain[0], now - 2 * 86_400).expect_err("early").contains("not valid yet"));
+        assert!(
+            judge_validity(&chain[0], now + 40 * 86_400)
+                .expect_err("expired")
+                .contains("expired on")
+        );
+        assert!(
+            judge_validity(&chain[0], now - 2 * 86_400)
+                .expect_err("early")
+                .contains("not valid yet")
+        );
     }
 
     #[test]
     fn signature_rule_accepts_sha2_and_refuses_pss() {
         let pki = TestPki::generate("rules").expect("pki");
         let chain = issue(&pki, &LeafSpec::federation("a.test", &["a.test"]));
-        assert!(judge_signatures(&chain).expect("pass").contains("ecdsa-with-SHA256"));
-        let pss = pki.issue_pss_signed(&LeafSpec::federation("a.test", &["a.test"])).expect("pss").chain;
-        assert!(judge_signatures(&pss).expect_err("pss").contains("RSASSA-PSS"));
+        assert!(
+            judge_signatures(&chain)
+                .expect("pass")
+                .contains("ecdsa-with-SHA256")
+        );
+        let pss = pki
+            .issue_pss_signed(&LeafSpec::federation("a.test", &["a.test"]))
+            .expect("pss")
+            .chain;
+        assert!(
+            judge_signatures(&pss)
+                .expect_err("pss")
+                .contains("RSASSA-PSS")
+        );
         // The intermediate itself is signed by the ECDSA root: fine on its own.
         assert!(judge_signatures(&pss[1..]).is_ok());
     }
@@ -284,7 +332,11 @@ mod tests {
         assert!(judge_crl_distribution_point(&without).is_err());
         spec.crl_distribution_point = Some("http://a.test/x.crl".into());
         let with = describe_certificate(&issue(&pki, &spec)[0]).expect("describe");
-        assert!(judge_crl_distribution_point(&with).expect("pass").contains("http://a.test/x.crl"));
+        assert!(
+            judge_crl_distribution_point(&with)
+                .expect("pass")
+                .contains("http://a.test/x.crl")
+        );
     }
 
     #[test]
@@ -298,7 +350,11 @@ mod tests {
         // An expired leaf from the right root is still judged trusted here.
         let now = OffsetDateTime::now_utc();
         let old = pki
-            .issue_with_validity(&spec, now - time::Duration::days(30), now - time::Duration::days(2))
+            .issue_with_validity(
+                &spec,
+                now - time::Duration::days(30),
+                now - time::Duration::days(2),
+            )
             .expect("issue")
             .chain;
         assert!(judge_trust(&old, &pki.root_store()).is_ok());

@@ -234,7 +234,9 @@ async fn judge(
 ) -> Result<(), Outcome> {
     let sip_refusal_allowed = bad == BadPeerCertificate::WrongName;
     match answer {
-        Answer::Refused(how) => finish(run, bad, &format!("refused the connection with {how}")).await,
+        Answer::Refused(how) => {
+            finish(run, bad, &format!("refused the connection with {how}")).await
+        }
         Answer::Forwarded(at, message) => Err(Outcome::fail(format!(
             "the Edge accepted a peer presenting {bad}: {} reached {at}",
             message.summary()

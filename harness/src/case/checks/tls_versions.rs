@@ -72,7 +72,10 @@ async fn probe(
     }
 }
 
-pub(super) async fn check_tls_versions(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), Outcome> {
+pub(super) async fn check_tls_versions(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+) -> Result<(), Outcome> {
     let tls12 = probe(run, actor, TlsVersions::Tls12Only).await?;
     let tls13 = probe(run, actor, TlsVersions::Tls13Only).await?;
     let describe = |p: &VersionProbe| match p {
