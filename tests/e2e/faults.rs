@@ -51,6 +51,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.tls.server-cert",
             "messenger.im.inbound",
             "messenger.im.outbound",
+            "messenger.tls.client-cert-properties",
             "messenger.tls.peer-without-certificate",
             "messenger.tls.untrusted-peer",
             "messenger.tls.wrong-name-peer",
@@ -63,7 +64,10 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "subject-cn-mismatch",
-        &["edge.cert.subject-name"],
+        &[
+            "edge.cert.subject-name",
+            "messenger.tls.client-cert-properties",
+        ],
         "subject CN",
     ),
     // An expired Edge certificate is refused by every peer as well.
@@ -79,6 +83,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.tls.server-cert",
             "messenger.im.inbound",
             "messenger.im.outbound",
+            "messenger.tls.client-cert-properties",
             "messenger.tls.peer-without-certificate",
             "messenger.tls.untrusted-peer",
             "messenger.tls.wrong-name-peer",
@@ -92,17 +97,26 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "private-ca-cert",
-        &["edge.cert.trusted-chain"],
+        &[
+            "edge.cert.trusted-chain",
+            "messenger.tls.client-cert-properties",
+        ],
         "configured trust anchors",
     ),
     (
         "pss-signature",
-        &["edge.cert.signature-algorithm"],
+        &[
+            "edge.cert.signature-algorithm",
+            "messenger.tls.client-cert-properties",
+        ],
         "RSASSA-PSS",
     ),
     (
         "no-cdp",
-        &["edge.cert.crl-distribution-point"],
+        &[
+            "edge.cert.crl-distribution-point",
+            "messenger.tls.client-cert-properties",
+        ],
         "CRL distribution point",
     ),
     ("tls13-only", &["edge.tls.versions"], "TLS 1.2"),

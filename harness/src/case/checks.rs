@@ -36,6 +36,9 @@ pub(crate) async fn run_check(
         | CheckKind::CertificateCrlDistributionPoint => {
             certificate::check_server_certificate_property(run, actor, kind).await
         }
+        CheckKind::ClientCertificateProperties => {
+            certificate::check_client_certificate_properties(run, actor).await
+        }
         CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
         CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
     }

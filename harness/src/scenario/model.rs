@@ -95,6 +95,9 @@ pub enum CheckKind {
     CertificateSignature,
     /// The Edge's 5061 certificate has a CRL distribution point URI.
     CertificateCrlDistributionPoint,
+    /// The certificate the Edge presented when connecting out to this peer passes
+    /// the subject, trust, validity, signature and CRL distribution point rules.
+    ClientCertificateProperties,
     /// Which TLS versions the Edge's 5061 listener accepts; TLS 1.2 is required.
     TlsVersions,
     /// The Edge refuses a peer presenting this kind of bad client certificate.
@@ -102,7 +105,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 15] = [
+    pub const ALL: [(&'static str, Self); 16] = [
         ("srv-federation", Self::SrvFederation),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
@@ -113,6 +116,10 @@ impl CheckKind {
         (
             "certificate-crl-distribution-point",
             Self::CertificateCrlDistributionPoint,
+        ),
+        (
+            "client-certificate-properties",
+            Self::ClientCertificateProperties,
         ),
         ("tls-versions", Self::TlsVersions),
         (

@@ -1,8 +1,11 @@
-//! Checks on the certificate the Edge presents as a TLS server on its
-//! external 5061 listener. A peer opens a probe connection that records the
-//! chain and accepts it whatever it holds (so a wrong property is reported
-//! as that property, not as a failed handshake); the chain goes into the
-//! case folder as PEM and as a readable dump; then one rule judges it.
+//! Checks on the certificate the Edge presents, as a TLS server on its
+//! external 5061 listener and as a TLS client when it connects out to a
+//! provider. For the server side a peer opens a probe connection that
+//! records the chain and accepts it whatever it holds (so a wrong property
+//! is reported as that property, not as a failed handshake); for the client
+//! side the peer's listener has recorded what the Edge presented. The chain
+//! goes into the case folder as PEM and as a readable dump; then the rules
+//! of `certificate_rules` judge it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,9 +73,23 @@ pub(super) async fn fetch_server_chain(
         actor.name(),
         presented.chain.len()
     ));
-    run.certificates
-        .push(("sut-server-chain".to_owned(), presented.chain.clone()));
+    keep_server_chain(run, &chains);
     Ok(presented.chain)
+}
+
+/// Keeps the last chain `chains` recorded as the case's `sut-server-chain`
+/// evidence, unless the case already holds that exact chain.
+pub(super) fn keep_server_chain(run: &mut CaseRun<'_>, chains: &ChainRecorder) {
+    if let Some(presented) = chains.last_record() {
+        let already = run
+            .certificates
+            .iter()
+            .any(|(name, chain)| name == "sut-server-chain" && *chain == presented.chain);
+        if !already {
+            run.certificates
+                .push(("sut-server-chain".to_owned(), presented.chain));
+        }
+    }
 }
 
 /// Runs one certificate property check.
@@ -111,4 +128,66 @@ pub(super) async fn check_server_certificate_property(
         }
         Err(reason) => Err(Outcome::fail(format!("Edge 5061 certificate: {reason}"))),
     }
+}
+
+/// The Edge's certificate as a TLS client (what it presented to `actor`'s
+/// listener when connecting out) passes every property rule: subject,
+/// trust, validity, signature algorithms and CRL distribution point.
+pub(super) async fn check_client_certificate_properties(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+) -> Result<(), Outcome> {
+    let sip_actor = run.actor(actor)?;
+    let name = actor.name().to_owned();
+    let presented = loop {
+        if let Some(last) = sip_actor.chains_presented_to_us().last_record() {
+            break last;
+        }
+        if run.time_left().is_zero() {
+            return Err(Outcome::fail(format!(
+                "the Edge never opened a TLS connection to {name}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20).min(run.time_left())).await;
+    };
+    run.certificates.push((
+        format!("sut-client-chain-to-{name}"),
+        presented.chain.clone(),
+    ));
+    let chain = presented.chain;
+    let Some(leaf) = chain.first() else {
+        return Err(Outcome::fail(format!(
+            "the Edge presented an empty certificate chain to {name}"
+        )));
+    };
+    let summary = describe_certificate(leaf).map_err(|e| {
+        Outcome::fail(format!(
+            "the certificate the Edge presented to {name} cannot be parsed: {e}"
+        ))
+    })?;
+    run.note(format!(
+        "certificate the Edge presented to {name}:\n{}",
+        summary.to_text()
+    ));
+    let fqdn = run.topology.sut.access_edge_fqdn.clone();
+    let rules = [
+        judge_subject(&summary, &fqdn),
+        judge_trust(&chain, &run.topology.trust_anchors),
+        judge_validity(leaf, now_unix()),
+        judge_signatures(&chain),
+        judge_crl_distribution_point(&summary),
+    ];
+    let mut details = Vec::new();
+    for rule in rules {
+        match rule {
+            Ok(detail) => details.push(detail),
+            Err(reason) => {
+                return Err(Outcome::fail(format!(
+                    "Edge certificate presented to {name}: {reason}"
+                )));
+            }
+        }
+    }
+    run.finding(format!("as a TLS client to {name}: {}", details.join("; ")));
+    Ok(())
 }

@@ -23,6 +23,7 @@ use picharness_wire::sip::{DEFAULT_MAX_MESSAGE_SIZE, Frame, SipMessage, StreamDe
 use rustls::AlertDescription;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::certificate::keep_server_chain;
 use crate::case::execute::CaseRun;
 use crate::case::outcome::Outcome;
 use crate::scenario::{Actor, render_message};
@@ -116,11 +117,12 @@ pub(super) async fn check_refuses_peer(
     let identity = peer_pki
         .bad_identity(bad, &fqdn)
         .map_err(|e| Outcome::error(format!("cannot issue {bad}: {e}")))?;
+    let chains = ChainRecorder::default();
     let config = probe_client_config(
         identity,
         TlsVersions::Tls12And13,
         run.topology.key_log.clone(),
-        ChainRecorder::default(),
+        chains.clone(),
     )
     .map_err(|e| Outcome::error(format!("cannot build the probe's TLS configuration: {e}")))?;
     let remote = run.topology.sut.external;
@@ -138,6 +140,7 @@ pub(super) async fn check_refuses_peer(
         PROBE_TIMEOUT.min(run.time_left()),
     )
     .await;
+    keep_server_chain(run, &chains);
     let mut tls = match connected {
         Ok((tls, record)) => {
             run.remember_probe_connection(&record);

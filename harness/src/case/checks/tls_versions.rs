@@ -12,6 +12,7 @@ use picharness_simulators::tls::{
     ChainRecorder, TlsError, TlsVersions, connect_tls_recorded, probe_client_config,
 };
 
+use super::certificate::keep_server_chain;
 use super::mtls_refusal::alert_name;
 use crate::case::execute::CaseRun;
 use crate::case::outcome::Outcome;
@@ -31,11 +32,12 @@ async fn probe(
     versions: TlsVersions,
 ) -> Result<VersionProbe, Outcome> {
     let sip_actor = run.actor(actor)?;
+    let chains = ChainRecorder::default();
     let config = probe_client_config(
         Some(Arc::clone(sip_actor.identity())),
         versions,
         run.topology.key_log.clone(),
-        ChainRecorder::default(),
+        chains.clone(),
     )
     .map_err(|e| Outcome::error(format!("cannot build the probe's TLS configuration: {e}")))?;
     let remote = run.topology.sut.external;
@@ -51,6 +53,7 @@ async fn probe(
     {
         Ok((_tls, record)) => {
             run.remember_probe_connection(&record);
+            keep_server_chain(run, &chains);
             Ok(VersionProbe::Accepted)
         }
         Err((error, record)) => {
