@@ -99,7 +99,12 @@ mod tests {
             summary(&[Fault::PssSignature]).signature_algorithm,
             "rsassa-pss"
         );
-        assert!(summary(&[Fault::ExpiredCert]).not_after < summary(&[]).not_before);
+        let pki = TestPki::generate("edge-cert").expect("pki");
+        let expired = issue_edge_certificate(&pki, &FaultSet::new([Fault::ExpiredCert]), NAMES)
+            .expect("issue");
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&expired.identity.chain[0]).expect("parse");
+        assert!(cert.validity().not_after.timestamp() < OffsetDateTime::now_utc().unix_timestamp());
         let pki = TestPki::generate("edge-cert").expect("pki");
         let private = issue_edge_certificate(&pki, &FaultSet::new([Fault::PrivateCaCert]), NAMES)
             .expect("issue");
