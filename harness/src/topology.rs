@@ -240,6 +240,7 @@ impl Topology {
         )
         .map_err(pki_error)?;
         let edge_identity = edge_certificate.identity;
+        let edge_outbound_identity = edge_certificate.outbound_identity;
         // The Edge and the configured trust anchors trust the test root; the
         // simulated peers and pool also trust a private CA that issued the
         // Edge certificate (fault `private-ca-cert`).
@@ -293,6 +294,7 @@ impl Topology {
                 faults: faults.clone(),
             },
             identity: edge_identity,
+            outbound_identity: edge_outbound_identity,
             roots: trust_anchors.clone(),
             pool_address: socket(addresses.pool(), SIP_TLS_PORT),
             pool_fqdn: POOL_FQDN.to_owned(),

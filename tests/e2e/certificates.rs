@@ -264,8 +264,11 @@ fn pss_signature_fails_the_signature_case_and_openssl_verifies_the_pss_chain() {
 }
 
 #[test]
-fn no_cdp_fails_the_crl_case() {
+fn no_cdp_and_different_outbound_cert_fail_their_cases() {
+    // Two faults share net 125 (the reserved block has ten nets); the runs
+    // are sequential.
     check_fault(125, "no-cdp");
+    check_fault(125, "different-outbound-cert");
 }
 
 #[test]

@@ -140,6 +140,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["messenger.tls.wrong-name-peer"],
         "reached pool",
     ),
+    (
+        "different-outbound-cert",
+        &["messenger.tls.client-cert-properties"],
+        "different certificate",
+    ),
 ];
 
 pub(crate) fn check_fault(net: u8, fault: &str) {

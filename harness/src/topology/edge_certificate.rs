@@ -16,6 +16,9 @@ use time::{Duration, OffsetDateTime};
 pub(crate) struct EdgeCertificate {
     pub(crate) identity: Arc<CertifiedKey>,
     pub(crate) private_root: Option<CertificateDer<'static>>,
+    /// A second certificate with the same names for outbound connections
+    /// (fault `different-outbound-cert`).
+    pub(crate) outbound_identity: Option<Arc<CertifiedKey>>,
 }
 
 /// The subject CN the `subject-cn-mismatch` fault uses.
@@ -48,6 +51,7 @@ pub(crate) fn issue_edge_certificate(
         return Ok(EdgeCertificate {
             identity: Arc::new(private.issue(&spec)?),
             private_root: Some(private.ca_der()),
+            outbound_identity: None,
         });
     }
     let identity = if faults.has(Fault::ExpiredCert) {
@@ -57,9 +61,15 @@ pub(crate) fn issue_edge_certificate(
     } else {
         pki.issue(&spec)?
     };
+    let outbound_identity = if faults.has(Fault::DifferentOutboundCert) {
+        Some(Arc::new(pki.issue(&spec)?))
+    } else {
+        None
+    };
     Ok(EdgeCertificate {
         identity: Arc::new(identity),
         private_root: None,
+        outbound_identity,
     })
 }
 
@@ -109,6 +119,20 @@ mod tests {
         let private = issue_edge_certificate(&pki, &FaultSet::new([Fault::PrivateCaCert]), NAMES)
             .expect("issue");
         assert!(private.private_root.is_some());
+        assert!(private.outbound_identity.is_none());
+        let two =
+            issue_edge_certificate(&pki, &FaultSet::new([Fault::DifferentOutboundCert]), NAMES)
+                .expect("issue");
+        let outbound = two.outbound_identity.expect("second certificate");
+        assert_ne!(outbound.chain[0], two.identity.chain[0]);
+        assert_eq!(
+            describe_certificate(&outbound.chain[0])
+                .expect("describe")
+                .dns_names,
+            describe_certificate(&two.identity.chain[0])
+                .expect("describe")
+                .dns_names
+        );
         assert_ne!(private.identity.chain.last(), Some(&pki.ca_der()));
     }
 }

@@ -40,10 +40,12 @@ pub enum Fault {
     AcceptAnyClientCert,
     /// A peer whose certificate names no provider is attributed by its From domain.
     AcceptAnyPeerName,
+    /// The Edge presents a second certificate (same names) when it connects out.
+    DifferentOutboundCert,
 }
 
 impl Fault {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -60,6 +62,7 @@ impl Fault {
         Self::AcceptNoClientCert,
         Self::AcceptAnyClientCert,
         Self::AcceptAnyPeerName,
+        Self::DifferentOutboundCert,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Fault {
             Self::AcceptNoClientCert => "accept-no-client-cert",
             Self::AcceptAnyClientCert => "accept-any-client-cert",
             Self::AcceptAnyPeerName => "accept-any-peer-name",
+            Self::DifferentOutboundCert => "different-outbound-cert",
         }
     }
 
@@ -124,6 +128,9 @@ impl Fault {
             }
             Self::AcceptAnyPeerName => {
                 "a peer whose certificate names no provider is attributed to the provider owning its From domain"
+            }
+            Self::DifferentOutboundCert => {
+                "Edge presents a different certificate (same names) when it connects out than on its 5061 listener"
             }
         }
     }

@@ -33,6 +33,9 @@ pub struct EdgeConfig {
     pub policy: RoutingPolicy,
     /// The Edge certificate, presented on both sides and as a TLS client.
     pub identity: Arc<CertifiedKey>,
+    /// A different certificate for outbound connections (fault
+    /// `different-outbound-cert`); `None` means `identity`.
+    pub outbound_identity: Option<Arc<CertifiedKey>>,
     pub roots: RootCertStore,
     pub pool_address: SocketAddr,
     pub pool_fqdn: String,
@@ -102,7 +105,12 @@ impl ReferenceEdge {
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
         let external_server = external_server_config(&config)?;
         let client = client_config(ClientTlsOptions {
-            identity: Some(config.identity.clone()),
+            identity: Some(
+                config
+                    .outbound_identity
+                    .clone()
+                    .unwrap_or_else(|| config.identity.clone()),
+            ),
             server_roots: config.roots.clone(),
             key_log: config.key_log.clone(),
             chains: ChainRecorder::default(),

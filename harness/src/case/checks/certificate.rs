@@ -131,8 +131,9 @@ pub(super) async fn check_server_certificate_property(
 }
 
 /// The Edge's certificate as a TLS client (what it presented to `actor`'s
-/// listener when connecting out) passes every property rule: subject,
-/// trust, validity, signature algorithms and CRL distribution point.
+/// listener when connecting out) is the one it serves on 5061 (CERT-10) and
+/// passes every property rule: subject, trust, validity, signature
+/// algorithms and CRL distribution point.
 pub(super) async fn check_client_certificate_properties(
     run: &mut CaseRun<'_>,
     actor: &Actor,
@@ -169,6 +170,13 @@ pub(super) async fn check_client_certificate_properties(
         "certificate the Edge presented to {name}:\n{}",
         summary.to_text()
     ));
+    // CERT-10: the same certificate as on the 5061 listener.
+    let served = fetch_server_chain(run, actor).await?;
+    if served.first() != Some(leaf) {
+        return Err(Outcome::fail(format!(
+            "the Edge presented a different certificate to {name} as a TLS client than it serves on 5061 (CERT-10; compare sut-client-chain-to-{name}.pem with sut-server-chain.pem)"
+        )));
+    }
     let fqdn = run.topology.sut.access_edge_fqdn.clone();
     let rules = [
         judge_subject(&summary, &fqdn),
