@@ -35,6 +35,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
+use rustls::sign::SingleCertAndKey;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, ExtendedKeyPurpose,
     RootCertStore, ServerConfig, SignatureScheme,
@@ -254,9 +255,14 @@ pub fn server_config_with_versions(
             }))
         }
     };
-    let mut config = builder
-        .with_single_cert(opts.identity.chain.clone(), opts.identity.clone_key())
-        .map_err(|e| TlsError::Config(format!("server certificate/key: {e}")))?;
+    let mut config = match &opts.identity.signer {
+        Some(signer) => builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(
+            rustls::sign::CertifiedKey::new(opts.identity.chain.clone(), signer.clone()),
+        ))),
+        None => builder
+            .with_single_cert(opts.identity.chain.clone(), opts.identity.clone_key())
+            .map_err(|e| TlsError::Config(format!("server certificate/key: {e}")))?,
+    };
     config.key_log = opts.key_log;
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
@@ -287,9 +293,7 @@ pub fn client_config_with_versions(
             chains: opts.chains,
         }));
     let mut config = match opts.identity {
-        Some(id) => builder
-            .with_client_auth_cert(id.chain.clone(), id.clone_key())
-            .map_err(|e| TlsError::Config(format!("client certificate/key: {e}")))?,
+        Some(id) => with_client_identity(builder, &id)?,
         None => builder.with_no_client_auth(),
     };
     config.key_log = opts.key_log;
@@ -317,14 +321,30 @@ pub fn probe_client_config(
             chains,
         }));
     let mut config = match identity {
-        Some(id) => builder
-            .with_client_auth_cert(id.chain.clone(), id.clone_key())
-            .map_err(|e| TlsError::Config(format!("client certificate/key: {e}")))?,
+        Some(id) => with_client_identity(builder, &id)?,
         None => builder.with_no_client_auth(),
     };
     config.key_log = key_log;
     config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
+}
+
+/// Finishes a client config presenting `id` (through its own signer when
+/// it has one).
+fn with_client_identity(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    id: &CertifiedKey,
+) -> Result<ClientConfig, TlsError> {
+    match &id.signer {
+        Some(signer) => Ok(
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+                rustls::sign::CertifiedKey::new(id.chain.clone(), signer.clone()),
+            ))),
+        ),
+        None => builder
+            .with_client_auth_cert(id.chain.clone(), id.clone_key())
+            .map_err(|e| TlsError::Config(format!("client certificate/key: {e}"))),
+    }
 }
 
 fn result_text<T>(r: &Result<T, rustls::Error>) -> Result<(), String> {

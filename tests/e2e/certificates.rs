@@ -272,8 +272,16 @@ fn no_cdp_and_different_outbound_cert_fail_their_cases() {
 }
 
 #[test]
-fn tls13_only_fails_the_version_case() {
+fn tls13_only_and_weak_key_fail_their_cases() {
+    // Two faults share net 126; the runs are sequential.
     check_fault(126, "tls13-only");
+    check_fault(126, "weak-key");
+    let run = run_suite(
+        126,
+        &["--sut-fault", "weak-key", "--exact", "edge.cert.key-size"],
+    );
+    let (_, reason) = &run.verdicts()["edge.cert.key-size"];
+    assert!(reason.contains("RSA 512"), "{reason}");
 }
 
 #[test]

@@ -145,6 +145,31 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["messenger.tls.client-cert-properties"],
         "different certificate",
     ),
+    // A 512-bit key cannot sign, so every peer refuses the Edge as well.
+    (
+        "weak-key",
+        &[
+            "aol.im.inbound",
+            "aol.im.outbound",
+            "aol.tls.client-eku",
+            "aol.tls.peer-without-client-eku",
+            "edge.policy.unfederated-domain",
+            "edge.sip.max-forwards",
+            "edge.tls.server-cert",
+            "messenger.im.inbound",
+            "messenger.im.outbound",
+            "messenger.tls.client-cert-properties",
+            "messenger.tls.peer-without-certificate",
+            "messenger.tls.untrusted-peer",
+            "messenger.tls.wrong-name-peer",
+            "yahoo.im.inbound",
+            "yahoo.im.outbound",
+            "yahoo.tls.expired-peer",
+            "yahoo.tls.not-yet-valid-peer",
+            "edge.cert.key-size",
+        ],
+        "",
+    ),
 ];
 
 pub(crate) fn check_fault(net: u8, fault: &str) {

@@ -33,7 +33,8 @@ pub(crate) async fn run_check(
         | CheckKind::CertificateTrust
         | CheckKind::CertificateValidity
         | CheckKind::CertificateSignature
-        | CheckKind::CertificateCrlDistributionPoint => {
+        | CheckKind::CertificateCrlDistributionPoint
+        | CheckKind::CertificateKey => {
             certificate::check_server_certificate_property(run, actor, kind).await
         }
         CheckKind::ClientCertificateProperties => {

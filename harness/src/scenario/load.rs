@@ -433,6 +433,7 @@ fn parse_step(
             | CheckKind::CertificateValidity
             | CheckKind::CertificateSignature
             | CheckKind::CertificateCrlDistributionPoint
+            | CheckKind::CertificateKey
             | CheckKind::ClientCertificateProperties
             | CheckKind::TlsVersions
             | CheckKind::RefusesPeer(_) => matches!(actor, Actor::Peer(_)),

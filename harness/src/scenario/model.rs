@@ -95,8 +95,11 @@ pub enum CheckKind {
     CertificateSignature,
     /// The Edge's 5061 certificate has a CRL distribution point URI.
     CertificateCrlDistributionPoint,
-    /// The certificate the Edge presented when connecting out to this peer passes
-    /// the subject, trust, validity, signature and CRL distribution point rules.
+    /// The Edge's 5061 key is RSA 2048+ (1024 warns) or ECDSA on a NIST curve.
+    CertificateKey,
+    /// The certificate the Edge presented when connecting out to this peer is the
+    /// one it serves on 5061 and passes the subject, trust, validity, key,
+    /// signature and CRL distribution point rules.
     ClientCertificateProperties,
     /// Which TLS versions the Edge's 5061 listener accepts; TLS 1.2 is required.
     TlsVersions,
@@ -105,7 +108,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 16] = [
+    pub const ALL: [(&'static str, Self); 17] = [
         ("srv-federation", Self::SrvFederation),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
@@ -117,6 +120,7 @@ impl CheckKind {
             "certificate-crl-distribution-point",
             Self::CertificateCrlDistributionPoint,
         ),
+        ("certificate-key", Self::CertificateKey),
         (
             "client-certificate-properties",
             Self::ClientCertificateProperties,

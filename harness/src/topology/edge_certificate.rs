@@ -21,6 +21,10 @@ pub(crate) struct EdgeCertificate {
     pub(crate) outbound_identity: Option<Arc<CertifiedKey>>,
 }
 
+/// The RSA key size the `weak-key` fault uses (below the 1024 that
+/// CERT-07 still tolerates with a warning).
+const WEAK_KEY_BITS: usize = 512;
+
 /// The subject CN the `subject-cn-mismatch` fault uses.
 const MISMATCHED_CN: &str = "edge01.contoso.test";
 
@@ -58,6 +62,8 @@ pub(crate) fn issue_edge_certificate(
         pki.issue_with_validity(&spec, now - Duration::days(366), now - Duration::days(1))?
     } else if faults.has(Fault::PssSignature) {
         pki.issue_pss_signed(&spec)?
+    } else if faults.has(Fault::WeakKey) {
+        pki.issue_with_unheld_rsa_key(&spec, WEAK_KEY_BITS)?
     } else {
         pki.issue(&spec)?
     };
@@ -105,6 +111,7 @@ mod tests {
         );
         assert!(!summary(&[Fault::NoServerEku]).server_auth);
         assert!(summary(&[Fault::NoCdp]).crl_distribution_points.is_empty());
+        assert_eq!(summary(&[Fault::WeakKey]).key, "RSA 512");
         assert_eq!(
             summary(&[Fault::PssSignature]).signature_algorithm,
             "rsassa-pss"

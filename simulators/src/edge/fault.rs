@@ -42,10 +42,12 @@ pub enum Fault {
     AcceptAnyPeerName,
     /// The Edge presents a second certificate (same names) when it connects out.
     DifferentOutboundCert,
+    /// The Edge certificate has a 512-bit RSA key.
+    WeakKey,
 }
 
 impl Fault {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -63,6 +65,7 @@ impl Fault {
         Self::AcceptAnyClientCert,
         Self::AcceptAnyPeerName,
         Self::DifferentOutboundCert,
+        Self::WeakKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Fault {
             Self::AcceptAnyClientCert => "accept-any-client-cert",
             Self::AcceptAnyPeerName => "accept-any-peer-name",
             Self::DifferentOutboundCert => "different-outbound-cert",
+            Self::WeakKey => "weak-key",
         }
     }
 
@@ -131,6 +135,9 @@ impl Fault {
             }
             Self::DifferentOutboundCert => {
                 "Edge presents a different certificate (same names) when it connects out than on its 5061 listener"
+            }
+            Self::WeakKey => {
+                "Edge certificate has a 512-bit RSA key (it cannot sign, so every peer refuses the handshake)"
             }
         }
     }

@@ -209,6 +209,7 @@ impl TestPki {
             ],
             key: plain.clone_key(),
             key_pem: plain.key_pem.clone(),
+            signer: None,
         })
     }
 }

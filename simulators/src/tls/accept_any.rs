@@ -1,10 +1,12 @@
 //! Verifiers that accept any chain and only record it. The client-side one
-//! is the reference Edge's `accept-any-client-cert` fault. The server-side
-//! one is for probes that judge how the SUT treats *us* (which TLS versions
-//! it speaks, whether it refuses a bad client certificate), where our own
-//! opinion of its certificate must not end the handshake first. Both still
-//! check the handshake signature, so the other end must own the key of the
-//! certificate it sent; issuer, validity, name and EKU are never judged.
+//! is the reference Edge's `accept-any-client-cert` fault: it still checks
+//! the handshake signature, so the peer must own the key of the certificate
+//! it sent. The server-side one is for probes that judge how the SUT treats
+//! *us* (which TLS versions it speaks, whether it refuses a bad client
+//! certificate, what certificate it presents), where our own opinion of
+//! its certificate must not end the handshake first: it judges nothing,
+//! not even the handshake signature. Issuer, validity, name and EKU are
+//! never judged by either.
 
 use std::sync::Arc;
 
@@ -101,32 +103,24 @@ impl ServerCertVerifier for AcceptAnyServerVerifier {
         Ok(ServerCertVerified::assertion())
     }
 
+    // A probe does not authenticate the server at all: an Edge whose key
+    // cannot sign (fault `weak-key`) must still be probed.
     fn verify_tls12_signature(
         &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        Ok(HandshakeSignatureValid::assertion())
     }
 
     fn verify_tls13_signature(
         &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        Ok(HandshakeSignatureValid::assertion())
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -16,8 +16,8 @@ use picharness_simulators::tls::{
 use rustls_pki_types::CertificateDer;
 
 use super::certificate_rules::{
-    judge_crl_distribution_point, judge_signatures, judge_subject, judge_trust, judge_validity,
-    now_unix,
+    judge_crl_distribution_point, judge_key, judge_signatures, judge_subject, judge_trust,
+    judge_validity, now_unix,
 };
 use crate::case::execute::CaseRun;
 use crate::case::outcome::Outcome;
@@ -114,6 +114,7 @@ pub(super) async fn check_server_certificate_property(
         CheckKind::CertificateValidity => judge_validity(leaf, now_unix()),
         CheckKind::CertificateSignature => judge_signatures(&chain),
         CheckKind::CertificateCrlDistributionPoint => judge_crl_distribution_point(&summary),
+        CheckKind::CertificateKey => judge_key(&summary),
         other => {
             return Err(Outcome::error(format!(
                 "check {} is not a certificate property",
@@ -132,7 +133,7 @@ pub(super) async fn check_server_certificate_property(
 
 /// The Edge's certificate as a TLS client (what it presented to `actor`'s
 /// listener when connecting out) is the one it serves on 5061 (CERT-10) and
-/// passes every property rule: subject, trust, validity, signature
+/// passes every property rule: subject, trust, validity, key, signature
 /// algorithms and CRL distribution point.
 pub(super) async fn check_client_certificate_properties(
     run: &mut CaseRun<'_>,
@@ -182,6 +183,7 @@ pub(super) async fn check_client_certificate_properties(
         judge_subject(&summary, &fqdn),
         judge_trust(&chain, &run.topology.trust_anchors),
         judge_validity(leaf, now_unix()),
+        judge_key(&summary),
         judge_signatures(&chain),
         judge_crl_distribution_point(&summary),
     ];

@@ -123,6 +123,29 @@ pub(super) fn judge_signatures(chain: &[CertificateDer<'_>]) -> Result<String, S
     Ok(format!("signature algorithms [{}]", seen.join(", ")))
 }
 
+/// CERT-07: RSA 2048 or larger passes, RSA 1024 passes with a warning in
+/// the detail, smaller RSA fails; EC keys on P-256/P-384/P-521 pass (CERT-07
+/// speaks of RSA only; ECDSA signatures are allowed by CERT-08); anything
+/// else fails.
+pub(super) fn judge_key(leaf: &CertificateSummary) -> Result<String, String> {
+    let key = leaf.key.as_str();
+    if let Some(bits) = key.strip_prefix("RSA ").and_then(|b| b.parse::<u32>().ok()) {
+        return match bits {
+            2048.. => Ok(format!("key {key}")),
+            1024..=2047 => Ok(format!(
+                "key {key} (warning: 2048 bits or more is recommended)"
+            )),
+            _ => Err(format!("the key is {key}, below 1024 bits")),
+        };
+    }
+    match key {
+        "EC P-256" | "EC P-384" | "EC P-521" => Ok(format!("key {key}")),
+        other => Err(format!(
+            "the key is {other}, neither RSA nor ECDSA on a NIST curve"
+        )),
+    }
+}
+
 /// CERT-06: the leaf names at least one CRL distribution point URI.
 pub(super) fn judge_crl_distribution_point(leaf: &CertificateSummary) -> Result<String, String> {
     if leaf.crl_distribution_points.is_empty() {
@@ -322,6 +345,39 @@ mod tests {
         );
         // The intermediate itself is signed by the ECDSA root: fine on its own.
         assert!(judge_signatures(&pss[1..]).is_ok());
+    }
+
+    #[test]
+    fn key_rule_passes_2048_warns_1024_fails_512() {
+        let pki = TestPki::generate("rules").expect("pki");
+        let spec = LeafSpec::federation("a.test", &["a.test"]);
+        let key_of =
+            |chain: &[CertificateDer<'static>]| describe_certificate(&chain[0]).expect("describe");
+        assert_eq!(
+            judge_key(&key_of(&issue(&pki, &spec))).expect("2048"),
+            "key RSA 2048"
+        );
+        let k1024 = pki
+            .issue_with_unheld_rsa_key(&spec, 1024)
+            .expect("1024")
+            .chain;
+        assert!(
+            judge_key(&key_of(&k1024))
+                .expect("1024 passes")
+                .contains("warning")
+        );
+        let k512 = pki
+            .issue_with_unheld_rsa_key(&spec, 512)
+            .expect("512")
+            .chain;
+        assert!(
+            judge_key(&key_of(&k512))
+                .expect_err("512")
+                .contains("RSA 512")
+        );
+        let mut ec = spec.clone();
+        ec.key = picharness_simulators::pki::KeyKind::EcdsaP256;
+        assert!(judge_key(&key_of(&issue(&pki, &ec))).is_ok());
     }
 
     #[test]

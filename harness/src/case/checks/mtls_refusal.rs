@@ -158,6 +158,19 @@ pub(super) async fn check_refuses_peer(
                     "the Edge neither finished nor refused the handshake with a peer presenting {bad}: {error}"
                 )));
             }
+            // Only an alert from the Edge or the connection ending is the
+            // Edge's refusal; any other rustls error is our own side
+            // failing, which says nothing about how the Edge judged us.
+            if let TlsError::Handshake {
+                tls_error: Some(own),
+                ..
+            } = &error
+                && !matches!(own, rustls::Error::AlertReceived(_))
+            {
+                return Err(Outcome::inconclusive(format!(
+                    "the probe's own side of the handshake failed ({own}), so the Edge's judgement of {bad} cannot be seen"
+                )));
+            }
             let how = handshake_refusal(&error);
             run.note(format!("the Edge refused the handshake: {how}"));
             return finish(run, bad, &format!("refused the TLS handshake with {how}")).await;
