@@ -60,7 +60,8 @@ pub(super) fn judge_subject(leaf: &CertificateSummary, fqdn: &str) -> Result<Str
     }
 }
 
-fn unix_now() -> i64 {
+/// Current unix time, for `judge_validity`.
+pub(super) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -170,7 +171,7 @@ pub(super) fn judge_trust(
         return Err("the presented chain is empty".to_owned());
     };
     let cert = parse(leaf)?;
-    let now = unix_now();
+    let now = now_unix();
     let not_before = cert.validity().not_before.timestamp();
     let not_after = cert.validity().not_after.timestamp();
     let at = if (not_before..=not_after).contains(&now) {
@@ -251,11 +252,6 @@ fn verify_as_client(
     verifier
         .verify_client_cert(leaf, intermediates, at)
         .map(|_| ())
-}
-
-/// Current unix time for `judge_validity`.
-pub(super) fn now_unix() -> i64 {
-    unix_now()
 }
 
 #[cfg(test)]
