@@ -285,8 +285,21 @@ fn tls13_only_and_weak_key_fail_their_cases() {
 }
 
 #[test]
-fn accept_no_client_cert_fails_the_no_certificate_case() {
+fn accept_no_client_cert_and_san_mismatch_fail_their_cases() {
+    // Two faults share net 127; the runs are sequential.
     check_fault(127, "accept-no-client-cert");
+    check_fault(127, "san-mismatch");
+    let run = run_suite(
+        127,
+        &[
+            "--sut-fault",
+            "san-mismatch",
+            "--exact",
+            "edge.cert.subject-name",
+        ],
+    );
+    let (_, reason) = &run.verdicts()["edge.cert.subject-name"];
+    assert!(reason.contains("not in the SAN"), "{reason}");
 }
 
 #[test]

@@ -170,6 +170,28 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "",
     ),
+    // Peers check the name they connect to against the SAN, so every
+    // inbound case fails as well; outbound connections are unaffected.
+    (
+        "san-mismatch",
+        &[
+            "aol.im.inbound",
+            "aol.tls.peer-without-client-eku",
+            "edge.cert.subject-name",
+            "edge.policy.unfederated-domain",
+            "edge.sip.max-forwards",
+            "edge.tls.server-cert",
+            "messenger.im.inbound",
+            "messenger.tls.client-cert-properties",
+            "messenger.tls.peer-without-certificate",
+            "messenger.tls.untrusted-peer",
+            "messenger.tls.wrong-name-peer",
+            "yahoo.im.inbound",
+            "yahoo.tls.expired-peer",
+            "yahoo.tls.not-yet-valid-peer",
+        ],
+        "",
+    ),
 ];
 
 pub(crate) fn check_fault(net: u8, fault: &str) {

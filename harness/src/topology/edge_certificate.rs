@@ -42,7 +42,11 @@ pub(crate) fn issue_edge_certificate(
         } else {
             access_edge_fqdn.to_owned()
         },
-        dns_names: names.iter().map(|n| (*n).to_owned()).collect(),
+        dns_names: names
+            .iter()
+            .filter(|n| !(faults.has(Fault::SanMismatch) && **n == access_edge_fqdn))
+            .map(|n| (*n).to_owned())
+            .collect(),
         server_auth: !faults.has(Fault::NoServerEku),
         client_auth: !faults.has(Fault::NoClientEku),
         key: KeyKind::Rsa2048,
@@ -112,6 +116,9 @@ mod tests {
         assert!(!summary(&[Fault::NoServerEku]).server_auth);
         assert!(summary(&[Fault::NoCdp]).crl_distribution_points.is_empty());
         assert_eq!(summary(&[Fault::WeakKey]).key, "RSA 512");
+        let san = summary(&[Fault::SanMismatch]);
+        assert_eq!(san.subject_cn.as_deref(), Some("sip.contoso.test"));
+        assert!(!san.dns_names.iter().any(|n| n == "sip.contoso.test"));
         assert_eq!(
             summary(&[Fault::PssSignature]).signature_algorithm,
             "rsassa-pss"

@@ -44,10 +44,12 @@ pub enum Fault {
     DifferentOutboundCert,
     /// The Edge certificate has a 512-bit RSA key.
     WeakKey,
+    /// The Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it).
+    SanMismatch,
 }
 
 impl Fault {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -66,6 +68,7 @@ impl Fault {
         Self::AcceptAnyPeerName,
         Self::DifferentOutboundCert,
         Self::WeakKey,
+        Self::SanMismatch,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +91,7 @@ impl Fault {
             Self::AcceptAnyPeerName => "accept-any-peer-name",
             Self::DifferentOutboundCert => "different-outbound-cert",
             Self::WeakKey => "weak-key",
+            Self::SanMismatch => "san-mismatch",
         }
     }
 
@@ -138,6 +142,9 @@ impl Fault {
             }
             Self::WeakKey => {
                 "Edge certificate has a 512-bit RSA key (it cannot sign, so every peer refuses the handshake)"
+            }
+            Self::SanMismatch => {
+                "Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it)"
             }
         }
     }
