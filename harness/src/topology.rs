@@ -295,7 +295,9 @@ impl Topology {
             },
             identity: edge_identity,
             outbound_identity: edge_outbound_identity,
-            roots: trust_anchors.clone(),
+            roots: peer_pki
+                .edge_peer_roots(&trust_anchors, &faults)
+                .map_err(pki_error)?,
             pool_address: socket(addresses.pool(), SIP_TLS_PORT),
             pool_fqdn: POOL_FQDN.to_owned(),
             provider_port: SIP_TLS_PORT,

@@ -308,8 +308,10 @@ fn accept_any_client_cert_fails_the_bad_certificate_cases() {
 }
 
 #[test]
-fn accept_any_peer_name_fails_the_wrong_name_case() {
+fn accept_any_peer_name_and_accept_untrusted_peer_fail_their_cases() {
+    // Two faults share net 129; the runs are sequential.
     check_fault(129, "accept-any-peer-name");
+    check_fault(129, "accept-untrusted-peer");
 }
 
 #[test]

@@ -192,6 +192,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "",
     ),
+    (
+        "accept-untrusted-peer",
+        &["messenger.tls.untrusted-peer"],
+        "reached pool",
+    ),
 ];
 
 pub(crate) fn check_fault(net: u8, fault: &str) {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use picharness_simulators::edge::{Fault, FaultSet};
 use picharness_simulators::pki::{BadPeerCertificate, CertifiedKey, PkiError, TestPki};
 use rustls::RootCertStore;
 
@@ -23,6 +24,23 @@ impl PeerPki {
             untrusted: TestPki::generate("untrusted")?,
             peer_roots,
         })
+    }
+
+    /// The roots the reference Edge verifies peers with: the configured
+    /// anchors, plus the untrusted root when the `accept-untrusted-peer`
+    /// fault is on.
+    pub(crate) fn edge_peer_roots(
+        &self,
+        anchors: &RootCertStore,
+        faults: &FaultSet,
+    ) -> Result<RootCertStore, PkiError> {
+        let mut roots = anchors.clone();
+        if faults.has(Fault::AcceptUntrustedPeer) {
+            roots
+                .add(self.untrusted.ca_der())
+                .map_err(|e| PkiError::TrustAnchor(e.to_string()))?;
+        }
+        Ok(roots)
     }
 
     /// The certificate (or none) a peer for `fqdn` presents when it is

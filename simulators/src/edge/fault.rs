@@ -46,10 +46,12 @@ pub enum Fault {
     WeakKey,
     /// The Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it).
     SanMismatch,
+    /// The Edge trusts a root it should not, the one the untrusted-issuer peer comes from.
+    AcceptUntrustedPeer,
 }
 
 impl Fault {
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -69,6 +71,7 @@ impl Fault {
         Self::DifferentOutboundCert,
         Self::WeakKey,
         Self::SanMismatch,
+        Self::AcceptUntrustedPeer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +95,7 @@ impl Fault {
             Self::DifferentOutboundCert => "different-outbound-cert",
             Self::WeakKey => "weak-key",
             Self::SanMismatch => "san-mismatch",
+            Self::AcceptUntrustedPeer => "accept-untrusted-peer",
         }
     }
 
@@ -145,6 +149,9 @@ impl Fault {
             }
             Self::SanMismatch => {
                 "Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it)"
+            }
+            Self::AcceptUntrustedPeer => {
+                "Edge trusts a root it should not, so a peer certificate from that issuer is let in"
             }
         }
     }
