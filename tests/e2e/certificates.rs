@@ -303,8 +303,31 @@ fn accept_no_client_cert_and_san_mismatch_fail_their_cases() {
 }
 
 #[test]
-fn accept_any_client_cert_fails_the_bad_certificate_cases() {
+fn accept_any_client_cert_fails_the_bad_certificate_cases_and_good_verdicts_say_how_the_edge_refused()
+ {
     check_fault(128, "accept-any-client-cert");
+    let run = run_suite(128, &["tls."]);
+    let verdicts = run.verdicts();
+    for (id, how) in [
+        (
+            "messenger.tls.peer-without-certificate",
+            "TLS alert certificate_required",
+        ),
+        ("messenger.tls.untrusted-peer", "TLS alert unknown_ca"),
+        ("yahoo.tls.expired-peer", "TLS alert certificate_expired"),
+        ("yahoo.tls.not-yet-valid-peer", "TLS alert"),
+        ("aol.tls.peer-without-client-eku", "TLS alert"),
+        ("messenger.tls.wrong-name-peer", "SIP 403"),
+        ("edge.tls.versions", "TLS 1.2 accepted"),
+        (
+            "messenger.tls.client-cert-properties",
+            "the same certificate as on 5061",
+        ),
+    ] {
+        let (verdict, reason) = &verdicts[id];
+        assert_eq!(verdict, "pass", "{id}: {reason}");
+        assert!(reason.contains(how), "{id}: {reason}");
+    }
 }
 
 #[test]

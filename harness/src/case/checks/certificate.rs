@@ -198,6 +198,9 @@ pub(super) async fn check_client_certificate_properties(
             }
         }
     }
-    run.finding(format!("as a TLS client to {name}: {}", details.join("; ")));
+    run.finding(format!(
+        "as a TLS client to {name}, the same certificate as on 5061: {}",
+        details.join("; ")
+    ));
     Ok(())
 }
