@@ -328,6 +328,32 @@ fn accept_any_client_cert_fails_the_bad_certificate_cases_and_good_verdicts_say_
         assert_eq!(verdict, "pass", "{id}: {reason}");
         assert!(reason.contains(how), "{id}: {reason}");
     }
+    // The refusal is in the case's trace: the Edge's unknown_ca alert (48),
+    // decrypted by tshark with the key log the trace carries.
+    let trace = run
+        .report_path()
+        .join("cases/messenger.tls.untrusted-peer/trace.pcapng");
+    let output = Command::new("tshark")
+        .arg("-r")
+        .arg(&trace)
+        .args([
+            "-Y",
+            "tls.alert_message",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "tls.alert_message.desc",
+        ])
+        .output()
+        .expect("tshark runs (scripts/test-all.sh installs it)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let edge = format!("127.{}.0.10", crate::support::test_net(128));
+    assert!(
+        text.lines().any(|l| l == format!("{edge}\t48")),
+        "no unknown_ca alert from {edge} in the trace:\n{text}"
+    );
 }
 
 #[test]
