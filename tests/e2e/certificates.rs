@@ -2,7 +2,8 @@
 //! switch of the reference Edge fails exactly its cases (see `FAULT_TABLE`
 //! in `faults.rs`); the harness's reading of the Edge's certificate agrees
 //! with `openssl x509`; the RSASSA-PSS certificate of the `pss-signature`
-//! fault verifies with `openssl verify`; `picharness pki init` writes keys
+//! fault verifies with `openssl verify`; a refusal is visible in the case's
+//! trace; `picharness pki init` writes keys
 //! nobody else can read and certificates OpenSSL accepts.
 
 use std::collections::BTreeMap;
