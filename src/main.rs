@@ -10,9 +10,11 @@ use picharness_harness::bundle::evidence_command;
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
 use picharness_harness::merge::merge_command;
+use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
 use picharness_harness::shard::Shard;
 use picharness_harness::topology::EmbeddedAddresses;
+use picharness_harness::topology::{ACCESS_EDGE_FQDN, SUT_DOMAIN};
 use picharness_simulators::edge::Fault;
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
@@ -77,6 +79,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Test PKI for a staging Edge.
+    Pki {
+        #[command(subcommand)]
+        action: PkiAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,6 +115,25 @@ enum ReportCommand {
         /// Where the merged report goes.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PkiAction {
+    /// Write a root CA, an Access Edge certificate and every provider peer's good and bad certificates (keys mode 0600).
+    Init {
+        /// Directory to create; it must not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Directory holding profiles/ (the provider peers to issue for).
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+        /// The staging Edge's access-edge FQDN.
+        #[arg(long, value_name = "FQDN", default_value = ACCESS_EDGE_FQDN)]
+        access_edge_fqdn: String,
+        /// The staging Edge's SIP domain.
+        #[arg(long, value_name = "DOMAIN", default_value = SUT_DOMAIN)]
+        sip_domain: String,
     },
 }
 
@@ -175,6 +201,40 @@ fn main() -> ExitCode {
             report_dir,
             out,
         } => evidence_command(&report_dir, &case_id, out),
+        Command::Pki {
+            action:
+                PkiAction::Init {
+                    out,
+                    scenarios,
+                    access_edge_fqdn,
+                    sip_domain,
+                },
+        } => {
+            let dir = scenarios.unwrap_or_else(default_scenarios_dir);
+            match load_catalogue(&dir) {
+                Ok(catalogue) => match write_test_pki(&PkiInitOptions {
+                    out,
+                    profiles: catalogue.profiles,
+                    access_edge_fqdn,
+                    sip_domain,
+                }) {
+                    Ok(notes) => {
+                        print!("{notes}");
+                        EXIT_OK
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        EXIT_CANNOT_START
+                    }
+                },
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("error: {e}");
+                    }
+                    EXIT_CANNOT_START
+                }
+            }
+        }
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

@@ -20,6 +20,7 @@ pub mod dns_serve;
 pub mod dns_trace;
 pub mod locate;
 pub mod merge;
+pub mod pki_init;
 pub mod profile;
 pub mod run;
 pub mod scenario;

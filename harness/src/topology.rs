@@ -2,6 +2,11 @@
 //! the provider peers and the internal pool. `embedded` builds the whole
 //! thing on loopback around the reference Edge.
 
+mod edge_certificate;
+mod peer_pki;
+
+pub use peer_pki::PeerPki;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -50,6 +55,9 @@ pub struct Topology {
     /// Ordinary cases hold this for reading; a case that disturbs shared
     /// actors (takes the pool down) holds it for writing, alone.
     pub exclusive: tokio::sync::RwLock<()>,
+    /// Bad peer identities for the negative MTLS cases (`None` when the
+    /// harness holds no CA the SUT trusts).
+    pub peer_pki: Option<PeerPki>,
     _edge: Option<ReferenceEdge>,
     _dns: DnsServer,
 }
@@ -137,8 +145,10 @@ impl EmbeddedAddresses {
     }
 }
 
-const SUT_DOMAIN: &str = "contoso.test";
-const ACCESS_EDGE_FQDN: &str = "sip.contoso.test";
+/// The embedded SUT's SIP domain.
+pub const SUT_DOMAIN: &str = "contoso.test";
+/// The embedded SUT's access-edge FQDN.
+pub const ACCESS_EDGE_FQDN: &str = "sip.contoso.test";
 const EDGE_INTERNAL_FQDN: &str = "edge-int.contoso.test";
 const POOL_FQDN: &str = "pool.contoso.test";
 /// The SRV target used by the `dns-target-not-in-san` fault.
@@ -278,19 +288,25 @@ impl Topology {
         faults: FaultSet,
         addresses: EmbeddedAddresses,
     ) -> Result<Self, TopologyError> {
-        let pki = TestPki::generate("embedded").map_err(pki_error)?;
-        let roots = pki.root_store();
+        let pki = Arc::new(TestPki::generate("embedded").map_err(pki_error)?);
         let key_log = Arc::new(KeyLogCollector::default());
-        let edge_identity = Arc::new(
-            pki.issue(&leaf(
-                ACCESS_EDGE_FQDN,
-                &[ACCESS_EDGE_FQDN, SUT_DOMAIN, EDGE_INTERNAL_FQDN],
-                true,
-                !faults.has(Fault::NoClientEku),
-                KeyKind::Rsa2048,
-            ))
-            .map_err(pki_error)?,
-        );
+        let edge_certificate = edge_certificate::issue_edge_certificate(
+            &pki,
+            &faults,
+            [ACCESS_EDGE_FQDN, SUT_DOMAIN, EDGE_INTERNAL_FQDN],
+        )
+        .map_err(pki_error)?;
+        let edge_identity = edge_certificate.identity;
+        let edge_outbound_identity = edge_certificate.outbound_identity;
+        // The Edge and the configured trust anchors trust the test root; the
+        // simulated peers and pool also trust a private CA that issued the
+        // Edge certificate (fault `private-ca-cert`).
+        let trust_anchors = pki.root_store();
+        let mut roots = pki.root_store();
+        if let Some(private_root) = edge_certificate.private_root {
+            roots.add(private_root).map_err(pki_error)?;
+        }
+        let peer_pki = PeerPki::new(pki.clone(), roots.clone()).map_err(pki_error)?;
         let pool_identity: Arc<CertifiedKey> = Arc::new(
             pki.issue(&leaf(
                 POOL_FQDN,
@@ -339,7 +355,10 @@ impl Topology {
                 faults: faults.clone(),
             },
             identity: edge_identity,
-            roots: roots.clone(),
+            outbound_identity: edge_outbound_identity,
+            roots: peer_pki
+                .edge_peer_roots(&trust_anchors, &faults)
+                .map_err(pki_error)?,
             pool_address: socket(addresses.pool(), SIP_TLS_PORT),
             pool_fqdn: POOL_FQDN.to_owned(),
             provider_port: SIP_TLS_PORT,
@@ -396,8 +415,10 @@ impl Topology {
             pool,
             profiles,
             key_log,
-            trust_anchors: roots,
+
             exclusive: tokio::sync::RwLock::new(()),
+            trust_anchors,
+            peer_pki: Some(peer_pki),
             _edge: Some(edge),
             _dns: dns,
         })

@@ -86,6 +86,7 @@ pub struct SipActor {
     name: String,
     fqdn: String,
     ip: IpAddr,
+    identity: Arc<CertifiedKey>,
     client: Arc<rustls::ClientConfig>,
     users: Mutex<HashMap<String, Inbox>>,
     /// Chains presented to this actor's listener (the Edge as TLS client).
@@ -164,6 +165,7 @@ impl SipActor {
             name: spec.name,
             fqdn: spec.fqdn,
             ip: spec.listen.ip(),
+            identity: spec.identity.clone(),
             client,
             users: Mutex::new(HashMap::new()),
             presented_to_us,
@@ -242,6 +244,16 @@ impl SipActor {
 
     pub fn fqdn(&self) -> &str {
         &self.fqdn
+    }
+
+    /// The address the actor listens on and connects from.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
+    /// The certificate and key the actor presents.
+    pub fn identity(&self) -> &Arc<CertifiedKey> {
+        &self.identity
     }
 
     /// Certificate chains presented to this actor's listener.

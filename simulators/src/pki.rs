@@ -9,7 +9,14 @@
 //! EKU extension at all (which webpki treats as "any purpose", see
 //! `tls::ServerTlsOptions` for how the harness checks that itself).
 
+mod bad_peer;
+mod pss;
+mod weak_key;
+
 use std::fmt;
+use std::sync::Arc;
+
+pub use bad_peer::{BadPeerCertificate, WRONG_PEER_NAME};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType,
@@ -46,6 +53,9 @@ pub enum PkiError {
     /// The generated root could not be added to a rustls root store.
     #[error("the test root could not be used as a trust anchor: {0}")]
     TrustAnchor(String),
+    /// Re-signing a certificate (RSASSA-PSS) failed.
+    #[error("re-signing a certificate failed: {0}")]
+    Resign(String),
 }
 
 /// Key algorithm of a generated leaf.
@@ -102,6 +112,10 @@ pub struct CertifiedKey {
     pub cert_pem: String,
     /// The leaf private key in PEM (PKCS#8).
     pub key_pem: String,
+    /// Signs for the leaf instead of `key` when set: the `weak-key`
+    /// certificate's key is held by nobody (see `weak_key`), and `key` and
+    /// `key_pem` are empty.
+    pub signer: Option<Arc<dyn rustls::sign::SigningKey>>,
 }
 
 impl CertifiedKey {
@@ -123,6 +137,7 @@ impl Clone for CertifiedKey {
             key: self.clone_key(),
             cert_pem: self.cert_pem.clone(),
             key_pem: self.key_pem.clone(),
+            signer: self.signer.clone(),
         }
     }
 }
@@ -157,6 +172,68 @@ fn random_serial() -> SerialNumber {
         bytes[0] = 0x01;
     }
     SerialNumber::from_slice(&bytes)
+}
+
+/// The parameters of a leaf as `spec` describes it (CN, SAN, EKU, CDP,
+/// validity, a fresh serial); `key` decides the key usages.
+fn leaf_params(
+    spec: &LeafSpec,
+    key: KeyKind,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<CertificateParams, PkiError> {
+    if not_before >= not_after {
+        return Err(PkiError::InvalidValidity {
+            not_before,
+            not_after,
+        });
+    }
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, spec.common_name.clone());
+    params.distinguished_name = dn;
+    params.subject_alt_names = spec
+        .dns_names
+        .iter()
+        .map(|name| match name.parse::<std::net::IpAddr>() {
+            Ok(ip) => Ok(SanType::IpAddress(ip)),
+            Err(_) => name
+                .clone()
+                .try_into()
+                .map(SanType::DnsName)
+                .map_err(|source| PkiError::InvalidDnsName {
+                    name: name.clone(),
+                    source,
+                }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = match key {
+        KeyKind::Rsa2048 => vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ],
+        KeyKind::EcdsaP256 => vec![KeyUsagePurpose::DigitalSignature],
+    };
+    let mut ekus = Vec::new();
+    if spec.server_auth {
+        ekus.push(ExtendedKeyUsagePurpose::ServerAuth);
+    }
+    if spec.client_auth {
+        ekus.push(ExtendedKeyUsagePurpose::ClientAuth);
+    }
+    // An empty list makes rcgen omit the extension entirely.
+    params.extended_key_usages = ekus;
+    if let Some(uri) = &spec.crl_distribution_point {
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![uri.clone()],
+        }];
+    }
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.serial_number = Some(random_serial());
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
 }
 
 impl TestPki {
@@ -212,73 +289,42 @@ impl TestPki {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<CertifiedKey, PkiError> {
-        if not_before >= not_after {
-            return Err(PkiError::InvalidValidity {
-                not_before,
-                not_after,
-            });
-        }
+        self.issue_under(
+            &self.issuer,
+            vec![self.ca_der.clone()],
+            spec,
+            not_before,
+            not_after,
+        )
+    }
+
+    /// Issues a leaf under `issuer`; the chain is the leaf then `ca_chain`.
+    fn issue_under(
+        &self,
+        issuer: &Issuer<'_, KeyPair>,
+        ca_chain: Vec<CertificateDer<'static>>,
+        spec: &LeafSpec,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<CertifiedKey, PkiError> {
+        let params = leaf_params(spec, spec.key, not_before, not_after)?;
         let key = match spec.key {
             KeyKind::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048)
                 .map_err(gen_err("RSA 2048 leaf key pair"))?,
             KeyKind::EcdsaP256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
                 .map_err(gen_err("ECDSA P-256 leaf key pair"))?,
         };
-
-        let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, spec.common_name.clone());
-        params.distinguished_name = dn;
-        params.subject_alt_names = spec
-            .dns_names
-            .iter()
-            .map(|name| match name.parse::<std::net::IpAddr>() {
-                Ok(ip) => Ok(SanType::IpAddress(ip)),
-                Err(_) => name
-                    .clone()
-                    .try_into()
-                    .map(SanType::DnsName)
-                    .map_err(|source| PkiError::InvalidDnsName {
-                        name: name.clone(),
-                        source,
-                    }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = match spec.key {
-            KeyKind::Rsa2048 => vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ],
-            KeyKind::EcdsaP256 => vec![KeyUsagePurpose::DigitalSignature],
-        };
-        let mut ekus = Vec::new();
-        if spec.server_auth {
-            ekus.push(ExtendedKeyUsagePurpose::ServerAuth);
-        }
-        if spec.client_auth {
-            ekus.push(ExtendedKeyUsagePurpose::ClientAuth);
-        }
-        // An empty list makes rcgen omit the extension entirely.
-        params.extended_key_usages = ekus;
-        if let Some(uri) = &spec.crl_distribution_point {
-            params.crl_distribution_points = vec![CrlDistributionPoint {
-                uris: vec![uri.clone()],
-            }];
-        }
-        params.not_before = not_before;
-        params.not_after = not_after;
-        params.serial_number = Some(random_serial());
-        params.use_authority_key_identifier_extension = true;
-
         let cert = params
-            .signed_by(&key, &self.issuer)
+            .signed_by(&key, issuer)
             .map_err(gen_err(format!("signing leaf {:?}", spec.common_name)))?;
+        let mut chain = vec![cert.der().clone()];
+        chain.extend(ca_chain);
         Ok(CertifiedKey {
-            chain: vec![cert.der().clone(), self.ca_der.clone()],
+            chain,
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            signer: None,
         })
     }
 
@@ -290,6 +336,12 @@ impl TestPki {
     /// The root certificate (PEM), for the SUT's trusted root store.
     pub fn ca_pem(&self) -> String {
         self.ca_pem.clone()
+    }
+
+    /// The root's private key (PEM, PKCS#8). Secret: whoever holds it can
+    /// issue certificates the harness trusts.
+    pub fn ca_key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
     }
 
     /// A root store holding only this root.

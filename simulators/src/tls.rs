@@ -19,6 +19,7 @@
 //! certificate makes [`connect_tls`] succeed; the alert arrives on the first
 //! read. Use [`tls_error_of`] / [`alert_of`] on that read error.
 
+mod accept_any;
 mod capture;
 mod describe;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
+use rustls::sign::SingleCertAndKey;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, ExtendedKeyPurpose,
     RootCertStore, ServerConfig, SignatureScheme,
@@ -136,8 +138,39 @@ pub enum ClientAuthMode {
     /// A certificate is requested; a client without one is let in, a client
     /// with one must present a valid chain (EKU not enforced).
     Optional,
+    /// Like `Optional`, but a client that presents a certificate must also
+    /// have clientAuth in its EKU (the reference Edge's
+    /// `accept-no-client-cert` fault: only the "no certificate" rule breaks).
+    OptionalRequiringClientAuthEku,
     /// No certificate is requested.
     None,
+    /// A certificate is required but never judged: any issuer, validity
+    /// window or EKU is let in (only the handshake signature is checked).
+    /// The reference Edge's `accept-any-client-cert` fault.
+    AnyCertificate,
+}
+
+/// Which TLS versions a server config speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersions {
+    /// TLS 1.2 and 1.3 (rustls's safe defaults).
+    Tls12And13,
+    /// TLS 1.2 only.
+    Tls12Only,
+    /// TLS 1.3 only.
+    Tls13Only,
+}
+
+impl TlsVersions {
+    fn list(self) -> &'static [&'static rustls::SupportedProtocolVersion] {
+        static TLS12: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS12];
+        static TLS13: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+        match self {
+            Self::Tls12And13 => rustls::DEFAULT_VERSIONS,
+            Self::Tls12Only => &TLS12,
+            Self::Tls13Only => &TLS13,
+        }
+    }
 }
 
 /// What [`server_config`] needs.
@@ -170,17 +203,36 @@ pub struct ClientTlsOptions {
 
 /// Builds a server config (TLS 1.2 and 1.3, aws-lc-rs defaults).
 pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
+    server_config_with_versions(opts, TlsVersions::Tls12And13)
+}
+
+/// Builds a server config that speaks only `versions`.
+pub fn server_config_with_versions(
+    opts: ServerTlsOptions,
+    versions: TlsVersions,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions.list())
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let builder = match opts.client_auth {
         ClientAuthMode::None => builder.with_no_client_auth(),
-        ClientAuthMode::Required { .. } | ClientAuthMode::Optional => {
+        ClientAuthMode::AnyCertificate => {
+            builder.with_client_cert_verifier(Arc::new(accept_any::AcceptAnyClientVerifier {
+                provider,
+                chains: opts.chains,
+            }))
+        }
+        ClientAuthMode::Required { .. }
+        | ClientAuthMode::Optional
+        | ClientAuthMode::OptionalRequiringClientAuthEku => {
             let roots = Arc::new(opts.client_roots);
             let mut vb =
                 WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone());
-            if opts.client_auth == ClientAuthMode::Optional {
+            if matches!(
+                opts.client_auth,
+                ClientAuthMode::Optional | ClientAuthMode::OptionalRequiringClientAuthEku
+            ) {
                 vb = vb.allow_unauthenticated();
             }
             let delegate = vb
@@ -190,6 +242,7 @@ pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsErr
                 ClientAuthMode::Required {
                     require_client_auth_eku,
                 } => (true, require_client_auth_eku),
+                ClientAuthMode::OptionalRequiringClientAuthEku => (false, true),
                 _ => (false, false),
             };
             builder.with_client_cert_verifier(Arc::new(RecordingClientVerifier {
@@ -202,9 +255,14 @@ pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsErr
             }))
         }
     };
-    let mut config = builder
-        .with_single_cert(opts.identity.chain.clone(), opts.identity.clone_key())
-        .map_err(|e| TlsError::Config(format!("server certificate/key: {e}")))?;
+    let mut config = match &opts.identity.signer {
+        Some(signer) => builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(
+            rustls::sign::CertifiedKey::new(opts.identity.chain.clone(), signer.clone()),
+        ))),
+        None => builder
+            .with_single_cert(opts.identity.chain.clone(), opts.identity.clone_key())
+            .map_err(|e| TlsError::Config(format!("server certificate/key: {e}")))?,
+    };
     config.key_log = opts.key_log;
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
@@ -213,13 +271,21 @@ pub fn server_config(opts: ServerTlsOptions) -> Result<Arc<ServerConfig>, TlsErr
 
 /// Builds a client config (TLS 1.2 and 1.3, aws-lc-rs defaults, no resumption).
 pub fn client_config(opts: ClientTlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config_with_versions(opts, TlsVersions::Tls12And13)
+}
+
+/// Builds a client config that offers only `versions`.
+pub fn client_config_with_versions(
+    opts: ClientTlsOptions,
+    versions: TlsVersions,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
     let delegate =
         WebPkiServerVerifier::builder_with_provider(Arc::new(opts.server_roots), provider.clone())
             .build()
             .map_err(|e| TlsError::Config(format!("server certificate verifier: {e}")))?;
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions.list())
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(RecordingServerVerifier {
@@ -227,14 +293,58 @@ pub fn client_config(opts: ClientTlsOptions) -> Result<Arc<ClientConfig>, TlsErr
             chains: opts.chains,
         }));
     let mut config = match opts.identity {
-        Some(id) => builder
-            .with_client_auth_cert(id.chain.clone(), id.clone_key())
-            .map_err(|e| TlsError::Config(format!("client certificate/key: {e}")))?,
+        Some(id) => with_client_identity(builder, &id)?,
         None => builder.with_no_client_auth(),
     };
     config.key_log = opts.key_log;
     config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
+}
+
+/// A client config for probes: presents `identity` (if any), offers only
+/// `versions`, and accepts whatever certificate the server presents after
+/// recording it in `chains` (see `accept_any`), so the handshake tells how
+/// the server judges us, never how we judge it.
+pub fn probe_client_config(
+    identity: Option<Arc<CertifiedKey>>,
+    versions: TlsVersions,
+    key_log: Arc<KeyLogCollector>,
+    chains: ChainRecorder,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions.list())
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(accept_any::AcceptAnyServerVerifier {
+            provider,
+            chains,
+        }));
+    let mut config = match identity {
+        Some(id) => with_client_identity(builder, &id)?,
+        None => builder.with_no_client_auth(),
+    };
+    config.key_log = key_log;
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
+}
+
+/// Finishes a client config presenting `id` (through its own signer when
+/// it has one).
+fn with_client_identity(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    id: &CertifiedKey,
+) -> Result<ClientConfig, TlsError> {
+    match &id.signer {
+        Some(signer) => Ok(
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+                rustls::sign::CertifiedKey::new(id.chain.clone(), signer.clone()),
+            ))),
+        ),
+        None => builder
+            .with_client_auth_cert(id.chain.clone(), id.clone_key())
+            .map_err(|e| TlsError::Config(format!("client certificate/key: {e}"))),
+    }
 }
 
 fn result_text<T>(r: &Result<T, rustls::Error>) -> Result<(), String> {

@@ -6,6 +6,7 @@ mod support;
 
 mod bundle;
 mod catalogue;
+mod certificates;
 mod dns_serve;
 mod evidence;
 mod faults;

@@ -1,5 +1,12 @@
 //! Built-in checks: judgements that take more than one SIP message (DNS
-//! records, certificate properties).
+//! records, certificate properties). This file dispatches; the certificate
+//! property checks, the TLS version probe and the negative MTLS probes live
+//! in `checks/`.
+
+mod certificate;
+mod certificate_rules;
+mod mtls_refusal;
+mod tls_versions;
 
 use std::time::Duration;
 
@@ -28,6 +35,19 @@ pub(crate) async fn run_check(
         CheckKind::DnsOverTcp => dns::over_tcp(run).await,
         CheckKind::ServerCertificate => server_certificate(run, actor).await,
         CheckKind::ClientCertificateEku => client_certificate_eku(run, actor).await,
+        CheckKind::CertificateSubject
+        | CheckKind::CertificateTrust
+        | CheckKind::CertificateValidity
+        | CheckKind::CertificateSignature
+        | CheckKind::CertificateCrlDistributionPoint
+        | CheckKind::CertificateKey => {
+            certificate::check_server_certificate_property(run, actor, kind).await
+        }
+        CheckKind::ClientCertificateProperties => {
+            certificate::check_client_certificate_properties(run, actor).await
+        }
+        CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
+        CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
     }
 }
 

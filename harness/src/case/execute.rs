@@ -56,6 +56,8 @@ pub(crate) struct CaseRun<'a> {
     records: BTreeMap<u64, ConnectionRecord>,
     transcript: Vec<TranscriptEntry>,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
+    /// What checks found that the pass reason should say (how the Edge refused, ...).
+    findings: Vec<String>,
     started: SystemTime,
     _routes: Vec<UserRoute>,
 }
@@ -145,6 +147,9 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
         && outcome.verdict == Verdict::Pass
     {
         outcome = restore;
+    }
+    if outcome.verdict == Verdict::Pass && !run.findings.is_empty() {
+        outcome.reason = format!("{}: {}", outcome.reason, run.findings.join("; "));
     }
     let artifacts = run.finish();
     (outcome, artifacts)
@@ -263,6 +268,7 @@ impl<'a> CaseRun<'a> {
             records: BTreeMap::new(),
             transcript: Vec::new(),
             certificates: Vec::new(),
+            findings: Vec::new(),
             started: SystemTime::now(),
             _routes: routes,
         }
@@ -809,6 +815,36 @@ impl<'a> CaseRun<'a> {
                     "{}'s connection {local} -> {remote} closed: {reason}",
                     event.actor
                 ));
+            }
+        }
+    }
+
+    /// Records a finding for the pass reason (and the transcript).
+    pub(crate) fn finding(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        self.note(text.clone());
+        self.findings.push(text);
+    }
+
+    /// Keeps a probe connection's record (a connection a check opened
+    /// outside the actors' connection pools) for the case's trace.
+    pub(crate) fn remember_probe_connection(&mut self, record: &ConnectionRecord) {
+        let id = u64::MAX - self.records.len() as u64;
+        self.remember_connection(record, id);
+    }
+
+    /// Waits up to `within` for the next SIP message that reaches one of
+    /// the case's actors and logs it; `None` when nothing arrived.
+    pub(crate) async fn next_arrival(&mut self, within: Duration) -> Option<(String, SipMessage)> {
+        let deadline = Instant::now() + within.min(self.remaining());
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.inbox.recv())
+                .await
+                .ok()??;
+            if let ActorEventKind::Message(message) = event.kind {
+                let text = String::from_utf8_lossy(&message.raw).into_owned();
+                self.log_message(&event.actor, "received", &event.connection, text);
+                return Some((event.actor, message));
             }
         }
     }

@@ -528,6 +528,15 @@ fn parse_step(
             | CheckKind::DnsSrvTargetInSan => {
                 matches!(actor, Actor::Peer(_))
             }
+            CheckKind::CertificateSubject
+            | CheckKind::CertificateTrust
+            | CheckKind::CertificateValidity
+            | CheckKind::CertificateSignature
+            | CheckKind::CertificateCrlDistributionPoint
+            | CheckKind::CertificateKey
+            | CheckKind::ClientCertificateProperties
+            | CheckKind::TlsVersions
+            | CheckKind::RefusesPeer(_) => matches!(actor, Actor::Peer(_)),
         };
         if !fits {
             return ctx.at(
@@ -625,6 +634,24 @@ expect = "response 2xx"
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
         assert_eq!(err.field, "colour");
         assert!(err.line >= 19, "{err}");
+    }
+
+    #[test]
+    fn certificate_and_mtls_checks_load_for_peers_only() {
+        for (name, kind) in CheckKind::ALL {
+            if kind.name().starts_with("dns-") {
+                continue;
+            }
+            let text = format!(
+                "id = \"edge.cert.x\"\ntitle = \"t\"\nrequirements = [\"CERT-01\"]\nproviders = [\"yahoo\"]\n\n[[steps]]\nactor = \"yahoo\"\ncheck = \"{name}\"\n"
+            );
+            let case = parse_case(Path::new("c.toml"), &text, &providers()).expect(name);
+            assert_eq!(case.steps[0].action, Action::Check(kind));
+            assert_eq!(kind.name(), name);
+            let by_pool = text.replace("actor = \"yahoo\"", "actor = \"pool\"");
+            let err = parse_case(Path::new("c.toml"), &by_pool, &providers()).unwrap_err();
+            assert_eq!(err.field, "steps[0].actor", "{name}: {err}");
+        }
     }
 
     #[test]

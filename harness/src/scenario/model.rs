@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use picharness_simulators::pki::BadPeerCertificate;
+
 /// Who performs a step.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actor {
@@ -113,10 +115,30 @@ pub enum CheckKind {
     ServerCertificate,
     /// The certificate the Edge presented when connecting out to this peer has clientAuth.
     ClientCertificateEku,
+    /// The Edge's 5061 certificate names the access-edge FQDN as subject CN and in its SAN.
+    CertificateSubject,
+    /// The Edge's 5061 chain leads to one of the configured trust anchors.
+    CertificateTrust,
+    /// The Edge's 5061 certificate is inside its validity window.
+    CertificateValidity,
+    /// Every certificate the Edge presents is signed with SHA-1/SHA-2 RSA PKCS#1 or ECDSA, never RSASSA-PSS.
+    CertificateSignature,
+    /// The Edge's 5061 certificate has a CRL distribution point URI.
+    CertificateCrlDistributionPoint,
+    /// The Edge's 5061 key is RSA 2048+ (1024 warns) or ECDSA on a NIST curve.
+    CertificateKey,
+    /// The certificate the Edge presented when connecting out to this peer is the
+    /// one it serves on 5061 and passes the subject, trust, validity, key,
+    /// signature and CRL distribution point rules.
+    ClientCertificateProperties,
+    /// Which TLS versions the Edge's 5061 listener accepts; TLS 1.2 is required.
+    TlsVersions,
+    /// The Edge refuses a peer presenting this kind of bad client certificate.
+    RefusesPeer(BadPeerCertificate),
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 8] = [
+    pub const ALL: [(&'static str, Self); 22] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -125,6 +147,44 @@ impl CheckKind {
         ("dns-over-tcp", Self::DnsOverTcp),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
+        ("certificate-subject", Self::CertificateSubject),
+        ("certificate-trust", Self::CertificateTrust),
+        ("certificate-validity", Self::CertificateValidity),
+        ("certificate-signature", Self::CertificateSignature),
+        (
+            "certificate-crl-distribution-point",
+            Self::CertificateCrlDistributionPoint,
+        ),
+        ("certificate-key", Self::CertificateKey),
+        (
+            "client-certificate-properties",
+            Self::ClientCertificateProperties,
+        ),
+        ("tls-versions", Self::TlsVersions),
+        (
+            "refuses-peer-without-certificate",
+            Self::RefusesPeer(BadPeerCertificate::NoCertificate),
+        ),
+        (
+            "refuses-untrusted-peer",
+            Self::RefusesPeer(BadPeerCertificate::UntrustedIssuer),
+        ),
+        (
+            "refuses-expired-peer",
+            Self::RefusesPeer(BadPeerCertificate::Expired),
+        ),
+        (
+            "refuses-not-yet-valid-peer",
+            Self::RefusesPeer(BadPeerCertificate::NotYetValid),
+        ),
+        (
+            "refuses-peer-with-wrong-name",
+            Self::RefusesPeer(BadPeerCertificate::WrongName),
+        ),
+        (
+            "refuses-peer-without-client-eku",
+            Self::RefusesPeer(BadPeerCertificate::NoClientAuthEku),
+        ),
     ];
 
     pub fn name(self) -> &'static str {

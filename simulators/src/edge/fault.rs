@@ -59,10 +59,38 @@ pub enum Fault {
     DnsTargetWrongAddress,
     /// The SUT's DNS answers over UDP only; TCP queries get no answer.
     DnsNoTcp,
+    /// The Edge certificate carries clientAuth but not serverAuth.
+    NoServerEku,
+    /// The Edge certificate's subject CN is not the access-edge FQDN (its SAN still holds it).
+    SubjectCnMismatch,
+    /// The Edge certificate expired yesterday.
+    ExpiredCert,
+    /// The Edge certificate comes from a private CA the peers trust but the configured anchors do not hold.
+    PrivateCaCert,
+    /// The Edge certificate is signed with RSASSA-PSS.
+    PssSignature,
+    /// The Edge certificate has no CRL distribution point.
+    NoCdp,
+    /// The external listener speaks TLS 1.3 only.
+    Tls13Only,
+    /// The external listener lets peers in without a client certificate.
+    AcceptNoClientCert,
+    /// The external listener accepts any client certificate without judging it.
+    AcceptAnyClientCert,
+    /// A peer whose certificate names no provider is attributed by its From domain.
+    AcceptAnyPeerName,
+    /// The Edge presents a second certificate (same names) when it connects out.
+    DifferentOutboundCert,
+    /// The Edge certificate has a 512-bit RSA key.
+    WeakKey,
+    /// The Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it).
+    SanMismatch,
+    /// The Edge trusts a root it should not, the one the untrusted-issuer peer comes from.
+    AcceptUntrustedPeer,
 }
 
 impl Fault {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 39] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -88,6 +116,20 @@ impl Fault {
         Self::DnsTargetUnresolvable,
         Self::DnsTargetWrongAddress,
         Self::DnsNoTcp,
+        Self::NoServerEku,
+        Self::SubjectCnMismatch,
+        Self::ExpiredCert,
+        Self::PrivateCaCert,
+        Self::PssSignature,
+        Self::NoCdp,
+        Self::Tls13Only,
+        Self::AcceptNoClientCert,
+        Self::AcceptAnyClientCert,
+        Self::AcceptAnyPeerName,
+        Self::DifferentOutboundCert,
+        Self::WeakKey,
+        Self::SanMismatch,
+        Self::AcceptUntrustedPeer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -117,6 +159,20 @@ impl Fault {
             Self::DnsTargetUnresolvable => "dns-target-unresolvable",
             Self::DnsTargetWrongAddress => "dns-target-wrong-address",
             Self::DnsNoTcp => "dns-no-tcp",
+            Self::NoServerEku => "no-server-eku",
+            Self::SubjectCnMismatch => "subject-cn-mismatch",
+            Self::ExpiredCert => "expired-cert",
+            Self::PrivateCaCert => "private-ca-cert",
+            Self::PssSignature => "pss-signature",
+            Self::NoCdp => "no-cdp",
+            Self::Tls13Only => "tls13-only",
+            Self::AcceptNoClientCert => "accept-no-client-cert",
+            Self::AcceptAnyClientCert => "accept-any-client-cert",
+            Self::AcceptAnyPeerName => "accept-any-peer-name",
+            Self::DifferentOutboundCert => "different-outbound-cert",
+            Self::WeakKey => "weak-key",
+            Self::SanMismatch => "san-mismatch",
+            Self::AcceptUntrustedPeer => "accept-untrusted-peer",
         }
     }
 
@@ -185,6 +241,42 @@ impl Fault {
                 "_sipfederationtls._tcp SRV target resolves to an address where the Edge does not answer"
             }
             Self::DnsNoTcp => "the SUT's DNS answers over UDP only; queries over TCP get no answer",
+            Self::NoServerEku => {
+                "Edge certificate has the clientAuth EKU but not serverAuth, so peers refuse it as a server"
+            }
+            Self::SubjectCnMismatch => {
+                "Edge certificate's subject CN is not the access-edge FQDN (the SAN still holds it)"
+            }
+            Self::ExpiredCert => "Edge certificate expired yesterday",
+            Self::PrivateCaCert => {
+                "Edge certificate is issued by a private CA the peers trust but the configured trust anchors do not hold"
+            }
+            Self::PssSignature => {
+                "Edge certificate is signed with RSASSA-PSS (by an RSA intermediate), which Lync does not support"
+            }
+            Self::NoCdp => "Edge certificate has no CRL distribution point extension",
+            Self::Tls13Only => "external listener refuses TLS 1.2 and speaks TLS 1.3 only",
+            Self::AcceptNoClientCert => {
+                "external listener completes the handshake with peers that present no client certificate"
+            }
+            Self::AcceptAnyClientCert => {
+                "external listener accepts any client certificate: untrusted issuer, expired, or without clientAuth"
+            }
+            Self::AcceptAnyPeerName => {
+                "a peer whose certificate names no provider is attributed to the provider owning its From domain"
+            }
+            Self::DifferentOutboundCert => {
+                "Edge presents a different certificate (same names) when it connects out than on its 5061 listener"
+            }
+            Self::WeakKey => {
+                "Edge certificate has a 512-bit RSA key (it cannot sign, so every peer refuses the handshake)"
+            }
+            Self::SanMismatch => {
+                "Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it)"
+            }
+            Self::AcceptUntrustedPeer => {
+                "Edge trusts a root it should not, so a peer certificate from that issuer is let in"
+            }
         }
     }
 }

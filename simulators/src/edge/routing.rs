@@ -101,6 +101,12 @@ impl RoutingPolicy {
             .find(|p| names.iter().any(|n| n.eq_ignore_ascii_case(&p.fqdn)))
     }
 
+    fn provider_owning(&self, domain: &str) -> Option<&ProviderRoute> {
+        self.providers
+            .iter()
+            .find(|p| p.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+    }
+
     fn fqdn_of(&self, side: Side) -> &str {
         match side {
             Side::External => &self.external_fqdn,
@@ -257,9 +263,16 @@ impl RoutingPolicy {
             };
         }
         if side == Side::External {
-            let Some(provider) =
-                peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name))
-            else {
+            let by_certificate =
+                peer_provider.and_then(|name| self.providers.iter().find(|p| p.name == name));
+            // The accept-any-peer-name fault trusts the From domain when the
+            // certificate names no provider.
+            let by_from_domain = || {
+                from_domain(&request)
+                    .filter(|_| self.faults.has(Fault::AcceptAnyPeerName))
+                    .and_then(|domain| self.provider_owning(&domain))
+            };
+            let Some(provider) = by_certificate.or_else(by_from_domain) else {
                 return refuse(
                     403,
                     "Forbidden",
@@ -393,6 +406,33 @@ mod tests {
             ]
         );
         assert_eq!(request.top_via_branch(), Some("z9hG4bKx"));
+    }
+
+    #[test]
+    fn unidentified_peer_is_refused_unless_faulty() {
+        let d = policy(FaultSet::default()).route(
+            Side::External,
+            None,
+            inbound("hotmail.com", 70),
+            "b",
+        );
+        assert!(matches!(d, Decision::Respond { status: 403, .. }), "{d:?}");
+        let d = policy(FaultSet::new([Fault::AcceptAnyPeerName])).route(
+            Side::External,
+            None,
+            inbound("hotmail.com", 70),
+            "b",
+        );
+        assert!(
+            matches!(
+                d,
+                Decision::Forward {
+                    target: Target::Pool,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -19,8 +19,9 @@ use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions, accept_tls,
-    client_config, connect_tls, describe_certificate, server_config,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions,
+    TlsVersions, accept_tls, client_config, connect_tls, describe_certificate, server_config,
+    server_config_with_versions,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -37,6 +38,9 @@ pub struct EdgeConfig {
     pub policy: RoutingPolicy,
     /// The Edge certificate, presented on both sides and as a TLS client.
     pub identity: Arc<CertifiedKey>,
+    /// A different certificate for outbound connections (fault
+    /// `different-outbound-cert`); `None` means `identity`.
+    pub outbound_identity: Option<Arc<CertifiedKey>>,
     pub roots: RootCertStore,
     pub pool_address: SocketAddr,
     pub pool_fqdn: String,
@@ -110,7 +114,7 @@ struct EdgeState {
 impl ReferenceEdge {
     /// Binds both listeners and starts serving.
     pub async fn start(config: EdgeConfig) -> Result<Self, EdgeError> {
-        let server = server_config(ServerTlsOptions {
+        let internal_server = server_config(ServerTlsOptions {
             identity: config.identity.clone(),
             client_roots: config.roots.clone(),
             client_auth: ClientAuthMode::Required {
@@ -120,8 +124,14 @@ impl ReferenceEdge {
             chains: ChainRecorder::default(),
         })
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
+        let external_server = external_server_config(&config)?;
         let client = client_config(ClientTlsOptions {
-            identity: Some(config.identity.clone()),
+            identity: Some(
+                config
+                    .outbound_identity
+                    .clone()
+                    .unwrap_or_else(|| config.identity.clone()),
+            ),
             server_roots: config.roots.clone(),
             key_log: config.key_log.clone(),
             chains: ChainRecorder::default(),
@@ -154,14 +164,14 @@ impl ReferenceEdge {
             outbound: tokio::sync::Mutex::new(HashMap::new()),
         });
         let mut tasks = Vec::new();
-        for (address, side) in [
-            (config.external, Side::External),
-            (config.internal, Side::Internal),
+        for (address, side, server) in [
+            (config.external, Side::External, external_server),
+            (config.internal, Side::Internal, internal_server),
         ] {
             let listener = TcpListener::bind(address)
                 .await
                 .map_err(|source| EdgeError::Bind { address, source })?;
-            let acceptor = TlsAcceptor::from(server.clone());
+            let acceptor = TlsAcceptor::from(server);
             tasks.push(tokio::spawn(accept_loop(
                 state.clone(),
                 listener,
@@ -171,6 +181,38 @@ impl ReferenceEdge {
         }
         Ok(Self { tasks })
     }
+}
+
+/// The external listener's TLS: mutual TLS that demands a client
+/// certificate chaining to the roots and carrying clientAuth, TLS 1.2 and
+/// 1.3, unless a fault switch says otherwise.
+fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfig>, EdgeError> {
+    let faults = &config.policy.faults;
+    let client_auth = if faults.has(Fault::AcceptNoClientCert) {
+        ClientAuthMode::OptionalRequiringClientAuthEku
+    } else if faults.has(Fault::AcceptAnyClientCert) {
+        ClientAuthMode::AnyCertificate
+    } else {
+        ClientAuthMode::Required {
+            require_client_auth_eku: true,
+        }
+    };
+    let versions = if faults.has(Fault::Tls13Only) {
+        TlsVersions::Tls13Only
+    } else {
+        TlsVersions::Tls12And13
+    };
+    server_config_with_versions(
+        ServerTlsOptions {
+            identity: config.identity.clone(),
+            client_roots: config.roots.clone(),
+            client_auth,
+            key_log: config.key_log.clone(),
+            chains: ChainRecorder::default(),
+        },
+        versions,
+    )
+    .map_err(|e| EdgeError::Tls(e.to_string()))
 }
 
 async fn accept_loop(

@@ -500,3 +500,150 @@ fn install_crypto_provider_is_idempotent() {
     install_crypto_provider();
     assert!(rustls::crypto::CryptoProvider::get_default().is_some());
 }
+
+/// Whether a server in `mode` lets `client` (None = no certificate) in.
+async fn admitted(
+    pki: &TestPki,
+    mode: ClientAuthMode,
+    client: Option<Arc<CertifiedKey>>,
+) -> (bool, ChainRecorder) {
+    let server_id = leaf(pki, "edge.contoso.test", true, true);
+    let (ss, cs) = (Side::new(), Side::new());
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(serve_once(l, server_cfg(pki, server_id, mode, &ss)));
+    let (client_result, _) = ping(addr, "edge.contoso.test", client_cfg(pki, client, &cs)).await;
+    let outcome = server.await.expect("server task");
+    let ok = outcome.result.is_ok();
+    assert_eq!(ok, client_result.is_ok(), "both ends agree");
+    (ok, ss.chains)
+}
+
+#[tokio::test]
+async fn any_certificate_mode_admits_untrusted_and_records_it_but_not_the_certless() {
+    let pki = TestPki::generate("any").expect("pki");
+    let stranger = TestPki::generate("stranger").expect("pki");
+    let untrusted = leaf(&stranger, "sip.fabrikam.test", true, false);
+    let (ok, chains) = admitted(
+        &pki,
+        ClientAuthMode::AnyCertificate,
+        Some(untrusted.clone()),
+    )
+    .await;
+    assert!(ok, "any certificate is let in");
+    assert_eq!(
+        chains.last_record().expect("recorded").chain[0],
+        untrusted.chain[0]
+    );
+    let (ok, _) = admitted(&pki, ClientAuthMode::AnyCertificate, None).await;
+    assert!(!ok, "a certificate is still required");
+    // The normal strict mode refuses the stranger.
+    let strict = ClientAuthMode::Required {
+        require_client_auth_eku: true,
+    };
+    let (ok, _) = admitted(&pki, strict, Some(untrusted)).await;
+    assert!(!ok);
+}
+
+#[tokio::test]
+async fn optional_requiring_eku_admits_the_certless_but_not_a_serverauth_only_peer() {
+    let pki = TestPki::generate("opt").expect("pki");
+    let mode = ClientAuthMode::OptionalRequiringClientAuthEku;
+    let (ok, _) = admitted(&pki, mode, None).await;
+    assert!(ok, "no certificate is let in");
+    let (ok, _) = admitted(&pki, mode, Some(leaf(&pki, "a.test", true, false))).await;
+    assert!(!ok, "serverAuth-only is refused");
+    let (ok, _) = admitted(&pki, mode, Some(leaf(&pki, "b.test", true, true))).await;
+    assert!(ok, "clientAuth is let in");
+}
+
+#[tokio::test]
+async fn version_restricted_configs_meet_only_their_own_version() {
+    let pki = TestPki::generate("versions").expect("pki");
+    let server_id = leaf(&pki, "edge.contoso.test", true, true);
+    let client_id = leaf(&pki, "sip.fabrikam.test", true, true);
+    for (server_versions, client_versions, expect_ok) in [
+        (TlsVersions::Tls13Only, TlsVersions::Tls12Only, false),
+        (TlsVersions::Tls13Only, TlsVersions::Tls13Only, true),
+        (TlsVersions::Tls12And13, TlsVersions::Tls12Only, true),
+        (TlsVersions::Tls12Only, TlsVersions::Tls13Only, false),
+    ] {
+        let ss = Side::new();
+        let server = server_config_with_versions(
+            ServerTlsOptions {
+                identity: server_id.clone(),
+                client_roots: pki.root_store(),
+                client_auth: ClientAuthMode::Required {
+                    require_client_auth_eku: true,
+                },
+                key_log: ss.key_log.clone(),
+                chains: ss.chains.clone(),
+            },
+            server_versions,
+        )
+        .expect("server config");
+        let probe_chains = ChainRecorder::new();
+        let client = probe_client_config(
+            Some(client_id.clone()),
+            client_versions,
+            KeyLogCollector::shared(),
+            probe_chains.clone(),
+        )
+        .expect("probe config");
+        let (l, addr) = listener().await;
+        let accept = tokio::spawn(async move {
+            let (tcp, _) = l.accept().await.expect("accept");
+            accept_tls(tcp, &TlsAcceptor::from(server), T).await.is_ok()
+        });
+        let connected = connect_tls(Some(LOCALHOST), addr, "edge.contoso.test", client, T).await;
+        let accepted = accept.await.expect("task");
+        assert_eq!(
+            (connected.is_ok(), accepted),
+            (expect_ok, expect_ok),
+            "{server_versions:?} vs {client_versions:?}"
+        );
+        if let Err(TlsError::Handshake { tls_error, .. }) = connected {
+            assert!(
+                matches!(
+                    tls_error,
+                    Some(rustls::Error::AlertReceived(
+                        rustls::AlertDescription::ProtocolVersion
+                    ))
+                ),
+                "{tls_error:?}"
+            );
+        }
+        if expect_ok {
+            assert!(
+                probe_chains.last_record().is_some(),
+                "the probe records the server chain"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn probe_accepts_a_server_certificate_a_normal_client_refuses() {
+    let pki = TestPki::generate("probe").expect("pki");
+    let stranger = TestPki::generate("stranger").expect("pki");
+    let server_id = leaf(&stranger, "edge.contoso.test", true, false);
+    let ss = Side::new();
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(serve_once(
+        l,
+        server_cfg(&pki, server_id.clone(), ClientAuthMode::None, &ss),
+    ));
+    let chains = ChainRecorder::new();
+    let probe = probe_client_config(
+        None,
+        TlsVersions::Tls12And13,
+        KeyLogCollector::shared(),
+        chains.clone(),
+    )
+    .expect("probe");
+    let (read, _) = ping(addr, "edge.contoso.test", probe).await;
+    assert_eq!(read.expect("probe talks to an untrusted server"), b"pong\n");
+    assert!(server.await.expect("task").result.is_ok());
+    let recorded = chains.last_record().expect("recorded");
+    assert!(recorded.accepted);
+    assert_eq!(recorded.chain[0], server_id.chain[0]);
+}

@@ -1,0 +1,57 @@
+//! What the harness needs to impersonate provider peers beyond their normal
+//! identity: the CA the SUT trusts (to issue expired, misnamed or
+//! EKU-less peer certificates), a CA it does not trust, and the roots the
+//! peers trust the SUT's certificate with.
+
+use std::sync::Arc;
+
+use picharness_simulators::edge::{Fault, FaultSet};
+use picharness_simulators::pki::{BadPeerCertificate, CertifiedKey, PkiError, TestPki};
+use rustls::RootCertStore;
+
+/// The embedded topology's peer-side PKI.
+pub struct PeerPki {
+    trusted: Arc<TestPki>,
+    untrusted: TestPki,
+    /// The roots the simulated peers verify the SUT's certificate against.
+    pub peer_roots: RootCertStore,
+}
+
+impl PeerPki {
+    pub(crate) fn new(trusted: Arc<TestPki>, peer_roots: RootCertStore) -> Result<Self, PkiError> {
+        Ok(Self {
+            trusted,
+            untrusted: TestPki::generate("untrusted")?,
+            peer_roots,
+        })
+    }
+
+    /// The roots the reference Edge verifies peers with: the configured
+    /// anchors, plus the untrusted root when the `accept-untrusted-peer`
+    /// fault is on.
+    pub(crate) fn edge_peer_roots(
+        &self,
+        anchors: &RootCertStore,
+        faults: &FaultSet,
+    ) -> Result<RootCertStore, PkiError> {
+        let mut roots = anchors.clone();
+        if faults.has(Fault::AcceptUntrustedPeer) {
+            roots
+                .add(self.untrusted.ca_der())
+                .map_err(|e| PkiError::TrustAnchor(e.to_string()))?;
+        }
+        Ok(roots)
+    }
+
+    /// The certificate (or none) a peer for `fqdn` presents when it is
+    /// wrong in the way `bad` says.
+    pub fn bad_identity(
+        &self,
+        bad: BadPeerCertificate,
+        fqdn: &str,
+    ) -> Result<Option<Arc<CertifiedKey>>, PkiError> {
+        Ok(bad
+            .issue(&self.trusted, &self.untrusted, fqdn)?
+            .map(Arc::new))
+    }
+}

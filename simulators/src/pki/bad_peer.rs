@@ -1,0 +1,155 @@
+//! The deliberately wrong identities a simulated provider peer can present
+//! to the SUT, so a case can check that the Edge refuses them: no
+//! certificate at all, an untrusted issuer, an expired or not-yet-valid
+//! certificate, a name that is not the provider's federation FQDN, and a
+//! certificate without the clientAuth EKU.
+//!
+//! RSA 1024 and SHA-1 signed peers are not offered: aws-lc-rs (the only
+//! crypto provider here) neither generates nor signs with RSA keys below
+//! 2048 bits, and rcgen has no SHA-1 signature algorithm.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use super::{CertifiedKey, KeyKind, LeafSpec, PkiError, TestPki};
+
+/// One way a peer's client certificate can be wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BadPeerCertificate {
+    /// The peer presents no certificate.
+    NoCertificate,
+    /// Valid in every way but issued by a root the SUT does not trust.
+    UntrustedIssuer,
+    /// Expired yesterday.
+    Expired,
+    /// Valid only from tomorrow.
+    NotYetValid,
+    /// Names `WRONG_PEER_NAME` instead of the provider's federation FQDN.
+    WrongName,
+    /// Carries serverAuth but not clientAuth.
+    NoClientAuthEku,
+}
+
+/// The name a `WrongName` certificate carries.
+pub const WRONG_PEER_NAME: &str = "sip.rogue-provider.test";
+
+impl BadPeerCertificate {
+    pub const ALL: [Self; 6] = [
+        Self::NoCertificate,
+        Self::UntrustedIssuer,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::WrongName,
+        Self::NoClientAuthEku,
+    ];
+
+    /// A file-name-friendly label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoCertificate => "no-certificate",
+            Self::UntrustedIssuer => "untrusted-issuer",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not-yet-valid",
+            Self::WrongName => "wrong-name",
+            Self::NoClientAuthEku => "no-client-auth-eku",
+        }
+    }
+
+    /// What the peer presents, as a phrase for verdict reasons.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::NoCertificate => "no client certificate",
+            Self::UntrustedIssuer => "a certificate from an untrusted issuer",
+            Self::Expired => "an expired certificate",
+            Self::NotYetValid => "a certificate that is not valid yet",
+            Self::WrongName => "a certificate that does not name the provider's FQDN",
+            Self::NoClientAuthEku => "a certificate without the clientAuth EKU",
+        }
+    }
+
+    /// Issues the certificate for a peer whose federation FQDN is `fqdn`:
+    /// `trusted` is the PKI the SUT trusts, `untrusted` one it does not.
+    /// `None` for [`BadPeerCertificate::NoCertificate`].
+    pub fn issue(
+        self,
+        trusted: &TestPki,
+        untrusted: &TestPki,
+        fqdn: &str,
+    ) -> Result<Option<CertifiedKey>, PkiError> {
+        let mut spec = LeafSpec::federation(fqdn, &[fqdn]);
+        spec.key = KeyKind::EcdsaP256;
+        let now = OffsetDateTime::now_utc();
+        let issued = match self {
+            Self::NoCertificate => return Ok(None),
+            Self::UntrustedIssuer => untrusted.issue(&spec)?,
+            Self::Expired => trusted.issue_with_validity(
+                &spec,
+                now - Duration::days(31),
+                now - Duration::days(1),
+            )?,
+            Self::NotYetValid => trusted.issue_with_validity(
+                &spec,
+                now + Duration::days(1),
+                now + Duration::days(31),
+            )?,
+            Self::WrongName => trusted.issue(&LeafSpec {
+                common_name: WRONG_PEER_NAME.to_owned(),
+                dns_names: vec![WRONG_PEER_NAME.to_owned()],
+                ..spec
+            })?,
+            Self::NoClientAuthEku => trusted.issue(&LeafSpec {
+                client_auth: false,
+                ..spec
+            })?,
+        };
+        Ok(Some(issued))
+    }
+}
+
+impl fmt::Display for BadPeerCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::describe_certificate;
+
+    #[test]
+    fn each_bad_certificate_is_wrong_in_its_own_way() {
+        let trusted = TestPki::generate("trusted").expect("pki");
+        let untrusted = TestPki::generate("untrusted").expect("pki");
+        let fqdn = "sip.yahoo.com";
+        for bad in BadPeerCertificate::ALL {
+            let issued = bad.issue(&trusted, &untrusted, fqdn).expect("issue");
+            let Some(ck) = issued else {
+                assert_eq!(bad, BadPeerCertificate::NoCertificate);
+                continue;
+            };
+            let s = describe_certificate(&ck.chain[0]).expect("describe");
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let (_, cert) = x509_parser::parse_x509_certificate(&ck.chain[0]).expect("parse");
+            let valid_now = cert.validity().not_before.timestamp() <= now
+                && now <= cert.validity().not_after.timestamp();
+            let from_trusted = ck.chain.last() == Some(&trusted.ca_der());
+            let names_fqdn = s.dns_names.iter().any(|n| n == fqdn);
+            let expected = match bad {
+                BadPeerCertificate::UntrustedIssuer => (false, true, true, true),
+                BadPeerCertificate::Expired | BadPeerCertificate::NotYetValid => {
+                    (true, false, true, true)
+                }
+                BadPeerCertificate::WrongName => (true, true, false, true),
+                BadPeerCertificate::NoClientAuthEku => (true, true, true, false),
+                BadPeerCertificate::NoCertificate => unreachable!(),
+            };
+            assert_eq!(
+                (from_trusted, valid_now, names_fqdn, s.client_auth),
+                expected,
+                "{bad:?}: {s:?}"
+            );
+        }
+    }
+}
