@@ -14,7 +14,7 @@ pub struct Header {
 pub struct Headers(Vec<Header>);
 
 /// Maps a header name to its canonical long form in lower case, expanding
-/// the compact forms of RFC 3261 §7.3.3 and RFC 3265/3515 extensions.
+/// the compact forms of RFC 3261 §7.3.3 and RFC 3265/3515/3892/4028/3841/4474 extensions.
 pub fn canonical_header_name(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     let long = match lower.as_str() {
@@ -31,6 +31,13 @@ pub fn canonical_header_name(name: &str) -> String {
         "o" => "event",
         "r" => "refer-to",
         "u" => "allow-events",
+        "b" => "referred-by",
+        "x" => "session-expires",
+        "a" => "accept-contact",
+        "j" => "reject-contact",
+        "d" => "request-disposition",
+        "y" => "identity",
+        "n" => "identity-info",
         _ => return lower,
     };
     long.to_owned()

@@ -1,6 +1,8 @@
 //! SIP message parsing and emission (RFC 3261 §7), keeping the original bytes.
 
 use super::headers::Headers;
+use super::uri::NameAddr;
+use super::via::Via;
 
 /// The first line of a SIP message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +44,7 @@ pub enum ParseError {
     BadHeaderLine(String),
     #[error("Content-Length {0:?} is not a number (RFC 3261 §20.14)")]
     BadContentLength(String),
-    #[error("Content-Length {declared} but only {available} body bytes follow (RFC 3261 §18.3)")]
+    #[error("Content-Length {declared} but body has {available} bytes (RFC 3261 §18.3, §20.14)")]
     ShortBody { declared: usize, available: usize },
 }
 
@@ -208,6 +210,31 @@ impl SipMessage {
             let (k, v) = p.split_once('=')?;
             k.trim().eq_ignore_ascii_case("branch").then(|| v.trim())
         })
+    }
+
+    /// Every Via value, topmost first, typed; values that do not parse are
+    /// skipped (the validator reports them).
+    pub fn vias(&self) -> Vec<Via> {
+        self.headers
+            .values("via")
+            .into_iter()
+            .filter_map(|v| Via::parse(v).ok())
+            .collect()
+    }
+
+    /// The topmost Via, typed.
+    pub fn top_via(&self) -> Option<Via> {
+        Via::parse(self.headers.values("via").first()?).ok()
+    }
+
+    /// The From value as a name-addr.
+    pub fn from_addr(&self) -> Option<NameAddr> {
+        NameAddr::parse(self.headers.first("from")?)
+    }
+
+    /// The To value as a name-addr.
+    pub fn to_addr(&self) -> Option<NameAddr> {
+        NameAddr::parse(self.headers.first("to")?)
     }
 
     /// One line naming the message: "MESSAGE sip:a@b" or "200 OK".
