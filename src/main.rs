@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
+use picharness_harness::sip_lint::lint_inputs;
 use picharness_simulators::edge::Fault;
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
@@ -48,6 +49,22 @@ enum Command {
     },
     /// List the reference Edge's fault switches.
     Faults,
+    /// SIP tools.
+    #[command(subcommand)]
+    Sip(SipCommand),
+}
+
+#[derive(Subcommand)]
+enum SipCommand {
+    /// Parse and validate each FILE as one SIP message ("-" reads stdin); prints OK or one
+    /// finding per line with its RFC section. Exit 0: all valid, 1: any invalid, 2: unreadable input.
+    Lint {
+        /// Count warnings (rules RFC 2543 senders may break) as failures too.
+        #[arg(long)]
+        strict: bool,
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,6 +107,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Sip(SipCommand::Lint { strict, files }) => lint_inputs(
+            &files,
+            strict,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

@@ -9,3 +9,4 @@ mod evidence;
 mod faults;
 mod good_run;
 mod scenario_errors;
+mod sip_lint;

@@ -191,12 +191,12 @@ const TABLE: &[(&str, &str, &str, Verdict)] = &[
     ),
     // RFC 5118 §4.
     ("rfc5118", "ipv6-good", "RFC 5118 §4.1", CLEAN),
-    ("rfc5118", "port-ambiguous", "RFC 5118 §4.2", CLEAN),
-    ("rfc5118", "port-unambiguous", "RFC 5118 §4.3", CLEAN),
+    ("rfc5118", "port-ambiguous", "RFC 5118 §4.3", CLEAN),
+    ("rfc5118", "port-unambiguous", "RFC 5118 §4.4", CLEAN),
     (
         "rfc5118",
         "ipv6-bad",
-        "RFC 5118 §4.4",
+        "RFC 5118 §4.2",
         Flagged(&[Rule::RequestUri]),
     ),
     (

@@ -147,7 +147,7 @@ fn check_hostport(
                 Severity::Error,
                 rule,
                 format!("{place} {uri:?} opens an IPv6 reference and never closes it"),
-                "RFC 3261 §25.1, RFC 5118 §4.8",
+                "RFC 3261 §25.1, RFC 5118 §4.2",
             );
             return;
         };
@@ -187,7 +187,7 @@ fn check_hostport(
                 "{place} {uri:?} has host {host:?}, which is neither a hostname nor an IPv4 address{hint}"
             ),
             if host.contains(':') {
-                "RFC 3261 §25.1, RFC 5118 §4.8"
+                "RFC 3261 §25.1, RFC 5118 §4.2"
             } else {
                 "RFC 3261 §25.1"
             },
