@@ -14,13 +14,17 @@ fn token() -> impl Strategy<Value = String> {
 fn host() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z][a-z0-9-]{0,8}(\\.[a-z][a-z0-9]{0,8}){0,3}",
-        (0u8..=255, 0u8..=255, 0u8..=255, 0u8..=255).prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+        (0u8..=255, 0u8..=255, 0u8..=255, 0u8..=255)
+            .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
         any::<[u16; 8]>().prop_map(|g| std::net::Ipv6Addr::from(g).to_string()),
     ]
 }
 
 fn param() -> impl Strategy<Value = (String, Option<String>)> {
-    ("[a-z][a-z0-9-]{0,8}", proptest::option::of("[A-Za-z0-9.-]{1,10}"))
+    (
+        "[a-z][a-z0-9-]{0,8}",
+        proptest::option::of("[A-Za-z0-9.-]{1,10}"),
+    )
 }
 
 fn sip_uri() -> impl Strategy<Value = SipUri> {
