@@ -37,6 +37,19 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "",
     ),
+    (
+        "record-route-addr-spec",
+        &[
+            "messenger.im.inbound",
+            "yahoo.im.inbound",
+            "aol.im.inbound",
+            "messenger.im.outbound",
+            "yahoo.im.outbound",
+            "aol.im.outbound",
+            "aol.tls.client-eku",
+        ],
+        "Record-Route value",
+    ),
 ];
 
 fn check_fault(net: u8, fault: &str) {
@@ -124,6 +137,23 @@ fn ignore_max_forwards_fails_the_hop_count_cases() {
     );
     let (_, reason) = &run.verdicts()["edge.sip.max-forwards"];
     assert!(reason.contains("483"), "{reason}");
+}
+
+#[test]
+fn record_route_addr_spec_fails_the_relayed_im_cases_as_invalid_sip() {
+    check_fault(110, "record-route-addr-spec");
+    let run = run_suite(
+        110,
+        &[
+            "--sut-fault",
+            "record-route-addr-spec",
+            "--exact",
+            "messenger.im.inbound",
+        ],
+    );
+    let (_, reason) = &run.verdicts()["messenger.im.inbound"];
+    assert!(reason.contains("as invalid SIP"), "{reason}");
+    assert!(reason.contains("(RFC 3261 §20.30, §20.34)"), "{reason}");
 }
 
 #[test]

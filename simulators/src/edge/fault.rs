@@ -20,16 +20,19 @@ pub enum Fault {
     AcceptAnyDomain,
     /// Max-Forwards is neither checked nor decremented.
     IgnoreMaxForwards,
+    /// Record-Route is inserted as a bare addr-spec, without angle brackets.
+    RecordRouteAddrSpec,
 }
 
 impl Fault {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
         Self::DnsTargetNotInSan,
         Self::AcceptAnyDomain,
         Self::IgnoreMaxForwards,
+        Self::RecordRouteAddrSpec,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Fault {
             Self::DnsTargetNotInSan => "dns-target-not-in-san",
             Self::AcceptAnyDomain => "accept-any-domain",
             Self::IgnoreMaxForwards => "ignore-max-forwards",
+            Self::RecordRouteAddrSpec => "record-route-addr-spec",
         }
     }
 
@@ -60,6 +64,9 @@ impl Fault {
             }
             Self::IgnoreMaxForwards => {
                 "Edge neither checks nor decrements Max-Forwards (no 483 at 0)"
+            }
+            Self::RecordRouteAddrSpec => {
+                "Edge inserts Record-Route without <>, so lr and transport become header parameters"
             }
         }
     }
