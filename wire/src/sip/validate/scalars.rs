@@ -40,7 +40,7 @@ pub(super) fn check_header(message: &SipMessage, header: &Header, findings: &mut
         "expires" | "retry-after" => {
             // Retry-After may carry a comment and parameters after the number.
             let seconds = value.split([' ', ';', '(']).next().unwrap_or_default();
-            if !parse_digits(seconds).is_some_and(|n| n <= u128::from(u32::MAX)) {
+            if parse_digits(seconds).is_none_or(|n| n > u128::from(u32::MAX)) {
                 findings.error(
                     Rule::DeltaSeconds,
                     Some(name),
@@ -83,15 +83,13 @@ pub(super) fn check_header(message: &SipMessage, header: &Header, findings: &mut
                 );
             }
         }
-        "date" => {
-            if !is_rfc1123_gmt(value) {
-                findings.error(
-                    Rule::DateGmt,
-                    Some(name),
-                    format!("{name} {value:?} is not an RFC 1123 date in GMT"),
-                    "RFC 3261 §20.17",
-                );
-            }
+        "date" if !is_rfc1123_gmt(value) => {
+            findings.error(
+                Rule::DateGmt,
+                Some(name),
+                format!("{name} {value:?} is not an RFC 1123 date in GMT"),
+                "RFC 3261 §20.17",
+            );
         }
         "content-type" => {
             let (media, params) = value.split_once(';').unwrap_or((value, ""));

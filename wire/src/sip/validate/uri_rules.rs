@@ -91,10 +91,10 @@ pub(super) fn check_uri(uri: &str, usage: UriUse, header: Option<&str>, findings
         let param_char = |b: u8| is_unreserved(b) || b"[]/:&+$".contains(&b);
         let bad = params.split(';').any(|p| {
             let (name, value) = p.split_once('=').unwrap_or((p, "x"));
-            !(!name.is_empty()
-                && is_escaped_run(name, param_char)
-                && !value.is_empty()
-                && is_escaped_run(value, param_char))
+            name.is_empty()
+                || !is_escaped_run(name, param_char)
+                || value.is_empty()
+                || !is_escaped_run(value, param_char)
         });
         if bad {
             report(
