@@ -135,7 +135,7 @@ impl SipMessage {
                 code,
                 reason,
             } => {
-                out.extend_from_slice(format!("{version} {code} {reason}\r\n").as_bytes());
+                out.extend_from_slice(format!("{version} {code:03} {reason}\r\n").as_bytes());
             }
         }
         for h in self.headers.iter() {
@@ -382,6 +382,13 @@ helloEXTRA";
                 available: 3
             }
         );
+    }
+
+    #[test]
+    fn status_code_keeps_three_digits_on_emission() {
+        // Found by the fuzzer: "000" parsed to 0 and was emitted as "0".
+        let m = SipMessage::parse(b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n").expect("parses");
+        assert_eq!(m.to_bytes(), b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n");
     }
 
     #[test]
