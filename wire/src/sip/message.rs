@@ -388,7 +388,10 @@ helloEXTRA";
     fn status_code_keeps_three_digits_on_emission() {
         // Found by the fuzzer: "000" parsed to 0 and was emitted as "0".
         let m = SipMessage::parse(b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n").expect("parses");
-        assert_eq!(m.to_bytes(), b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(
+            m.to_bytes(),
+            b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 mod client_invite;
 mod client_non_invite;
 mod key;
+#[cfg(test)]
+mod pair_tests;
 mod server_invite;
 mod server_non_invite;
 #[cfg(test)]
