@@ -139,9 +139,9 @@ impl Dialog {
         })
     }
 
-    /// Builds the next request inside the dialog (§12.2.1.1). The caller
-    /// adds its own Via (the transport knows the sent-by and branch). ACK
-    /// reuses the INVITE's CSeq number: pass `ack_of = Some(n)`.
+    /// Builds the next request inside the dialog (§12.2.1.1), taking the
+    /// next local CSeq. The caller adds its own Via (the transport knows the
+    /// sent-by and branch). For the ACK of a 2xx use [`Dialog::ack`].
     pub fn request(&mut self, method: &str) -> SipMessage {
         self.local_seq = self.local_seq.saturating_add(1);
         self.build(method, self.local_seq)
@@ -194,16 +194,15 @@ impl Dialog {
         if loose {
             return (self.remote_target.clone(), self.route_set.clone());
         }
-        let mut strict_uri = SipUri::parse(first).map_or_else(
+        // A strict router's URI becomes the Request-URI, minus any headers
+        // component, which a Request-URI must not carry (§19.1.1).
+        let strict_uri = SipUri::parse(first).map_or_else(
             |_| first.clone(),
             |mut u| {
                 u.headers.clear();
                 u.to_string()
             },
         );
-        if strict_uri.is_empty() {
-            strict_uri.clone_from(first);
-        }
         let mut routes: Vec<String> = self.route_set[1..].to_vec();
         routes.push(self.remote_target.clone());
         (strict_uri, routes)
