@@ -14,7 +14,9 @@ mod uri;
 mod validate;
 mod via;
 
-pub use framing::{DEFAULT_MAX_MESSAGE_SIZE, Frame, FramingError, StreamDecoder};
+pub use framing::{
+    DEFAULT_MAX_MESSAGE_SIZE, Frame, FramingError, KEEPALIVE_PING, KEEPALIVE_PONG, StreamDecoder,
+};
 pub use headers::{Header, Headers, canonical_header_name};
 pub use lint::{LintReport, lint};
 pub use message::{ParseError, SipMessage, StartLine};
