@@ -176,9 +176,10 @@ pub fn validate(message: &SipMessage) -> Vec<Finding> {
     let mut findings = Findings::default();
     start_line::check(message, &mut findings);
     for header in message.headers.iter() {
-        scalars::check_header(message, header, &mut findings);
-        address::check_header(message, header, &mut findings);
-        via_rules::check_header(header, &mut findings);
+        let canonical = super::headers::canonical_header_name(&header.name);
+        scalars::check_header(message, header, &canonical, &mut findings);
+        address::check_header(message, header, &canonical, &mut findings);
+        via_rules::check_header(header, &canonical, &mut findings);
     }
     via_rules::check_top_branch(message, &mut findings);
     presence::check(message, &mut findings);

@@ -4,15 +4,19 @@
 
 use super::uri_rules::{UriUse, check_uri};
 use super::{Findings, Rule};
-use crate::sip::headers::{Header, canonical_header_name};
+use crate::sip::headers::Header;
 use crate::sip::message::SipMessage;
 use crate::sip::params::parse_params_strict;
 use crate::sip::syntax::{is_token, quotes_balanced, split_outside_quotes};
 use crate::sip::uri::{NameAddr, find_laquot};
 
-pub(super) fn check_header(message: &SipMessage, header: &Header, findings: &mut Findings) {
-    let canonical = canonical_header_name(&header.name);
-    let (is_list, must_be_name_addr) = match canonical.as_str() {
+pub(super) fn check_header(
+    message: &SipMessage,
+    header: &Header,
+    canonical: &str,
+    findings: &mut Findings,
+) {
+    let (is_list, must_be_name_addr) = match canonical {
         "from" | "to" | "reply-to" => (false, false),
         "contact" => (true, false),
         "route" | "record-route" => (true, true),

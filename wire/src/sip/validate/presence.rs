@@ -2,6 +2,7 @@
 //! once (RFC 3261 §7.3.1, §8.1.1, §8.2.6.2, §20).
 
 use super::{Findings, Rule};
+use crate::sip::headers::name_is;
 use crate::sip::message::SipMessage;
 
 /// Headers every request carries (§8.1.1); Max-Forwards is judged apart.
@@ -46,12 +47,11 @@ pub(super) fn check(message: &SipMessage, findings: &mut Findings) {
         );
     }
     for name in SINGLE_VALUED {
+        let lower = name.to_ascii_lowercase();
         let lines: Vec<&str> = message
             .headers
             .iter()
-            .filter(|h| {
-                crate::sip::headers::canonical_header_name(&h.name) == name.to_ascii_lowercase()
-            })
+            .filter(|h| name_is(&h.name, &lower))
             .map(|h| h.value.as_str())
             .collect();
         if lines.len() > 1 {

@@ -3,12 +3,17 @@
 //! (RFC 3261 §7.3, §8.1.1, §20).
 
 use super::{Findings, Rule};
-use crate::sip::headers::{Header, canonical_header_name};
+use crate::sip::headers::Header;
 use crate::sip::message::SipMessage;
 use crate::sip::params::parse_params_strict;
 use crate::sip::syntax::{is_token, is_word_char};
 
-pub(super) fn check_header(message: &SipMessage, header: &Header, findings: &mut Findings) {
+pub(super) fn check_header(
+    message: &SipMessage,
+    header: &Header,
+    canonical: &str,
+    findings: &mut Findings,
+) {
     let name = header.name.as_str();
     let value = header.value.trim();
     if !is_token(name) {
@@ -20,7 +25,7 @@ pub(super) fn check_header(message: &SipMessage, header: &Header, findings: &mut
         );
         return;
     }
-    match canonical_header_name(name).as_str() {
+    match canonical {
         "cseq" => check_cseq(message, name, value, findings),
         "max-forwards" => match parse_digits(value) {
             Some(n) if n <= 255 => {}
@@ -48,7 +53,7 @@ pub(super) fn check_header(message: &SipMessage, header: &Header, findings: &mut
                         "{name} {} is not a number of seconds from 0 to 2**32-1",
                         shorten(seconds)
                     ),
-                    if canonical_header_name(name) == "expires" {
+                    if canonical == "expires" {
                         "RFC 3261 §20.19"
                     } else {
                         "RFC 3261 §20.33"

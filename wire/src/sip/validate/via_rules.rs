@@ -2,14 +2,14 @@
 
 use super::uri_rules::{ipv6_problem, is_valid_host};
 use super::{Findings, Rule, Severity};
-use crate::sip::headers::{Header, canonical_header_name};
+use crate::sip::headers::{Header, name_is};
 use crate::sip::message::SipMessage;
 use crate::sip::params::parse_params_strict;
 use crate::sip::syntax::{is_token, split_outside_quotes};
 use crate::sip::via::{BRANCH_MAGIC_COOKIE, Via};
 
-pub(super) fn check_header(header: &Header, findings: &mut Findings) {
-    if canonical_header_name(&header.name) != "via" {
+pub(super) fn check_header(header: &Header, canonical: &str, findings: &mut Findings) {
+    if canonical != "via" {
         return;
     }
     let name = header.name.as_str();
@@ -105,7 +105,7 @@ pub(super) fn check_top_branch(message: &SipMessage, findings: &mut Findings) {
     let name = message
         .headers
         .iter()
-        .find(|h| canonical_header_name(&h.name) == "via")
+        .find(|h| name_is(&h.name, "via"))
         .map_or("Via", |h| h.name.as_str());
     match via.branch() {
         None => findings.push(
