@@ -46,7 +46,14 @@ pub enum ParseError {
     BadContentLength(String),
     #[error("Content-Length {declared} but body has {available} bytes (RFC 3261 §18.3, §20.14)")]
     ShortBody { declared: usize, available: usize },
+    #[error("message has more than {limit} header lines")]
+    TooManyHeaders { limit: usize },
 }
+
+/// The most header lines one message may have (after unfolding). RFC 3261
+/// sets no limit; real messages stay far below it (RFC 4475's longreq has
+/// 49).
+pub const MAX_HEADER_LINES: usize = 1024;
 
 fn find_header_end(bytes: &[u8]) -> Option<usize> {
     bytes
@@ -74,7 +81,15 @@ impl SipMessage {
     /// exactly that long (extra bytes are ignored, as on a stream they belong
     /// to the next message); without one the body is everything after the
     /// blank line.
+    ///
+    /// CRLFs before the start line are skipped (RFC 3261 §7.5) and are not
+    /// part of `raw`. More than [`MAX_HEADER_LINES`] header lines is an
+    /// error, so a hostile peer cannot make a message arbitrarily costly.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        let mut bytes = bytes;
+        while let Some(rest) = bytes.strip_prefix(b"\r\n") {
+            bytes = rest;
+        }
         let header_end = find_header_end(bytes).ok_or(ParseError::NoHeaderEnd)?;
         let head =
             std::str::from_utf8(&bytes[..header_end - 4]).map_err(|_| ParseError::NotUtf8)?;
@@ -83,6 +98,11 @@ impl SipMessage {
         let start = parse_start_line(&first)?;
         let mut headers = Headers::new();
         for line in lines {
+            if headers.len() == MAX_HEADER_LINES {
+                return Err(ParseError::TooManyHeaders {
+                    limit: MAX_HEADER_LINES,
+                });
+            }
             let (name, value) = line
                 .split_once(':')
                 .ok_or_else(|| ParseError::BadHeaderLine(line.clone()))?;
@@ -391,6 +411,29 @@ helloEXTRA";
         assert_eq!(
             m.to_bytes(),
             b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn leading_crlfs_are_skipped() {
+        let m = SipMessage::parse(b"\r\n\r\nSIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .expect("parses");
+        assert_eq!(m.status(), Some(200));
+        assert!(m.raw.starts_with(b"SIP/2.0"));
+    }
+
+    #[test]
+    fn too_many_header_lines_are_refused() {
+        let mut text = String::from("OPTIONS sip:a SIP/2.0\r\n");
+        for i in 0..=MAX_HEADER_LINES {
+            text.push_str(&format!("X-{i}: v\r\n"));
+        }
+        text.push_str("\r\n");
+        assert_eq!(
+            SipMessage::parse(text.as_bytes()),
+            Err(ParseError::TooManyHeaders {
+                limit: MAX_HEADER_LINES
+            })
         );
     }
 

@@ -19,7 +19,7 @@ pub use framing::{
 };
 pub use headers::{Header, Headers, canonical_header_name};
 pub use lint::{LintReport, lint};
-pub use message::{ParseError, SipMessage, StartLine};
+pub use message::{MAX_HEADER_LINES, ParseError, SipMessage, StartLine};
 pub use params::{Param, ParamError, parse_params_lenient, parse_params_strict};
 pub use syntax::unescape;
 pub use uri::{NameAddr, SipUri, TelUri, UriError};
