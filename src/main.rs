@@ -13,6 +13,7 @@ use picharness_harness::merge::merge_command;
 use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
 use picharness_harness::shard::Shard;
+use picharness_harness::sip_lint::lint_inputs;
 use picharness_harness::topology::EmbeddedAddresses;
 use picharness_harness::topology::{ACCESS_EDGE_FQDN, SUT_DOMAIN};
 use picharness_simulators::edge::Fault;
@@ -83,6 +84,22 @@ enum Command {
     Pki {
         #[command(subcommand)]
         action: PkiAction,
+    },
+    /// SIP tools.
+    #[command(subcommand)]
+    Sip(SipCommand),
+}
+
+#[derive(Subcommand)]
+enum SipCommand {
+    /// Parse and validate each FILE as one SIP message ("-" reads stdin); prints OK or one
+    /// finding per line with its RFC section. Exit 0: all valid, 1: any invalid, 2: unreadable input.
+    Lint {
+        /// Count warnings (rules RFC 2543 senders may break) as failures too.
+        #[arg(long)]
+        strict: bool,
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<String>,
     },
 }
 
@@ -235,6 +252,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Sip(SipCommand::Lint { strict, files }) => lint_inputs(
+            &files,
+            strict,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

@@ -12,6 +12,8 @@
 //! `locate` is how a peer finds the Edge through DNS; `dns_serve` runs the DNS
 //! server alone (`picharness dns serve`); `dns_trace` writes the run's whole
 //! DNS traffic as `dns.pcapng`.
+//! drives all cases as libtest-mimic trials and writes the reports.
+//! `sip_lint` reads SIP messages from files for `picharness sip lint`.
 
 pub mod bundle;
 pub mod case;
@@ -25,6 +27,7 @@ pub mod profile;
 pub mod run;
 pub mod scenario;
 pub mod shard;
+pub mod sip_lint;
 mod terminal;
 pub mod topology;
 

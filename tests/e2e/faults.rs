@@ -712,6 +712,82 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["messenger.tls.untrusted-peer"],
         "reached pool",
     ),
+    (
+        "record-route-addr-spec",
+        &[
+            "aol.im.cancel-inbound",
+            "aol.im.inbound",
+            "aol.im.large-message",
+            "aol.im.offline-user-inbound",
+            "aol.im.outbound",
+            "aol.im.session-declined-inbound",
+            "aol.im.session-inbound",
+            "aol.im.session-outbound",
+            "aol.im.unknown-user-inbound",
+            "aol.im.unknown-user-outbound",
+            "aol.lync.trust-header-inbound",
+            "aol.presence.add-contact-unknown",
+            "aol.presence.subscribe-inbound",
+            "aol.presence.subscribe-outbound",
+            "aol.presence.unsubscribe-inbound",
+            "aol.presence.unsupported-event",
+            "aol.sip.connection-reuse-outbound",
+            "aol.sip.keepalive-outbound",
+            "aol.sip.record-route-outbound",
+            "aol.sip.via-inbound",
+            "aol.tls.client-eku",
+            "aol.tls.peer-without-client-eku",
+            "edge.sip.pool-down",
+            "messenger.im.cancel-inbound",
+            "messenger.im.inbound",
+            "messenger.im.large-message",
+            "messenger.im.offline-user-inbound",
+            "messenger.im.outbound",
+            "messenger.im.session-declined-inbound",
+            "messenger.im.session-inbound",
+            "messenger.im.session-outbound",
+            "messenger.im.unknown-user-inbound",
+            "messenger.im.unknown-user-outbound",
+            "messenger.lync.trust-header-inbound",
+            "messenger.presence.add-contact-unknown",
+            "messenger.presence.subscribe-inbound",
+            "messenger.presence.subscribe-outbound",
+            "messenger.presence.unsubscribe-inbound",
+            "messenger.presence.unsupported-event",
+            "messenger.sip.connection-reuse-outbound",
+            "messenger.sip.keepalive-outbound",
+            "messenger.sip.record-route-outbound",
+            "messenger.sip.via-inbound",
+            "messenger.tls.client-cert-properties",
+            "messenger.tls.peer-without-certificate",
+            "messenger.tls.untrusted-peer",
+            "messenger.tls.wrong-name-peer",
+            "partner.im.inbound",
+            "yahoo.im.cancel-inbound",
+            "yahoo.im.inbound",
+            "yahoo.im.large-message",
+            "yahoo.im.offline-user-inbound",
+            "yahoo.im.outbound",
+            "yahoo.im.session-declined-inbound",
+            "yahoo.im.session-inbound",
+            "yahoo.im.session-outbound",
+            "yahoo.im.unknown-user-inbound",
+            "yahoo.im.unknown-user-outbound",
+            "yahoo.lync.trust-header-inbound",
+            "yahoo.presence.add-contact-unknown",
+            "yahoo.presence.subscribe-inbound",
+            "yahoo.presence.subscribe-outbound",
+            "yahoo.presence.unsubscribe-inbound",
+            "yahoo.presence.unsupported-event",
+            "yahoo.sip.connection-reuse-outbound",
+            "yahoo.sip.keepalive-outbound",
+            "yahoo.sip.record-route-outbound",
+            "yahoo.sip.via-inbound",
+            "yahoo.tls.expired-peer",
+            "yahoo.tls.not-yet-valid-peer",
+        ],
+        "invalid SIP",
+    ),
 ];
 
 const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
@@ -854,6 +930,23 @@ fn ignore_max_forwards_case_names_the_483() {
     );
     let (_, reason) = &run.verdicts()["edge.sip.max-forwards"];
     assert!(reason.contains("483"), "{reason}");
+}
+
+#[test]
+fn record_route_addr_spec_fails_the_relayed_im_cases_as_invalid_sip() {
+    check_fault(110, "record-route-addr-spec");
+    let run = run_suite(
+        110,
+        &[
+            "--sut-fault",
+            "record-route-addr-spec",
+            "--exact",
+            "messenger.im.inbound",
+        ],
+    );
+    let (_, reason) = &run.verdicts()["messenger.im.inbound"];
+    assert!(reason.contains("as invalid SIP"), "{reason}");
+    assert!(reason.contains("(RFC 3261 §20.30, §20.34)"), "{reason}");
 }
 
 #[test]

@@ -14,4 +14,5 @@ mod good_run;
 mod html_report;
 mod scenario_errors;
 mod shards;
+mod sip_lint;
 mod terminal;

@@ -19,6 +19,7 @@ use super::checks;
 use super::evidence::CaseArtifacts;
 use super::matching::{describe, header_problem, is_expected_kind};
 use super::outcome::Outcome;
+use super::sip_validity::{validity_problem, validity_warnings};
 use crate::locate::{EdgeCandidate, LocateError, locate_edge};
 use crate::scenario::{
     Action, Actor, Case, HeaderExpectation, MessageExpectation, Step, TemplateVars, render_message,
@@ -712,6 +713,12 @@ impl<'a> CaseRun<'a> {
                     if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars)
                     {
                         return Err(Outcome::fail(problem));
+                    }
+                    if let Some(problem) = validity_problem(&message, wanted) {
+                        return Err(Outcome::fail(problem));
+                    }
+                    for warning in validity_warnings(&message) {
+                        self.note(format!("{} at {wanted}: {warning}", message.summary()));
                     }
                     let previous = self
                         .last_connection

@@ -87,10 +87,12 @@ pub enum Fault {
     SanMismatch,
     /// The Edge trusts a root it should not, the one the untrusted-issuer peer comes from.
     AcceptUntrustedPeer,
+    /// Record-Route is inserted as a bare addr-spec, without angle brackets.
+    RecordRouteAddrSpec,
 }
 
 impl Fault {
-    pub const ALL: [Self; 39] = [
+    pub const ALL: [Self; 40] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -130,6 +132,7 @@ impl Fault {
         Self::WeakKey,
         Self::SanMismatch,
         Self::AcceptUntrustedPeer,
+        Self::RecordRouteAddrSpec,
     ];
 
     pub fn name(self) -> &'static str {
@@ -173,6 +176,7 @@ impl Fault {
             Self::WeakKey => "weak-key",
             Self::SanMismatch => "san-mismatch",
             Self::AcceptUntrustedPeer => "accept-untrusted-peer",
+            Self::RecordRouteAddrSpec => "record-route-addr-spec",
         }
     }
 
@@ -276,6 +280,9 @@ impl Fault {
             }
             Self::AcceptUntrustedPeer => {
                 "Edge trusts a root it should not, so a peer certificate from that issuer is let in"
+            }
+            Self::RecordRouteAddrSpec => {
+                "Edge inserts Record-Route without <>, so lr and transport become header parameters"
             }
         }
     }

@@ -330,13 +330,27 @@ impl RoutingPolicy {
         if !in_dialog && !is_ack && !self.faults.has(Fault::NoRecordRoute) {
             // RFC 5658 double record-routing: the value facing the next hop
             // ends up on top.
+            // The fault writes the URI as a bare addr-spec, which RFC 3261
+            // §20.30/§20.34 forbid: its ;lr and ;transport then belong to
+            // the header, not the URI.
+            let (open, close) = if self.faults.has(Fault::RecordRouteAddrSpec) {
+                ("", "")
+            } else {
+                ("<", ">")
+            };
             request.headers.prepend(
                 "Record-Route",
-                format!("<sip:{}:5061;transport=tls;lr>", self.fqdn_of(side)),
+                format!(
+                    "{open}sip:{}:5061;transport=tls;lr{close}",
+                    self.fqdn_of(side)
+                ),
             );
             request.headers.prepend(
                 "Record-Route",
-                format!("<sip:{}:5061;transport=tls;lr>", self.fqdn_of(egress)),
+                format!(
+                    "{open}sip:{}:5061;transport=tls;lr{close}",
+                    self.fqdn_of(egress)
+                ),
             );
         }
         if side == Side::External && target == Target::Pool {
@@ -483,6 +497,30 @@ mod tests {
             panic!("expected forward")
         };
         assert_eq!(request.headers.count("record-route"), 0);
+    }
+
+    #[test]
+    fn record_route_addr_spec_fault_drops_the_angle_brackets() {
+        for (faults, bracketed) in [
+            (FaultSet::default(), true),
+            (FaultSet::new([Fault::RecordRouteAddrSpec]), false),
+        ] {
+            let d = policy(faults).route(
+                Side::External,
+                Some("messenger"),
+                inbound("hotmail.com", 70),
+                "b",
+            );
+            let Decision::Forward { request, .. } = d else {
+                panic!("expected forward")
+            };
+            let values = request.headers.values("record-route");
+            assert_eq!(values.len(), 2);
+            assert!(
+                values.iter().all(|v| v.starts_with('<') == bracketed),
+                "{values:?}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,11 @@
 /// The default cap on one message (headers and body), in bytes.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024;
 
+/// The keep-alive ping a client sends: a double CRLF (RFC 5626 §3.5.1).
+pub const KEEPALIVE_PING: &[u8] = b"\r\n\r\n";
+/// The pong a server answers a ping with: a single CRLF (RFC 5626 §3.5.1).
+pub const KEEPALIVE_PONG: &[u8] = b"\r\n";
+
 /// One unit cut from a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {

@@ -14,26 +14,51 @@ pub struct Header {
 pub struct Headers(Vec<Header>);
 
 /// Maps a header name to its canonical long form in lower case, expanding
-/// the compact forms of RFC 3261 §7.3.3 and RFC 3265/3515 extensions.
+/// the compact forms of RFC 3261 §7.3.3 and RFC 3265/3515/3892/4028/3841/4474 extensions.
 pub fn canonical_header_name(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    let long = match lower.as_str() {
-        "i" => "call-id",
-        "m" => "contact",
-        "e" => "content-encoding",
-        "l" => "content-length",
-        "c" => "content-type",
-        "f" => "from",
-        "s" => "subject",
-        "k" => "supported",
-        "t" => "to",
-        "v" => "via",
-        "o" => "event",
-        "r" => "refer-to",
-        "u" => "allow-events",
-        _ => return lower,
+    match compact_long_form(name) {
+        Some(long) => long.to_owned(),
+        None => name.to_ascii_lowercase(),
+    }
+}
+
+/// The long form of a one-letter compact header name.
+fn compact_long_form(name: &str) -> Option<&'static str> {
+    let [letter] = name.as_bytes() else {
+        return None;
     };
-    long.to_owned()
+    Some(match letter.to_ascii_lowercase() {
+        b'i' => "call-id",
+        b'm' => "contact",
+        b'e' => "content-encoding",
+        b'l' => "content-length",
+        b'c' => "content-type",
+        b'f' => "from",
+        b's' => "subject",
+        b'k' => "supported",
+        b't' => "to",
+        b'v' => "via",
+        b'o' => "event",
+        b'r' => "refer-to",
+        b'u' => "allow-events",
+        b'b' => "referred-by",
+        b'x' => "session-expires",
+        b'a' => "accept-contact",
+        b'j' => "reject-contact",
+        b'd' => "request-disposition",
+        b'y' => "identity",
+        b'n' => "identity-info",
+        _ => return None,
+    })
+}
+
+/// Whether a header name as written means `canonical` (a lower-case long
+/// name), without allocating.
+pub(crate) fn name_is(name: &str, canonical: &str) -> bool {
+    match compact_long_form(name) {
+        Some(long) => long == canonical,
+        None => name.eq_ignore_ascii_case(canonical),
+    }
 }
 
 impl Headers {
@@ -54,7 +79,7 @@ impl Headers {
     }
 
     fn matches(header: &Header, canonical: &str) -> bool {
-        canonical_header_name(&header.name) == canonical
+        name_is(&header.name, canonical)
     }
 
     /// The first value of the named header.

@@ -1,6 +1,8 @@
 //! SIP message parsing and emission (RFC 3261 §7), keeping the original bytes.
 
 use super::headers::Headers;
+use super::uri::NameAddr;
+use super::via::Via;
 
 /// The first line of a SIP message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +44,16 @@ pub enum ParseError {
     BadHeaderLine(String),
     #[error("Content-Length {0:?} is not a number (RFC 3261 §20.14)")]
     BadContentLength(String),
-    #[error("Content-Length {declared} but only {available} body bytes follow (RFC 3261 §18.3)")]
+    #[error("Content-Length {declared} but body has {available} bytes (RFC 3261 §18.3, §20.14)")]
     ShortBody { declared: usize, available: usize },
+    #[error("message has more than {limit} header lines")]
+    TooManyHeaders { limit: usize },
 }
+
+/// The most header lines one message may have (after unfolding). RFC 3261
+/// sets no limit; real messages stay far below it (RFC 4475's longreq has
+/// 49).
+pub const MAX_HEADER_LINES: usize = 1024;
 
 fn find_header_end(bytes: &[u8]) -> Option<usize> {
     bytes
@@ -72,7 +81,15 @@ impl SipMessage {
     /// exactly that long (extra bytes are ignored, as on a stream they belong
     /// to the next message); without one the body is everything after the
     /// blank line.
+    ///
+    /// CRLFs before the start line are skipped (RFC 3261 §7.5) and are not
+    /// part of `raw`. More than [`MAX_HEADER_LINES`] header lines is an
+    /// error, so a hostile peer cannot make a message arbitrarily costly.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        let mut bytes = bytes;
+        while let Some(rest) = bytes.strip_prefix(b"\r\n") {
+            bytes = rest;
+        }
         let header_end = find_header_end(bytes).ok_or(ParseError::NoHeaderEnd)?;
         let head =
             std::str::from_utf8(&bytes[..header_end - 4]).map_err(|_| ParseError::NotUtf8)?;
@@ -81,6 +98,11 @@ impl SipMessage {
         let start = parse_start_line(&first)?;
         let mut headers = Headers::new();
         for line in lines {
+            if headers.len() == MAX_HEADER_LINES {
+                return Err(ParseError::TooManyHeaders {
+                    limit: MAX_HEADER_LINES,
+                });
+            }
             let (name, value) = line
                 .split_once(':')
                 .ok_or_else(|| ParseError::BadHeaderLine(line.clone()))?;
@@ -133,7 +155,7 @@ impl SipMessage {
                 code,
                 reason,
             } => {
-                out.extend_from_slice(format!("{version} {code} {reason}\r\n").as_bytes());
+                out.extend_from_slice(format!("{version} {code:03} {reason}\r\n").as_bytes());
             }
         }
         for h in self.headers.iter() {
@@ -208,6 +230,31 @@ impl SipMessage {
             let (k, v) = p.split_once('=')?;
             k.trim().eq_ignore_ascii_case("branch").then(|| v.trim())
         })
+    }
+
+    /// Every Via value, topmost first, typed; values that do not parse are
+    /// skipped (the validator reports them).
+    pub fn vias(&self) -> Vec<Via> {
+        self.headers
+            .values("via")
+            .into_iter()
+            .filter_map(|v| Via::parse(v).ok())
+            .collect()
+    }
+
+    /// The topmost Via, typed.
+    pub fn top_via(&self) -> Option<Via> {
+        Via::parse(self.headers.values("via").first()?).ok()
+    }
+
+    /// The From value as a name-addr.
+    pub fn from_addr(&self) -> Option<NameAddr> {
+        NameAddr::parse(self.headers.first("from")?)
+    }
+
+    /// The To value as a name-addr.
+    pub fn to_addr(&self) -> Option<NameAddr> {
+        NameAddr::parse(self.headers.first("to")?)
     }
 
     /// One line naming the message: "MESSAGE sip:a@b" or "200 OK".
@@ -354,6 +401,39 @@ helloEXTRA";
                 declared: 9,
                 available: 3
             }
+        );
+    }
+
+    #[test]
+    fn status_code_keeps_three_digits_on_emission() {
+        // Found by the fuzzer: "000" parsed to 0 and was emitted as "0".
+        let m = SipMessage::parse(b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n").expect("parses");
+        assert_eq!(
+            m.to_bytes(),
+            b"SIP/2.0 007 odd\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn leading_crlfs_are_skipped() {
+        let m = SipMessage::parse(b"\r\n\r\nSIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .expect("parses");
+        assert_eq!(m.status(), Some(200));
+        assert!(m.raw.starts_with(b"SIP/2.0"));
+    }
+
+    #[test]
+    fn too_many_header_lines_are_refused() {
+        let mut text = String::from("OPTIONS sip:a SIP/2.0\r\n");
+        for i in 0..=MAX_HEADER_LINES {
+            text.push_str(&format!("X-{i}: v\r\n"));
+        }
+        text.push_str("\r\n");
+        assert_eq!(
+            SipMessage::parse(text.as_bytes()),
+            Err(ParseError::TooManyHeaders {
+                limit: MAX_HEADER_LINES
+            })
         );
     }
 
