@@ -6,3 +6,4 @@
 //! beside them: evidence must show exactly what the system under test sent.
 
 pub mod sip;
+pub mod stun;
