@@ -18,6 +18,9 @@ use rustls::RootCertStore;
 
 use crate::profile::ProviderProfile;
 
+mod av;
+pub use av::{AvView, STUN_TCP_PORT, STUN_UDP_PORT};
+
 /// The SIP port of every federation role.
 pub const SIP_TLS_PORT: u16 = 5061;
 
@@ -46,7 +49,10 @@ pub struct Topology {
     pub key_log: Arc<KeyLogCollector>,
     /// Trust anchors the SUT's certificates are judged against.
     pub trust_anchors: RootCertStore,
+    /// The SUT's A/V Edge; `None` when A/V is off (A/V cases are skipped).
+    pub av: Option<AvView>,
     _edge: Option<ReferenceEdge>,
+    _av_edge: Option<picharness_simulators::av::AvEdge>,
     _dns: DnsServer,
 }
 
@@ -302,6 +308,8 @@ impl Topology {
         .await
         .map_err(|e| TopologyError::Actor(e.to_string()))?;
 
+        let (av, av_edge) = av::start_embedded_av(addresses, &faults).await?;
+
         let mut peers = BTreeMap::new();
         for (index, profile) in profiles.iter().enumerate() {
             let fqdn = profile.federation_fqdn.as_str();
@@ -336,7 +344,9 @@ impl Topology {
             profiles,
             key_log,
             trust_anchors: roots,
+            av: Some(av),
             _edge: Some(edge),
+            _av_edge: Some(av_edge),
             _dns: dns,
         })
     }

@@ -6,6 +6,7 @@
 mod client;
 mod config;
 mod handler;
+mod media;
 mod relay;
 mod server;
 
@@ -17,4 +18,5 @@ pub use client::{
     TurnCredentials, TurnTransport, bind_recording_udp,
 };
 pub use config::{AvBehaviour, AvEdgeConfig, RELAY_PORTS};
+pub use media::{DirectionStats, PACKET_INTERVAL, StreamReport, stream_through_relay};
 pub use server::{AvEdge, AvEdgeError};

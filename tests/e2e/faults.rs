@@ -37,6 +37,24 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "",
     ),
+    (
+        "av-relay-out-of-range",
+        &["av.turn.relay-range"],
+        "50,000-59,999",
+    ),
+    ("av-no-tcp-443", &["av.stun.binding-tcp"], "TCP"),
+    (
+        "av-wrong-mapped-address",
+        &["av.stun.binding-udp", "av.stun.binding-tcp"],
+        "XOR-MAPPED-ADDRESS",
+    ),
+    ("av-no-auth", &["av.turn.auth-challenge"], "401"),
+    (
+        "av-relay-drops-inbound",
+        &["av.turn.relay-roundtrip", "av.media.rtp-stream"],
+        "peer",
+    ),
+    ("av-relay-lossy", &["av.media.rtp-stream"], "loss"),
 ];
 
 fn check_fault(net: u8, fault: &str) {
@@ -124,6 +142,36 @@ fn ignore_max_forwards_fails_the_hop_count_cases() {
     );
     let (_, reason) = &run.verdicts()["edge.sip.max-forwards"];
     assert!(reason.contains("483"), "{reason}");
+}
+
+#[test]
+fn av_relay_out_of_range_fails_the_range_case() {
+    check_fault(140, "av-relay-out-of-range");
+}
+
+#[test]
+fn av_no_tcp_443_fails_the_tcp_binding_case() {
+    check_fault(141, "av-no-tcp-443");
+}
+
+#[test]
+fn av_wrong_mapped_address_fails_both_binding_cases() {
+    check_fault(142, "av-wrong-mapped-address");
+}
+
+#[test]
+fn av_no_auth_fails_the_challenge_case() {
+    check_fault(143, "av-no-auth");
+}
+
+#[test]
+fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
+    check_fault(144, "av-relay-drops-inbound");
+}
+
+#[test]
+fn av_relay_lossy_fails_the_stream_on_loss() {
+    check_fault(145, "av-relay-lossy");
 }
 
 #[test]

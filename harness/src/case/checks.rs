@@ -8,6 +8,8 @@ use picharness_simulators::dns::resolver;
 use picharness_simulators::tls::describe_certificate;
 use rustls_pki_types::CertificateDer;
 
+mod av;
+
 use super::execute::CaseRun;
 use super::outcome::Outcome;
 use crate::scenario::{Actor, CheckKind};
@@ -22,6 +24,12 @@ pub(crate) async fn run_check(
         CheckKind::SrvFederation => srv_federation(run).await,
         CheckKind::ServerCertificate => server_certificate(run, actor).await,
         CheckKind::ClientCertificateEku => client_certificate_eku(run, actor).await,
+        CheckKind::StunBindingUdp => av::stun_binding(run, av::StunTransport::Udp).await,
+        CheckKind::StunBindingTcp => av::stun_binding(run, av::StunTransport::Tcp).await,
+        CheckKind::TurnAuthChallenge => av::turn_auth_challenge(run).await,
+        CheckKind::TurnRelayRange => av::turn_relay_range(run).await,
+        CheckKind::TurnRelayRoundtrip => av::turn_relay_roundtrip(run).await,
+        CheckKind::RtpStream => av::rtp_stream(run).await,
     }
 }
 

@@ -36,6 +36,10 @@ pub(crate) struct CaseRun<'a> {
     records: BTreeMap<u64, ConnectionRecord>,
     transcript: Vec<TranscriptEntry>,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
+    /// UDP datagrams recorded at the harness's A/V sockets.
+    pub(crate) av_datagrams: picharness_simulators::av::DatagramLog,
+    /// Measurements a passing case reports after its reason (loss, jitter, ...).
+    pub(crate) details: Vec<String>,
     started: SystemTime,
     _routes: Vec<UserRoute>,
 }
@@ -63,6 +67,9 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
             outcome = failed;
             break;
         }
+    }
+    if outcome.verdict == picharness_reports::Verdict::Pass && !run.details.is_empty() {
+        outcome.reason = format!("{}; {}", outcome.reason, run.details.join("; "));
     }
     let artifacts = run.finish();
     (outcome, artifacts)
@@ -126,6 +133,8 @@ impl<'a> CaseRun<'a> {
             records: BTreeMap::new(),
             transcript: Vec::new(),
             certificates: Vec::new(),
+            av_datagrams: picharness_simulators::av::DatagramLog::default(),
+            details: Vec::new(),
             started: SystemTime::now(),
             _routes: routes,
         }
@@ -140,6 +149,7 @@ impl<'a> CaseRun<'a> {
                 .get(name)
                 .ok_or_else(|| Outcome::error(format!("the topology has no {name} peer"))),
             Actor::Dns => Err(Outcome::error("the dns actor cannot send or receive SIP")),
+            Actor::Av => Err(Outcome::error("the av actor cannot send or receive SIP")),
         }
     }
 
@@ -370,9 +380,11 @@ impl<'a> CaseRun<'a> {
             .started
             .checked_sub(Duration::from_millis(1))
             .unwrap_or(self.started);
+        let mut datagrams = self.topology.dns_log.between(from, ended);
+        datagrams.extend(self.av_datagrams.snapshot());
         CaseArtifacts::gather(
             self.records.into_values().collect(),
-            self.topology.dns_log.between(from, ended),
+            datagrams,
             self.topology.key_log.snapshot(),
             self.transcript,
             self.certificates,

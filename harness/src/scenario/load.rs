@@ -287,13 +287,14 @@ fn parse_step(
     let actor = match actor_name {
         "pool" => Actor::Pool,
         "dns" => Actor::Dns,
+        "av" => Actor::Av,
         name if providers.iter().any(|p| p == name) => Actor::Peer(name.to_owned()),
         other => {
             return ctx.at(
                 &step.actor,
                 field("actor"),
                 format!(
-                    "unknown actor {other:?}; use pool, dns or a provider ({})",
+                    "unknown actor {other:?}; use pool, dns, av or a provider ({})",
                     providers.join(", ")
                 ),
             );
@@ -332,11 +333,11 @@ fn parse_step(
             "header rules belong to an expect step",
         );
     }
-    if matches!(actor, Actor::Dns) && step.check.is_none() {
+    if matches!(actor, Actor::Dns | Actor::Av) && step.check.is_none() {
         return ctx.at(
             &step.actor,
             field("actor"),
-            "the dns actor only runs checks",
+            format!("the {} actor only runs checks", actor.name()),
         );
     }
     let action = if let Some(template) = &step.send {
@@ -428,6 +429,12 @@ fn parse_step(
             CheckKind::ServerCertificate | CheckKind::ClientCertificateEku => {
                 matches!(actor, Actor::Peer(_))
             }
+            CheckKind::StunBindingUdp
+            | CheckKind::StunBindingTcp
+            | CheckKind::TurnAuthChallenge
+            | CheckKind::TurnRelayRange
+            | CheckKind::TurnRelayRoundtrip
+            | CheckKind::RtpStream => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(

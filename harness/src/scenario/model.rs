@@ -12,6 +12,8 @@ pub enum Actor {
     Pool,
     /// The harness's DNS client.
     Dns,
+    /// The harness's A/V client (STUN/TURN/RTP, the Messenger side) and its media peer.
+    Av,
 }
 
 impl Actor {
@@ -20,6 +22,7 @@ impl Actor {
             Self::Peer(name) => name,
             Self::Pool => "pool",
             Self::Dns => "dns",
+            Self::Av => "av",
         }
     }
 }
@@ -83,13 +86,31 @@ pub enum CheckKind {
     ServerCertificate,
     /// The certificate the Edge presented when connecting out to this peer has clientAuth.
     ClientCertificateEku,
+    /// STUN Binding on UDP 3478: success to our transaction, XOR-MAPPED-ADDRESS = our source.
+    StunBindingUdp,
+    /// The same over TCP 443 with stream framing, answered on the same connection.
+    StunBindingTcp,
+    /// Allocate without credentials gets 401 with REALM and NONCE; with them it succeeds.
+    TurnAuthChallenge,
+    /// The relayed address is on the A/V Edge's address, port within 50,000-59,999.
+    TurnRelayRange,
+    /// Send/Data indications and ChannelData through the relay both ways, then deletion.
+    TurnRelayRoundtrip,
+    /// An RTP stream both ways through the relay: loss, jitter and latency measured.
+    RtpStream,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 3] = [
+    pub const ALL: [(&'static str, Self); 9] = [
         ("srv-federation", Self::SrvFederation),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
+        ("stun-binding-udp", Self::StunBindingUdp),
+        ("stun-binding-tcp", Self::StunBindingTcp),
+        ("turn-auth-challenge", Self::TurnAuthChallenge),
+        ("turn-relay-range", Self::TurnRelayRange),
+        ("turn-relay-roundtrip", Self::TurnRelayRoundtrip),
+        ("rtp-stream", Self::RtpStream),
     ];
 
     pub fn name(self) -> &'static str {

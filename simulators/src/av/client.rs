@@ -164,6 +164,11 @@ impl StunTcpClient {
         self.record.snapshot()
     }
 
+    /// The live record of this connection's bytes.
+    pub fn record(&self) -> &ConnectionRecord {
+        &self.record
+    }
+
     pub async fn send(&mut self, bytes: &[u8]) -> Result<(), AvClientError> {
         self.stream.write_all(bytes).await.map_err(|e| io(&e))
     }
@@ -236,6 +241,14 @@ impl TurnTransport {
 
     pub fn is_tcp(&self) -> bool {
         matches!(self, Self::Tcp(_))
+    }
+
+    /// The TCP record, if this is TCP.
+    pub fn record(&self) -> Option<&ConnectionRecord> {
+        match self {
+            Self::Udp { .. } => None,
+            Self::Tcp(tcp) => Some(tcp.record()),
+        }
     }
 
     /// The TCP capture, if this is TCP.

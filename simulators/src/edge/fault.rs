@@ -20,16 +20,34 @@ pub enum Fault {
     AcceptAnyDomain,
     /// Max-Forwards is neither checked nor decremented.
     IgnoreMaxForwards,
+    /// The A/V Edge allocates relay ports in 40,000-49,999.
+    AvRelayOutOfRange,
+    /// The A/V Edge does not listen on TCP 443.
+    AvNoTcp443,
+    /// Binding responses carry a XOR-MAPPED-ADDRESS one port off.
+    AvWrongMappedAddress,
+    /// Allocate succeeds without credentials (no 401 challenge).
+    AvNoAuth,
+    /// Relays drop what the peer sends back.
+    AvRelayDropsInbound,
+    /// Relays drop every tenth packet.
+    AvRelayLossy,
 }
 
 impl Fault {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 12] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
         Self::DnsTargetNotInSan,
         Self::AcceptAnyDomain,
         Self::IgnoreMaxForwards,
+        Self::AvRelayOutOfRange,
+        Self::AvNoTcp443,
+        Self::AvWrongMappedAddress,
+        Self::AvNoAuth,
+        Self::AvRelayDropsInbound,
+        Self::AvRelayLossy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +58,12 @@ impl Fault {
             Self::DnsTargetNotInSan => "dns-target-not-in-san",
             Self::AcceptAnyDomain => "accept-any-domain",
             Self::IgnoreMaxForwards => "ignore-max-forwards",
+            Self::AvRelayOutOfRange => "av-relay-out-of-range",
+            Self::AvNoTcp443 => "av-no-tcp-443",
+            Self::AvWrongMappedAddress => "av-wrong-mapped-address",
+            Self::AvNoAuth => "av-no-auth",
+            Self::AvRelayDropsInbound => "av-relay-drops-inbound",
+            Self::AvRelayLossy => "av-relay-lossy",
         }
     }
 
@@ -61,6 +85,14 @@ impl Fault {
             Self::IgnoreMaxForwards => {
                 "Edge neither checks nor decrements Max-Forwards (no 483 at 0)"
             }
+            Self::AvRelayOutOfRange => "A/V Edge allocates relay ports in 40,000-49,999",
+            Self::AvNoTcp443 => "A/V Edge does not listen for STUN/TURN on TCP 443",
+            Self::AvWrongMappedAddress => {
+                "A/V Edge answers Binding with a XOR-MAPPED-ADDRESS one port off"
+            }
+            Self::AvNoAuth => "A/V Edge grants Allocate without the 401 credential challenge",
+            Self::AvRelayDropsInbound => "A/V Edge relays drop the data peers send back",
+            Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
         }
     }
 }

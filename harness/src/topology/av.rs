@@ -1,0 +1,90 @@
+//! The A/V Edge part of the topology: where the SUT's STUN/TURN listeners
+//! are, the long-term credentials the harness uses, and the loopback
+//! addresses of the harness's A/V client (the Messenger side) and of the
+//! media peer (the simulated Lync endpoint). The embedded topology starts
+//! the reference A/V Edge here.
+
+use std::net::{IpAddr, SocketAddr};
+
+use picharness_simulators::av::{AvBehaviour, AvEdge, AvEdgeConfig, TurnCredentials};
+use picharness_simulators::edge::{Fault, FaultSet};
+
+use super::{EmbeddedAddresses, TopologyError};
+
+/// STUN/TURN over UDP.
+pub const STUN_UDP_PORT: u16 = 3478;
+/// STUN/TURN over TCP.
+pub const STUN_TCP_PORT: u16 = 443;
+
+const REALM: &str = "contoso.test";
+const USERNAME: &str = "messenger-av";
+
+/// What the harness knows about the SUT's A/V Edge.
+#[derive(Debug, Clone)]
+pub struct AvView {
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    pub credentials: TurnCredentials,
+    /// Where the harness's A/V client binds (ephemeral ports).
+    pub client_ip: IpAddr,
+    /// Where the media peer binds (ephemeral ports).
+    pub peer_ip: IpAddr,
+}
+
+impl EmbeddedAddresses {
+    /// The reference A/V Edge's external address (listeners and relays).
+    pub fn av_edge(self) -> IpAddr {
+        self.at(0, 12)
+    }
+
+    /// The simulated Lync endpoint that is the far end of relayed media.
+    pub fn av_peer(self) -> IpAddr {
+        self.at(0, 21)
+    }
+
+    /// The Messenger-side A/V client.
+    pub fn av_client(self) -> IpAddr {
+        self.at(1, 100)
+    }
+}
+
+fn behaviour(faults: &FaultSet) -> AvBehaviour {
+    AvBehaviour {
+        wrong_mapped_address: faults.has(Fault::AvWrongMappedAddress),
+        no_auth: faults.has(Fault::AvNoAuth),
+        no_tcp_443: faults.has(Fault::AvNoTcp443),
+        relay_out_of_range: faults.has(Fault::AvRelayOutOfRange),
+        drop_inbound_relay: faults.has(Fault::AvRelayDropsInbound),
+        lossy_relay: faults.has(Fault::AvRelayLossy),
+    }
+}
+
+/// Starts the reference A/V Edge with a fresh random password.
+pub(super) async fn start_embedded_av(
+    addresses: EmbeddedAddresses,
+    faults: &FaultSet,
+) -> Result<(AvView, AvEdge), TopologyError> {
+    let credentials = TurnCredentials {
+        username: USERNAME.to_owned(),
+        password: format!("{:016x}", rand::random::<u64>()),
+    };
+    let view = AvView {
+        udp: SocketAddr::new(addresses.av_edge(), STUN_UDP_PORT),
+        tcp: SocketAddr::new(addresses.av_edge(), STUN_TCP_PORT),
+        credentials: credentials.clone(),
+        client_ip: addresses.av_client(),
+        peer_ip: addresses.av_peer(),
+    };
+    let edge = AvEdge::start(AvEdgeConfig {
+        udp: view.udp,
+        tcp: view.tcp,
+        relay_ip: addresses.av_edge(),
+        realm: REALM.to_owned(),
+        username: credentials.username,
+        password: credentials.password,
+        behaviour: behaviour(faults),
+    })
+    .await
+    .map_err(|e| TopologyError::Edge(format!("A/V Edge: {e}")))?;
+    Ok((view, edge))
+}
