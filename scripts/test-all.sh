@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs every check the project has:
 # formatting, clippy with warnings as errors, and all tests (unit, wire
-# vectors, end-to-end runs against the reference Edge with tshark and dig).
+# vectors, end-to-end runs against the reference Edge with tshark and dig,
+# and the A/V cases against coturn).
 # Every check runs even when an earlier one fails; the exit code is non-zero
 # if any failed.
 set -u
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
 command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
+command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   SUDO=""

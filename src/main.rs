@@ -1,13 +1,15 @@
 //! `picharness`: the command-line front end. It parses arguments and hands
 //! over to the harness; no logic lives here.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
+use picharness_harness::topology::{AvOptions, ExternalAv, MAX_RTP_SECONDS};
+use picharness_simulators::av::TurnCredentials;
 use picharness_simulators::edge::Fault;
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
@@ -36,6 +38,8 @@ enum Command {
         #[arg(long, value_name = "ADDR", default_value = "127.80.0.0")]
         embedded_net: Ipv4Addr,
         #[command(flatten)]
+        av: Box<AvArgs>,
+        #[command(flatten)]
         test_args: libtest_mimic::Arguments,
     },
     /// List every case with its title, providers and requirement ids.
@@ -48,6 +52,47 @@ enum Command {
     },
     /// List the reference Edge's fault switches.
     Faults,
+}
+
+/// A/V options of `run`.
+#[derive(clap::Args)]
+struct AvArgs {
+    /// A/V is off (an Edge that federates IM only): the av.* cases are skipped.
+    #[arg(long)]
+    no_av: bool,
+    /// Judge the A/V Edge at this UDP address (STUN/TURN, normally port 3478) instead of the embedded one.
+    #[arg(long, value_name = "ADDR", requires_all = ["av_tcp", "av_username", "av_password"])]
+    av_udp: Option<SocketAddr>,
+    /// Its STUN/TURN TCP address (normally port 443).
+    #[arg(long, value_name = "ADDR", requires = "av_udp")]
+    av_tcp: Option<SocketAddr>,
+    /// TURN long-term credential user name.
+    #[arg(long, value_name = "NAME", requires = "av_udp")]
+    av_username: Option<String>,
+    /// TURN long-term credential password.
+    #[arg(long, value_name = "PASSWORD", requires = "av_udp")]
+    av_password: Option<String>,
+    /// Length of the av.media.rtp-stream stream in seconds (default 2).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RTP_SECONDS)))]
+    rtp_seconds: Option<u32>,
+}
+
+impl AvArgs {
+    fn options(self) -> AvOptions {
+        let external = match (self.av_udp, self.av_tcp, self.av_username, self.av_password) {
+            (Some(udp), Some(tcp), Some(username), Some(password)) => Some(ExternalAv {
+                udp,
+                tcp,
+                credentials: TurnCredentials { username, password },
+            }),
+            _ => None,
+        };
+        AvOptions {
+            disabled: self.no_av,
+            external,
+            rtp_seconds: self.rtp_seconds,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -64,12 +109,14 @@ fn main() -> ExitCode {
             report_dir,
             scenarios,
             embedded_net,
+            av,
             test_args,
         } => run(RunOptions {
             scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
             report_dir,
             faults: sut_faults,
             embedded_base: embedded_net,
+            av: (*av).options(),
             test_args,
         }),
         Command::List { format, scenarios } => {

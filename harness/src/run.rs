@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub faults: Vec<Fault>,
     /// The /16 the embedded topology's loopback addresses come from.
     pub embedded_base: Ipv4Addr,
+    /// A/V off, an external A/V Edge, the RTP stream length.
+    pub av: crate::topology::AvOptions,
     pub test_args: Arguments,
 }
 
@@ -88,7 +90,7 @@ pub fn run(options: RunOptions) -> u8 {
     let addresses = EmbeddedAddresses {
         base: options.embedded_base,
     };
-    let topology = match runtime.block_on(Topology::embedded(
+    let mut topology = match runtime.block_on(Topology::embedded(
         catalogue.profiles.clone(),
         faults,
         addresses,
@@ -99,6 +101,7 @@ pub fn run(options: RunOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
     };
+    topology.apply_av_options(&options.av);
     if let Err(e) = prepare_report_dir(&options.report_dir) {
         eprintln!(
             "picharness: report directory {}: {e}",

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod av_coturn;
 mod av_evidence;
 mod catalogue;
 mod evidence;

@@ -29,6 +29,53 @@ pub struct AvView {
     pub client_ip: IpAddr,
     /// Where the media peer binds (ephemeral ports).
     pub peer_ip: IpAddr,
+    /// RTP packets each way in the `rtp-stream` check (20 ms apart).
+    pub rtp_packets: u32,
+}
+
+/// RTP packets each way by default: a two-second stream.
+const DEFAULT_RTP_PACKETS: u32 = 100;
+/// The longest stream `--rtp-seconds` may ask for (it must fit the case timeout).
+pub const MAX_RTP_SECONDS: u32 = 25;
+
+/// An A/V Edge outside the embedded topology (a real SUT, or coturn).
+#[derive(Debug, Clone)]
+pub struct ExternalAv {
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    pub credentials: TurnCredentials,
+}
+
+/// How a run treats A/V.
+#[derive(Debug, Clone, Default)]
+pub struct AvOptions {
+    /// A/V is off: the SUT federates IM only, so `av.*` cases are skipped.
+    pub disabled: bool,
+    /// Judge this A/V Edge instead of the embedded reference one.
+    pub external: Option<ExternalAv>,
+    /// Length of the RTP stream, in seconds (default 2).
+    pub rtp_seconds: Option<u32>,
+}
+
+impl super::Topology {
+    /// Applies the run's A/V options to a started topology.
+    pub fn apply_av_options(&mut self, options: &AvOptions) {
+        if options.disabled {
+            self.av = None;
+            return;
+        }
+        let Some(view) = self.av.as_mut() else {
+            return;
+        };
+        if let Some(external) = &options.external {
+            view.udp = external.udp;
+            view.tcp = external.tcp;
+            view.credentials = external.credentials.clone();
+        }
+        if let Some(seconds) = options.rtp_seconds {
+            view.rtp_packets = seconds.clamp(1, MAX_RTP_SECONDS) * 50;
+        }
+    }
 }
 
 impl EmbeddedAddresses {
@@ -74,6 +121,7 @@ pub(super) async fn start_embedded_av(
         credentials: credentials.clone(),
         client_ip: addresses.av_client(),
         peer_ip: addresses.av_peer(),
+        rtp_packets: DEFAULT_RTP_PACKETS,
     };
     let edge = AvEdge::start(AvEdgeConfig {
         udp: view.udp,

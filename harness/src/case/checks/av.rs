@@ -52,8 +52,6 @@ fn judged(what: &str, e: AvClientError) -> Outcome {
     Outcome::fail(format!("{what}: {e}"))
 }
 
-/// Packets each way in the suite's RTP stream (2 s at 20 ms).
-const STREAM_PACKETS: u32 = 100;
 /// Loss above this, in either direction, fails the stream.
 const MAX_LOSS_PERCENT: f64 = 1.0;
 /// Mean one-way latency above this fails the stream (ITU-T G.114's limit
@@ -394,7 +392,7 @@ pub(crate) async fn rtp_stream(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
         CHANNEL,
         peer,
         allocated.relayed,
-        STREAM_PACKETS,
+        view.rtp_packets,
         run.deadline,
     )
     .await
