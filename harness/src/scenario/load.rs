@@ -555,4 +555,38 @@ expect = "response 2xx"
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
         assert!(err.message.contains("exactly one"), "{err}");
     }
+
+    const AV: &str = r#"id = "av.stun.binding-udp"
+title = "t"
+requirements = ["AV-02"]
+providers = ["messenger"]
+
+[[steps]]
+actor = "av"
+check = "stun-binding-udp"
+"#;
+
+    #[test]
+    fn av_actor_runs_av_checks() {
+        let case = parse_case(Path::new("av.toml"), AV, &providers()).expect("loads");
+        assert_eq!(case.steps[0].actor, Actor::Av);
+        assert_eq!(
+            case.steps[0].action,
+            Action::Check(CheckKind::StunBindingUdp)
+        );
+    }
+
+    #[test]
+    fn av_checks_belong_to_the_av_actor_only() {
+        let bad = AV.replace("actor = \"av\"", "actor = \"messenger\"");
+        let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
+        assert_eq!((err.field.as_str(), err.line), ("steps[0].actor", 7));
+        assert!(err.message.contains("stun-binding-udp"), "{err}");
+        let bad = AV.replace("check = \"stun-binding-udp\"", "check = \"srv-federation\"");
+        let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
+        assert!(err.message.contains("cannot be run by av"), "{err}");
+        let bad = AV.replace("check = \"stun-binding-udp\"", "reply = 200");
+        let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
+        assert!(err.message.contains("the av actor only runs checks"), "{err}");
+    }
 }
