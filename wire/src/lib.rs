@@ -5,6 +5,7 @@
 //! with byte vectors alone. The parsed forms always keep the original bytes
 //! beside them: evidence must show exactly what the system under test sent.
 
+pub mod ms_turn;
 pub mod rtp;
 pub mod sip;
 pub mod stun;

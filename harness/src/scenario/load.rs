@@ -587,6 +587,9 @@ check = "stun-binding-udp"
         assert!(err.message.contains("cannot be run by av"), "{err}");
         let bad = AV.replace("check = \"stun-binding-udp\"", "reply = 200");
         let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
-        assert!(err.message.contains("the av actor only runs checks"), "{err}");
+        assert!(
+            err.message.contains("the av actor only runs checks"),
+            "{err}"
+        );
     }
 }
