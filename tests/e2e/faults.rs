@@ -55,6 +55,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "peer",
     ),
     ("av-relay-lossy", &["av.media.rtp-stream"], "loss"),
+    (
+        "av-ignore-unknown-attributes",
+        &["av.stun.unknown-attribute"],
+        "420",
+    ),
 ];
 
 fn check_fault(net: u8, fault: &str) {
@@ -170,8 +175,9 @@ fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
 }
 
 #[test]
-fn av_relay_lossy_fails_the_stream_on_loss() {
+fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
     check_fault(145, "av-relay-lossy");
+    check_fault(145, "av-ignore-unknown-attributes");
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub(crate) async fn run_check(
         CheckKind::TurnRelayRange => av::turn_relay_range(run).await,
         CheckKind::TurnRelayRoundtrip => av::turn_relay_roundtrip(run).await,
         CheckKind::RtpStream => av::rtp_stream(run).await,
+        CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
     }
 }
 

@@ -434,7 +434,8 @@ fn parse_step(
             | CheckKind::TurnAuthChallenge
             | CheckKind::TurnRelayRange
             | CheckKind::TurnRelayRoundtrip
-            | CheckKind::RtpStream => matches!(actor, Actor::Av),
+            | CheckKind::RtpStream
+            | CheckKind::StunUnknownAttribute => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(

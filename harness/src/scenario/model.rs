@@ -98,10 +98,12 @@ pub enum CheckKind {
     TurnRelayRoundtrip,
     /// An RTP stream both ways through the relay: loss, jitter and latency measured.
     RtpStream,
+    /// A Binding with an unknown comprehension-required attribute gets 420 with UNKNOWN-ATTRIBUTES.
+    StunUnknownAttribute,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 9] = [
+    pub const ALL: [(&'static str, Self); 10] = [
         ("srv-federation", Self::SrvFederation),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
@@ -111,6 +113,7 @@ impl CheckKind {
         ("turn-relay-range", Self::TurnRelayRange),
         ("turn-relay-roundtrip", Self::TurnRelayRoundtrip),
         ("rtp-stream", Self::RtpStream),
+        ("stun-unknown-attribute", Self::StunUnknownAttribute),
     ];
 
     pub fn name(self) -> &'static str {

@@ -103,6 +103,7 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         relay_out_of_range: faults.has(Fault::AvRelayOutOfRange),
         drop_inbound_relay: faults.has(Fault::AvRelayDropsInbound),
         lossy_relay: faults.has(Fault::AvRelayLossy),
+        ignore_unknown_attributes: faults.has(Fault::AvIgnoreUnknownAttributes),
     }
 }
 

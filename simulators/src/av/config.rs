@@ -22,6 +22,9 @@ pub struct AvBehaviour {
     pub drop_inbound_relay: bool,
     /// Every tenth packet a relay forwards (either way) is dropped.
     pub lossy_relay: bool,
+    /// Unknown comprehension-required attributes are ignored instead of
+    /// answered with 420.
+    pub ignore_unknown_attributes: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

@@ -68,7 +68,7 @@ pub(crate) fn handle_stun(state: &Arc<AvState>, path: &ClientPath, bytes: &[u8])
         return;
     }
     let unknown = request.unknown_required(KNOWN);
-    if !unknown.is_empty() {
+    if !unknown.is_empty() && !state.config.behaviour.ignore_unknown_attributes {
         let list: Vec<u8> = unknown.iter().flat_map(|k| k.to_be_bytes()).collect();
         let reply = response(&request, Class::ErrorResponse)
             .error_code(420, "Unknown Attribute")

@@ -32,10 +32,12 @@ pub enum Fault {
     AvRelayDropsInbound,
     /// Relays drop every tenth packet.
     AvRelayLossy,
+    /// Unknown comprehension-required STUN attributes are ignored (no 420).
+    AvIgnoreUnknownAttributes,
 }
 
 impl Fault {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -48,6 +50,7 @@ impl Fault {
         Self::AvNoAuth,
         Self::AvRelayDropsInbound,
         Self::AvRelayLossy,
+        Self::AvIgnoreUnknownAttributes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Fault {
             Self::AvNoAuth => "av-no-auth",
             Self::AvRelayDropsInbound => "av-relay-drops-inbound",
             Self::AvRelayLossy => "av-relay-lossy",
+            Self::AvIgnoreUnknownAttributes => "av-ignore-unknown-attributes",
         }
     }
 
@@ -93,6 +97,9 @@ impl Fault {
             Self::AvNoAuth => "A/V Edge grants Allocate without the 401 credential challenge",
             Self::AvRelayDropsInbound => "A/V Edge relays drop the data peers send back",
             Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
+            Self::AvIgnoreUnknownAttributes => {
+                "A/V Edge ignores unknown comprehension-required STUN attributes instead of answering 420"
+            }
         }
     }
 }

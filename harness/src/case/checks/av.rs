@@ -12,7 +12,7 @@ use picharness_simulators::av::{
     AvClientError, RecordingUdp, StreamReport, StunTcpClient, TurnClient, TurnTransport,
     bind_recording_udp, stream_through_relay,
 };
-use picharness_wire::stun::{Class, attr};
+use picharness_wire::stun::{Class, MessageBuilder, attr, method};
 use tokio::time::Instant;
 
 use super::super::execute::CaseRun;
@@ -403,5 +403,49 @@ pub(crate) async fn rtp_stream(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
         return Err(Outcome::fail(problem));
     }
     run.details.push(report.to_string());
+    Ok(())
+}
+
+/// An attribute type in the comprehension-required range that no
+/// specification assigns.
+const UNASSIGNED_REQUIRED_ATTRIBUTE: u16 = 0x7ffe;
+
+pub(crate) async fn stun_unknown_attribute(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, StunTransport::Udp).await?;
+    let request = MessageBuilder::new(Class::Request, method::BINDING, rand::random())
+        .attribute(UNASSIGNED_REQUIRED_ATTRIBUTE, &[0, 0, 0, 0])
+        .build(None, true);
+    let response = client.transact(&request, run.deadline).await.map_err(|e| {
+        judged(
+            "Binding with an unknown comprehension-required attribute",
+            e,
+        )
+    })?;
+    run.note(format!(
+        "Binding with attribute 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x}: {}",
+        response.summary()
+    ));
+    if response.error_code().map(|e| e.code) != Some(420) {
+        return Err(Outcome::fail(format!(
+            "a Binding with the unknown comprehension-required attribute 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x} got {} instead of 420 Unknown Attribute",
+            response.summary()
+        )));
+    }
+    let listed = response
+        .attribute(attr::UNKNOWN_ATTRIBUTES)
+        .is_some_and(|a| {
+            a.value
+                .chunks(2)
+                .any(|c| c == UNASSIGNED_REQUIRED_ATTRIBUTE.to_be_bytes())
+        });
+    if !listed {
+        return Err(Outcome::fail(format!(
+            "the 420 response does not list 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x} in UNKNOWN-ATTRIBUTES"
+        )));
+    }
+    run.details.push(format!(
+        "420 with UNKNOWN-ATTRIBUTES 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x}"
+    ));
     Ok(())
 }
