@@ -85,7 +85,7 @@ fn every_av_case_passes_against_coturn() {
         ],
     );
     let verdicts = run.verdicts();
-    assert_eq!(verdicts.len(), 7, "{verdicts:?}");
+    assert_eq!(verdicts.len(), 8, "{verdicts:?}");
     for (id, (verdict, reason)) in &verdicts {
         assert_eq!(verdict, "pass", "{id} against coturn: {reason}");
     }
@@ -129,7 +129,7 @@ fn coturn_with_the_wrong_relay_range_fails_the_range_case() {
 fn no_av_skips_the_av_cases() {
     let run = run_suite(148, &["--no-av", "av."]);
     let verdicts = run.verdicts();
-    assert_eq!(verdicts.len(), 7);
+    assert_eq!(verdicts.len(), 8);
     for (id, (verdict, reason)) in &verdicts {
         assert_eq!(verdict, "skipped", "{id}: {reason}");
         assert!(reason.contains("A/V is off"), "{reason}");

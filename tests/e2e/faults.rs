@@ -42,7 +42,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["av.turn.relay-range"],
         "50,000-59,999",
     ),
-    ("av-no-tcp-443", &["av.stun.binding-tcp"], "TCP"),
+    (
+        "av-no-tcp-443",
+        &["av.stun.binding-tcp", "av.turn.relay-roundtrip-tcp"],
+        "TCP",
+    ),
     (
         "av-wrong-mapped-address",
         &["av.stun.binding-udp", "av.stun.binding-tcp"],
@@ -51,7 +55,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ("av-no-auth", &["av.turn.auth-challenge"], "401"),
     (
         "av-relay-drops-inbound",
-        &["av.turn.relay-roundtrip", "av.media.rtp-stream"],
+        &[
+            "av.turn.relay-roundtrip",
+            "av.turn.relay-roundtrip-tcp",
+            "av.media.rtp-stream",
+        ],
         "peer",
     ),
     ("av-relay-lossy", &["av.media.rtp-stream"], "loss"),

@@ -28,7 +28,12 @@ pub(crate) async fn run_check(
         CheckKind::StunBindingTcp => av::stun_binding(run, av::StunTransport::Tcp).await,
         CheckKind::TurnAuthChallenge => av::turn_auth_challenge(run).await,
         CheckKind::TurnRelayRange => av::turn_relay_range(run).await,
-        CheckKind::TurnRelayRoundtrip => av::turn_relay_roundtrip(run).await,
+        CheckKind::TurnRelayRoundtrip => {
+            av::turn_relay_roundtrip(run, av::StunTransport::Udp).await
+        }
+        CheckKind::TurnRelayRoundtripTcp => {
+            av::turn_relay_roundtrip(run, av::StunTransport::Tcp).await
+        }
         CheckKind::RtpStream => av::rtp_stream(run).await,
         CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
     }

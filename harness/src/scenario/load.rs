@@ -435,7 +435,8 @@ fn parse_step(
             | CheckKind::TurnRelayRange
             | CheckKind::TurnRelayRoundtrip
             | CheckKind::RtpStream
-            | CheckKind::StunUnknownAttribute => matches!(actor, Actor::Av),
+            | CheckKind::StunUnknownAttribute
+            | CheckKind::TurnRelayRoundtripTcp => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(

@@ -100,10 +100,12 @@ pub enum CheckKind {
     RtpStream,
     /// A Binding with an unknown comprehension-required attribute gets 420 with UNKNOWN-ATTRIBUTES.
     StunUnknownAttribute,
+    /// The relayed round trip with TURN over TCP 443 (padded ChannelData).
+    TurnRelayRoundtripTcp,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 10] = [
+    pub const ALL: [(&'static str, Self); 11] = [
         ("srv-federation", Self::SrvFederation),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
@@ -114,6 +116,7 @@ impl CheckKind {
         ("turn-relay-roundtrip", Self::TurnRelayRoundtrip),
         ("rtp-stream", Self::RtpStream),
         ("stun-unknown-attribute", Self::StunUnknownAttribute),
+        ("turn-relay-roundtrip-tcp", Self::TurnRelayRoundtripTcp),
     ];
 
     pub fn name(self) -> &'static str {

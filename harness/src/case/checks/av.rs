@@ -312,9 +312,12 @@ async fn expect_at_client(
     Ok(())
 }
 
-pub(crate) async fn turn_relay_roundtrip(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+pub(crate) async fn turn_relay_roundtrip(
+    run: &mut CaseRun<'_>,
+    transport: StunTransport,
+) -> Result<(), Outcome> {
     let view = av_view(run)?;
-    let mut client = connect(run, &view, StunTransport::Udp).await?;
+    let mut client = connect(run, &view, transport).await?;
     let allocated = client
         .allocate(run.deadline)
         .await
@@ -368,9 +371,14 @@ pub(crate) async fn turn_relay_roundtrip(run: &mut CaseRun<'_>) -> Result<(), Ou
             lifetime.unwrap_or_default()
         )));
     }
-    run.details.push(
-        "Send/Data indications and ChannelData relayed both ways; allocation deleted".to_owned(),
-    );
+    let over = if transport == StunTransport::Tcp {
+        "TCP"
+    } else {
+        "UDP"
+    };
+    run.details.push(format!(
+        "Send/Data indications and ChannelData relayed both ways over {over}; allocation deleted"
+    ));
     Ok(())
 }
 
