@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
-use picharness_harness::topology::{AvOptions, ExternalAv, MAX_RTP_SECONDS};
+use picharness_harness::topology::{AvDialects, AvOptions, ExternalAv, MAX_RTP_SECONDS};
 use picharness_simulators::av::TurnCredentials;
 use picharness_simulators::edge::Fault;
 
@@ -72,9 +72,21 @@ struct AvArgs {
     /// TURN long-term credential password.
     #[arg(long, value_name = "PASSWORD", requires = "av_udp")]
     av_password: Option<String>,
+    /// TURN dialect(s) the A/V Edge is judged in (default both; coturn speaks standard only).
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    av_dialect: Option<AvDialectArg>,
     /// Length of the av.media.rtp-stream stream in seconds (default 2).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RTP_SECONDS)))]
     rtp_seconds: Option<u32>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AvDialectArg {
+    /// RFC 5389 STUN / RFC 5766 TURN.
+    Standard,
+    /// [MS-TURN], the Lync 2013 A/V Edge's dialect.
+    MsTurn,
+    Both,
 }
 
 impl AvArgs {
@@ -91,6 +103,10 @@ impl AvArgs {
             disabled: self.no_av,
             external,
             rtp_seconds: self.rtp_seconds,
+            dialects: self.av_dialect.map(|d| AvDialects {
+                standard: !matches!(d, AvDialectArg::MsTurn),
+                ms_turn: !matches!(d, AvDialectArg::Standard),
+            }),
         }
     }
 }

@@ -19,7 +19,9 @@ use rustls::RootCertStore;
 use crate::profile::ProviderProfile;
 
 mod av;
-pub use av::{AvOptions, AvView, ExternalAv, MAX_RTP_SECONDS, STUN_TCP_PORT, STUN_UDP_PORT};
+pub use av::{
+    AvDialects, AvOptions, AvView, ExternalAv, MAX_RTP_SECONDS, STUN_TCP_PORT, STUN_UDP_PORT,
+};
 
 /// The SIP port of every federation role.
 pub const SIP_TLS_PORT: u16 = 5061;

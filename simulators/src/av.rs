@@ -7,6 +7,8 @@ mod client;
 mod config;
 mod handler;
 mod media;
+mod ms_client;
+mod ms_turn_handler;
 mod relay;
 mod server;
 
@@ -19,4 +21,5 @@ pub use client::{
 };
 pub use config::{AvBehaviour, AvEdgeConfig, RELAY_PORTS};
 pub use media::{DirectionStats, PACKET_INTERVAL, StreamReport, stream_through_relay};
+pub use ms_client::ms_turn_transact;
 pub use server::{AvEdge, AvEdgeError};

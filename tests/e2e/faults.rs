@@ -52,7 +52,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["av.stun.binding-udp", "av.stun.binding-tcp"],
         "XOR-MAPPED-ADDRESS",
     ),
-    ("av-no-auth", &["av.turn.auth-challenge"], "401"),
+    (
+        "av-no-auth",
+        &["av.turn.auth-challenge", "av.msturn.auth-challenge"],
+        "challenge",
+    ),
     (
         "av-relay-drops-inbound",
         &[
@@ -65,8 +69,13 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ("av-relay-lossy", &["av.media.rtp-stream"], "loss"),
     (
         "av-ignore-unknown-attributes",
-        &["av.stun.unknown-attribute"],
+        &["av.stun.unknown-attribute", "av.msturn.unknown-attribute"],
         "420",
+    ),
+    (
+        "av-msturn-accepts-no-cookie",
+        &["av.msturn.no-cookie-ignored"],
+        "Magic Cookie",
     ),
 ];
 
@@ -173,8 +182,9 @@ fn av_wrong_mapped_address_fails_both_binding_cases() {
 }
 
 #[test]
-fn av_no_auth_fails_the_challenge_case() {
+fn av_no_auth_and_msturn_accepts_no_cookie_fail_their_cases() {
     check_fault(143, "av-no-auth");
+    check_fault(143, "av-msturn-accepts-no-cookie");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use picharness_simulators::tls::describe_certificate;
 use rustls_pki_types::CertificateDer;
 
 mod av;
+mod ms_turn;
 
 use super::execute::CaseRun;
 use super::outcome::Outcome;
@@ -31,6 +32,9 @@ pub(crate) async fn run_check(
         CheckKind::TurnRelayRoundtrip => {
             av::turn_relay_roundtrip(run, av::StunTransport::Udp).await
         }
+        CheckKind::MsTurnAuthChallenge => ms_turn::ms_turn_auth_challenge(run).await,
+        CheckKind::MsTurnNoCookieIgnored => ms_turn::ms_turn_no_cookie_ignored(run).await,
+        CheckKind::MsTurnUnknownAttribute => ms_turn::ms_turn_unknown_attribute(run).await,
         CheckKind::TurnRelayRoundtripTcp => {
             av::turn_relay_roundtrip(run, av::StunTransport::Tcp).await
         }

@@ -436,7 +436,10 @@ fn parse_step(
             | CheckKind::TurnRelayRoundtrip
             | CheckKind::RtpStream
             | CheckKind::StunUnknownAttribute
-            | CheckKind::TurnRelayRoundtripTcp => matches!(actor, Actor::Av),
+            | CheckKind::TurnRelayRoundtripTcp
+            | CheckKind::MsTurnAuthChallenge
+            | CheckKind::MsTurnNoCookieIgnored
+            | CheckKind::MsTurnUnknownAttribute => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(

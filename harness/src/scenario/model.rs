@@ -102,10 +102,16 @@ pub enum CheckKind {
     StunUnknownAttribute,
     /// The relayed round trip with TURN over TCP 443 (padded ChannelData).
     TurnRelayRoundtripTcp,
+    /// MS-TURN Allocate without credentials: 0x0113 with 401, Realm and Nonce.
+    MsTurnAuthChallenge,
+    /// An MS-TURN message without the leading Magic Cookie attribute is ignored.
+    MsTurnNoCookieIgnored,
+    /// MS-TURN Allocate with an unknown mandatory attribute: 0x0113 with 420.
+    MsTurnUnknownAttribute,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 11] = [
+    pub const ALL: [(&'static str, Self); 14] = [
         ("srv-federation", Self::SrvFederation),
         ("server-certificate", Self::ServerCertificate),
         ("client-certificate-eku", Self::ClientCertificateEku),
@@ -117,6 +123,9 @@ impl CheckKind {
         ("rtp-stream", Self::RtpStream),
         ("stun-unknown-attribute", Self::StunUnknownAttribute),
         ("turn-relay-roundtrip-tcp", Self::TurnRelayRoundtripTcp),
+        ("msturn-auth-challenge", Self::MsTurnAuthChallenge),
+        ("msturn-no-cookie-ignored", Self::MsTurnNoCookieIgnored),
+        ("msturn-unknown-attribute", Self::MsTurnUnknownAttribute),
     ];
 
     pub fn name(self) -> &'static str {

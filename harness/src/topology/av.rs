@@ -31,6 +31,25 @@ pub struct AvView {
     pub peer_ip: IpAddr,
     /// RTP packets each way in the `rtp-stream` check (20 ms apart).
     pub rtp_packets: u32,
+    /// Which dialects the A/V Edge is judged in.
+    pub dialects: AvDialects,
+}
+
+/// The TURN dialects an A/V Edge is expected to speak; checks of the other
+/// dialect are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvDialects {
+    /// RFC 5389 STUN / RFC 5766 TURN (coturn and most edges).
+    pub standard: bool,
+    /// [MS-TURN] (a Lync 2013 A/V Edge).
+    pub ms_turn: bool,
+}
+
+impl AvDialects {
+    pub const BOTH: Self = Self {
+        standard: true,
+        ms_turn: true,
+    };
 }
 
 /// RTP packets each way by default: a two-second stream.
@@ -55,6 +74,8 @@ pub struct AvOptions {
     pub external: Option<ExternalAv>,
     /// Length of the RTP stream, in seconds (default 2).
     pub rtp_seconds: Option<u32>,
+    /// Dialects to judge (default: both, as the reference A/V Edge speaks both).
+    pub dialects: Option<AvDialects>,
 }
 
 impl super::Topology {
@@ -71,6 +92,9 @@ impl super::Topology {
             view.udp = external.udp;
             view.tcp = external.tcp;
             view.credentials = external.credentials.clone();
+        }
+        if let Some(dialects) = options.dialects {
+            view.dialects = dialects;
         }
         if let Some(seconds) = options.rtp_seconds {
             view.rtp_packets = seconds.clamp(1, MAX_RTP_SECONDS) * 50;
@@ -104,6 +128,7 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         drop_inbound_relay: faults.has(Fault::AvRelayDropsInbound),
         lossy_relay: faults.has(Fault::AvRelayLossy),
         ignore_unknown_attributes: faults.has(Fault::AvIgnoreUnknownAttributes),
+        ms_turn_accept_without_cookie: faults.has(Fault::AvMsTurnAcceptsNoCookie),
     }
 }
 
@@ -123,6 +148,7 @@ pub(super) async fn start_embedded_av(
         client_ip: addresses.av_client(),
         peer_ip: addresses.av_peer(),
         rtp_packets: DEFAULT_RTP_PACKETS,
+        dialects: AvDialects::BOTH,
     };
     let edge = AvEdge::start(AvEdgeConfig {
         udp: view.udp,

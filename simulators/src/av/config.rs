@@ -25,6 +25,9 @@ pub struct AvBehaviour {
     /// Unknown comprehension-required attributes are ignored instead of
     /// answered with 420.
     pub ignore_unknown_attributes: bool,
+    /// MS-TURN messages without the leading Magic Cookie attribute are
+    /// answered instead of ignored.
+    pub ms_turn_accept_without_cookie: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

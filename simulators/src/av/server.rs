@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use picharness_wire::stun::{ChannelData, StreamFrame, StunStreamDecoder, long_term_key};
+use picharness_wire::stun::{
+    ChannelData, MAGIC_COOKIE, StreamFrame, StunStreamDecoder, long_term_key,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::config::AvEdgeConfig;
 use super::handler::{handle_channel_data, handle_stun};
+use super::ms_turn_handler::handle_ms_turn;
 use super::relay::Allocation;
 
 /// Locks a mutex, carrying on with the data if a holder panicked.
@@ -153,9 +156,16 @@ impl AvEdge {
     }
 }
 
+/// Whether a message with STUN's first two bits is RFC 5389 (the fixed
+/// cookie in the header) rather than MS-TURN (a 16-byte transaction id).
+fn is_rfc5389(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(&MAGIC_COOKIE.to_be_bytes()[..])
+}
+
 fn dispatch(state: &Arc<AvState>, path: &ClientPath, bytes: &[u8]) {
     match bytes.first().map(|b| b >> 6) {
-        Some(0b00) => handle_stun(state, path, bytes),
+        Some(0b00) if is_rfc5389(bytes) => handle_stun(state, path, bytes),
+        Some(0b00) => handle_ms_turn(state, path, bytes),
         Some(0b01) => {
             if let Some(message) = ChannelData::parse(bytes) {
                 handle_channel_data(state, path, &message);

@@ -34,10 +34,12 @@ pub enum Fault {
     AvRelayLossy,
     /// Unknown comprehension-required STUN attributes are ignored (no 420).
     AvIgnoreUnknownAttributes,
+    /// MS-TURN messages without the leading Magic Cookie attribute are answered.
+    AvMsTurnAcceptsNoCookie,
 }
 
 impl Fault {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -51,6 +53,7 @@ impl Fault {
         Self::AvRelayDropsInbound,
         Self::AvRelayLossy,
         Self::AvIgnoreUnknownAttributes,
+        Self::AvMsTurnAcceptsNoCookie,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Fault {
             Self::AvRelayDropsInbound => "av-relay-drops-inbound",
             Self::AvRelayLossy => "av-relay-lossy",
             Self::AvIgnoreUnknownAttributes => "av-ignore-unknown-attributes",
+            Self::AvMsTurnAcceptsNoCookie => "av-msturn-accepts-no-cookie",
         }
     }
 
@@ -97,6 +101,9 @@ impl Fault {
             Self::AvNoAuth => "A/V Edge grants Allocate without the 401 credential challenge",
             Self::AvRelayDropsInbound => "A/V Edge relays drop the data peers send back",
             Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
+            Self::AvMsTurnAcceptsNoCookie => {
+                "A/V Edge answers MS-TURN messages that lack the leading Magic Cookie attribute"
+            }
             Self::AvIgnoreUnknownAttributes => {
                 "A/V Edge ignores unknown comprehension-required STUN attributes instead of answering 420"
             }

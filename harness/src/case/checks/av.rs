@@ -34,12 +34,19 @@ pub(crate) enum StunTransport {
 }
 
 fn av_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
-    run.topology.av.clone().ok_or_else(|| {
+    let view = run.topology.av.clone().ok_or_else(|| {
         Outcome::new(
             Verdict::Skipped,
             "A/V is off for this topology (the SUT federates IM only)",
         )
-    })
+    })?;
+    if !view.dialects.standard {
+        return Err(Outcome::new(
+            Verdict::Skipped,
+            "the A/V Edge is configured to speak MS-TURN only (--av-dialect ms-turn)",
+        ));
+    }
+    Ok(view)
 }
 
 fn harness_error(what: &str, e: &AvClientError) -> Outcome {
