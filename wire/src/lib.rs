@@ -6,6 +6,7 @@
 //! beside them: evidence must show exactly what the system under test sent.
 
 pub mod ms_turn;
+pub mod rtcp;
 pub mod rtp;
 pub mod sip;
 pub mod stun;

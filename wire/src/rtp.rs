@@ -133,6 +133,11 @@ impl ReceiverStats {
         self.first.map_or(0, |first| self.highest + 1 - first)
     }
 
+    /// The extended highest sequence number received (cycles in the top 16 bits).
+    pub fn extended_highest(&self) -> u32 {
+        u32::try_from(self.highest).unwrap_or(u32::MAX)
+    }
+
     /// The interarrival jitter, in timestamp units.
     pub fn jitter(&self) -> f64 {
         self.jitter

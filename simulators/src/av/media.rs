@@ -2,12 +2,15 @@
 //! ChannelData, the peer sends plain UDP to the relayed address. Each side
 //! measures what it receives: loss, interarrival jitter (RFC 3550
 //! estimator), one-way latency (both ends share this host's clock) and
-//! packets that came from anywhere but the relay.
+//! packets that came from anywhere but the relay. At the end each side
+//! sends an RTCP receiver report on the same port (RFC 5761 multiplexing),
+//! and each notes whether the other's report came through.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use picharness_wire::rtcp::{ReceiverReport, is_rtcp};
 use picharness_wire::rtp::{ReceiverStats, RtpHeader, RtpPacket};
 use tokio::time::Instant;
 
@@ -31,6 +34,8 @@ pub struct DirectionStats {
     pub max_latency_ms: f64,
     /// Packets that arrived from an address other than the relay.
     pub wrong_source: u64,
+    /// Whether the sender's RTCP receiver report came through the relay.
+    pub rtcp_received: bool,
 }
 
 impl DirectionStats {
@@ -56,6 +61,11 @@ impl fmt::Display for DirectionStats {
         )?;
         if self.wrong_source > 0 {
             write!(f, ", {} from a wrong source", self.wrong_source)?;
+        }
+        if self.rtcp_received {
+            write!(f, ", RTCP RR received")?;
+        } else {
+            write!(f, ", no RTCP RR")?;
         }
         Ok(())
     }
@@ -106,6 +116,7 @@ struct Receiver {
     stats: ReceiverStats,
     latencies_ms: Vec<f64>,
     wrong_source: u64,
+    rtcp: Option<ReceiverReport>,
 }
 
 impl Receiver {
@@ -115,10 +126,38 @@ impl Receiver {
             stats: ReceiverStats::default(),
             latencies_ms: Vec::new(),
             wrong_source: 0,
+            rtcp: None,
         }
     }
 
+    /// The receiver report this side sends about `source`.
+    fn report(&self, reporter: u32, source: u32, sent_by_source: u32) -> Vec<u8> {
+        let received = u32::try_from(self.stats.received()).unwrap_or(u32::MAX);
+        let lost = sent_by_source.saturating_sub(received);
+        let fraction = lost
+            .saturating_mul(256)
+            .checked_div(sent_by_source)
+            .map_or(0, |f| u8::try_from(f).unwrap_or(u8::MAX));
+        ReceiverReport {
+            reporter_ssrc: reporter,
+            source_ssrc: source,
+            fraction_lost: fraction,
+            cumulative_lost: i32::try_from(lost).unwrap_or(i32::MAX),
+            extended_highest_sequence: self.stats.extended_highest(),
+            jitter: self.stats.jitter() as u32,
+            last_sr: 0,
+            delay_since_last_sr: 0,
+        }
+        .encode()
+    }
+
     fn accept(&mut self, bytes: &[u8], at: SystemTime) {
+        if is_rtcp(bytes) {
+            if let Some(report) = ReceiverReport::parse(bytes) {
+                self.rtcp = Some(report);
+            }
+            return;
+        }
         let Ok(packet) = RtpPacket::parse(bytes) else {
             return;
         };
@@ -148,9 +187,13 @@ impl Receiver {
             mean_latency_ms: self.latencies_ms.iter().sum::<f64>() / count,
             max_latency_ms: self.latencies_ms.iter().copied().fold(0.0, f64::max),
             wrong_source: self.wrong_source,
+            rtcp_received: self.rtcp.is_some(),
         }
     }
 }
+
+const PEER_SSRC: u32 = 0x7065_6572;
+const CLIENT_SSRC: u32 = 0x636c_6e74;
 
 /// Streams `packets` RTP packets each way every 20 ms between `client`
 /// (ChannelData on `channel`) and `peer` (plain UDP to `relayed`), and
@@ -175,6 +218,10 @@ pub async fn stream_through_relay(
             } else {
                 next
             };
+            if index == packets {
+                let report = receiver.report(PEER_SSRC, CLIENT_SSRC, packets);
+                let _ = peer.send_to(&report, relayed).await;
+            }
             while let Some((bytes, from, at)) = peer.recv_until(until).await {
                 if from == relayed {
                     receiver.accept(&bytes, at);
@@ -185,7 +232,7 @@ pub async fn stream_through_relay(
             if index < packets
                 && Instant::now() < deadline
                 && peer
-                    .send_to(&rtp_packet(0x7065_6572, index), relayed)
+                    .send_to(&rtp_packet(PEER_SSRC, index), relayed)
                     .await
                     .is_ok()
             {
@@ -203,6 +250,10 @@ pub async fn stream_through_relay(
         } else {
             (start + PACKET_INTERVAL * index).min(deadline)
         };
+        if index == packets && failure.is_none() {
+            let report = receiver.report(CLIENT_SSRC, PEER_SSRC, packets);
+            client.send_channel_data(channel, &report).await?;
+        }
         loop {
             match client.recv_relayed(until).await {
                 Ok(Some(relayed_data)) => {
@@ -221,7 +272,7 @@ pub async fn stream_through_relay(
         }
         if index < packets && Instant::now() < deadline && failure.is_none() {
             client
-                .send_channel_data(channel, &rtp_packet(0x636c_6e74, index))
+                .send_channel_data(channel, &rtp_packet(CLIENT_SSRC, index))
                 .await?;
             sent += 1;
         }

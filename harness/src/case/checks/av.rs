@@ -85,6 +85,11 @@ fn stream_problem(report: &StreamReport) -> Option<String> {
                 stats.sent
             ));
         }
+        if !stats.rtcp_received {
+            return Some(format!(
+                "{name}: the RTCP receiver report sent after the stream never came through the relay"
+            ));
+        }
         if stats.mean_latency_ms > MAX_LATENCY_MS {
             return Some(format!(
                 "{name} mean one-way latency through the relay is {:.1} ms, above {MAX_LATENCY_MS} ms",
