@@ -2,7 +2,8 @@
 # Installs what the tests need, then runs every check the project has:
 # formatting, clippy with warnings as errors, and all tests (unit, wire
 # vectors, end-to-end runs against the reference Edge with tshark, dig and
-# openssl, and the HTML report in headless Chromium).
+# openssl, the A/V cases against coturn, and the HTML report in headless
+# Chromium).
 # Every check runs even when an earlier one fails; the exit code is non-zero
 # if any failed.
 set -u
@@ -14,6 +15,7 @@ command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
 # Headless browser for the HTML report test (tests/e2e/html_report.rs).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   SUDO=""

@@ -16,6 +16,8 @@ use picharness_harness::shard::Shard;
 use picharness_harness::sip_lint::lint_inputs;
 use picharness_harness::topology::EmbeddedAddresses;
 use picharness_harness::topology::{ACCESS_EDGE_FQDN, SUT_DOMAIN};
+use picharness_harness::topology::{AvDialects, AvOptions, ExternalAv, MAX_RTP_SECONDS};
+use picharness_simulators::av::TurnCredentials;
 use picharness_simulators::edge::Fault;
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
@@ -46,6 +48,8 @@ enum Command {
         /// Run only shard K of N (cases sorted by id, dealt round-robin); merge with `report merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<Shard>,
+        #[command(flatten)]
+        av: Box<AvArgs>,
         #[command(flatten)]
         test_args: libtest_mimic::Arguments,
     },
@@ -154,6 +158,63 @@ enum PkiAction {
     },
 }
 
+/// A/V options of `run`.
+#[derive(clap::Args)]
+struct AvArgs {
+    /// A/V is off (an Edge that federates IM only): the av.* cases are skipped.
+    #[arg(long)]
+    no_av: bool,
+    /// Judge the A/V Edge at this UDP address (STUN/TURN, normally port 3478) instead of the embedded one.
+    #[arg(long, value_name = "ADDR", requires_all = ["av_tcp", "av_username", "av_password"])]
+    av_udp: Option<SocketAddr>,
+    /// Its STUN/TURN TCP address (normally port 443).
+    #[arg(long, value_name = "ADDR", requires = "av_udp")]
+    av_tcp: Option<SocketAddr>,
+    /// TURN long-term credential user name.
+    #[arg(long, value_name = "NAME", requires = "av_udp")]
+    av_username: Option<String>,
+    /// TURN long-term credential password.
+    #[arg(long, value_name = "PASSWORD", requires = "av_udp")]
+    av_password: Option<String>,
+    /// TURN dialect(s) the A/V Edge is judged in (default both; coturn speaks standard only).
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    av_dialect: Option<AvDialectArg>,
+    /// Length of the av.media.rtp-stream stream in seconds (default 2).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RTP_SECONDS)))]
+    rtp_seconds: Option<u32>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AvDialectArg {
+    /// RFC 5389 STUN / RFC 5766 TURN.
+    Standard,
+    /// [MS-TURN], the Lync 2013 A/V Edge's dialect.
+    MsTurn,
+    Both,
+}
+
+impl AvArgs {
+    fn options(self) -> AvOptions {
+        let external = match (self.av_udp, self.av_tcp, self.av_username, self.av_password) {
+            (Some(udp), Some(tcp), Some(username), Some(password)) => Some(ExternalAv {
+                udp,
+                tcp,
+                credentials: TurnCredentials { username, password },
+            }),
+            _ => None,
+        };
+        AvOptions {
+            disabled: self.no_av,
+            external,
+            rtp_seconds: self.rtp_seconds,
+            dialects: self.av_dialect.map(|d| AvDialects {
+                standard: !matches!(d, AvDialectArg::MsTurn),
+                ms_turn: !matches!(d, AvDialectArg::Standard),
+            }),
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ListFormat {
     Text,
@@ -169,6 +230,7 @@ fn main() -> ExitCode {
             scenarios,
             embedded_net,
             shard,
+            av,
             test_args,
         } => run(RunOptions {
             scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
@@ -176,6 +238,7 @@ fn main() -> ExitCode {
             faults: sut_faults,
             embedded_base: embedded_net,
             shard,
+            av: (*av).options(),
             test_args,
         }),
         Command::List { format, scenarios } => {

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub embedded_base: Ipv4Addr,
     /// Run only this slice of the cases (`--shard K/N`).
     pub shard: Option<Shard>,
+    /// A/V off, an external A/V Edge, the RTP stream length.
+    pub av: crate::topology::AvOptions,
     pub test_args: Arguments,
 }
 
@@ -101,7 +103,7 @@ pub fn run(mut options: RunOptions) -> u8 {
     let addresses = EmbeddedAddresses {
         base: options.embedded_base,
     };
-    let topology = match runtime.block_on(Topology::embedded(
+    let mut topology = match runtime.block_on(Topology::embedded(
         catalogue.profiles.clone(),
         faults,
         addresses,
@@ -112,6 +114,7 @@ pub fn run(mut options: RunOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
     };
+    topology.apply_av_options(&options.av);
     if let Err(e) = prepare_report_dir(&options.report_dir) {
         eprintln!(
             "picharness: report directory {}: {e}",

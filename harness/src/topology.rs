@@ -24,6 +24,11 @@ use rustls::RootCertStore;
 use crate::locate::LocateEdge;
 use crate::profile::ProviderProfile;
 
+mod av;
+pub use av::{
+    AvDialects, AvOptions, AvView, ExternalAv, MAX_RTP_SECONDS, STUN_TCP_PORT, STUN_UDP_PORT,
+};
+
 /// The SIP port of every federation role.
 pub const SIP_TLS_PORT: u16 = 5061;
 
@@ -58,7 +63,10 @@ pub struct Topology {
     /// Bad peer identities for the negative MTLS cases (`None` when the
     /// harness holds no CA the SUT trusts).
     pub peer_pki: Option<PeerPki>,
+    /// The SUT's A/V Edge; `None` when A/V is off (A/V cases are skipped).
+    pub av: Option<AvView>,
     _edge: Option<ReferenceEdge>,
+    _av_edge: Option<picharness_simulators::av::AvEdge>,
     _dns: DnsServer,
 }
 
@@ -382,6 +390,8 @@ impl Topology {
         .await
         .map_err(|e| TopologyError::Actor(e.to_string()))?;
 
+        let (av, av_edge) = av::start_embedded_av(addresses, &faults).await?;
+
         let mut peers = BTreeMap::new();
         for (profile, peer) in profiles.iter().zip(addresses.peers(&profiles)) {
             let fqdn = profile.federation_fqdn.as_str();
@@ -419,7 +429,9 @@ impl Topology {
             exclusive: tokio::sync::RwLock::new(()),
             trust_anchors,
             peer_pki: Some(peer_pki),
+            av: Some(av),
             _edge: Some(edge),
+            _av_edge: Some(av_edge),
             _dns: dns,
         })
     }

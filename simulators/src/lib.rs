@@ -8,6 +8,7 @@
 //! captured evidence is expressed in `picharness-reports` types.
 
 pub mod actor;
+pub mod av;
 pub mod dns;
 pub mod edge;
 pub mod pki;

@@ -788,6 +788,46 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "invalid SIP",
     ),
+    (
+        "av-relay-out-of-range",
+        &["av.turn.relay-range"],
+        "50,000-59,999",
+    ),
+    (
+        "av-no-tcp-443",
+        &["av.stun.binding-tcp", "av.turn.relay-roundtrip-tcp"],
+        "TCP",
+    ),
+    (
+        "av-wrong-mapped-address",
+        &["av.stun.binding-tcp", "av.stun.binding-udp"],
+        "XOR-MAPPED-ADDRESS",
+    ),
+    (
+        "av-no-auth",
+        &["av.msturn.auth-challenge", "av.turn.auth-challenge"],
+        "challenge",
+    ),
+    (
+        "av-relay-drops-inbound",
+        &[
+            "av.media.rtp-stream",
+            "av.turn.relay-roundtrip",
+            "av.turn.relay-roundtrip-tcp",
+        ],
+        "peer",
+    ),
+    ("av-relay-lossy", &["av.media.rtp-stream"], "loss"),
+    (
+        "av-ignore-unknown-attributes",
+        &["av.msturn.unknown-attribute", "av.stun.unknown-attribute"],
+        "420",
+    ),
+    (
+        "av-msturn-accepts-no-cookie",
+        &["av.msturn.no-cookie-ignored"],
+        "Magic Cookie",
+    ),
 ];
 
 const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
@@ -947,6 +987,38 @@ fn record_route_addr_spec_fails_the_relayed_im_cases_as_invalid_sip() {
     let (_, reason) = &run.verdicts()["messenger.im.inbound"];
     assert!(reason.contains("as invalid SIP"), "{reason}");
     assert!(reason.contains("(RFC 3261 §20.30, §20.34)"), "{reason}");
+}
+
+#[test]
+fn av_relay_out_of_range_fails_the_range_case() {
+    check_fault(140, "av-relay-out-of-range");
+}
+
+#[test]
+fn av_no_tcp_443_fails_the_tcp_binding_case() {
+    check_fault(141, "av-no-tcp-443");
+}
+
+#[test]
+fn av_wrong_mapped_address_fails_both_binding_cases() {
+    check_fault(142, "av-wrong-mapped-address");
+}
+
+#[test]
+fn av_no_auth_and_msturn_accepts_no_cookie_fail_their_cases() {
+    check_fault(143, "av-no-auth");
+    check_fault(143, "av-msturn-accepts-no-cookie");
+}
+
+#[test]
+fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
+    check_fault(144, "av-relay-drops-inbound");
+}
+
+#[test]
+fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
+    check_fault(145, "av-relay-lossy");
+    check_fault(145, "av-ignore-unknown-attributes");
 }
 
 #[test]

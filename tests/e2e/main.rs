@@ -4,6 +4,8 @@
 
 mod support;
 
+mod av_coturn;
+mod av_evidence;
 mod bundle;
 mod catalogue;
 mod certificates;

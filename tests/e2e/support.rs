@@ -85,7 +85,8 @@ pub(crate) fn run_suite(net: u8, extra: &[&str]) -> RunResult {
     let summary_text =
         std::fs::read_to_string(report.path().join("summary.json")).unwrap_or_else(|e| {
             panic!(
-                "no summary.json ({e}); stdout:\n{}\nstderr:\n{}",
+                "no summary.json ({e}); exit status {:?}; stdout:\n{}\nstderr:\n{}",
+                output.status,
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
             )

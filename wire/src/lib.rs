@@ -5,4 +5,8 @@
 //! with byte vectors alone. The parsed forms always keep the original bytes
 //! beside them: evidence must show exactly what the system under test sent.
 
+pub mod ms_turn;
+pub mod rtcp;
+pub mod rtp;
 pub mod sip;
+pub mod stun;

@@ -15,7 +15,9 @@ use picharness_simulators::dns::resolver;
 use picharness_simulators::tls::describe_certificate;
 use rustls_pki_types::CertificateDer;
 
+mod av;
 mod dns;
+mod ms_turn;
 
 use super::execute::CaseRun;
 use super::outcome::Outcome;
@@ -48,6 +50,21 @@ pub(crate) async fn run_check(
         }
         CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
         CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
+        CheckKind::StunBindingUdp => av::stun_binding(run, av::StunTransport::Udp).await,
+        CheckKind::StunBindingTcp => av::stun_binding(run, av::StunTransport::Tcp).await,
+        CheckKind::TurnAuthChallenge => av::turn_auth_challenge(run).await,
+        CheckKind::TurnRelayRange => av::turn_relay_range(run).await,
+        CheckKind::TurnRelayRoundtrip => {
+            av::turn_relay_roundtrip(run, av::StunTransport::Udp).await
+        }
+        CheckKind::MsTurnAuthChallenge => ms_turn::ms_turn_auth_challenge(run).await,
+        CheckKind::MsTurnNoCookieIgnored => ms_turn::ms_turn_no_cookie_ignored(run).await,
+        CheckKind::MsTurnUnknownAttribute => ms_turn::ms_turn_unknown_attribute(run).await,
+        CheckKind::TurnRelayRoundtripTcp => {
+            av::turn_relay_roundtrip(run, av::StunTransport::Tcp).await
+        }
+        CheckKind::RtpStream => av::rtp_stream(run).await,
+        CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
     }
 }
 

@@ -59,6 +59,10 @@ pub(crate) struct CaseRun<'a> {
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     /// What checks found that the pass reason should say (how the Edge refused, ...).
     findings: Vec<String>,
+    /// UDP datagrams recorded at the harness's A/V sockets.
+    pub(crate) av_datagrams: picharness_simulators::av::DatagramLog,
+    /// Measurements a passing case reports after its reason (loss, jitter, ...).
+    pub(crate) details: Vec<String>,
     started: SystemTime,
     _routes: Vec<UserRoute>,
 }
@@ -151,6 +155,9 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     }
     if outcome.verdict == Verdict::Pass && !run.findings.is_empty() {
         outcome.reason = format!("{}: {}", outcome.reason, run.findings.join("; "));
+    }
+    if outcome.verdict == Verdict::Pass && !run.details.is_empty() {
+        outcome.reason = format!("{}; {}", outcome.reason, run.details.join("; "));
     }
     let artifacts = run.finish();
     (outcome, artifacts)
@@ -270,6 +277,8 @@ impl<'a> CaseRun<'a> {
             transcript: Vec::new(),
             certificates: Vec::new(),
             findings: Vec::new(),
+            av_datagrams: picharness_simulators::av::DatagramLog::default(),
+            details: Vec::new(),
             started: SystemTime::now(),
             _routes: routes,
         }
@@ -284,6 +293,7 @@ impl<'a> CaseRun<'a> {
                 .get(name)
                 .ok_or_else(|| Outcome::error(format!("the topology has no {name} peer"))),
             Actor::Dns => Err(Outcome::error("the dns actor cannot send or receive SIP")),
+            Actor::Av => Err(Outcome::error("the av actor cannot send or receive SIP")),
         }
     }
 
@@ -422,7 +432,12 @@ impl<'a> CaseRun<'a> {
                 .profile(name)
                 .map(|p| p.locate_edge)
                 .unwrap_or_default(),
-            Actor::Dns => return Err(Outcome::error("the dns actor cannot send or receive SIP")),
+            Actor::Dns | Actor::Av => {
+                return Err(Outcome::error(format!(
+                    "the {} actor cannot send or receive SIP",
+                    actor.name()
+                )));
+            }
         };
         let name = actor.name().to_owned();
         match locate_edge(how, sut, self.topology.dns_server).await {
@@ -867,9 +882,11 @@ impl<'a> CaseRun<'a> {
             .started
             .checked_sub(Duration::from_millis(1))
             .unwrap_or(self.started);
+        let mut datagrams = self.topology.dns_log.between(from, ended);
+        datagrams.extend(self.av_datagrams.snapshot());
         let mut artifacts = CaseArtifacts::gather(
             self.records.into_values().collect(),
-            self.topology.dns_log.between(from, ended),
+            datagrams,
             self.topology.key_log.snapshot(),
             self.transcript,
             self.certificates,

@@ -298,13 +298,14 @@ fn parse_step(
     let actor = match actor_name {
         "pool" => Actor::Pool,
         "dns" => Actor::Dns,
+        "av" => Actor::Av,
         name if providers.iter().any(|p| p == name) => Actor::Peer(name.to_owned()),
         other => {
             return ctx.at(
                 &step.actor,
                 field("actor"),
                 format!(
-                    "unknown actor {other:?}; use pool, dns or a provider ({})",
+                    "unknown actor {other:?}; use pool, dns, av or a provider ({})",
                     providers.join(", ")
                 ),
             );
@@ -367,11 +368,11 @@ fn parse_step(
             "reply_to names an upper-case method and belongs to a reply step",
         );
     }
-    if matches!(actor, Actor::Dns) && step.check.is_none() {
+    if matches!(actor, Actor::Dns | Actor::Av) && step.check.is_none() {
         return ctx.at(
             &step.actor,
             field("actor"),
-            "the dns actor only runs checks",
+            format!("the {} actor only runs checks", actor.name()),
         );
     }
     let action = if let Some(template) = &step.send {
@@ -537,6 +538,17 @@ fn parse_step(
             | CheckKind::ClientCertificateProperties
             | CheckKind::TlsVersions
             | CheckKind::RefusesPeer(_) => matches!(actor, Actor::Peer(_)),
+            CheckKind::StunBindingUdp
+            | CheckKind::StunBindingTcp
+            | CheckKind::TurnAuthChallenge
+            | CheckKind::TurnRelayRange
+            | CheckKind::TurnRelayRoundtrip
+            | CheckKind::RtpStream
+            | CheckKind::StunUnknownAttribute
+            | CheckKind::TurnRelayRoundtripTcp
+            | CheckKind::MsTurnAuthChallenge
+            | CheckKind::MsTurnNoCookieIgnored
+            | CheckKind::MsTurnUnknownAttribute => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(
@@ -639,7 +651,14 @@ expect = "response 2xx"
     #[test]
     fn certificate_and_mtls_checks_load_for_peers_only() {
         for (name, kind) in CheckKind::ALL {
-            if kind.name().starts_with("dns-") {
+            // DNS checks belong to the dns actor (except the SAN one), A/V checks to av.
+            let peer_check = kind == CheckKind::DnsSrvTargetInSan
+                || !(kind.name().starts_with("dns-")
+                    || kind.name().starts_with("stun-")
+                    || kind.name().starts_with("turn-")
+                    || kind.name().starts_with("msturn-")
+                    || kind.name().starts_with("rtp-"));
+            if !peer_check {
                 continue;
             }
             let text = format!(
@@ -674,5 +693,45 @@ expect = "response 2xx"
         let bad = GOOD.replace("reply = 200", "reply = 200\ncheck = \"dns-srv-exists\"");
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
         assert!(err.message.contains("exactly one"), "{err}");
+    }
+
+    const AV: &str = r#"id = "av.stun.binding-udp"
+title = "t"
+requirements = ["AV-02"]
+providers = ["messenger"]
+
+[[steps]]
+actor = "av"
+check = "stun-binding-udp"
+"#;
+
+    #[test]
+    fn av_actor_runs_av_checks() {
+        let case = parse_case(Path::new("av.toml"), AV, &providers()).expect("loads");
+        assert_eq!(case.steps[0].actor, Actor::Av);
+        assert_eq!(
+            case.steps[0].action,
+            Action::Check(CheckKind::StunBindingUdp)
+        );
+    }
+
+    #[test]
+    fn av_checks_belong_to_the_av_actor_only() {
+        let bad = AV.replace("actor = \"av\"", "actor = \"messenger\"");
+        let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
+        assert_eq!((err.field.as_str(), err.line), ("steps[0].actor", 7));
+        assert!(err.message.contains("stun-binding-udp"), "{err}");
+        let bad = AV.replace(
+            "check = \"stun-binding-udp\"",
+            "check = \"server-certificate\"",
+        );
+        let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
+        assert!(err.message.contains("cannot be run by av"), "{err}");
+        let bad = AV.replace("check = \"stun-binding-udp\"", "reply = 200");
+        let err = parse_case(Path::new("av.toml"), &bad, &providers()).unwrap_err();
+        assert!(
+            err.message.contains("the av actor only runs checks"),
+            "{err}"
+        );
     }
 }

@@ -14,6 +14,8 @@ pub enum Actor {
     Pool,
     /// The harness's DNS client.
     Dns,
+    /// The harness's A/V client (STUN/TURN/RTP, the Messenger side) and its media peer.
+    Av,
 }
 
 impl Actor {
@@ -22,6 +24,7 @@ impl Actor {
             Self::Peer(name) => name,
             Self::Pool => "pool",
             Self::Dns => "dns",
+            Self::Av => "av",
         }
     }
 }
@@ -135,10 +138,32 @@ pub enum CheckKind {
     TlsVersions,
     /// The Edge refuses a peer presenting this kind of bad client certificate.
     RefusesPeer(BadPeerCertificate),
+    /// STUN Binding on UDP 3478: success to our transaction, XOR-MAPPED-ADDRESS = our source.
+    StunBindingUdp,
+    /// The same over TCP 443 with stream framing, answered on the same connection.
+    StunBindingTcp,
+    /// Allocate without credentials gets 401 with REALM and NONCE; with them it succeeds.
+    TurnAuthChallenge,
+    /// The relayed address is on the A/V Edge's address, port within 50,000-59,999.
+    TurnRelayRange,
+    /// Send/Data indications and ChannelData through the relay both ways, then deletion.
+    TurnRelayRoundtrip,
+    /// An RTP stream both ways through the relay: loss, jitter and latency measured.
+    RtpStream,
+    /// A Binding with an unknown comprehension-required attribute gets 420 with UNKNOWN-ATTRIBUTES.
+    StunUnknownAttribute,
+    /// The relayed round trip with TURN over TCP 443 (padded ChannelData).
+    TurnRelayRoundtripTcp,
+    /// MS-TURN Allocate without credentials: 0x0113 with 401, Realm and Nonce.
+    MsTurnAuthChallenge,
+    /// An MS-TURN message without the leading Magic Cookie attribute is ignored.
+    MsTurnNoCookieIgnored,
+    /// MS-TURN Allocate with an unknown mandatory attribute: 0x0113 with 420.
+    MsTurnUnknownAttribute,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 22] = [
+    pub const ALL: [(&'static str, Self); 33] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -185,6 +210,17 @@ impl CheckKind {
             "refuses-peer-without-client-eku",
             Self::RefusesPeer(BadPeerCertificate::NoClientAuthEku),
         ),
+        ("stun-binding-udp", Self::StunBindingUdp),
+        ("stun-binding-tcp", Self::StunBindingTcp),
+        ("turn-auth-challenge", Self::TurnAuthChallenge),
+        ("turn-relay-range", Self::TurnRelayRange),
+        ("turn-relay-roundtrip", Self::TurnRelayRoundtrip),
+        ("rtp-stream", Self::RtpStream),
+        ("stun-unknown-attribute", Self::StunUnknownAttribute),
+        ("turn-relay-roundtrip-tcp", Self::TurnRelayRoundtripTcp),
+        ("msturn-auth-challenge", Self::MsTurnAuthChallenge),
+        ("msturn-no-cookie-ignored", Self::MsTurnNoCookieIgnored),
+        ("msturn-unknown-attribute", Self::MsTurnUnknownAttribute),
     ];
 
     pub fn name(self) -> &'static str {

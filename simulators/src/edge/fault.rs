@@ -89,10 +89,26 @@ pub enum Fault {
     AcceptUntrustedPeer,
     /// Record-Route is inserted as a bare addr-spec, without angle brackets.
     RecordRouteAddrSpec,
+    /// The A/V Edge allocates relay ports in 40,000-49,999.
+    AvRelayOutOfRange,
+    /// The A/V Edge does not listen on TCP 443.
+    AvNoTcp443,
+    /// Binding responses carry a XOR-MAPPED-ADDRESS one port off.
+    AvWrongMappedAddress,
+    /// Allocate succeeds without credentials (no 401 challenge).
+    AvNoAuth,
+    /// Relays drop what the peer sends back.
+    AvRelayDropsInbound,
+    /// Relays drop every tenth packet.
+    AvRelayLossy,
+    /// Unknown comprehension-required STUN attributes are ignored (no 420).
+    AvIgnoreUnknownAttributes,
+    /// MS-TURN messages without the leading Magic Cookie attribute are answered.
+    AvMsTurnAcceptsNoCookie,
 }
 
 impl Fault {
-    pub const ALL: [Self; 40] = [
+    pub const ALL: [Self; 48] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -133,6 +149,14 @@ impl Fault {
         Self::SanMismatch,
         Self::AcceptUntrustedPeer,
         Self::RecordRouteAddrSpec,
+        Self::AvRelayOutOfRange,
+        Self::AvNoTcp443,
+        Self::AvWrongMappedAddress,
+        Self::AvNoAuth,
+        Self::AvRelayDropsInbound,
+        Self::AvRelayLossy,
+        Self::AvIgnoreUnknownAttributes,
+        Self::AvMsTurnAcceptsNoCookie,
     ];
 
     pub fn name(self) -> &'static str {
@@ -177,6 +201,14 @@ impl Fault {
             Self::SanMismatch => "san-mismatch",
             Self::AcceptUntrustedPeer => "accept-untrusted-peer",
             Self::RecordRouteAddrSpec => "record-route-addr-spec",
+            Self::AvRelayOutOfRange => "av-relay-out-of-range",
+            Self::AvNoTcp443 => "av-no-tcp-443",
+            Self::AvWrongMappedAddress => "av-wrong-mapped-address",
+            Self::AvNoAuth => "av-no-auth",
+            Self::AvRelayDropsInbound => "av-relay-drops-inbound",
+            Self::AvRelayLossy => "av-relay-lossy",
+            Self::AvIgnoreUnknownAttributes => "av-ignore-unknown-attributes",
+            Self::AvMsTurnAcceptsNoCookie => "av-msturn-accepts-no-cookie",
         }
     }
 
@@ -283,6 +315,20 @@ impl Fault {
             }
             Self::RecordRouteAddrSpec => {
                 "Edge inserts Record-Route without <>, so lr and transport become header parameters"
+            }
+            Self::AvRelayOutOfRange => "A/V Edge allocates relay ports in 40,000-49,999",
+            Self::AvNoTcp443 => "A/V Edge does not listen for STUN/TURN on TCP 443",
+            Self::AvWrongMappedAddress => {
+                "A/V Edge answers Binding with a XOR-MAPPED-ADDRESS one port off"
+            }
+            Self::AvNoAuth => "A/V Edge grants Allocate without the 401 credential challenge",
+            Self::AvRelayDropsInbound => "A/V Edge relays drop the data peers send back",
+            Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
+            Self::AvMsTurnAcceptsNoCookie => {
+                "A/V Edge answers MS-TURN messages that lack the leading Magic Cookie attribute"
+            }
+            Self::AvIgnoreUnknownAttributes => {
+                "A/V Edge ignores unknown comprehension-required STUN attributes instead of answering 420"
             }
         }
     }

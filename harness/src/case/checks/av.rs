@@ -1,0 +1,471 @@
+//! A/V Edge checks: STUN Binding over UDP 3478 and TCP 443, the TURN
+//! credential challenge, the relay port range, relayed round trips, and an
+//! RTP stream through the relay with loss, jitter and latency measured.
+//! Every socket is the harness's own and records what it sends and gets.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use picharness_reports::Verdict;
+use picharness_simulators::av::{
+    AvClientError, RecordingUdp, StreamReport, StunTcpClient, TurnClient, TurnTransport,
+    bind_recording_udp, stream_through_relay,
+};
+use picharness_wire::stun::{Class, MessageBuilder, attr, method};
+use tokio::time::Instant;
+
+use super::super::execute::CaseRun;
+use super::super::outcome::Outcome;
+use crate::topology::AvView;
+
+/// The media relay range of a Lync 2013 A/V Edge (PORT-06, AV-04).
+const RELAY_RANGE: RangeInclusive<u16> = 50_000..=59_999;
+/// The channel number the harness binds.
+const CHANNEL: u16 = 0x4000;
+/// Longest wait for one relayed packet.
+const RELAY_WAIT: Duration = Duration::from_secs(2);
+
+/// Which transport a STUN check uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StunTransport {
+    Udp,
+    Tcp,
+}
+
+fn av_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
+    let view = run.topology.av.clone().ok_or_else(|| {
+        Outcome::new(
+            Verdict::Skipped,
+            "A/V is off for this topology (the SUT federates IM only)",
+        )
+    })?;
+    if !view.dialects.standard {
+        return Err(Outcome::new(
+            Verdict::Skipped,
+            "the A/V Edge is configured to speak MS-TURN only (--av-dialect ms-turn)",
+        ));
+    }
+    Ok(view)
+}
+
+fn harness_error(what: &str, e: &AvClientError) -> Outcome {
+    Outcome::error(format!("the harness could not {what}: {e}"))
+}
+
+/// A client error while talking to the SUT: silence past the deadline, an
+/// error response, bad bytes or a closed connection are all the SUT's doing.
+fn judged(what: &str, e: AvClientError) -> Outcome {
+    Outcome::fail(format!("{what}: {e}"))
+}
+
+/// Loss above this, in either direction, fails the stream.
+const MAX_LOSS_PERCENT: f64 = 1.0;
+/// Mean one-way latency above this fails the stream (ITU-T G.114's limit
+/// for acceptable conversation).
+const MAX_LATENCY_MS: f64 = 400.0;
+
+/// What is wrong with a measured stream, if anything.
+fn stream_problem(report: &StreamReport) -> Option<String> {
+    for (name, stats) in [
+        ("client->peer", &report.to_peer),
+        ("peer->client", &report.to_client),
+    ] {
+        if stats.wrong_source > 0 {
+            return Some(format!(
+                "{name}: {} RTP packets came from an address other than the relay",
+                stats.wrong_source
+            ));
+        }
+        if stats.loss_percent() > MAX_LOSS_PERCENT {
+            return Some(format!(
+                "{name} RTP loss through the relay is {:.1}% ({} of {} received), above {MAX_LOSS_PERCENT}%",
+                stats.loss_percent(),
+                stats.received,
+                stats.sent
+            ));
+        }
+        if !stats.rtcp_received {
+            return Some(format!(
+                "{name}: the RTCP receiver report sent after the stream never came through the relay"
+            ));
+        }
+        if stats.mean_latency_ms > MAX_LATENCY_MS {
+            return Some(format!(
+                "{name} mean one-way latency through the relay is {:.1} ms, above {MAX_LATENCY_MS} ms",
+                stats.mean_latency_ms
+            ));
+        }
+    }
+    None
+}
+
+async fn connect(
+    run: &mut CaseRun<'_>,
+    view: &AvView,
+    transport: StunTransport,
+) -> Result<TurnClient, Outcome> {
+    let deadline = run.deadline;
+    let transport = match transport {
+        StunTransport::Udp => {
+            let socket = bind_recording_udp(view.client_ip, run.av_datagrams.clone())
+                .await
+                .map_err(|e| harness_error("bind its A/V client socket", &e))?;
+            TurnTransport::Udp {
+                socket,
+                server: view.udp,
+            }
+        }
+        StunTransport::Tcp => {
+            let tcp = StunTcpClient::connect(view.client_ip, view.tcp, deadline)
+                .await
+                .map_err(|e| {
+                    Outcome::fail(format!(
+                        "the A/V Edge accepts no TCP connection on {} (PORT-05): {e}",
+                        view.tcp
+                    ))
+                })?;
+            let id = u64::MAX / 2 + u64::from(tcp.local.port());
+            run.remember_connection(tcp.record(), id);
+            TurnTransport::Tcp(tcp)
+        }
+    };
+    let client = TurnClient::new(transport, view.credentials.clone());
+    run.note(format!(
+        "A/V client {} -> {} ({})",
+        client.transport.local(),
+        client.transport.server(),
+        if client.transport.is_tcp() {
+            "TCP"
+        } else {
+            "UDP"
+        }
+    ));
+    Ok(client)
+}
+
+pub(crate) async fn stun_binding(
+    run: &mut CaseRun<'_>,
+    transport: StunTransport,
+) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, transport).await?;
+    let server = client.transport.server();
+    let name = if transport == StunTransport::Tcp {
+        "TCP"
+    } else {
+        "UDP"
+    };
+    let response = client
+        .binding(run.deadline)
+        .await
+        .map_err(|e| judged(&format!("Binding over {name} to {server}"), e))?;
+    run.note(format!("Binding over {name}: {}", response.summary()));
+    if response.class != Class::SuccessResponse {
+        return Err(Outcome::fail(format!(
+            "the A/V Edge answered the Binding request over {name} with {}",
+            response.summary()
+        )));
+    }
+    let local = client.transport.local();
+    let Some(mapped) = response.xor_address(attr::XOR_MAPPED_ADDRESS) else {
+        return Err(Outcome::fail(format!(
+            "the Binding response over {name} has no XOR-MAPPED-ADDRESS"
+        )));
+    };
+    if mapped != local {
+        return Err(Outcome::fail(format!(
+            "XOR-MAPPED-ADDRESS over {name} is {mapped}, but the harness sent from {local}"
+        )));
+    }
+    run.details
+        .push(format!("XOR-MAPPED-ADDRESS {mapped} over {name}"));
+    Ok(())
+}
+
+/// Deletes an allocation at the end of a check; a failure is only noted.
+async fn release(run: &mut CaseRun<'_>, client: &mut TurnClient) {
+    let deadline = (Instant::now() + RELAY_WAIT).min(run.deadline);
+    match client.refresh(0, deadline).await {
+        Ok(_) => run.note("allocation deleted (Refresh LIFETIME 0)"),
+        Err(e) => run.note(format!("deleting the allocation failed: {e}")),
+    }
+}
+
+pub(crate) async fn turn_auth_challenge(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, StunTransport::Udp).await?;
+    let first = client
+        .unauthenticated_allocate(run.deadline)
+        .await
+        .map_err(|e| judged("Allocate without credentials", e))?;
+    run.note(format!("Allocate without credentials: {}", first.summary()));
+    if first.class == Class::SuccessResponse {
+        release(run, &mut client).await;
+        return Err(Outcome::fail(
+            "Allocate without credentials was granted instead of challenged with 401 (AV-03)",
+        ));
+    }
+    let code = first.error_code().map(|e| e.code);
+    if code != Some(401) {
+        return Err(Outcome::fail(format!(
+            "Allocate without credentials got {} instead of 401 Unauthorized",
+            first.summary()
+        )));
+    }
+    for (kind, name) in [(attr::REALM, "REALM"), (attr::NONCE, "NONCE")] {
+        if first.attribute(kind).is_none() {
+            return Err(Outcome::fail(format!(
+                "the 401 challenge carries no {name}"
+            )));
+        }
+    }
+    let allocated = client
+        .allocate(run.deadline)
+        .await
+        .map_err(|e| judged("Allocate with the configured credentials", e))?;
+    run.details.push(format!(
+        "401 then Allocate success, relay {}",
+        allocated.relayed
+    ));
+    release(run, &mut client).await;
+    Ok(())
+}
+
+pub(crate) async fn turn_relay_range(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, StunTransport::Udp).await?;
+    let allocated = client
+        .allocate(run.deadline)
+        .await
+        .map_err(|e| judged("Allocate", e))?;
+    release(run, &mut client).await;
+    let relayed = allocated.relayed;
+    if !RELAY_RANGE.contains(&relayed.port()) {
+        return Err(Outcome::fail(format!(
+            "XOR-RELAYED-ADDRESS {relayed} is outside the relay range 50,000-59,999"
+        )));
+    }
+    if relayed.ip() != view.udp.ip() {
+        return Err(Outcome::fail(format!(
+            "XOR-RELAYED-ADDRESS {relayed} is not on the A/V Edge's address {}",
+            view.udp.ip()
+        )));
+    }
+    run.details.push(format!("XOR-RELAYED-ADDRESS {relayed}"));
+    Ok(())
+}
+
+async fn peer_socket(run: &CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Outcome> {
+    bind_recording_udp(view.peer_ip, run.av_datagrams.clone())
+        .await
+        .map_err(|e| harness_error("bind the media peer's socket", &e))
+}
+
+/// One client-to-peer trip: the peer must get `payload` from the relayed address.
+async fn expect_at_peer(
+    run: &CaseRun<'_>,
+    peer: &RecordingUdp,
+    relayed: SocketAddr,
+    payload: &[u8],
+    how: &str,
+) -> Result<(), Outcome> {
+    let deadline = (Instant::now() + RELAY_WAIT).min(run.deadline);
+    let Some((data, from, _)) = peer.recv_until(deadline).await else {
+        return Err(Outcome::fail(format!(
+            "data sent by {how} never reached the peer through the relay"
+        )));
+    };
+    if from != relayed {
+        return Err(Outcome::fail(format!(
+            "data sent by {how} reached the peer from {from}, not from the relayed address {relayed}"
+        )));
+    }
+    if data != payload {
+        return Err(Outcome::fail(format!("data sent by {how} arrived altered")));
+    }
+    Ok(())
+}
+
+/// One peer-to-client trip, arriving as `how`.
+async fn expect_at_client(
+    run: &CaseRun<'_>,
+    client: &mut TurnClient,
+    peer: SocketAddr,
+    payload: &[u8],
+    channel: Option<u16>,
+) -> Result<(), Outcome> {
+    let deadline = (Instant::now() + RELAY_WAIT).min(run.deadline);
+    let how = match channel {
+        Some(c) => format!("ChannelData on channel 0x{c:04x}"),
+        None => "a Data indication".to_owned(),
+    };
+    let relayed = client
+        .recv_relayed(deadline)
+        .await
+        .map_err(|e| judged(&format!("waiting for {how}"), e))?;
+    let Some(relayed) = relayed else {
+        return Err(Outcome::fail(format!(
+            "what the peer sent to the relayed address never came back to the client as {how}"
+        )));
+    };
+    let matches = match channel {
+        Some(c) => relayed.channel == Some(c),
+        None => relayed.peer == Some(peer),
+    };
+    if !matches || relayed.data != payload {
+        return Err(Outcome::fail(format!(
+            "the client expected {how} from {peer} but got {:?} (peer {:?}, channel {:?})",
+            String::from_utf8_lossy(&relayed.data),
+            relayed.peer,
+            relayed.channel
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn turn_relay_roundtrip(
+    run: &mut CaseRun<'_>,
+    transport: StunTransport,
+) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, transport).await?;
+    let allocated = client
+        .allocate(run.deadline)
+        .await
+        .map_err(|e| judged("Allocate", e))?;
+    let relayed = allocated.relayed;
+    let peer = peer_socket(run, &view).await?;
+    let peer_address = peer.local();
+    run.note(format!("relay {relayed}, peer {peer_address}"));
+    let io = |e: AvClientError| harness_error("send through the relay", &e);
+
+    client
+        .create_permission(peer_address, run.deadline)
+        .await
+        .map_err(|e| judged("CreatePermission", e))?;
+    client
+        .send_indication(peer_address, b"send-indication")
+        .await
+        .map_err(io)?;
+    expect_at_peer(run, &peer, relayed, b"send-indication", "a Send indication").await?;
+    peer.send_to(b"data-indication", relayed)
+        .await
+        .map_err(io)?;
+    expect_at_client(run, &mut client, peer_address, b"data-indication", None).await?;
+
+    client
+        .channel_bind(CHANNEL, peer_address, run.deadline)
+        .await
+        .map_err(|e| judged("ChannelBind", e))?;
+    client
+        .send_channel_data(CHANNEL, b"channel-out")
+        .await
+        .map_err(io)?;
+    expect_at_peer(run, &peer, relayed, b"channel-out", "ChannelData").await?;
+    peer.send_to(b"channel-back", relayed).await.map_err(io)?;
+    expect_at_client(
+        run,
+        &mut client,
+        peer_address,
+        b"channel-back",
+        Some(CHANNEL),
+    )
+    .await?;
+
+    let lifetime = client
+        .refresh(0, run.deadline)
+        .await
+        .map_err(|e| judged("Refresh with LIFETIME 0 (deletion)", e))?;
+    if lifetime.is_some_and(|l| l != 0) {
+        return Err(Outcome::fail(format!(
+            "Refresh with LIFETIME 0 was answered with LIFETIME {}, so the allocation lives on",
+            lifetime.unwrap_or_default()
+        )));
+    }
+    let over = if transport == StunTransport::Tcp {
+        "TCP"
+    } else {
+        "UDP"
+    };
+    run.details.push(format!(
+        "Send/Data indications and ChannelData relayed both ways over {over}; allocation deleted"
+    ));
+    Ok(())
+}
+
+pub(crate) async fn rtp_stream(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, StunTransport::Udp).await?;
+    let allocated = client
+        .allocate(run.deadline)
+        .await
+        .map_err(|e| judged("Allocate", e))?;
+    let peer = peer_socket(run, &view).await?;
+    let peer_address = peer.local();
+    client
+        .channel_bind(CHANNEL, peer_address, run.deadline)
+        .await
+        .map_err(|e| judged("ChannelBind", e))?;
+    let report = stream_through_relay(
+        &mut client,
+        CHANNEL,
+        peer,
+        allocated.relayed,
+        view.rtp_packets,
+        run.deadline,
+    )
+    .await
+    .map_err(|e| harness_error("run the RTP stream", &e))?;
+    release(run, &mut client).await;
+    run.note(report.to_string());
+    if let Some(problem) = stream_problem(&report) {
+        return Err(Outcome::fail(problem));
+    }
+    run.details.push(report.to_string());
+    Ok(())
+}
+
+/// An attribute type in the comprehension-required range that no
+/// specification assigns.
+const UNASSIGNED_REQUIRED_ATTRIBUTE: u16 = 0x7ffe;
+
+pub(crate) async fn stun_unknown_attribute(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = av_view(run)?;
+    let mut client = connect(run, &view, StunTransport::Udp).await?;
+    let request = MessageBuilder::new(Class::Request, method::BINDING, rand::random())
+        .attribute(UNASSIGNED_REQUIRED_ATTRIBUTE, &[0, 0, 0, 0])
+        .build(None, true);
+    let response = client.transact(&request, run.deadline).await.map_err(|e| {
+        judged(
+            "Binding with an unknown comprehension-required attribute",
+            e,
+        )
+    })?;
+    run.note(format!(
+        "Binding with attribute 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x}: {}",
+        response.summary()
+    ));
+    if response.error_code().map(|e| e.code) != Some(420) {
+        return Err(Outcome::fail(format!(
+            "a Binding with the unknown comprehension-required attribute 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x} got {} instead of 420 Unknown Attribute",
+            response.summary()
+        )));
+    }
+    let listed = response
+        .attribute(attr::UNKNOWN_ATTRIBUTES)
+        .is_some_and(|a| {
+            a.value
+                .chunks(2)
+                .any(|c| c == UNASSIGNED_REQUIRED_ATTRIBUTE.to_be_bytes())
+        });
+    if !listed {
+        return Err(Outcome::fail(format!(
+            "the 420 response does not list 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x} in UNKNOWN-ATTRIBUTES"
+        )));
+    }
+    run.details.push(format!(
+        "420 with UNKNOWN-ATTRIBUTES 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x}"
+    ));
+    Ok(())
+}

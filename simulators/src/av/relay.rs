@@ -1,0 +1,155 @@
+//! One TURN allocation: its relay socket in the configured port range, its
+//! permissions and channel bindings, its lifetime, and the task that carries
+//! peer data back to the client (RFC 5766 §9-11).
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use picharness_wire::stun::{ChannelData, Class, MessageBuilder, attr, method};
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::config::AvBehaviour;
+use super::server::{AvState, ClientKey, ClientPath, lock};
+
+/// How many random ports are tried before an Allocate gives up (508).
+const BIND_ATTEMPTS: usize = 64;
+
+/// The parts of an allocation both the handler and the relay task use.
+pub(crate) struct RelayShared {
+    pub(crate) permissions: Mutex<HashSet<IpAddr>>,
+    pub(crate) channels: Mutex<HashMap<u16, SocketAddr>>,
+    pub(crate) expires: Mutex<Instant>,
+    forwarded: AtomicU64,
+    behaviour: AvBehaviour,
+}
+
+impl RelayShared {
+    /// Whether the lossy fault eats this packet (every tenth one).
+    fn lossy_drop(&self) -> bool {
+        let count = self.forwarded.fetch_add(1, Ordering::Relaxed);
+        self.behaviour.lossy_relay && count % 10 == 9
+    }
+
+    pub(crate) fn permitted(&self, peer: SocketAddr) -> bool {
+        lock(&self.permissions).contains(&peer.ip())
+    }
+
+    pub(crate) fn channel_of(&self, peer: SocketAddr) -> Option<u16> {
+        lock(&self.channels)
+            .iter()
+            .find(|(_, p)| **p == peer)
+            .map(|(c, _)| *c)
+    }
+}
+
+/// A live allocation. Dropping it closes the relay.
+pub(crate) struct Allocation {
+    pub(crate) relayed: SocketAddr,
+    pub(crate) shared: Arc<RelayShared>,
+    relay: Arc<UdpSocket>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Allocation {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Allocation {
+    /// Sends client data to a peer through the relay, if permitted.
+    pub(crate) fn send_to_peer(&self, peer: SocketAddr, data: &[u8]) {
+        if !self.shared.permitted(peer) || self.shared.lossy_drop() {
+            return;
+        }
+        let _ = self.relay.try_send_to(data, peer);
+    }
+}
+
+fn bind_in_range(state: &AvState) -> std::io::Result<std::net::UdpSocket> {
+    let range = state.config.relay_ports();
+    let mut last = std::io::Error::other("no port tried");
+    for _ in 0..BIND_ATTEMPTS {
+        let port = rand::random_range(range.clone());
+        match std::net::UdpSocket::bind(SocketAddr::new(state.config.relay_ip, port)) {
+            Ok(socket) => return Ok(socket),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Binds a relay socket and starts its task.
+pub(crate) fn open_allocation(
+    state: &Arc<AvState>,
+    path: ClientPath,
+    lifetime: Duration,
+) -> std::io::Result<Allocation> {
+    let socket = bind_in_range(state)?;
+    socket.set_nonblocking(true)?;
+    let relay = Arc::new(UdpSocket::from_std(socket)?);
+    let relayed = relay.local_addr()?;
+    let shared = Arc::new(RelayShared {
+        permissions: Mutex::new(HashSet::new()),
+        channels: Mutex::new(HashMap::new()),
+        expires: Mutex::new(Instant::now() + lifetime),
+        forwarded: AtomicU64::new(0),
+        behaviour: state.config.behaviour,
+    });
+    let task = tokio::spawn(relay_inbound(
+        Arc::downgrade(state),
+        path,
+        relay.clone(),
+        shared.clone(),
+    ));
+    Ok(Allocation {
+        relayed,
+        shared,
+        relay,
+        task,
+    })
+}
+
+/// Carries peer datagrams to the client as ChannelData (when the peer has
+/// a channel) or Data indications, and ends the allocation at expiry.
+async fn relay_inbound(
+    state: Weak<AvState>,
+    path: ClientPath,
+    relay: Arc<UdpSocket>,
+    shared: Arc<RelayShared>,
+) {
+    let key: ClientKey = path.key();
+    let mut buffer = vec![0u8; 65_536];
+    loop {
+        let expires = *lock(&shared.expires);
+        if Instant::now() >= expires {
+            if let Some(state) = state.upgrade() {
+                lock(&state.allocations).remove(&key);
+            }
+            return;
+        }
+        let received = tokio::time::timeout_at(expires, relay.recv_from(&mut buffer)).await;
+        let Ok(Ok((len, peer))) = received else {
+            continue;
+        };
+        if shared.behaviour.drop_inbound_relay || !shared.permitted(peer) || shared.lossy_drop() {
+            continue;
+        }
+        let data = buffer[..len].to_vec();
+        if let Some(channel) = shared.channel_of(peer) {
+            path.send_channel_data(&ChannelData { channel, data });
+        } else {
+            let indication =
+                MessageBuilder::new(Class::Indication, method::DATA, rand::random::<[u8; 12]>())
+                    .xor_address(attr::XOR_PEER_ADDRESS, peer)
+                    .attribute(attr::DATA, &data)
+                    .build(None, true);
+            path.send(indication);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The A/V cases' evidence: STUN/TURN datagrams that tshark dissects as
+//! STUN, STUN over TCP 443, and the relayed RTP stream, all in the case's
+//! trace.pcapng.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::run_suite;
+
+fn tshark_lines(trace: &Path, extra: &[&str], filter: &str, field: &str) -> Vec<String> {
+    let output = Command::new("tshark")
+        .arg("-r")
+        .arg(trace)
+        .args(extra)
+        .args(["-Y", filter, "-T", "fields", "-e", field])
+        .output()
+        .expect("tshark is required (the test command installs it)");
+    assert!(
+        output.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn av_traces_hold_stun_turn_and_rtp_that_tshark_decodes() {
+    let run = run_suite(146, &["av."]);
+    for (id, (verdict, reason)) in run.verdicts() {
+        assert_eq!(verdict, "pass", "{id}: {reason}");
+    }
+    let cases = run.report_path().join("cases");
+
+    let roundtrip = cases.join("av.turn.relay-roundtrip").join("trace.pcapng");
+    let types = tshark_lines(&roundtrip, &[], "stun", "stun.type");
+    // 0x0003 Allocate, 0x0113 Allocate error (the 401), 0x0016 Send, 0x0017 Data, 0x0009 ChannelBind.
+    for wanted in [
+        "0x0003", "0x0113", "0x0103", "0x0016", "0x0017", "0x0009", "0x0004",
+    ] {
+        assert!(
+            types.iter().any(|t| t == wanted),
+            "no STUN type {wanted} in {types:?}"
+        );
+    }
+    let channels = tshark_lines(&roundtrip, &[], "stun", "stun.channel");
+    assert!(channels.iter().any(|c| c == "0x4000"), "{channels:?}");
+
+    let tcp = cases.join("av.stun.binding-tcp").join("trace.pcapng");
+    let over_tcp = tshark_lines(&tcp, &["-d", "tcp.port==443,stun"], "stun", "stun.type");
+    assert_eq!(
+        over_tcp,
+        ["0x0001", "0x0101"],
+        "Binding request and success over TCP 443"
+    );
+
+    let stream = cases.join("av.media.rtp-stream").join("trace.pcapng");
+    let rtp = tshark_lines(
+        &stream,
+        &["--enable-heuristic", "rtp_udp"],
+        "rtp",
+        "rtp.seq",
+    );
+    assert_eq!(rtp.len(), 200, "100 RTP packets each way on the peer's leg");
+}
