@@ -83,6 +83,10 @@ enum Command {
         /// Where to write the bundle [default: <case id>.evidence.tar.gz].
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Requirements catalogue (Markdown table rows `| ID | text |`) whose texts go into the bundle
+        /// [default: ../shared/requirements.md beside the repository, when present].
+        #[arg(long, value_name = "FILE")]
+        requirements: Option<PathBuf>,
     },
     /// Test PKI for a staging Edge.
     Pki {
@@ -280,7 +284,8 @@ fn main() -> ExitCode {
             case_id,
             report_dir,
             out,
-        } => evidence_command(&report_dir, &case_id, out),
+            requirements,
+        } => evidence_command(&report_dir, &case_id, out, requirements),
         Command::Pki {
             action:
                 PkiAction::Init {

@@ -1,6 +1,7 @@
 //! `picharness evidence`: one case's evidence from a report directory as a
 //! `.tar.gz` for a bug report (the format is in `picharness_reports::bundle`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use picharness_reports::bundle::write_bundle;
@@ -10,9 +11,27 @@ use crate::run::{EXIT_CANNOT_START, EXIT_OK};
 /// Writes the bundle of `case_id` from `report_dir` to `out` (default
 /// `<case id>.evidence.tar.gz`), prints what went in, and returns the exit
 /// code: 0 when written, 2 when not (no such report or case, unwritable).
-pub fn evidence_command(report_dir: &Path, case_id: &str, out: Option<PathBuf>) -> u8 {
+pub fn evidence_command(
+    report_dir: &Path,
+    case_id: &str,
+    out: Option<PathBuf>,
+    requirements: Option<PathBuf>,
+) -> u8 {
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{case_id}.evidence.tar.gz")));
-    match write_bundle(report_dir, case_id, &out) {
+    let texts = match requirements.or_else(default_requirements_file) {
+        Some(path) => match std::fs::read_to_string(&path) {
+            Ok(text) => requirement_texts(&text),
+            Err(e) => {
+                eprintln!(
+                    "picharness: cannot read requirements {}: {e}",
+                    path.display()
+                );
+                return EXIT_CANNOT_START;
+            }
+        },
+        None => BTreeMap::new(),
+    };
+    match write_bundle(report_dir, case_id, &out, &texts) {
         Ok(contents) => {
             println!("{}", out.display());
             for file in &contents.files {
@@ -27,5 +46,45 @@ pub fn evidence_command(report_dir: &Path, case_id: &str, out: Option<PathBuf>) 
             eprintln!("picharness: {e}");
             EXIT_CANNOT_START
         }
+    }
+}
+
+/// The project's requirements catalogue beside the repository
+/// (`../shared/requirements.md`), when it is there.
+fn default_requirements_file() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/requirements.md");
+    path.is_file().then_some(path)
+}
+
+/// Reads `| ID | requirement | ... |` rows of a Markdown requirements table
+/// into id -> requirement text.
+pub fn requirement_texts(markdown: &str) -> BTreeMap<String, String> {
+    markdown
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.trim().strip_prefix('|')?.split('|').map(str::trim);
+            let id = cells.next()?;
+            let text = cells.next()?;
+            let looks_like_id = id.split_once('-').is_some_and(|(area, number)| {
+                !area.is_empty()
+                    && area.bytes().all(|b| b.is_ascii_uppercase())
+                    && !number.is_empty()
+                    && number.bytes().all(|b| b.is_ascii_digit())
+            });
+            (looks_like_id && !text.is_empty()).then(|| (id.to_owned(), text.to_owned()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_requirement_rows_and_skips_everything_else() {
+        let text = "# Title\n| id | requirement |\n|---|---|\n| FED-09 | Max-Forwards 0 gets 483. | x |\n| not-an-id | y |\nplain line\n";
+        let texts = requirement_texts(text);
+        assert_eq!(texts.len(), 1);
+        assert_eq!(texts["FED-09"], "Max-Forwards 0 gets 483.");
     }
 }

@@ -167,6 +167,8 @@ mod tests {
             domains: vec![format!("{name}.test")],
             require_client_auth_eku: false,
             locate_edge: crate::locate::LocateEdge::default(),
+            features: vec![],
+            quirks: vec![],
         }
     }
 

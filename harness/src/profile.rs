@@ -29,6 +29,38 @@ pub struct ProviderProfile {
     /// federation partners do).
     #[serde(default)]
     pub locate_edge: LocateEdge,
+    /// What the provider's service does (see [`FEATURES`]); cases that need
+    /// a feature the profile lacks are skipped for it. Default: all of them.
+    #[serde(default = "all_features")]
+    pub features: Vec<String>,
+    /// Known differences from plain RFC behaviour, for people reading the
+    /// profile and the reports.
+    #[serde(default)]
+    pub quirks: Vec<String>,
+}
+
+/// Service features a profile may list and a case may need.
+pub const FEATURES: &[(&str, &str)] = &[
+    ("im-page", "page-mode instant messages (MESSAGE, RFC 3428)"),
+    ("im-session", "INVITE-based IM sessions"),
+    (
+        "presence-pidf",
+        "presence subscriptions with PIDF documents (RFC 3856, RFC 3863)",
+    ),
+    ("av", "audio/video calls through the A/V Edge"),
+];
+
+fn all_features() -> Vec<String> {
+    FEATURES
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
+}
+
+impl ProviderProfile {
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+    }
 }
 
 /// Loads every profile in `dir`, sorted by name.
@@ -74,6 +106,23 @@ pub fn load_profiles(dir: &Path) -> Result<Vec<ProviderProfile>, ScenarioError> 
                 1,
                 "name",
                 format!("{:?} is not a usable provider name", profile.name),
+            ));
+        }
+        if let Some(unknown) = profile
+            .features
+            .iter()
+            .find(|f| !FEATURES.iter().any(|(k, _)| k == f))
+        {
+            let known: Vec<&str> = FEATURES.iter().map(|(k, _)| *k).collect();
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("features"))
+                .map_or(0, |i| i + 1);
+            return Err(error(
+                &path,
+                line,
+                "features",
+                format!("unknown feature {unknown:?}; known: {}", known.join(", ")),
             ));
         }
         profiles.push(profile);

@@ -105,6 +105,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             no_fault_reason: None,
             exclusive: false,
+            needs: vec![],
             steps: vec![],
             source: std::path::PathBuf::new(),
         }

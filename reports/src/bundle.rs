@@ -16,6 +16,7 @@
 //! An evidence file the record names but the directory lacks is listed as
 //! missing in README.txt rather than failing the bundle.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,9 @@ struct CaseFacts<'a> {
     invocation: Option<&'a Invocation>,
     /// The command that runs just this case the same way.
     reproduce: Option<Vec<String>>,
+    /// The text of each requirement the case cites, from the requirements
+    /// catalogue the bundle was made with (empty when there was none).
+    requirement_texts: &'a BTreeMap<String, String>,
 }
 
 /// The command that runs just `case_id` the way the run did, or `None` when
@@ -103,10 +107,13 @@ fn shell_line(args: &[String]) -> String {
 
 /// Writes the bundle of `case_id` from `report_dir` to `out` (see the
 /// module docs).
+/// `requirement_texts` maps requirement ids to their text; the ids the case
+/// cites are written out with it.
 pub fn write_bundle(
     report_dir: &Path,
     case_id: &str,
     out: &Path,
+    requirement_texts: &BTreeMap<String, String>,
 ) -> Result<BundleContents, BundleError> {
     let summary_path = report_dir.join("summary.json");
     let run = read_summary(&summary_path)?;
@@ -157,7 +164,17 @@ pub fn write_bundle(
     }
 
     let reproduce = reproduce_command(&run, case_id);
+    let cited: BTreeMap<String, String> = case
+        .requirements
+        .iter()
+        .filter_map(|id| {
+            requirement_texts
+                .get(id)
+                .map(|text| (id.clone(), text.clone()))
+        })
+        .collect();
     let facts = CaseFacts {
+        requirement_texts: &cited,
         tool: &run.tool,
         sut: &run.sut,
         started_at: &run.started_at,
@@ -170,7 +187,13 @@ pub fn write_bundle(
 
     let mut files: Vec<String> = vec!["README.txt".to_owned(), "case.json".to_owned()];
     files.extend(present.iter().map(|(name, _)| name.clone()));
-    let readme = readme(&run, case, reproduce.as_deref(), &files, &missing);
+    let mut readme = readme(&run, case, reproduce.as_deref(), &files, &missing);
+    if !cited.is_empty() {
+        readme.push_str("\nrequirements cited\n");
+        for (id, text) in &cited {
+            readme.push_str(&format!("  {id}: {text}\n"));
+        }
+    }
 
     let file = std::fs::File::create(out).map_err(io)?;
     let mut archive = tar::Builder::new(GzEncoder::new(file, Compression::default()));
@@ -300,7 +323,7 @@ mod tests {
         write_summary(&dir.path().join("summary.json"), &run).unwrap();
 
         let out = dir.path().join("bundle.tar.gz");
-        let contents = write_bundle(dir.path(), id, &out).unwrap();
+        let contents = write_bundle(dir.path(), id, &out, &BTreeMap::new()).unwrap();
         assert_eq!(contents.missing.len(), 1, "{:?}", contents.missing);
         assert!(contents.missing[0].starts_with(&format!("cases/{id}/messages.json")));
 
@@ -349,11 +372,22 @@ mod tests {
     fn an_unknown_case_names_the_known_ones() {
         let dir = tempfile::tempdir().unwrap();
         write_summary(&dir.path().join("summary.json"), &sample_run()).unwrap();
-        let err = write_bundle(dir.path(), "nope", &dir.path().join("b.tar.gz")).unwrap_err();
+        let err = write_bundle(
+            dir.path(),
+            "nope",
+            &dir.path().join("b.tar.gz"),
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("has no case \"nope\""), "{text}");
         assert!(text.contains("aol.tls.client-eku"), "{text}");
-        let err = write_bundle(&dir.path().join("none"), "x", &dir.path().join("b.tar.gz"));
+        let err = write_bundle(
+            &dir.path().join("none"),
+            "x",
+            &dir.path().join("b.tar.gz"),
+            &BTreeMap::new(),
+        );
         assert!(matches!(err, Err(BundleError::Summary(_))));
     }
 

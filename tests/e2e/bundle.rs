@@ -14,11 +14,20 @@ fn the_evidence_bundle_reproduces_the_failure() {
     assert_eq!(run.verdicts()[case].0, "fail", "{}", run.stdout());
     let out_dir = tempfile::tempdir().expect("temp dir");
     let bundle = out_dir.path().join("bug.tar.gz");
+    // A requirements catalogue in the Markdown table form the project's uses.
+    let catalogue = out_dir.path().join("requirements.md");
+    std::fs::write(
+        &catalogue,
+        "| id | requirement |\n|---|---|\n| IM-01 | catalogue text for IM-01 | src |\n",
+    )
+    .expect("write catalogue");
     let made = binary()
         .args(["evidence", case, "--report-dir"])
         .arg(run.report_path())
         .arg("--out")
         .arg(&bundle)
+        .arg("--requirements")
+        .arg(&catalogue)
         .output()
         .expect("evidence runs");
     assert!(
@@ -67,6 +76,14 @@ fn the_evidence_bundle_reproduces_the_failure() {
     assert!(
         readme.contains("reason         MESSAGE sip:lync-messenger-im-inbound"),
         "{readme}"
+    );
+    assert!(
+        readme.contains("  IM-01: catalogue text for IM-01"),
+        "{readme}"
+    );
+    assert_eq!(
+        facts["requirement_texts"]["IM-01"],
+        "catalogue text for IM-01"
     );
 
     // The command in the bundle reproduces the verdict.

@@ -1,22 +1,7 @@
 //! Bad scenario files stop the run before anything starts, with an error
 //! naming the file, line and field, and exit code 2.
 
-use std::path::Path;
-
-use crate::support::{binary, scenarios_dir};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
-}
+use crate::support::{binary, copy_dir, scenarios_dir};
 
 fn run_with_broken(file: &str, from: &str, to: &str) -> (Option<i32>, String, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -116,6 +116,12 @@ fn slug(id: &str) -> String {
 /// Runs `case` and returns its outcome and evidence. `nonce` makes this
 /// run's user names unique.
 pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome, CaseArtifacts) {
+    if let Some(reason) = missing_feature(topology, case) {
+        return (
+            Outcome::new(Verdict::Skipped, reason),
+            CaseArtifacts::default(),
+        );
+    }
     // Exclusive cases disturb shared actors, so they run alone; the wait
     // for the lock is not part of the case's time.
     let _shared;
@@ -161,6 +167,19 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     }
     let artifacts = run.finish();
     (outcome, artifacts)
+}
+
+/// Why the case does not apply: a provider it uses whose profile lacks a
+/// feature the case needs.
+fn missing_feature(topology: &Topology, case: &Case) -> Option<String> {
+    case.providers.iter().find_map(|provider| {
+        let profile = topology.profile(provider)?;
+        let missing = case.needs.iter().find(|need| !profile.has_feature(need))?;
+        Some(format!(
+            "not applicable: the {} profile does not list the {missing} feature this case needs",
+            profile.display_name
+        ))
+    })
 }
 
 /// The actors that expect something in the run of expect steps starting at

@@ -24,6 +24,10 @@ pub(crate) struct CaseFile {
     /// alone.
     #[serde(default)]
     pub(crate) exclusive: bool,
+    /// Profile features the case needs; it is skipped for a provider whose
+    /// profile lacks one.
+    #[serde(default)]
+    pub(crate) needs: Vec<Spanned<String>>,
     pub(crate) steps: Spanned<Vec<Spanned<StepFile>>>,
 }
 

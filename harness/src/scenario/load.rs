@@ -220,6 +220,23 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         .enumerate()
         .map(|(i, step)| parse_step(&ctx, i, step, providers))
         .collect::<Result<Vec<_>, _>>()?;
+    for need in &raw.needs {
+        if !crate::profile::FEATURES
+            .iter()
+            .any(|(k, _)| k == need.get_ref())
+        {
+            let known: Vec<&str> = crate::profile::FEATURES.iter().map(|(k, _)| *k).collect();
+            return ctx.at(
+                need,
+                "needs",
+                format!(
+                    "unknown feature {:?}; known: {}",
+                    need.get_ref(),
+                    known.join(", ")
+                ),
+            );
+        }
+    }
     let disturbs = steps
         .iter()
         .any(|s| matches!(s.action, Action::SetState { .. }));
@@ -249,6 +266,7 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         timeout: Duration::from_millis(timeout_ms),
         no_fault_reason: raw.no_fault_reason,
         exclusive: raw.exclusive,
+        needs: raw.needs.into_iter().map(Spanned::into_inner).collect(),
         steps,
         source: file.to_path_buf(),
     })

@@ -306,6 +306,8 @@ pub struct Case {
     pub no_fault_reason: Option<String>,
     /// Runs alone: it disturbs actors other cases share.
     pub exclusive: bool,
+    /// Profile features the case needs (`im-session`, `presence-pidf`, ...).
+    pub needs: Vec<String>,
     pub steps: Vec<Step>,
     pub source: PathBuf,
 }
