@@ -230,8 +230,16 @@ impl SipActor {
         *self.down.borrow()
     }
 
-    /// Makes `inbox` the owner of an accepted connection: everything but new
-    /// requests that arrives on it goes there.
+    fn claimed_by(&self, connection: u64) -> Option<Inbox> {
+        self.connection_owners
+            .lock()
+            .ok()?
+            .get(&connection)
+            .cloned()
+    }
+
+    /// Makes `inbox` the owner of a connection: everything but new requests
+    /// that arrives on it goes there.
     pub fn claim_connection(&self, connection: u64, inbox: Inbox) {
         if let Ok(mut owners) = self.connection_owners.lock() {
             owners.insert(connection, inbox);
@@ -280,7 +288,7 @@ impl SipActor {
     /// Opens a client connection from this actor's address; everything that
     /// arrives on it goes to `inbox`.
     pub async fn connect(
-        &self,
+        self: &Arc<Self>,
         remote: SocketAddr,
         server_name: &str,
         inbox: Inbox,
@@ -313,6 +321,7 @@ impl SipActor {
             },
         );
         tokio::spawn(forward_all(
+            Arc::downgrade(self),
             self.name.clone(),
             handle.clone(),
             events,
@@ -345,17 +354,37 @@ fn event(actor: &str, connection: &ConnHandle, event: ConnEvent) -> ActorEvent {
     }
 }
 
+/// Serves a connection the actor opened: everything goes to the inbox of
+/// the case that opened it, except requests for a user another case owns
+/// and what arrives on a connection another case claimed. The SUT may
+/// reuse the connection (RFC 5923 alias) after its case has ended, so the
+/// connection stays open until the SUT closes it or the topology stops;
+/// events for a case that has ended are dropped.
 async fn forward_all(
-    actor: String,
+    actor: Weak<SipActor>,
+    name: String,
     handle: ConnHandle,
     mut events: UnboundedReceiver<ConnEvent>,
     inbox: Inbox,
 ) {
     while let Some(e) = events.recv().await {
         let closed = matches!(e, ConnEvent::Closed { .. });
-        if inbox.send(event(&actor, &handle, e)).is_err() || closed {
+        let owner = match (&e, actor.upgrade()) {
+            (ConnEvent::Message { message, .. }, Some(actor)) if message.is_request() => {
+                actor.inbox_for(message).unwrap_or_else(|| inbox.clone())
+            }
+            (_, Some(actor)) => actor.claimed_by(handle.id).unwrap_or_else(|| inbox.clone()),
+            (_, None) => inbox.clone(),
+        };
+        let _ = owner.send(event(&name, &handle, e));
+        if closed {
             break;
         }
+    }
+    if let Some(actor) = actor.upgrade()
+        && let Ok(mut owners) = actor.connection_owners.lock()
+    {
+        owners.remove(&handle.id);
     }
 }
 

@@ -55,7 +55,30 @@ pub struct ConnClosed;
 impl ConnHandle {
     /// Queues bytes for sending.
     pub fn send(&self, bytes: Vec<u8>) -> Result<(), ConnClosed> {
+        if bytes.is_empty() {
+            // An empty write is the private close signal (see `close`).
+            return if self.is_closed() {
+                Err(ConnClosed)
+            } else {
+                Ok(())
+            };
+        }
         self.outgoing.send(bytes).map_err(|_| ConnClosed)
+    }
+
+    /// Closes the connection in order: sends TLS close_notify and FIN, then
+    /// waits (up to `within`) for the peer to close its side too, so that
+    /// afterwards the peer no longer uses it. Returns whether it closed.
+    pub async fn close(&self, within: std::time::Duration) -> bool {
+        let _ = self.outgoing.send(Vec::new());
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.record.is_closed() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        true
     }
 
     pub fn is_closed(&self) -> bool {
@@ -122,6 +145,9 @@ async fn run_connection<S>(
     // reader lets the writer finish once every owner handle is gone.
     let writer_task = tokio::spawn(async move {
         while let Some(bytes) = outgoing.recv().await {
+            if bytes.is_empty() {
+                break;
+            }
             if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
                 break;
             }

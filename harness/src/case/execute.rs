@@ -54,6 +54,8 @@ pub(crate) struct CaseRun<'a> {
     last_connection: HashMap<String, ConnHandle>,
     /// Actors this case took down; they are brought back up when it ends.
     downed: Vec<Actor>,
+    /// Whether the case runs alone (and so cleans up after itself).
+    exclusive: bool,
     records: BTreeMap<u64, ConnectionRecord>,
     transcript: Vec<TranscriptEntry>,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
@@ -292,6 +294,7 @@ impl<'a> CaseRun<'a> {
             dialogs: HashMap::new(),
             last_connection: HashMap::new(),
             downed: Vec::new(),
+            exclusive: case.exclusive,
             records: BTreeMap::new(),
             transcript: Vec::new(),
             certificates: Vec::new(),
@@ -601,8 +604,21 @@ impl<'a> CaseRun<'a> {
     }
 
     /// Brings back every actor this case took down, whatever its verdict,
-    /// so no later case inherits a broken topology.
+    /// so no later case inherits a broken topology. An exclusive case also
+    /// closes its own connections and waits for the SUT to close its side,
+    /// so nothing it set up (a connection the SUT reuses) outlives it.
     async fn restore(&mut self) -> Result<(), Outcome> {
+        if self.exclusive {
+            let connections: Vec<ConnHandle> = self.client_connections.values().cloned().collect();
+            for connection in connections {
+                if !connection.close(Duration::from_secs(2)).await {
+                    self.note(format!(
+                        "the SUT did not close {} -> {} within 2 s of our close",
+                        connection.local, connection.remote
+                    ));
+                }
+            }
+        }
         for actor in std::mem::take(&mut self.downed) {
             self.set_state(&actor, true).await?;
         }

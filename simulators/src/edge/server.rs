@@ -108,6 +108,9 @@ struct EdgeState {
     /// INVITEs answered with a non-2xx final, by (origin connection, the
     /// upstream branch): their ACK is hop-by-hop and ends here.
     completed_invites: Mutex<HashSet<(u64, String)>>,
+    /// Connections providers opened with a Via `alias` (RFC 5923): requests
+    /// to that provider reuse them while they are open.
+    aliased: Mutex<HashMap<String, ConnHandle>>,
     outbound: tokio::sync::Mutex<HashMap<Target, ConnHandle>>,
 }
 
@@ -161,6 +164,7 @@ impl ReferenceEdge {
             provider_port: config.provider_port,
             transactions: Mutex::new(HashMap::new()),
             completed_invites: Mutex::new(HashSet::new()),
+            aliased: Mutex::new(HashMap::new()),
             outbound: tokio::sync::Mutex::new(HashMap::new()),
         });
         let mut tasks = Vec::new();
@@ -281,6 +285,14 @@ async fn serve_connection(
     while let Some(event) = events.recv().await {
         match event {
             ConnEvent::Message { message, .. } if message.is_request() => {
+                if let Some(name) = provider.as_deref()
+                    && side == Side::External
+                    && offers_alias(&message)
+                    && !state.policy.faults.has(Fault::NoConnectionReuse)
+                    && let Ok(mut aliased) = state.aliased.lock()
+                {
+                    aliased.insert(name.to_owned(), handle.clone());
+                }
                 handle_request(&state, &handle, side, provider.as_deref(), message).await;
             }
             ConnEvent::Message { message, .. } => handle_response(&state, message),
@@ -288,7 +300,20 @@ async fn serve_connection(
             ConnEvent::Closed { .. } => break,
         }
     }
+    if let Ok(mut aliased) = state.aliased.lock() {
+        aliased.retain(|_, c| c.id != handle.id);
+    }
     fail_pending_on(&state, handle.id, "the next hop closed the connection");
+}
+
+/// Whether the topmost Via carries the `alias` parameter: the sender offers
+/// its connection for requests back to it (RFC 5923 §5).
+fn offers_alias(request: &SipMessage) -> bool {
+    request.headers.values("via").first().is_some_and(|via| {
+        via.split(';')
+            .skip(1)
+            .any(|param| param.trim().eq_ignore_ascii_case("alias"))
+    })
 }
 
 /// Serves an outbound connection on its own task. A plain function that
@@ -549,6 +574,16 @@ fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
 async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle, String> {
     let mut outbound = state.outbound.lock().await;
     let reuse = !state.policy.faults.has(Fault::NoConnectionReuse);
+    if let Target::Provider(name) = target
+        && reuse
+        && let Some(aliased) = state
+            .aliased
+            .lock()
+            .ok()
+            .and_then(|a| a.get(name).filter(|c| !c.is_closed()).cloned())
+    {
+        return Ok(aliased);
+    }
     if let Some(existing) = outbound.get(target).filter(|c| reuse && !c.is_closed()) {
         return Ok(existing.clone());
     }
