@@ -45,6 +45,9 @@ pub struct ConnHandle {
     /// The certificate chain the remote side presented, leaf first.
     pub peer_chain: Arc<Vec<CertificateDer<'static>>>,
     outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    /// Turns `true` when the connection task has read the peer's close (or
+    /// failed) and ended.
+    finished: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The connection has ended; nothing more can be sent on it.
@@ -71,14 +74,10 @@ impl ConnHandle {
     /// afterwards the peer no longer uses it. Returns whether it closed.
     pub async fn close(&self, within: std::time::Duration) -> bool {
         let _ = self.outgoing.send(Vec::new());
-        let deadline = tokio::time::Instant::now() + within;
-        while !self.record.is_closed() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        true
+        let mut finished = self.finished.clone();
+        tokio::time::timeout(within, finished.wait_for(|done| *done))
+            .await
+            .is_ok_and(|waited| waited.is_ok())
     }
 
     pub fn is_closed(&self) -> bool {
@@ -110,6 +109,7 @@ where
 {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let (finished_tx, finished_rx) = tokio::sync::watch::channel(false);
     let handle = ConnHandle {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
         local: info.local,
@@ -117,16 +117,21 @@ where
         record: info.record.clone(),
         peer_chain: Arc::new(info.peer_chain),
         outgoing: out_tx.clone(),
+        finished: finished_rx,
     };
     let pong = info.answer_pings.then_some(out_tx);
-    tokio::spawn(run_connection(
-        stream,
-        out_rx,
-        pong,
-        event_tx,
-        info.record,
-        info.max_message_size,
-    ));
+    tokio::spawn(async move {
+        run_connection(
+            stream,
+            out_rx,
+            pong,
+            event_tx,
+            info.record,
+            info.max_message_size,
+        )
+        .await;
+        finished_tx.send_replace(true);
+    });
     (handle, event_rx)
 }
 
