@@ -21,7 +21,8 @@ use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
     ChainRecorder, ClientAuthMode, ClientTlsOptions, ConnectionRecord, KeyLogCollector,
-    ServerTlsOptions, TlsError, accept_tls, client_config, connect_tls, server_config,
+    ServerTlsOptions, TlsError, accept_tls, client_config, connect_tls, presented_chain,
+    server_config,
 };
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -303,12 +304,7 @@ impl SipActor {
         .await
         .map_err(|e| (e, None))?;
         let local = record.snapshot().client;
-        let peer_chain = tls
-            .get_ref()
-            .1
-            .peer_certificates()
-            .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-            .unwrap_or_default();
+        let peer_chain = presented_chain(tls.get_ref().1);
         let (handle, events) = spawn_connection(
             tls,
             ConnectionInfo {
@@ -401,12 +397,7 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: Tls
             let Ok((tls, record)) = accept_tls(tcp, &acceptor, HANDSHAKE_TIMEOUT).await else {
                 return;
             };
-            let peer_chain = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-                .unwrap_or_default();
+            let peer_chain = presented_chain(tls.get_ref().1);
             let (handle, events) = spawn_connection(
                 tls,
                 ConnectionInfo {

@@ -101,6 +101,15 @@ pub enum TlsError {
     Io(#[from] io::Error),
 }
 
+/// The certificate chain the other side of a finished handshake presented,
+/// leaf first (empty when it presented none).
+pub fn presented_chain(connection: &rustls::CommonState) -> Vec<CertificateDer<'static>> {
+    connection
+        .peer_certificates()
+        .map(|chain| chain.iter().map(|der| der.clone().into_owned()).collect())
+        .unwrap_or_default()
+}
+
 /// Installs aws-lc-rs as the process-wide rustls provider. Harmless if a
 /// provider is already installed. (The configs built here name their provider
 /// explicitly, so they work without this; other code may not.)

@@ -20,8 +20,8 @@ use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
     ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions,
-    TlsVersions, accept_tls, client_config, connect_tls, describe_certificate, server_config,
-    server_config_with_versions,
+    TlsVersions, accept_tls, client_config, connect_tls, describe_certificate, presented_chain,
+    server_config, server_config_with_versions,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -237,12 +237,7 @@ async fn accept_loop(
             let Ok((tls, record)) = accept_tls(tcp, &acceptor, HANDSHAKE_TIMEOUT).await else {
                 return;
             };
-            let peer_chain: Vec<_> = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-                .unwrap_or_default();
+            let peer_chain = presented_chain(tls.get_ref().1);
             let provider = match side {
                 Side::External => identify_provider(&state.policy, &peer_chain),
                 Side::Internal => None,
@@ -634,12 +629,7 @@ async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle,
     .map_err(|_| format!("connecting to {server_name} ({address}) timed out"))?
     .map_err(|e| format!("connecting to {server_name} ({address}) failed: {e}"))?;
     let local = record.snapshot().client;
-    let peer_chain = tls
-        .get_ref()
-        .1
-        .peer_certificates()
-        .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-        .unwrap_or_default();
+    let peer_chain = presented_chain(tls.get_ref().1);
     let (handle, events) = spawn_connection(
         tls,
         ConnectionInfo {
