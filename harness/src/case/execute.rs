@@ -10,20 +10,22 @@ use picharness_reports::{TranscriptEntry, Verdict};
 use picharness_simulators::actor::{ActorEvent, ActorEventKind, SipActor, UserRoute};
 use picharness_simulators::sip_conn::ConnHandle;
 use picharness_simulators::tls::ConnectionRecord;
-use picharness_wire::sip::{NameAddr, SipMessage, SipUri};
+use picharness_wire::sip::{SipMessage, SipUri};
 use rustls_pki_types::CertificateDer;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
+mod dialog;
+mod expect;
+
+use dialog::DialogView;
+
 use super::checks;
 use super::evidence::CaseArtifacts;
-use super::matching::{describe, header_problem, is_expected_kind};
+use super::matching::describe;
 use super::outcome::Outcome;
-use super::sip_validity::{validity_problem, validity_warnings};
 use crate::locate::{EdgeCandidate, LocateError, locate_edge};
-use crate::scenario::{
-    Action, Actor, Case, HeaderExpectation, MessageExpectation, Step, TemplateVars, render_message,
-};
+use crate::scenario::{Action, Actor, Case, Step, TemplateVars, render_message};
 use crate::topology::Topology;
 
 /// The state of one case while it runs.
@@ -67,48 +69,6 @@ pub(crate) struct CaseRun<'a> {
     pub(crate) details: Vec<String>,
     started: SystemTime,
     _routes: Vec<UserRoute>,
-}
-
-/// What an actor knows of the dialog it is in (RFC 3261 §12.1): where to
-/// send in-dialog requests and through which route set.
-#[derive(Debug, Clone, Default)]
-struct DialogView {
-    /// The remote target: the peer's Contact URI.
-    target: String,
-    /// The route set, in the order Route headers carry it.
-    route: Vec<String>,
-    /// The remote party's name-addr with its tag (From or To of the
-    /// dialog-forming message).
-    remote: String,
-}
-
-impl DialogView {
-    /// The view of a UAS that received a dialog-forming request, or of a UAC
-    /// that received a 2xx to one; `None` when the message has no Contact.
-    fn from_message(message: &SipMessage) -> Option<Self> {
-        let contact = message
-            .headers
-            .values("contact")
-            .first()
-            .and_then(|c| NameAddr::parse(c))?;
-        let mut route: Vec<String> = message
-            .headers
-            .values("record-route")
-            .iter()
-            .map(|v| (*v).to_owned())
-            .collect();
-        let remote = if message.is_request() {
-            message.headers.first("from")?.to_owned()
-        } else {
-            route.reverse();
-            message.headers.first("to")?.to_owned()
-        };
-        Some(Self {
-            target: contact.uri,
-            route,
-            remote,
-        })
-    }
 }
 
 fn slug(id: &str) -> String {
@@ -192,26 +152,6 @@ fn upcoming_expect_actors(rest: &[Step]) -> Vec<String> {
         .take_while(|s| matches!(s.action, Action::Expect(_)))
         .map(|s| s.actor.name().to_owned())
         .collect()
-}
-
-/// Whether the expectation asks for connection reuse.
-fn wants_same_connection(expectation: &MessageExpectation) -> bool {
-    let rules = match expectation {
-        MessageExpectation::Request { headers, .. }
-        | MessageExpectation::Response { headers, .. }
-        | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong => return false,
-    };
-    rules.contains(&HeaderExpectation::SameConnection)
-}
-
-/// " (Warning: ...)" when a message explains itself in a Warning header.
-fn warning_note(message: &SipMessage) -> String {
-    message
-        .headers
-        .first("warning")
-        .map(|w| format!(" (Warning: {w})"))
-        .unwrap_or_default()
 }
 
 /// Why a step that ran out of time failed, naming what never happened.
@@ -543,24 +483,6 @@ impl<'a> CaseRun<'a> {
         })
     }
 
-    /// Records the dialog a message formed or refreshed. A request inside an
-    /// existing dialog (To tag present) refreshes only the remote target:
-    /// the route set is fixed when the dialog forms (RFC 3261 §12.2.2).
-    fn update_dialog(&mut self, actor: &str, message: &SipMessage, dialog: DialogView) {
-        let in_dialog = message.is_request()
-            && message
-                .headers
-                .first("to")
-                .and_then(NameAddr::parse)
-                .is_some_and(|to| to.tag().is_some());
-        match self.dialogs.get_mut(actor) {
-            Some(existing) if in_dialog => existing.target = dialog.target,
-            _ => {
-                self.dialogs.insert(actor.to_owned(), dialog);
-            }
-        }
-    }
-
     /// The connection a send goes on: the actor's own client connection to
     /// the SUT, or (`reuse`) the one the actor's latest message arrived on,
     /// which this case then claims so what comes back on it reaches it.
@@ -711,169 +633,6 @@ impl<'a> CaseRun<'a> {
                 "the Edge closed its connection to {name} before the {status} could be sent"
             ))
         })
-    }
-
-    async fn expect(
-        &mut self,
-        actor: &Actor,
-        expectation: &MessageExpectation,
-    ) -> Result<(), Outcome> {
-        let wanted = actor.name();
-        let what = describe(expectation);
-        loop {
-            let event = match self.deferred.iter().position(|e| e.actor == wanted) {
-                Some(index) => match self.deferred.remove(index) {
-                    Some(event) => event,
-                    None => continue,
-                },
-                None => {
-                    let Some(event) = self.inbox.recv().await else {
-                        return Err(Outcome::error("the case inbox closed unexpectedly"));
-                    };
-                    self.log_event(&event);
-                    if event.actor != wanted && self.upcoming.contains(&event.actor) {
-                        self.deferred.push_back(event);
-                        continue;
-                    }
-                    event
-                }
-            };
-            match event.kind {
-                ActorEventKind::Message(message) => {
-                    let provisional = message.status().is_some_and(|s| s < 200);
-                    let expecting_provisional = matches!(expectation, MessageExpectation::Response { status, .. } if !status.matches(200) && (100..200).any(|s| status.matches(s)));
-                    if provisional && !expecting_provisional {
-                        continue;
-                    }
-                    if event.actor != wanted {
-                        return Err(Outcome::fail(format!(
-                            "{}{} arrived at {} while {wanted} waited for {what}",
-                            message.summary(),
-                            warning_note(&message),
-                            event.actor
-                        )));
-                    }
-                    if !is_expected_kind(expectation, &message) {
-                        return Err(Outcome::fail(format!(
-                            "{wanted} expected {what} but received {}{}",
-                            message.summary(),
-                            warning_note(&message)
-                        )));
-                    }
-                    if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars)
-                    {
-                        return Err(Outcome::fail(problem));
-                    }
-                    if let Some(problem) = validity_problem(&message, wanted) {
-                        return Err(Outcome::fail(problem));
-                    }
-                    for warning in validity_warnings(&message) {
-                        self.note(format!("{} at {wanted}: {warning}", message.summary()));
-                    }
-                    let previous = self
-                        .last_connection
-                        .insert(event.actor.clone(), event.connection.clone())
-                        .map(|c| c.id);
-                    if wants_same_connection(expectation)
-                        && previous.is_some_and(|id| id != event.connection.id)
-                    {
-                        return Err(Outcome::fail(format!(
-                            "{} reached {wanted} on a new connection from {} instead of the one its previous message used",
-                            message.summary(),
-                            event.connection.remote
-                        )));
-                    }
-                    let forms_dialog = if message.is_request() {
-                        matches!(message.method(), Some("INVITE" | "SUBSCRIBE"))
-                    } else {
-                        message.status().is_some_and(|s| (200..300).contains(&s))
-                            && message
-                                .cseq()
-                                .is_some_and(|(_, m)| m == "INVITE" || m == "SUBSCRIBE")
-                    };
-                    if forms_dialog && let Some(dialog) = DialogView::from_message(&message) {
-                        self.update_dialog(&event.actor, &message, dialog);
-                    }
-                    if !message.is_request()
-                        && let Some(to) = message.headers.first("to")
-                    {
-                        self.last_response_to
-                            .insert(event.actor.clone(), to.to_owned());
-                    }
-                    if message.is_request() {
-                        let method = message.method().unwrap_or_default().to_owned();
-                        self.last_request_by_method.insert(
-                            (event.actor.clone(), method),
-                            (message.clone(), event.connection.clone()),
-                        );
-                        self.last_request
-                            .insert(event.actor.clone(), (message, event.connection));
-                    }
-                    return Ok(());
-                }
-                ActorEventKind::Garbage { error, .. } => {
-                    return Err(Outcome::fail(format!(
-                        "{} received bytes that are not a SIP message: {error}",
-                        event.actor
-                    )));
-                }
-                ActorEventKind::KeepAlive { ping } => {
-                    if !ping
-                        && event.actor == wanted
-                        && matches!(expectation, MessageExpectation::Pong)
-                    {
-                        return Ok(());
-                    }
-                }
-                ActorEventKind::Closed { reason }
-                    if event.actor == wanted
-                        && matches!(expectation, MessageExpectation::Refusal { .. }) =>
-                {
-                    let _ = reason;
-                    return Ok(());
-                }
-                ActorEventKind::Closed { reason } => {
-                    return Err(Outcome::fail(format!(
-                        "the Edge closed {}'s connection ({reason}) while {wanted} waited for {what}",
-                        event.actor
-                    )));
-                }
-            }
-        }
-    }
-
-    /// Puts an event into the transcript when it arrives (once, even if its
-    /// step comes later).
-    fn log_event(&mut self, event: &ActorEvent) {
-        let (local, remote) = (event.connection.local, event.connection.remote);
-        match &event.kind {
-            ActorEventKind::Message(message) => {
-                let text = String::from_utf8_lossy(&message.raw).into_owned();
-                self.log_message(&event.actor, "received", &event.connection, text);
-            }
-            ActorEventKind::Garbage { bytes, error } => {
-                let text = format!("{error}\n{}", String::from_utf8_lossy(bytes));
-                self.log_message(&event.actor, "received", &event.connection, text);
-            }
-            ActorEventKind::KeepAlive { ping } => {
-                let what = if *ping {
-                    "a CRLF keep-alive ping"
-                } else {
-                    "a CRLF keep-alive pong"
-                };
-                self.note(format!(
-                    "{} received {what} on {local} <- {remote}",
-                    event.actor
-                ));
-            }
-            ActorEventKind::Closed { reason } => {
-                self.remember_connection(&event.connection.record, event.connection.id);
-                self.note(format!(
-                    "{}'s connection {local} -> {remote} closed: {reason}",
-                    event.actor
-                ));
-            }
-        }
     }
 
     /// Records a finding for the pass reason (and the transcript).

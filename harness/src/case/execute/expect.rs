@@ -1,0 +1,197 @@
+//! The expect step: waiting for what the SUT sends, matching it against
+//! the step's expectation, and logging every arrival once.
+
+use picharness_simulators::actor::{ActorEvent, ActorEventKind};
+use picharness_wire::sip::SipMessage;
+
+use super::super::matching::{describe, header_problem, is_expected_kind};
+use super::super::outcome::Outcome;
+use super::super::sip_validity::{validity_problem, validity_warnings};
+use super::CaseRun;
+use super::dialog::DialogView;
+use crate::scenario::{Actor, HeaderExpectation, MessageExpectation};
+
+/// Whether the expectation asks for connection reuse.
+fn wants_same_connection(expectation: &MessageExpectation) -> bool {
+    let rules = match expectation {
+        MessageExpectation::Request { headers, .. }
+        | MessageExpectation::Response { headers, .. }
+        | MessageExpectation::Refusal { headers } => headers,
+        MessageExpectation::Pong => return false,
+    };
+    rules.contains(&HeaderExpectation::SameConnection)
+}
+
+/// " (Warning: ...)" when a message explains itself in a Warning header.
+pub(super) fn warning_note(message: &SipMessage) -> String {
+    message
+        .headers
+        .first("warning")
+        .map(|w| format!(" (Warning: {w})"))
+        .unwrap_or_default()
+}
+
+impl CaseRun<'_> {
+    pub(super) async fn expect(
+        &mut self,
+        actor: &Actor,
+        expectation: &MessageExpectation,
+    ) -> Result<(), Outcome> {
+        let wanted = actor.name();
+        let what = describe(expectation);
+        loop {
+            let event = match self.deferred.iter().position(|e| e.actor == wanted) {
+                Some(index) => match self.deferred.remove(index) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                None => {
+                    let Some(event) = self.inbox.recv().await else {
+                        return Err(Outcome::error("the case inbox closed unexpectedly"));
+                    };
+                    self.log_event(&event);
+                    if event.actor != wanted && self.upcoming.contains(&event.actor) {
+                        self.deferred.push_back(event);
+                        continue;
+                    }
+                    event
+                }
+            };
+            match event.kind {
+                ActorEventKind::Message(message) => {
+                    let provisional = message.status().is_some_and(|s| s < 200);
+                    let expecting_provisional = matches!(expectation, MessageExpectation::Response { status, .. } if !status.matches(200) && (100..200).any(|s| status.matches(s)));
+                    if provisional && !expecting_provisional {
+                        continue;
+                    }
+                    if event.actor != wanted {
+                        return Err(Outcome::fail(format!(
+                            "{}{} arrived at {} while {wanted} waited for {what}",
+                            message.summary(),
+                            warning_note(&message),
+                            event.actor
+                        )));
+                    }
+                    if !is_expected_kind(expectation, &message) {
+                        return Err(Outcome::fail(format!(
+                            "{wanted} expected {what} but received {}{}",
+                            message.summary(),
+                            warning_note(&message)
+                        )));
+                    }
+                    if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars)
+                    {
+                        return Err(Outcome::fail(problem));
+                    }
+                    if let Some(problem) = validity_problem(&message, wanted) {
+                        return Err(Outcome::fail(problem));
+                    }
+                    for warning in validity_warnings(&message) {
+                        self.note(format!("{} at {wanted}: {warning}", message.summary()));
+                    }
+                    let previous = self
+                        .last_connection
+                        .insert(event.actor.clone(), event.connection.clone())
+                        .map(|c| c.id);
+                    if wants_same_connection(expectation)
+                        && previous.is_some_and(|id| id != event.connection.id)
+                    {
+                        return Err(Outcome::fail(format!(
+                            "{} reached {wanted} on a new connection from {} instead of the one its previous message used",
+                            message.summary(),
+                            event.connection.remote
+                        )));
+                    }
+                    let forms_dialog = if message.is_request() {
+                        matches!(message.method(), Some("INVITE" | "SUBSCRIBE"))
+                    } else {
+                        message.status().is_some_and(|s| (200..300).contains(&s))
+                            && message
+                                .cseq()
+                                .is_some_and(|(_, m)| m == "INVITE" || m == "SUBSCRIBE")
+                    };
+                    if forms_dialog && let Some(dialog) = DialogView::from_message(&message) {
+                        self.update_dialog(&event.actor, &message, dialog);
+                    }
+                    if !message.is_request()
+                        && let Some(to) = message.headers.first("to")
+                    {
+                        self.last_response_to
+                            .insert(event.actor.clone(), to.to_owned());
+                    }
+                    if message.is_request() {
+                        let method = message.method().unwrap_or_default().to_owned();
+                        self.last_request_by_method.insert(
+                            (event.actor.clone(), method),
+                            (message.clone(), event.connection.clone()),
+                        );
+                        self.last_request
+                            .insert(event.actor.clone(), (message, event.connection));
+                    }
+                    return Ok(());
+                }
+                ActorEventKind::Garbage { error, .. } => {
+                    return Err(Outcome::fail(format!(
+                        "{} received bytes that are not a SIP message: {error}",
+                        event.actor
+                    )));
+                }
+                ActorEventKind::KeepAlive { ping } => {
+                    if !ping
+                        && event.actor == wanted
+                        && matches!(expectation, MessageExpectation::Pong)
+                    {
+                        return Ok(());
+                    }
+                }
+                ActorEventKind::Closed { reason }
+                    if event.actor == wanted
+                        && matches!(expectation, MessageExpectation::Refusal { .. }) =>
+                {
+                    let _ = reason;
+                    return Ok(());
+                }
+                ActorEventKind::Closed { reason } => {
+                    return Err(Outcome::fail(format!(
+                        "the Edge closed {}'s connection ({reason}) while {wanted} waited for {what}",
+                        event.actor
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Puts an event into the transcript when it arrives (once, even if its
+    /// step comes later).
+    pub(super) fn log_event(&mut self, event: &ActorEvent) {
+        let (local, remote) = (event.connection.local, event.connection.remote);
+        match &event.kind {
+            ActorEventKind::Message(message) => {
+                let text = String::from_utf8_lossy(&message.raw).into_owned();
+                self.log_message(&event.actor, "received", &event.connection, text);
+            }
+            ActorEventKind::Garbage { bytes, error } => {
+                let text = format!("{error}\n{}", String::from_utf8_lossy(bytes));
+                self.log_message(&event.actor, "received", &event.connection, text);
+            }
+            ActorEventKind::KeepAlive { ping } => {
+                let what = if *ping {
+                    "a CRLF keep-alive ping"
+                } else {
+                    "a CRLF keep-alive pong"
+                };
+                self.note(format!(
+                    "{} received {what} on {local} <- {remote}",
+                    event.actor
+                ));
+            }
+            ActorEventKind::Closed { reason } => {
+                self.remember_connection(&event.connection.record, event.connection.id);
+                self.note(format!(
+                    "{}'s connection {local} -> {remote} closed: {reason}",
+                    event.actor
+                ));
+            }
+        }
+    }
+}
