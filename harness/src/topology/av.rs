@@ -15,6 +15,8 @@ use super::{EmbeddedAddresses, TopologyError};
 pub const STUN_UDP_PORT: u16 = 3478;
 /// STUN/TURN over TCP.
 pub const STUN_TCP_PORT: u16 = 443;
+/// Where the embedded A/V Edge listens for TCP when 443 cannot be bound (not root).
+pub(super) const FALLBACK_TCP_PORT: u16 = 10443;
 
 const REALM: &str = "contoso.test";
 const USERNAME: &str = "messenger-av";
@@ -141,25 +143,33 @@ pub(super) async fn start_embedded_av(
         username: USERNAME.to_owned(),
         password: format!("{:016x}", rand::random::<u64>()),
     };
-    let view = AvView {
-        udp: SocketAddr::new(addresses.av_edge(), STUN_UDP_PORT),
-        tcp: SocketAddr::new(addresses.av_edge(), STUN_TCP_PORT),
-        credentials: credentials.clone(),
-        client_ip: addresses.av_client(),
-        peer_ip: addresses.av_peer(),
-        rtp_packets: DEFAULT_RTP_PACKETS,
-        dialects: AvDialects::BOTH,
-    };
-    let edge = AvEdge::start(AvEdgeConfig {
-        udp: view.udp,
-        tcp: view.tcp,
-        relay_ip: addresses.av_edge(),
-        realm: REALM.to_owned(),
-        username: credentials.username,
-        password: credentials.password,
-        behaviour: behaviour(faults),
-    })
-    .await
-    .map_err(|e| TopologyError::Edge(format!("A/V Edge: {e}")))?;
-    Ok((view, edge))
+    // TCP 443 is privileged: without root, the A/V Edge listens on a high
+    // port instead (the harness reaches it wherever it listens).
+    let mut last_error = String::new();
+    for tcp_port in [STUN_TCP_PORT, FALLBACK_TCP_PORT] {
+        let view = AvView {
+            udp: SocketAddr::new(addresses.av_edge(), STUN_UDP_PORT),
+            tcp: SocketAddr::new(addresses.av_edge(), tcp_port),
+            credentials: credentials.clone(),
+            client_ip: addresses.av_client(),
+            peer_ip: addresses.av_peer(),
+            rtp_packets: DEFAULT_RTP_PACKETS,
+            dialects: AvDialects::BOTH,
+        };
+        match AvEdge::start(AvEdgeConfig {
+            udp: view.udp,
+            tcp: view.tcp,
+            relay_ip: addresses.av_edge(),
+            realm: REALM.to_owned(),
+            username: credentials.username.clone(),
+            password: credentials.password.clone(),
+            behaviour: behaviour(faults),
+        })
+        .await
+        {
+            Ok(edge) => return Ok((view, edge)),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(TopologyError::Edge(format!("A/V Edge: {last_error}")))
 }
