@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::RData;
 use picharness_simulators::dns::resolver;
-use picharness_simulators::tls::describe_certificate;
+use picharness_simulators::tls::{CertificateSummary, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
 mod av;
@@ -124,31 +124,17 @@ async fn server_certificate(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), 
         )));
     };
     let target = srv.target.clone();
-    let sip_actor = run.actor(actor)?;
-    let before = sip_actor.chains_presented_by_servers().all().len();
     let remote = run.topology.sut.external;
     let server_name = run.topology.sut.access_edge_fqdn.clone();
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let connected = sip_actor.connect(remote, &server_name, tx).await;
-    let recorded = sip_actor.chains_presented_by_servers().all();
-    let Some(presented) = recorded.get(before..).and_then(|new| new.last()).cloned() else {
-        return Err(match connected {
-            Ok(_) => {
-                Outcome::error("the TLS handshake finished but no server certificate was recorded")
-            }
-            Err((e, _)) => Outcome::fail(format!(
-                "the Edge at {remote} presented no certificate: {e}"
-            )),
-        });
-    };
-    if let Ok(connection) = &connected {
-        run.remember_connection(&connection.record, connection.id);
-    }
-    run.certificates
-        .push(("sut-server-chain".to_owned(), presented.chain.clone()));
-    let leaf = first_certificate(&presented.chain)?;
-    let summary = describe_certificate(leaf)
-        .map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;
+    let ServerProbe {
+        summary,
+        handshake_error,
+    } = probe_server_certificate(run, actor, &server_name, |e| {
+        Outcome::fail(format!(
+            "the Edge at {remote} presented no certificate: {e}"
+        ))
+    })
+    .await?;
     run.note(format!("Edge server certificate:\n{}", summary.to_text()));
     if !summary.server_auth {
         let why = if summary.has_eku {
@@ -170,12 +156,61 @@ async fn server_certificate(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), 
             summary.dns_names.join(", ")
         )));
     }
-    if let Err((e, _)) = connected {
+    if let Some(e) = handshake_error {
         return Err(Outcome::fail(format!(
             "the Edge's certificate was refused by a standard verifier: {e}"
         )));
     }
     Ok(())
+}
+
+/// What a peer saw of the certificate the Edge serves on its external port.
+pub(crate) struct ServerProbe {
+    pub(crate) summary: CertificateSummary,
+    /// Why a standard verifier refused the handshake, when it did.
+    pub(crate) handshake_error: Option<String>,
+}
+
+/// Connects `actor` to the Edge's external listener naming `server_name`
+/// and reads the leaf the Edge presented, recorded even when the handshake
+/// failed; the chain goes into the case's evidence. When the Edge presented
+/// no certificate, `no_chain` turns the handshake error into the verdict.
+pub(crate) async fn probe_server_certificate(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    server_name: &str,
+    no_chain: impl FnOnce(String) -> Outcome,
+) -> Result<ServerProbe, Outcome> {
+    let sip_actor = run.actor(actor)?;
+    let before = sip_actor.chains_presented_by_servers().all().len();
+    let remote = run.topology.sut.external;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let connected = sip_actor.connect(remote, server_name, tx).await;
+    let recorded = sip_actor.chains_presented_by_servers().all();
+    let Some(presented) = recorded.get(before..).and_then(|new| new.last()).cloned() else {
+        return Err(match connected {
+            Ok(_) => {
+                Outcome::error("the TLS handshake finished but no server certificate was recorded")
+            }
+            Err((e, _)) => no_chain(e.to_string()),
+        });
+    };
+    let handshake_error = match &connected {
+        Ok(connection) => {
+            run.remember_connection(&connection.record, connection.id);
+            None
+        }
+        Err((e, _)) => Some(e.to_string()),
+    };
+    run.certificates
+        .push(("sut-server-chain".to_owned(), presented.chain.clone()));
+    let leaf = first_certificate(&presented.chain)?;
+    let summary = describe_certificate(leaf)
+        .map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;
+    Ok(ServerProbe {
+        summary,
+        handshake_error,
+    })
 }
 
 fn first_certificate<'c>(

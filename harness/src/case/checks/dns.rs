@@ -14,9 +14,8 @@ use hickory_proto::rr::RData;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::net::NetError;
 use picharness_simulators::dns::{resolver, resolver_tcp_only, response_code_of};
-use picharness_simulators::tls::describe_certificate;
 
-use super::{federation_srv_name, first_certificate};
+use super::{ServerProbe, federation_srv_name, probe_server_certificate};
 use crate::case::execute::CaseRun;
 use crate::case::outcome::Outcome;
 use crate::scenario::Actor;
@@ -427,35 +426,18 @@ pub(crate) async fn over_tcp(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
 pub(crate) async fn srv_target_in_san(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), Outcome> {
     let records = required_srv(run).await?;
     let wanted = targets(&records);
-    let sip_actor = run.actor(actor)?;
-    let before = sip_actor.chains_presented_by_servers().all().len();
     let remote = run.topology.sut.external;
     // The peer names the first target, as a peer that found it by SRV would.
     let server_name = wanted
         .first()
         .cloned()
         .unwrap_or_else(|| run.topology.sut.access_edge_fqdn.clone());
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let connected = sip_actor.connect(remote, &server_name, tx).await;
-    let recorded = sip_actor.chains_presented_by_servers().all();
-    let Some(presented) = recorded.get(before..).and_then(|new| new.last()).cloned() else {
-        return Err(match connected {
-            Ok(_) => {
-                Outcome::error("the TLS handshake finished but no server certificate was recorded")
-            }
-            Err((e, _)) => Outcome::inconclusive(format!(
-                "the Edge at {remote} presented no certificate to compare the SRV target with: {e}"
-            )),
-        });
-    };
-    if let Ok(connection) = &connected {
-        run.remember_connection(&connection.record, connection.id);
-    }
-    run.certificates
-        .push(("sut-server-chain".to_owned(), presented.chain.clone()));
-    let leaf = first_certificate(&presented.chain)?;
-    let summary = describe_certificate(leaf)
-        .map_err(|e| Outcome::fail(format!("the Edge's certificate cannot be parsed: {e}")))?;
+    let ServerProbe { summary, .. } = probe_server_certificate(run, actor, &server_name, |e| {
+        Outcome::inconclusive(format!(
+            "the Edge at {remote} presented no certificate to compare the SRV target with: {e}"
+        ))
+    })
+    .await?;
     run.note(format!(
         "Edge certificate SAN dNSNames: [{}]",
         summary.dns_names.join(", ")
