@@ -9,6 +9,7 @@
 
 pub mod actor;
 pub mod av;
+pub mod destinations;
 pub mod dns;
 pub mod edge;
 pub mod pki;

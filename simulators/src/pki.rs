@@ -10,6 +10,7 @@
 //! `tls::ServerTlsOptions` for how the harness checks that itself).
 
 mod bad_peer;
+mod load;
 mod pss;
 mod weak_key;
 

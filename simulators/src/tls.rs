@@ -87,6 +87,9 @@ pub enum TlsError {
         message: String,
         tls_error: Option<rustls::Error>,
     },
+    /// The configuration does not name the destination; nothing was sent.
+    #[error("{0}")]
+    Refused(#[from] crate::destinations::RefusedDestination),
     /// The server name is neither a DNS name nor an IP address.
     #[error("invalid TLS server name {0:?}")]
     InvalidServerName(String),
@@ -635,6 +638,7 @@ async fn tcp_connect_until(
     deadline: Instant,
     timeout: Duration,
 ) -> Result<TcpStream, TlsError> {
+    crate::destinations::check_destination(remote)?;
     let socket = if remote.is_ipv4() {
         TcpSocket::new_v4()?
     } else {

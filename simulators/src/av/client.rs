@@ -86,6 +86,8 @@ impl RecordingUdp {
     }
 
     pub async fn send_to(&self, bytes: &[u8], to: SocketAddr) -> Result<(), AvClientError> {
+        crate::destinations::check_destination(to)
+            .map_err(|refused| AvClientError::Io(refused.to_string()))?;
         self.log.push(Datagram {
             at: SystemTime::now(),
             source: self.local,
@@ -140,6 +142,8 @@ impl StunTcpClient {
         remote: SocketAddr,
         deadline: Instant,
     ) -> Result<Self, AvClientError> {
+        crate::destinations::check_destination(remote)
+            .map_err(|refused| AvClientError::Io(refused.to_string()))?;
         let socket = TcpSocket::new_v4().map_err(|e| io(&e))?;
         socket
             .bind(SocketAddr::new(local_ip, 0))

@@ -341,12 +341,16 @@ pub(crate) async fn srv_target_address(run: &mut CaseRun<'_>) -> Result<(), Outc
         for address in addresses {
             let probe = SocketAddr::new(address, SIP_TLS_PORT);
             let wait = CONNECT_TIMEOUT.min(run.time_left());
-            let connected =
-                match tokio::time::timeout(wait, tokio::net::TcpStream::connect(probe)).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err(format!("no answer within {} ms", wait.as_millis())),
-                };
+            let connected = match picharness_simulators::destinations::check_destination(probe) {
+                Err(refused) => Err(refused.to_string()),
+                Ok(()) => {
+                    match tokio::time::timeout(wait, tokio::net::TcpStream::connect(probe)).await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!("no answer within {} ms", wait.as_millis())),
+                    }
+                }
+            };
             run.note(format!(
                 "TCP connect to {probe}: {}",
                 connected
