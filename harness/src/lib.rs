@@ -12,12 +12,13 @@
 //! `locate` is how a peer finds the Edge through DNS; `dns_serve` runs the DNS
 //! server alone (`picharness dns serve`); `dns_trace` writes the run's whole
 //! DNS traffic as `dns.pcapng`.
-//! drives all cases as libtest-mimic trials and writes the reports.
+//! `config` reads a staging configuration (`run --config`).
 //! `sip_lint` reads SIP messages from files for `picharness sip lint`.
 
 pub mod bundle;
 pub mod case;
 pub mod catalogue;
+pub mod config;
 pub mod dns_serve;
 pub mod dns_trace;
 pub mod locate;

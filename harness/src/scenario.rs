@@ -8,6 +8,7 @@ mod model;
 mod template;
 
 pub use error::ScenarioError;
+pub(crate) use error::line_of;
 pub use load::{load_case_file, load_cases, parse_case};
 pub use model::{
     Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
