@@ -48,6 +48,13 @@ enum Command {
         /// Run only shard K of N (cases sorted by id, dealt round-robin); merge with `report merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<Shard>,
+        /// Run against the Edge this staging configuration names (see README "Testing a staging Edge").
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// With --config: print the mode, which cases apply and every address and port that would be
+        /// bound or contacted, then exit without sending anything.
+        #[arg(long, requires = "config")]
+        dry_run: bool,
         #[command(flatten)]
         av: Box<AvArgs>,
         #[command(flatten)]
@@ -234,6 +241,8 @@ fn main() -> ExitCode {
             scenarios,
             embedded_net,
             shard,
+            config,
+            dry_run,
             av,
             test_args,
         } => run(RunOptions {
@@ -243,6 +252,8 @@ fn main() -> ExitCode {
             embedded_base: embedded_net,
             shard,
             av: (*av).options(),
+            config,
+            dry_run,
             test_args,
         }),
         Command::List { format, scenarios } => {

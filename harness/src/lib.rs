@@ -12,9 +12,11 @@
 //! `locate` is how a peer finds the Edge through DNS; `dns_serve` runs the DNS
 //! server alone (`picharness dns serve`); `dns_trace` writes the run's whole
 //! DNS traffic as `dns.pcapng`.
-//! `config` reads a staging configuration (`run --config`).
+//! `config` reads a staging configuration (`run --config`); `applicability`
+//! decides which cases a setting can judge and `plan` says so before a run.
 //! `sip_lint` reads SIP messages from files for `picharness sip lint`.
 
+pub mod applicability;
 pub mod bundle;
 pub mod case;
 pub mod catalogue;
@@ -24,6 +26,7 @@ pub mod dns_trace;
 pub mod locate;
 pub mod merge;
 pub mod pki_init;
+pub mod plan;
 pub mod profile;
 pub mod run;
 pub mod scenario;

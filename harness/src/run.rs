@@ -22,11 +22,14 @@ use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
+use crate::config::load_config;
+use crate::plan::{CasePlan, describe_addresses, describe_plan};
+use picharness_simulators::destinations::restrict_destinations;
 use crate::dns_trace::write_dns_trace;
 use crate::scenario::Case;
 use crate::shard::Shard;
 use crate::terminal::{LiveProgress, Terminal};
-use crate::topology::{EmbeddedAddresses, Topology};
+use crate::topology::{EmbeddedAddresses, Topology, allowed_destinations, staging_setting};
 
 /// Exit code: every case passed, was skipped or was inconclusive.
 pub const EXIT_OK: u8 = 0;
@@ -46,6 +49,11 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// A/V off, an external A/V Edge, the RTP stream length.
     pub av: crate::topology::AvOptions,
+    /// A staging configuration: run against the Edge it names instead of
+    /// the embedded reference Edge.
+    pub config: Option<PathBuf>,
+    /// Print the plan and every address that would be used; send nothing.
+    pub dry_run: bool,
     pub test_args: Arguments,
 }
 
@@ -79,6 +87,46 @@ pub fn run(mut options: RunOptions) -> u8 {
     if let Some(shard) = options.shard {
         catalogue.cases = shard.select(&catalogue.cases);
     }
+    let config = match &options.config {
+        Some(path) => match load_config(path, &catalogue.profiles) {
+            Ok(config) => Some(config),
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                eprintln!(
+                    "picharness: {} problem(s) in the configuration; nothing was run",
+                    errors.len()
+                );
+                return EXIT_CANNOT_START;
+            }
+        },
+        None => None,
+    };
+    if let Some(config) = &config {
+        if !options.faults.is_empty() {
+            eprintln!(
+                "picharness: --sut-fault switches the embedded reference Edge; it has no meaning with --config"
+            );
+            return EXIT_CANNOT_START;
+        }
+        let plan = CasePlan::new(&catalogue.cases, &staging_setting(config));
+        print!("{}", describe_plan(config, &plan, options.dry_run));
+        if options.dry_run {
+            print!("{}", describe_addresses(config));
+            println!("picharness: dry run; nothing was sent");
+            return EXIT_OK;
+        }
+        if let Some(floor) = config.case_timeout {
+            for case in &mut catalogue.cases {
+                case.timeout = case.timeout.max(floor);
+            }
+        }
+        restrict_destinations(allowed_destinations(config));
+    } else if options.dry_run {
+        eprintln!("picharness: --dry-run shows what a run against a configured SUT would contact; give --config FILE");
+        return EXIT_CANNOT_START;
+    }
     if options.test_args.list {
         let trials = catalogue
             .cases
@@ -103,14 +151,23 @@ pub fn run(mut options: RunOptions) -> u8 {
     let addresses = EmbeddedAddresses {
         base: options.embedded_base,
     };
-    let mut topology = match runtime.block_on(Topology::embedded(
-        catalogue.profiles.clone(),
-        faults,
-        addresses,
-    )) {
+    let started = match &config {
+        Some(config) => runtime.block_on(Topology::from_config(config, catalogue.profiles.clone())),
+        None => runtime.block_on(Topology::embedded(
+            catalogue.profiles.clone(),
+            faults,
+            addresses,
+        )),
+    };
+    let mut topology = match started {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("picharness: cannot start the embedded topology: {e}");
+            let what = if config.is_some() {
+                "the simulated roles of the configuration"
+            } else {
+                "the embedded topology"
+            };
+            eprintln!("picharness: cannot start {what}: {e}");
             return EXIT_CANNOT_START;
         }
     };
@@ -199,12 +256,17 @@ pub fn run(mut options: RunOptions) -> u8 {
 /// the same suite the same way.
 fn invocation(options: &RunOptions) -> Invocation {
     let argv: Vec<String> = std::env::args().collect();
-    let mut rerun = vec![
-        "picharness".to_owned(),
-        "run".to_owned(),
-        "--embedded-net".to_owned(),
-        options.embedded_base.to_string(),
-    ];
+    let mut rerun = vec!["picharness".to_owned(), "run".to_owned()];
+    match &options.config {
+        Some(path) => {
+            rerun.push("--config".to_owned());
+            rerun.push(path.display().to_string());
+        }
+        None => {
+            rerun.push("--embedded-net".to_owned());
+            rerun.push(options.embedded_base.to_string());
+        }
+    }
     for fault in &options.faults {
         rerun.push("--sut-fault".to_owned());
         rerun.push(fault.name().to_owned());

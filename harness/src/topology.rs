@@ -4,8 +4,13 @@
 
 mod edge_certificate;
 mod peer_pki;
+mod staging;
 
 pub use peer_pki::PeerPki;
+pub use staging::{
+    RELAY_PORTS, allowed_destinations, read_peer_ca, read_trust_anchors, staging_setting,
+    staging_zones,
+};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -52,7 +57,8 @@ pub struct Topology {
     pub dns_server: SocketAddr,
     pub dns_log: DnsQueryLog,
     pub peers: BTreeMap<String, Arc<SipActor>>,
-    pub pool: Arc<SipActor>,
+    /// The simulated internal pool; `None` in external-only mode.
+    pub pool: Option<Arc<SipActor>>,
     pub profiles: Vec<ProviderProfile>,
     pub key_log: Arc<KeyLogCollector>,
     /// Trust anchors the SUT's certificates are judged against.
@@ -67,7 +73,9 @@ pub struct Topology {
     pub av: Option<AvView>,
     _edge: Option<ReferenceEdge>,
     _av_edge: Option<picharness_simulators::av::AvEdge>,
-    _dns: DnsServer,
+    /// What this setting lets cases judge (the rest are skipped).
+    pub setting: crate::applicability::Setting,
+    _dns: Option<DnsServer>,
 }
 
 /// Why a topology could not start.
@@ -422,7 +430,7 @@ impl Topology {
             dns_server,
             dns_log,
             peers,
-            pool,
+            pool: Some(pool),
             profiles,
             key_log,
 
@@ -432,7 +440,8 @@ impl Topology {
             av: Some(av),
             _edge: Some(edge),
             _av_edge: Some(av_edge),
-            _dns: dns,
+            setting: crate::applicability::Setting::everything(),
+            _dns: Some(dns),
         })
     }
 

@@ -78,7 +78,11 @@ fn slug(id: &str) -> String {
 /// Runs `case` and returns its outcome and evidence. `nonce` makes this
 /// run's user names unique.
 pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome, CaseArtifacts) {
-    if let Some(reason) = missing_feature(topology, case) {
+    if let Some(reason) = topology
+        .setting
+        .skip_reason(case)
+        .or_else(|| missing_feature(topology, case))
+    {
         return (
             Outcome::new(Verdict::Skipped, reason),
             CaseArtifacts::default(),
@@ -211,7 +215,11 @@ impl<'a> CaseRun<'a> {
             );
             vars.set("peer.fqdn", profile.federation_fqdn.clone());
         }
-        let mut routes = vec![topology.pool.route_user(&lync_user, inbox_tx.clone())];
+        let mut routes: Vec<UserRoute> = topology
+            .pool
+            .iter()
+            .map(|pool| pool.route_user(&lync_user, inbox_tx.clone()))
+            .collect();
         for provider in &case.providers {
             if let Some(peer) = topology.peers.get(provider) {
                 routes.push(peer.route_user(&peer_user, inbox_tx.clone()));
@@ -248,7 +256,9 @@ impl<'a> CaseRun<'a> {
 
     pub(crate) fn actor(&self, actor: &Actor) -> Result<&'a Arc<SipActor>, Outcome> {
         match actor {
-            Actor::Pool => Ok(&self.topology.pool),
+            Actor::Pool => self.topology.pool.as_ref().ok_or_else(|| {
+                Outcome::error("the topology has no pool (external-only mode)")
+            }),
             Actor::Peer(name) => self
                 .topology
                 .peers

@@ -55,7 +55,7 @@ impl AvDialects {
 }
 
 /// RTP packets each way by default: a two-second stream.
-const DEFAULT_RTP_PACKETS: u32 = 100;
+pub(super) const DEFAULT_RTP_PACKETS: u32 = 100;
 /// The longest stream `--rtp-seconds` may ask for (it must fit the case timeout).
 pub const MAX_RTP_SECONDS: u32 = 25;
 
