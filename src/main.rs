@@ -166,6 +166,9 @@ enum PkiAction {
         /// The staging Edge's SIP domain.
         #[arg(long, value_name = "DOMAIN", default_value = SUT_DOMAIN)]
         sip_domain: String,
+        /// Also write a certificate for the Edge's internal interface under this name (sandwich mode).
+        #[arg(long, value_name = "FQDN")]
+        internal_edge_fqdn: Option<String>,
     },
 }
 
@@ -304,6 +307,7 @@ fn main() -> ExitCode {
                     scenarios,
                     access_edge_fqdn,
                     sip_domain,
+                    internal_edge_fqdn,
                 },
         } => {
             let dir = scenarios.unwrap_or_else(default_scenarios_dir);
@@ -313,6 +317,7 @@ fn main() -> ExitCode {
                     profiles: catalogue.profiles,
                     access_edge_fqdn,
                     sip_domain,
+                    internal_edge_fqdn,
                 }) {
                     Ok(notes) => {
                         print!("{notes}");

@@ -22,6 +22,9 @@ pub struct PkiInitOptions {
     pub profiles: Vec<ProviderProfile>,
     pub access_edge_fqdn: String,
     pub sip_domain: String,
+    /// Also write a certificate for the Edge's internal interface (the
+    /// name the pool connects to in sandwich mode).
+    pub internal_edge_fqdn: Option<String>,
 }
 
 /// Why the PKI could not be written.
@@ -102,6 +105,12 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
     edge_spec.crl_distribution_point = Some(format!("http://{fqdn}/crl/picharness.crl"));
     let edge = root.issue(&edge_spec).map_err(pki_error)?;
     write_pair(&out.join("edge"), "access-edge", &edge)?;
+    if let Some(internal) = &options.internal_edge_fqdn {
+        let mut spec = LeafSpec::federation(internal, &[internal.as_str()]);
+        spec.crl_distribution_point = Some(format!("http://{internal}/crl/picharness.crl"));
+        let key = root.issue(&spec).map_err(pki_error)?;
+        write_pair(&out.join("edge"), "internal-edge", &key)?;
+    }
 
     let mut notes = String::new();
     let _ = writeln!(notes, "picharness test PKI in {}", out.display());
@@ -123,6 +132,12 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
         notes,
         "  for an Edge that should use the test CA rather than its own public certificate."
     );
+    if let Some(internal) = &options.internal_edge_fqdn {
+        let _ = writeln!(
+            notes,
+            "edge/internal-edge.pem + .key: a certificate for the Edge's internal interface, {internal} (sandwich mode)."
+        );
+    }
     let _ = writeln!(notes);
     let _ = writeln!(
         notes,
@@ -181,6 +196,7 @@ mod tests {
             profiles: vec![],
             access_edge_fqdn: "sip.contoso.test".into(),
             sip_domain: "contoso.test".into(),
+            internal_edge_fqdn: None,
         })
         .expect_err("not empty");
         assert!(matches!(err, PkiInitError::NotEmpty(_)), "{err}");
@@ -197,6 +213,7 @@ mod tests {
             profiles: vec![profile("yahoo", "sip.yahoo.com")],
             access_edge_fqdn: "sip.contoso.test".into(),
             sip_domain: "contoso.test".into(),
+            internal_edge_fqdn: None,
         })
         .expect("write");
         assert!(notes.contains("sip.yahoo.com"), "{notes}");
