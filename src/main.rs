@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::bundle::evidence_command;
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
+use picharness_harness::doctor::doctor;
 use picharness_harness::merge::merge_command;
 use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
@@ -70,6 +71,15 @@ enum Command {
     },
     /// List the reference Edge's fault switches.
     Faults,
+    /// Check a staging configuration and this machine before a run, and say what to fix.
+    Doctor {
+        /// The staging configuration to check.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Directory holding profiles/.
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+    },
     /// The in-process DNS server on its own.
     Dns {
         #[command(subcommand)]
@@ -343,6 +353,9 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         ),
+        Command::Doctor { config, scenarios } => {
+            doctor(&config, &scenarios.unwrap_or_else(default_scenarios_dir))
+        }
         Command::Faults => {
             for fault in Fault::ALL {
                 println!("{:<24} {}", fault.name(), fault.description());

@@ -17,8 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::scenario::ScenarioError as ConfigError;
 use crate::profile::ProviderProfile;
+pub use crate::scenario::ScenarioError as ConfigError;
 use crate::topology::AvDialects;
 
 /// Whether the harness plays the internal pool.

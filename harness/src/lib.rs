@@ -23,6 +23,7 @@ pub mod catalogue;
 pub mod config;
 pub mod dns_serve;
 pub mod dns_trace;
+pub mod doctor;
 pub mod locate;
 pub mod merge;
 pub mod pki_init;

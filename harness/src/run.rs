@@ -23,13 +23,13 @@ use picharness_simulators::tls::install_crypto_provider;
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::config::load_config;
-use crate::plan::{CasePlan, describe_addresses, describe_plan};
-use picharness_simulators::destinations::restrict_destinations;
 use crate::dns_trace::write_dns_trace;
+use crate::plan::{CasePlan, describe_addresses, describe_plan};
 use crate::scenario::Case;
 use crate::shard::Shard;
 use crate::terminal::{LiveProgress, Terminal};
 use crate::topology::{EmbeddedAddresses, Topology, allowed_destinations, staging_setting};
+use picharness_simulators::destinations::restrict_destinations;
 
 /// Exit code: every case passed, was skipped or was inconclusive.
 pub const EXIT_OK: u8 = 0;
@@ -124,7 +124,9 @@ pub fn run(mut options: RunOptions) -> u8 {
         }
         restrict_destinations(allowed_destinations(config));
     } else if options.dry_run {
-        eprintln!("picharness: --dry-run shows what a run against a configured SUT would contact; give --config FILE");
+        eprintln!(
+            "picharness: --dry-run shows what a run against a configured SUT would contact; give --config FILE"
+        );
         return EXIT_CANNOT_START;
     }
     if options.test_args.list {

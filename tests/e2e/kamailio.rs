@@ -100,7 +100,9 @@ fn module_dir() -> PathBuf {
             return PathBuf::from(candidate);
         }
     }
-    panic!("Kamailio's tls module was not found; scripts/test-all.sh installs kamailio-tls-modules");
+    panic!(
+        "Kamailio's tls module was not found; scripts/test-all.sh installs kamailio-tls-modules"
+    );
 }
 
 /// Stops Kamailio (and the workers it forked) when the test ends.
@@ -229,7 +231,10 @@ impl Lab {
             for (key, value) in &substitutions {
                 text = text.replace(&format!("@{key}@"), value);
             }
-            assert!(!text.contains('@') || !text.contains("@\n"), "unfilled placeholder");
+            assert!(
+                !text.contains('@') || !text.contains("@\n"),
+                "unfilled placeholder"
+            );
             std::fs::write(out, text).expect("write");
         };
         let cfg = self.dir.path().join("kamailio.cfg");
@@ -246,7 +251,9 @@ impl Lab {
             .arg("-f")
             .arg(&cfg)
             .output()
-            .expect("kamailio (Debian package kamailio) is required; scripts/test-all.sh installs it");
+            .expect(
+                "kamailio (Debian package kamailio) is required; scripts/test-all.sh installs it",
+            );
         assert!(
             check.status.success(),
             "kamailio refuses the generated configuration:\n{}",
@@ -334,6 +341,16 @@ fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
     let kamailio = lab.start_kamailio();
     let config = lab.write_config("sandwich");
     let config = config.display().to_string();
+    let doctor = binary()
+        .args(["doctor", "--config", &config])
+        .output()
+        .expect("doctor runs");
+    let doctor_out = String::from_utf8_lossy(&doctor.stdout);
+    assert_eq!(doctor.status.code(), Some(0), "doctor:\n{doctor_out}");
+    assert!(
+        doctor_out.contains("mutual TLS as ") && doctor_out.contains("completes"),
+        "{doctor_out}"
+    );
     let run = run_suite(160, &["--config", &config, "--skip", ".lync."]);
     let log = std::fs::read_to_string(&kamailio.log).unwrap_or_default();
     if let Ok(keep) = std::env::var("PICHARNESS_KEEP_KAMAILIO_LOG") {
@@ -397,12 +414,17 @@ fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
             "fail" if options && reason.contains("without a Allow header") => {}
             // No loop detection (see KAMAILIO_FAILS); with no pool behind
             // it the looped request dies on the unreachable next hop.
-            "fail" if id == "edge.sip.loop-detection" && reason.contains("expected response 482") => {}
+            "fail"
+                if id == "edge.sip.loop-detection" && reason.contains("expected response 482") => {}
             "pass" if !options => {}
             _ => wrong.push(format!("{id}: {verdict}: {reason}")),
         }
     }
-    assert!(wrong.is_empty(), "unexpected verdicts:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "unexpected verdicts:\n{}",
+        wrong.join("\n")
+    );
     assert!(
         skipped_for_pool >= 50,
         "only {skipped_for_pool} cases were skipped for needing the pool"

@@ -19,4 +19,5 @@ mod profiles;
 mod scenario_errors;
 mod shards;
 mod sip_lint;
+mod staging_config;
 mod terminal;

@@ -4,7 +4,7 @@
 //! in `checks/`.
 
 mod certificate;
-mod certificate_rules;
+pub(crate) mod certificate_rules;
 mod mtls_refusal;
 mod tls_versions;
 

@@ -256,9 +256,11 @@ impl<'a> CaseRun<'a> {
 
     pub(crate) fn actor(&self, actor: &Actor) -> Result<&'a Arc<SipActor>, Outcome> {
         match actor {
-            Actor::Pool => self.topology.pool.as_ref().ok_or_else(|| {
-                Outcome::error("the topology has no pool (external-only mode)")
-            }),
+            Actor::Pool => self
+                .topology
+                .pool
+                .as_ref()
+                .ok_or_else(|| Outcome::error("the topology has no pool (external-only mode)")),
             Actor::Peer(name) => self
                 .topology
                 .peers
@@ -355,6 +357,7 @@ impl<'a> CaseRun<'a> {
         let candidates = self.edge_candidates(actor).await?;
         let sip_actor = self.actor(actor)?;
         let mut failures = Vec::new();
+        let mut all_refused_here = true;
         for candidate in candidates {
             let (remote, server_name) = (candidate.address, candidate.server_name);
             match sip_actor
@@ -375,16 +378,23 @@ impl<'a> CaseRun<'a> {
                         let id = u64::MAX - self.records.len() as u64;
                         self.remember_connection(&record, id);
                     }
+                    all_refused_here &=
+                        matches!(error, picharness_simulators::tls::TlsError::Refused(_));
                     let failure = format!("at {remote} ({server_name}): {error}");
                     self.note(format!("{name} could not connect {failure}"));
                     failures.push(failure);
                 }
             }
         }
-        Err(Outcome::fail(format!(
+        let reason = format!(
             "{name} could not open a mutual TLS connection to the Edge {}",
             failures.join("; nor ")
-        )))
+        );
+        // The harness declined to send: nothing was learnt about the SUT.
+        if all_refused_here && !failures.is_empty() {
+            return Err(Outcome::error(reason));
+        }
+        Err(Outcome::fail(reason))
     }
 
     /// Where an actor's client connection to the SUT goes: the pool to the

@@ -65,10 +65,7 @@ impl Ctx<'_> {
                 self.error(
                     Some(value.span()),
                     field,
-                    format!(
-                        "{:?} is not an IP address (no port here)",
-                        value.get_ref()
-                    ),
+                    format!("{:?} is not an IP address (no port here)", value.get_ref()),
                 );
                 None
             }

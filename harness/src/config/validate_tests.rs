@@ -70,19 +70,34 @@ fn a_valid_sandwich_file_reads_into_the_model() {
     let (dir, text) = valid();
     let config = parse(&dir, &text).expect("valid");
     assert_eq!(config.mode, TopologyMode::Sandwich);
-    assert_eq!(config.sut.external, vec!["127.90.0.10:5061".parse().expect("addr")]);
-    assert_eq!(config.sut.trust_anchors, vec![dir.path().join("edge-root.pem")]);
+    assert_eq!(
+        config.sut.external,
+        vec!["127.90.0.10:5061".parse().expect("addr")]
+    );
+    assert_eq!(
+        config.sut.trust_anchors,
+        vec![dir.path().join("edge-root.pem")]
+    );
     assert_eq!(
         config.dns,
         DnsConfig::InProcess {
             listen: "127.90.0.2:5353".parse().expect("addr")
         }
     );
-    assert_eq!(config.pool.as_ref().map(|p| p.fqdn.as_str()), Some("pool.contoso.test"));
+    assert_eq!(
+        config.pool.as_ref().map(|p| p.fqdn.as_str()),
+        Some("pool.contoso.test")
+    );
     assert!(config.av.is_none(), "no [av] table means A/V off");
-    assert_eq!(config.providers.keys().collect::<Vec<_>>(), vec!["messenger"]);
+    assert_eq!(
+        config.providers.keys().collect::<Vec<_>>(),
+        vec!["messenger"]
+    );
     let messenger = &config.providers["messenger"];
-    assert_eq!(messenger.advertise, "127.90.1.2".parse::<IpAddr>().expect("ip"));
+    assert_eq!(
+        messenger.advertise,
+        "127.90.1.2".parse::<IpAddr>().expect("ip")
+    );
 }
 
 #[test]
@@ -92,7 +107,12 @@ fn an_unknown_key_is_named_with_its_line() {
     let error = only_error(&dir, &text);
     assert_eq!(error.field, "flavour");
     assert_eq!(error.line, 20);
-    assert!(error.to_string().contains("staging.toml:20: field `flavour`"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("staging.toml:20: field `flavour`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -139,7 +159,13 @@ fn av_needs_its_addresses_and_credentials_unless_disabled() {
     let enabled = format!("{text}\n[av]\nudp = \"127.90.0.12:3478\"\n");
     let errors = parse(&dir, &enabled).expect_err("incomplete A/V");
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-    for field in ["av.tcp", "av.username", "av.password", "av.client_ip", "av.media_peer_ip"] {
+    for field in [
+        "av.tcp",
+        "av.username",
+        "av.password",
+        "av.client_ip",
+        "av.media_peer_ip",
+    ] {
         assert!(fields.contains(&field), "{field} missing from {errors:?}");
     }
     let disabled = format!("{text}\n[av]\nenabled = false\n");

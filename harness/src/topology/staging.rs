@@ -101,7 +101,11 @@ pub fn staging_zones(config: &StagingConfig) -> Vec<ZoneData> {
                 name: format!("_sipfederationtls._tcp.{domain}."),
                 priority: 0,
                 weight: 0,
-                port: config.sut.external.first().map_or(SIP_TLS_PORT, SocketAddr::port),
+                port: config
+                    .sut
+                    .external
+                    .first()
+                    .map_or(SIP_TLS_PORT, SocketAddr::port),
                 target: format!("{}.", config.sut.access_edge_fqdn),
             });
             zone
@@ -118,7 +122,11 @@ pub fn staging_zones(config: &StagingConfig) -> Vec<ZoneData> {
         add_address(&mut zones, &pool.fqdn, pool.listen.ip());
     }
     for provider in config.providers.values() {
-        add_address(&mut zones, &provider.profile.federation_fqdn, provider.advertise);
+        add_address(
+            &mut zones,
+            &provider.profile.federation_fqdn,
+            provider.advertise,
+        );
     }
     zones
 }
@@ -262,7 +270,9 @@ impl Topology {
                 key_log: key_log.clone(),
             })
             .await
-            .map_err(|e| TopologyError::Actor(format!("{name} peer on {}: {e}", provider.listen)))?;
+            .map_err(|e| {
+                TopologyError::Actor(format!("{name} peer on {}: {e}", provider.listen))
+            })?;
             peers.insert(name.clone(), actor);
         }
 

@@ -35,7 +35,7 @@ fn parse(der: &[u8]) -> Result<x509_parser::certificate::X509Certificate<'_>, St
 }
 
 /// CERT-01 / CERT-13: subject CN is the access-edge FQDN and the SAN holds it.
-pub(super) fn judge_subject(leaf: &CertificateSummary, fqdn: &str) -> Result<String, String> {
+pub(crate) fn judge_subject(leaf: &CertificateSummary, fqdn: &str) -> Result<String, String> {
     let cn = leaf.subject_cn.as_deref().unwrap_or("");
     if !cn.eq_ignore_ascii_case(fqdn) {
         return Err(format!(
@@ -61,14 +61,14 @@ pub(super) fn judge_subject(leaf: &CertificateSummary, fqdn: &str) -> Result<Str
 }
 
 /// Current unix time, for `judge_validity`.
-pub(super) fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The leaf is inside its validity window at `now` (unix seconds).
-pub(super) fn judge_validity(leaf: &[u8], now: i64) -> Result<String, String> {
+pub(crate) fn judge_validity(leaf: &[u8], now: i64) -> Result<String, String> {
     let cert = parse(leaf)?;
     let summary = describe_certificate(leaf).map_err(|e| e.to_string())?;
     let not_before = cert.validity().not_before.timestamp();
@@ -163,7 +163,7 @@ pub(super) fn judge_crl_distribution_point(leaf: &CertificateSummary) -> Result<
 /// CERT-05: the chain leads to one of the configured trust anchors. Judged
 /// at a moment inside the leaf's validity window, so an expired leaf is
 /// reported by the validity rule rather than here.
-pub(super) fn judge_trust(
+pub(crate) fn judge_trust(
     chain: &[CertificateDer<'_>],
     anchors: &RootCertStore,
 ) -> Result<String, String> {

@@ -1,0 +1,234 @@
+//! `run --config` without a real Edge behind it: the plan and `--dry-run`,
+//! errors in the file named by line and field, destinations the file does
+//! not name refused before a packet is sent, and `doctor` saying what to
+//! fix. (The runs against a real third-party edge are in `kamailio`.)
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::support::{binary, run_suite, test_net};
+
+/// A PKI from `pki init` and a sandwich configuration on 127.`net`.0.0/16.
+fn staging_dir(net: u8) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = binary()
+        .args(["pki", "init", "--out"])
+        .arg(dir.path().join("pki"))
+        .output()
+        .expect("pki init");
+    assert!(output.status.success());
+    let config = dir.path().join("staging.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"mode = "sandwich"
+
+[sut]
+access_edge_fqdn = "sip.contoso.test"
+sip_domains = ["contoso.test"]
+external = ["127.{net}.0.10:5061"]
+internal = "127.{net}.0.11:5061"
+internal_fqdn = "edge-int.contoso.test"
+trust_anchors = ["pki/ca/root.pem"]
+
+[pki]
+ca_certificate = "pki/ca/root.pem"
+ca_key = "pki/ca/root.key"
+
+[dns]
+server = "in-process"
+listen = "127.{net}.0.2:5353"
+
+[pool]
+fqdn = "pool.contoso.test"
+listen = "127.{net}.0.20:5061"
+
+[providers.messenger]
+listen = "127.{net}.1.2:5061"
+"#
+        ),
+    )
+    .expect("write config");
+    (dir, config)
+}
+
+/// Listens where the SUT would be and reports whether anything connected.
+struct Tripwire(TcpListener);
+
+impl Tripwire {
+    fn at(address: &str) -> Self {
+        let listener = TcpListener::bind(address).expect("bind tripwire");
+        listener.set_nonblocking(true).expect("nonblocking");
+        Self(listener)
+    }
+
+    fn touched(&self) -> bool {
+        self.0.accept().is_ok()
+    }
+}
+
+fn run_picharness(args: &[&str]) -> std::process::Output {
+    binary().args(args).output().expect("picharness runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
+    let net = test_net(162);
+    let (_dir, config) = staging_dir(net);
+    let edge = Tripwire::at(&format!("127.{net}.0.10:5061"));
+    let output = run_picharness(&[
+        "run",
+        "--dry-run",
+        "--config",
+        &config.display().to_string(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    for expected in [
+        "sandwich mode",
+        "run   messenger.im.inbound",
+        "skip  yahoo.im.inbound: not applicable: the yahoo peer is disabled",
+        "skip  edge.dns.srv-exists: not applicable: the harness serves this DNS zone itself",
+        "dry run; nothing was sent",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+    for (address, label) in [
+        (
+            format!("127.{net}.0.10:5061"),
+            "sut.external[0] (Access Edge)",
+        ),
+        (format!("127.{net}.0.11:5061"), "sut.internal"),
+        (format!("127.{net}.1.2:5061"), "providers.messenger"),
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.trim_start().starts_with(&address) && line.contains(label)),
+            "no line for {address} ({label}) in:\n{stdout}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!edge.touched(), "a dry run connected to the SUT");
+}
+
+#[test]
+fn an_error_in_the_configuration_names_file_line_and_field() {
+    let net = test_net(162);
+    let (_dir, config) = staging_dir(net);
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text_before.replace("[pool]\n", "[pool]\nport = 5061\n"),
+    )
+    .expect("write");
+    let output = run_picharness(&["run", "--config", &config.display().to_string()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("staging.toml:20: field `port`: unknown field `port`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+}
+
+#[test]
+fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() {
+    let net = test_net(163);
+    let elsewhere = test_net(164);
+    let (dir, config) = staging_dir(net);
+    // The DNS to judge by says the Edge is at 127.<elsewhere>.0.10, an
+    // address the file does not name: a tripwire listens there.
+    let dns_listen = format!("127.{net}.0.53:5353");
+    let mut dns = binary()
+        .args(["dns", "serve", "--embedded-net"])
+        .arg(format!("127.{elsewhere}.0.0"))
+        .args(["--listen", &dns_listen])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dns serve");
+    let tripwire = Tripwire::at(&format!("127.{elsewhere}.0.10:5061"));
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text_before.replace(
+            &format!("server = \"in-process\"\nlisten = \"127.{net}.0.2:5353\""),
+            &format!("server = \"{dns_listen}\""),
+        ),
+    )
+    .expect("write");
+    std::thread::sleep(Duration::from_millis(500));
+    let run = run_suite(
+        163,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "messenger.im.inbound",
+            "--exact",
+        ],
+    );
+    let _ = dns.kill();
+    let _ = dns.wait();
+    let verdicts = run.verdicts();
+    let (verdict, reason) = &verdicts["messenger.im.inbound"];
+    assert_eq!(verdict, "error", "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "refused to send to 127.{elsewhere}.0.10:5061: the configuration does not name this address"
+        )),
+        "{reason}"
+    );
+    assert!(
+        !tripwire.touched(),
+        "a packet went to an address the file does not name"
+    );
+    drop(dir);
+}
+
+#[test]
+fn doctor_names_each_problem_and_what_to_fix() {
+    let net = test_net(165);
+    let (_dir, config) = staging_dir(net);
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    // An address no interface has (TEST-NET-1), and no Edge listening.
+    std::fs::write(
+        &config,
+        text_before.replace(&format!("127.{net}.0.20:5061"), "192.0.2.20:5061"),
+    )
+    .expect("write");
+    let output = run_picharness(&["doctor", "--config", &config.display().to_string()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    for expected in [
+        "ok       bind providers.messenger.listen",
+        "PROBLEM  bind pool.listen: 192.0.2.20:5061 is not an address of this machine: add it to an interface or change pool.listen",
+        "ok       pki: the CA and its key match",
+        &format!("PROBLEM  sut.external[0]: TCP connection to 127.{net}.0.10:5061 refused"),
+        "problem(s); fix them before a run",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+    assert!(Path::new(&config).exists());
+}
