@@ -2,8 +2,8 @@
 # Installs what the tests need, then runs every check the project has:
 # formatting, clippy with warnings as errors, and all tests (unit, wire
 # vectors, end-to-end runs against the reference Edge with tshark, dig and
-# openssl, the A/V cases against coturn, and the HTML report in headless
-# Chromium).
+# openssl, the A/V cases against coturn, the suite against Kamailio through
+# a staging configuration, and the HTML report in headless Chromium).
 # Every check runs even when an earlier one fails; the exit code is non-zero
 # if any failed.
 set -u
@@ -16,6 +16,9 @@ command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
+# A third-party SIP edge with TLS for the staging-configuration tests (tests/e2e/kamailio.rs).
+command -v kamailio >/dev/null 2>&1 || need_apt+=(kamailio)
+ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || need_apt+=(kamailio-tls-modules)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   SUDO=""

@@ -385,6 +385,13 @@ fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
         log.lines().rev().take(40).collect::<Vec<_>>().join("\n")
     );
     let passed = verdicts.values().filter(|(v, _)| v == "pass").count();
+    let count = |verdict: &str| verdicts.values().filter(|(v, _)| v == verdict).count();
+    println!(
+        "Kamailio, sandwich mode: {} cases reported: {passed} pass, {} fail, {} skipped",
+        verdicts.len(),
+        count("fail"),
+        count("skipped")
+    );
     assert!(passed >= 40, "only {passed} cases passed");
     assert!(
         !log.contains("exited by a signal"),

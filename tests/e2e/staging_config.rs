@@ -232,3 +232,32 @@ fn doctor_names_each_problem_and_what_to_fix() {
     }
     assert!(Path::new(&config).exists());
 }
+
+#[test]
+fn the_example_configuration_in_the_repository_is_valid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = binary()
+        .args(["pki", "init", "--out"])
+        .arg(dir.path().join("pki"))
+        .output()
+        .expect("pki init");
+    assert!(output.status.success());
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("staging.example.toml");
+    let config = dir.path().join("staging.toml");
+    std::fs::copy(&example, &config).expect("copy the example");
+    let output = run_picharness(&[
+        "run",
+        "--dry-run",
+        "--config",
+        &config.display().to_string(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("sandwich mode"), "{stdout}");
+    assert!(stdout.contains("203.0.113.12:50000-59999"), "{stdout}");
+}
