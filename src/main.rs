@@ -144,6 +144,9 @@ enum DnsCommand {
         /// Turn on a fault switch (repeatable); the dns-* ones change what is served.
         #[arg(long = "sut-fault", value_name = "NAME")]
         sut_faults: Vec<Fault>,
+        /// Serve the zones of this staging configuration (on its dns.listen unless --listen is given).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -294,12 +297,14 @@ fn main() -> ExitCode {
                     embedded_net,
                     scenarios,
                     sut_faults,
+                    config,
                 },
         } => dns_serve(DnsServeOptions {
             scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
             addresses: EmbeddedAddresses { base: embedded_net },
             listen,
             faults: sut_faults,
+            config,
         }),
         Command::Report {
             command: ReportCommand::Merge { dirs, out },

@@ -1,6 +1,8 @@
 //! `picharness dns serve`: the in-process authoritative DNS server on its
-//! own, serving the embedded topology's zones (with any DNS fault switches),
-//! so a staging Edge or a person with `dig` can query it. It prints its
+//! own, serving the embedded topology's zones (with any DNS fault switches)
+//! or, with `--config`, the zones a staging configuration implies, so a
+//! staging Edge can use it as its resolver and a person can query it with
+//! `dig`. It prints its
 //! zones, then one line per query with the answer it sent, until it is
 //! interrupted.
 
@@ -10,9 +12,10 @@ use std::path::PathBuf;
 use picharness_simulators::dns::{TTL, ZoneData, start_dns_server};
 use picharness_simulators::edge::{Fault, FaultSet};
 
+use crate::config::{DnsConfig, load_config};
 use crate::profile::load_profiles;
 use crate::run::{EXIT_CANNOT_START, EXIT_OK};
-use crate::topology::{EmbeddedAddresses, embedded_zones};
+use crate::topology::{EmbeddedAddresses, embedded_zones, staging_zones};
 
 /// What `picharness dns serve` was asked to do.
 pub struct DnsServeOptions {
@@ -24,6 +27,34 @@ pub struct DnsServeOptions {
     pub listen: Option<SocketAddr>,
     /// Fault switches; the DNS ones change the zones or the TCP behaviour.
     pub faults: Vec<Fault>,
+    /// Serve the zones of this staging configuration instead.
+    pub config: Option<PathBuf>,
+}
+
+/// The zones and the address to serve them on, from a staging configuration.
+fn configured_zones(
+    options: &DnsServeOptions,
+    config_path: &std::path::Path,
+    profiles: &[crate::profile::ProviderProfile],
+) -> Result<(Vec<ZoneData>, SocketAddr), Vec<String>> {
+    if !options.faults.is_empty() {
+        return Err(vec![
+            "--sut-fault changes the embedded zones; it has no meaning with --config".to_owned(),
+        ]);
+    }
+    let config = load_config(config_path, profiles)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let listen = match (options.listen, &config.dns) {
+        (Some(listen), _) => listen,
+        (None, DnsConfig::InProcess { listen }) => *listen,
+        (None, DnsConfig::External { server }) => {
+            return Err(vec![format!(
+                "{}: dns.server is {server}, a real DNS server; give --listen ADDR:PORT to serve this configuration's zones anyway",
+                config_path.display()
+            )]);
+        }
+    };
+    Ok((staging_zones(&config), listen))
 }
 
 /// The zones as zone-file lines, one record a line, under a `zone` heading
@@ -70,10 +101,23 @@ pub fn dns_serve(options: DnsServeOptions) -> u8 {
         }
     };
     let faults = FaultSet::new(options.faults.iter().copied());
-    let zones = embedded_zones(options.addresses, &profiles, &faults);
-    let listen = options
-        .listen
-        .unwrap_or_else(|| SocketAddr::new(options.addresses.dns(), 53));
+    let (zones, listen) = match &options.config {
+        Some(path) => match configured_zones(&options, path, &profiles) {
+            Ok(found) => found,
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
+                return EXIT_CANNOT_START;
+            }
+        },
+        None => (
+            embedded_zones(options.addresses, &profiles, &faults),
+            options
+                .listen
+                .unwrap_or_else(|| SocketAddr::new(options.addresses.dns(), 53)),
+        ),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -186,3 +186,101 @@ fn dns_serve_on_a_taken_port_exits_2_naming_the_address() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&address), "{stderr}");
 }
+
+/// `dns serve --config`: the zones a staging configuration implies, on its
+/// `dns.listen`, with AAAA records for IPv6 addresses.
+#[test]
+fn dig_queries_the_zones_of_a_staging_configuration() {
+    let net = test_net(136);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pki = binary()
+        .args(["pki", "init", "--out"])
+        .arg(dir.path().join("pki"))
+        .output()
+        .expect("pki init");
+    assert!(pki.status.success());
+    let ip = format!("127.{net}.0.53");
+    let port = 15_354;
+    let config = dir.path().join("staging.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"mode = "external-only"
+[sut]
+access_edge_fqdn = "sip.contoso.test"
+sip_domains = ["contoso.test", "fabrikam-corp.test"]
+external = ["127.{net}.0.10:5061", "[2001:db8::10]:5061"]
+trust_anchors = ["pki/ca/root.pem"]
+[pki]
+ca_certificate = "pki/ca/root.pem"
+ca_key = "pki/ca/root.key"
+[dns]
+server = "in-process"
+listen = "{ip}:{port}"
+[providers.yahoo]
+listen = "127.{net}.1.3:5061"
+advertise = "2001:db8::3"
+"#
+        ),
+    )
+    .expect("write config");
+    let mut child = binary()
+        .args(["dns", "serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("dns serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let _server = Server(child);
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    lines_until(&rx, &mut seen, |l| {
+        l.iter().any(|x| x.starts_with("listening on"))
+    });
+    let zones = seen.join("\n");
+    assert!(
+        zones.contains(
+            "  _sipfederationtls._tcp.fabrikam-corp.test. 60 IN SRV 0 0 5061 sip.contoso.test."
+        ) && zones.contains("  sip.contoso.test. 60 IN AAAA 2001:db8::10")
+            && zones.contains("zone sip.yahoo.com."),
+        "{zones}"
+    );
+    let answers = |args: &[&str]| -> Vec<String> {
+        dig(&ip, port, args)
+            .lines()
+            .filter(|l| !l.starts_with(';'))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let a = answers(&["sip.contoso.test", "A"]);
+    assert_eq!(a, vec![format!("sip.contoso.test. 60 IN A 127.{net}.0.10")]);
+    let aaaa = answers(&["sip.contoso.test", "AAAA"]);
+    assert_eq!(aaaa, vec!["sip.contoso.test. 60 IN AAAA 2001:db8::10"]);
+    let yahoo = answers(&["+tcp", "sip.yahoo.com", "AAAA"]);
+    assert_eq!(yahoo, vec!["sip.yahoo.com. 60 IN AAAA 2001:db8::3"]);
+    // The SRV answer, then the target's addresses as additional records.
+    let srv = answers(&["_sipfederationtls._tcp.contoso.test", "SRV"]);
+    assert_eq!(
+        srv.first().map(String::as_str),
+        Some("_sipfederationtls._tcp.contoso.test. 60 IN SRV 0 0 5061 sip.contoso.test."),
+        "{srv:?}"
+    );
+    assert!(
+        srv.contains(&"sip.contoso.test. 60 IN AAAA 2001:db8::10".to_owned()),
+        "{srv:?}"
+    );
+    let outside = dig(&ip, port, &["example.com", "A"]);
+    assert!(outside.contains("status: REFUSED"), "{outside}");
+    lines_until(&rx, &mut seen, |l| {
+        l.iter().any(|x| x.contains("example.com"))
+    });
+}
