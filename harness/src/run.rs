@@ -3,6 +3,7 @@
 //! `--test-threads` as libtest has them), and write `summary.json`,
 //! `junit.xml`, `index.html` and each case's evidence.
 
+use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -111,12 +112,16 @@ pub fn run(mut options: RunOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
         let plan = CasePlan::new(&catalogue.cases, &staging_setting(config));
-        print!("{}", describe_plan(config, &plan, options.dry_run));
+        // Written, not printed: a closed pipe (`| head`) must not panic.
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(describe_plan(config, &plan, options.dry_run).as_bytes());
         if options.dry_run {
-            print!("{}", describe_addresses(config));
-            println!("picharness: dry run; nothing was sent");
+            let _ = out.write_all(describe_addresses(config).as_bytes());
+            let _ = writeln!(out, "picharness: dry run; nothing was sent");
             return EXIT_OK;
         }
+        let _ = out.flush();
+        drop(out);
         if let Some(floor) = config.case_timeout {
             for case in &mut catalogue.cases {
                 case.timeout = case.timeout.max(floor);

@@ -66,7 +66,8 @@ pub struct ToolInfo {
 /// What was tested.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SutInfo {
-    /// `embedded-reference` for the built-in reference Edge, `external` for a configured one.
+    /// `embedded-reference` for the built-in reference Edge; `staging-sandwich` or
+    /// `staging-external-only` for an Edge named by a staging configuration (`run --config`).
     pub kind: String,
     pub access_edge_fqdn: String,
     pub sip_domain: String,
