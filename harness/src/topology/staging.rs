@@ -313,3 +313,130 @@ impl Topology {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AvConfig, PoolConfig, ProviderConfig, SutConfig};
+    use crate::topology::AvDialects;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("address")
+    }
+
+    fn config() -> StagingConfig {
+        let profile = ProviderProfile {
+            name: "yahoo".into(),
+            display_name: "Yahoo!".into(),
+            federation_fqdn: "sip.yahoo.com".into(),
+            domains: vec!["yahoo.com".into()],
+            require_client_auth_eku: false,
+            locate_edge: crate::locate::LocateEdge::Fqdn,
+            features: vec![],
+            quirks: vec![],
+        };
+        StagingConfig {
+            source: "staging.toml".into(),
+            mode: TopologyMode::Sandwich,
+            sut: SutConfig {
+                access_edge_fqdn: "sip.contoso.com".into(),
+                sip_domains: vec!["contoso.com".into()],
+                external: vec![addr("192.0.2.10:5061"), addr("[2001:db8::10]:5061")],
+                internal: Some(addr("10.0.0.11:5061")),
+                internal_fqdn: Some("edge-int.contoso.com".into()),
+                trust_anchors: vec![],
+            },
+            ca_certificate: "ca.pem".into(),
+            ca_key: "ca.key".into(),
+            dns: DnsConfig::External {
+                server: addr("10.0.0.53:53"),
+            },
+            pool: Some(PoolConfig {
+                fqdn: "pool.corp.example".into(),
+                listen: addr("10.0.0.20:5061"),
+            }),
+            av: Some(AvConfig {
+                udp: addr("192.0.2.12:3478"),
+                tcp: addr("192.0.2.12:443"),
+                username: "u".into(),
+                password: "p".into(),
+                dialects: AvDialects::BOTH,
+                client_ip: "198.51.100.100".parse().expect("ip"),
+                media_peer_ip: "10.0.0.21".parse().expect("ip"),
+            }),
+            providers: BTreeMap::from([(
+                "yahoo".to_owned(),
+                ProviderConfig {
+                    profile,
+                    listen: addr("198.51.100.3:5061"),
+                    advertise: "198.51.100.3".parse().expect("ip"),
+                },
+            )]),
+            case_timeout: None,
+        }
+    }
+
+    #[test]
+    fn zones_hold_the_srv_and_every_address_each_in_the_zone_it_falls_in() {
+        let zones = staging_zones(&config());
+        let origins: Vec<&str> = zones.iter().map(|z| z.origin.as_str()).collect();
+        assert_eq!(
+            origins,
+            ["contoso.com.", "pool.corp.example.", "sip.yahoo.com."]
+        );
+        let sut = &zones[0];
+        assert_eq!(sut.srv.len(), 1);
+        assert_eq!(sut.srv[0].target, "sip.contoso.com.");
+        assert_eq!(sut.srv[0].port, 5061);
+        assert_eq!(
+            sut.a,
+            vec![
+                (
+                    "sip.contoso.com.".to_owned(),
+                    "192.0.2.10".parse().expect("v4")
+                ),
+                (
+                    "edge-int.contoso.com.".to_owned(),
+                    "10.0.0.11".parse().expect("v4")
+                ),
+            ]
+        );
+        assert_eq!(
+            sut.aaaa,
+            vec![(
+                "sip.contoso.com.".to_owned(),
+                "2001:db8::10".parse().expect("v6")
+            )]
+        );
+    }
+
+    #[test]
+    fn destinations_are_exactly_what_the_configuration_names() {
+        let allowed = allowed_destinations(&config());
+        for permitted in [
+            "192.0.2.10:5061",
+            "[2001:db8::10]:5061",
+            "10.0.0.11:5061",
+            "10.0.0.53:53",
+            "192.0.2.12:3478",
+            "192.0.2.12:443",
+            "192.0.2.12:50000",
+            "192.0.2.12:59999",
+        ] {
+            assert!(allowed.permits(addr(permitted)), "{permitted}");
+        }
+        for refused in [
+            "192.0.2.10:5062",
+            "192.0.2.11:5061",
+            "10.0.0.53:5353",
+            "192.0.2.12:60000",
+            "8.8.8.8:53",
+        ] {
+            assert!(!allowed.permits(addr(refused)), "{refused}");
+        }
+        let mut external_only = config();
+        external_only.mode = TopologyMode::ExternalOnly;
+        external_only.pool = None;
+        assert!(!allowed_destinations(&external_only).permits(addr("10.0.0.11:5061")));
+    }
+}
