@@ -191,7 +191,7 @@ fn dns_serve_on_a_taken_port_exits_2_naming_the_address() {
 /// `dns.listen`, with AAAA records for IPv6 addresses.
 #[test]
 fn dig_queries_the_zones_of_a_staging_configuration() {
-    let net = test_net(136);
+    let net = test_net(186);
     let dir = tempfile::tempdir().expect("temp dir");
     let pki = binary()
         .args(["pki", "init", "--out"])

@@ -337,7 +337,7 @@ enabled = false
 
 #[test]
 fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
-    let lab = Lab::new(test_net(160));
+    let lab = Lab::new(test_net(180));
     let kamailio = lab.start_kamailio();
     let config = lab.write_config("sandwich");
     let config = config.display().to_string();
@@ -351,7 +351,7 @@ fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
         doctor_out.contains("mutual TLS as ") && doctor_out.contains("completes"),
         "{doctor_out}"
     );
-    let run = run_suite(160, &["--config", &config, "--skip", ".lync."]);
+    let run = run_suite(180, &["--config", &config, "--skip", ".lync."]);
     let log = std::fs::read_to_string(&kamailio.log).unwrap_or_default();
     if let Ok(keep) = std::env::var("PICHARNESS_KEEP_KAMAILIO_LOG") {
         let _ = std::fs::write(keep, &log);
@@ -401,11 +401,11 @@ fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
 
 #[test]
 fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
-    let lab = Lab::new(test_net(161));
+    let lab = Lab::new(test_net(181));
     let _kamailio = lab.start_kamailio();
     let config = lab.write_config("external-only");
     let config = config.display().to_string();
-    let run = run_suite(161, &["--config", &config, "--skip", ".lync."]);
+    let run = run_suite(181, &["--config", &config, "--skip", ".lync."]);
     assert!(
         run.stdout().contains("external-only mode"),
         "{}",

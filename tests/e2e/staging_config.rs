@@ -78,7 +78,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
-    let net = test_net(162);
+    let net = test_net(182);
     let (_dir, config) = staging_dir(net);
     let edge = Tripwire::at(&format!("127.{net}.0.10:5061"));
     let output = run_picharness(&[
@@ -127,7 +127,7 @@ fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
 
 #[test]
 fn an_error_in_the_configuration_names_file_line_and_field() {
-    let net = test_net(162);
+    let net = test_net(182);
     let (_dir, config) = staging_dir(net);
     let text_before = std::fs::read_to_string(&config).expect("read");
     std::fs::write(
@@ -147,8 +147,8 @@ fn an_error_in_the_configuration_names_file_line_and_field() {
 
 #[test]
 fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() {
-    let net = test_net(163);
-    let elsewhere = test_net(164);
+    let net = test_net(183);
+    let elsewhere = test_net(184);
     let (dir, config) = staging_dir(net);
     // The DNS to judge by says the Edge is at 127.<elsewhere>.0.10, an
     // address the file does not name: a tripwire listens there.
@@ -173,7 +173,7 @@ fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() 
     .expect("write");
     std::thread::sleep(Duration::from_millis(500));
     let run = run_suite(
-        163,
+        183,
         &[
             "--config",
             &config.display().to_string(),
@@ -201,7 +201,7 @@ fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() 
 
 #[test]
 fn doctor_names_each_problem_and_what_to_fix() {
-    let net = test_net(165);
+    let net = test_net(185);
     let (_dir, config) = staging_dir(net);
     let text_before = std::fs::read_to_string(&config).expect("read");
     // An address no interface has (TEST-NET-1), and no Edge listening.
