@@ -5,6 +5,7 @@
 
 mod certificate;
 mod certificate_rules;
+mod mtls_legacy;
 mod mtls_refusal;
 mod tls_versions;
 
@@ -50,6 +51,9 @@ pub(crate) async fn run_check(
         }
         CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
         CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
+        CheckKind::AcceptsLegacyPeer(legacy) => {
+            mtls_legacy::check_accepts_legacy_peer(run, actor, legacy).await
+        }
         CheckKind::StunBindingUdp => av::stun_binding(run, av::StunTransport::Udp).await,
         CheckKind::StunBindingTcp => av::stun_binding(run, av::StunTransport::Tcp).await,
         CheckKind::TurnAuthChallenge => av::turn_auth_challenge(run).await,

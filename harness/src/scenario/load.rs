@@ -555,7 +555,8 @@ fn parse_step(
             | CheckKind::CertificateKey
             | CheckKind::ClientCertificateProperties
             | CheckKind::TlsVersions
-            | CheckKind::RefusesPeer(_) => matches!(actor, Actor::Peer(_)),
+            | CheckKind::RefusesPeer(_)
+            | CheckKind::AcceptsLegacyPeer(_) => matches!(actor, Actor::Peer(_)),
             CheckKind::StunBindingUdp
             | CheckKind::StunBindingTcp
             | CheckKind::TurnAuthChallenge

@@ -138,6 +138,9 @@ pub enum CheckKind {
     TlsVersions,
     /// The Edge refuses a peer presenting this kind of bad client certificate.
     RefusesPeer(BadPeerCertificate),
+    /// A peer with a legacy certificate Lync 2013 accepts (RSA 1024, SHA-1)
+    /// completes MTLS and its MESSAGE is delivered.
+    AcceptsLegacyPeer(BadPeerCertificate),
     /// STUN Binding on UDP 3478: success to our transaction, XOR-MAPPED-ADDRESS = our source.
     StunBindingUdp,
     /// The same over TCP 443 with stream framing, answered on the same connection.
@@ -163,7 +166,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 33] = [
+    pub const ALL: [(&'static str, Self); 35] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -209,6 +212,14 @@ impl CheckKind {
         (
             "refuses-peer-without-client-eku",
             Self::RefusesPeer(BadPeerCertificate::NoClientAuthEku),
+        ),
+        (
+            "accepts-peer-with-rsa-1024-key",
+            Self::AcceptsLegacyPeer(BadPeerCertificate::Rsa1024Key),
+        ),
+        (
+            "accepts-peer-with-sha1-signature",
+            Self::AcceptsLegacyPeer(BadPeerCertificate::Sha1Signature),
         ),
         ("stun-binding-udp", Self::StunBindingUdp),
         ("stun-binding-tcp", Self::StunBindingTcp),

@@ -19,9 +19,9 @@ use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions,
-    TlsVersions, accept_tls, client_config, connect_tls, describe_certificate, presented_chain,
-    server_config, server_config_with_versions,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, PeerSignatures,
+    ServerTlsOptions, TlsVersions, accept_tls, client_config, connect_tls, describe_certificate,
+    presented_chain, server_config, server_config_with_versions,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -125,6 +125,7 @@ impl ReferenceEdge {
             },
             key_log: config.key_log.clone(),
             chains: ChainRecorder::default(),
+            peer_signatures: PeerSignatures::Modern,
         })
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
         let external_server = external_server_config(&config)?;
@@ -201,6 +202,13 @@ fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfi
             require_client_auth_eku: true,
         }
     };
+    // Lync 2013 takes RSA 1024 peer keys and SHA-1 signatures (CERT-07,
+    // CERT-08); a hardened Edge does not.
+    let peer_signatures = if faults.has(Fault::RejectLegacyPeerCert) {
+        PeerSignatures::Modern
+    } else {
+        PeerSignatures::Lync2013
+    };
     let versions = if faults.has(Fault::Tls13Only) {
         TlsVersions::Tls13Only
     } else {
@@ -213,6 +221,7 @@ fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfi
             client_auth,
             key_log: config.key_log.clone(),
             chains: ChainRecorder::default(),
+            peer_signatures,
         },
         versions,
     )
