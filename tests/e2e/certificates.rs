@@ -416,10 +416,15 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
             .output()
             .expect("openssl verify runs")
     };
+    // The legacy peers differ in key size or digest only, so OpenSSL
+    // verifies them against the root like the good ones (this also checks
+    // the ecdsa-with-SHA1 signature, made outside rcgen).
     for good in [
         "edge/access-edge.pem",
         "peers/messenger/peer.pem",
         "peers/aol/bad/wrong-name.pem",
+        "peers/aol/bad/rsa-1024.pem",
+        "peers/aol/bad/sha1-signature.pem",
     ] {
         let result = verify(good);
         assert!(
@@ -452,6 +457,28 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
         eku.contains("Server Authentication") && !eku.contains("Client Authentication"),
         "{eku}"
     );
+    let rsa_1024 = openssl_text(
+        &["x509", "-noout", "-text"],
+        &out.join("peers/aol/bad/rsa-1024.pem"),
+    );
+    assert!(rsa_1024.contains("Public-Key: (1024 bit)"), "{rsa_1024}");
+    let sha1 = openssl_text(
+        &["x509", "-noout", "-text"],
+        &out.join("peers/aol/bad/sha1-signature.pem"),
+    );
+    assert!(
+        sha1.contains("Signature Algorithm: ecdsa-with-SHA1"),
+        "{sha1}"
+    );
+    // The RSA 1024 key written beside it is the certificate's.
+    let modulus_of = |args: &[&str], file: &str| openssl_text(args, &out.join(file));
+    assert_eq!(
+        modulus_of(
+            &["x509", "-noout", "-modulus"],
+            "peers/aol/bad/rsa-1024.pem"
+        ),
+        modulus_of(&["rsa", "-noout", "-modulus"], "peers/aol/bad/rsa-1024.key")
+    );
     // A second run into the same directory refuses to overwrite anything.
     let again = binary()
         .args(["pki", "init", "--out"])
@@ -459,4 +486,9 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
         .output()
         .expect("runs");
     assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn reject_legacy_peer_cert_fails_the_rsa_1024_and_sha1_peer_cases() {
+    check_fault(160, "reject-legacy-peer-cert");
 }

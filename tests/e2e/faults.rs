@@ -744,6 +744,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "reached pool",
     ),
     (
+        "reject-legacy-peer-cert",
+        &["aol.tls.peer-sha1-signature", "yahoo.tls.peer-rsa-1024"],
+        "Lync 2013 accepts",
+    ),
+    (
         "record-route-addr-spec",
         &[
             "aol.im.cancel-inbound",

@@ -4,6 +4,7 @@
 //! in `checks/`.
 
 mod certificate;
+mod certificate_pool;
 mod certificate_rules;
 mod mtls_legacy;
 mod mtls_refusal;
@@ -43,9 +44,11 @@ pub(crate) async fn run_check(
         | CheckKind::CertificateValidity
         | CheckKind::CertificateSignature
         | CheckKind::CertificateCrlDistributionPoint
-        | CheckKind::CertificateKey => {
+        | CheckKind::CertificateKey
+        | CheckKind::CertificateSipDomains => {
             certificate::check_server_certificate_property(run, actor, kind).await
         }
+        CheckKind::CertificatePoolMembers => certificate_pool::check_pool_members(run, actor).await,
         CheckKind::ClientCertificateProperties => {
             certificate::check_client_certificate_properties(run, actor).await
         }

@@ -553,6 +553,8 @@ fn parse_step(
             | CheckKind::CertificateSignature
             | CheckKind::CertificateCrlDistributionPoint
             | CheckKind::CertificateKey
+            | CheckKind::CertificateSipDomains
+            | CheckKind::CertificatePoolMembers
             | CheckKind::ClientCertificateProperties
             | CheckKind::TlsVersions
             | CheckKind::RefusesPeer(_)

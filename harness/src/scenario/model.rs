@@ -130,6 +130,10 @@ pub enum CheckKind {
     CertificateCrlDistributionPoint,
     /// The Edge's 5061 key is RSA 2048+ (1024 warns) or ECDSA on a NIST curve.
     CertificateKey,
+    /// Every SIP domain the Edge serves is in the SAN, as itself or as `sip.<domain>` (CERT-02).
+    CertificateSipDomains,
+    /// Every Access Edge pool member presents the same subject, SAN set and EKUs (CERT-12).
+    CertificatePoolMembers,
     /// The certificate the Edge presented when connecting out to this peer is the
     /// one it serves on 5061 and passes the subject, trust, validity, key,
     /// signature and CRL distribution point rules.
@@ -166,7 +170,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 35] = [
+    pub const ALL: [(&'static str, Self); 37] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -184,6 +188,8 @@ impl CheckKind {
             Self::CertificateCrlDistributionPoint,
         ),
         ("certificate-key", Self::CertificateKey),
+        ("certificate-sip-domains", Self::CertificateSipDomains),
+        ("certificate-pool-members", Self::CertificatePoolMembers),
         (
             "client-certificate-properties",
             Self::ClientCertificateProperties,
