@@ -492,3 +492,13 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
 fn reject_legacy_peer_cert_fails_the_rsa_1024_and_sha1_peer_cases() {
     check_fault(160, "reject-legacy-peer-cert");
 }
+
+#[test]
+fn san_missing_sip_domain_fails_the_sip_domains_case() {
+    check_fault(161, "san-missing-sip-domain");
+}
+
+#[test]
+fn pool_member_different_cert_fails_the_pool_members_case() {
+    check_fault(162, "pool-member-different-cert");
+}

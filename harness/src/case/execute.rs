@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 mod dialog;
 mod expect;
+pub(crate) use expect::warning_note;
 
 use dialog::DialogView;
 

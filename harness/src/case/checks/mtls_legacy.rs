@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::certificate::keep_server_chain;
 use super::mtls_refusal::{handshake_refusal, io_refusal};
-use crate::case::execute::CaseRun;
+use crate::case::execute::{CaseRun, warning_note};
 use crate::case::outcome::Outcome;
 use crate::scenario::{Actor, render_message};
 
@@ -167,13 +167,21 @@ pub(super) async fn check_accepts_legacy_peer(
     let deadline = tokio::time::Instant::now() + wait;
     let forwarded = tokio::select! {
         read = read_response(&mut tls, &mut decoder, &mut buffer, deadline) => {
-            return Err(match read? {
+            let read = read?;
+            if let Read::Response(response) = &read {
+                run.note(format!(
+                    "{peer} received:\n{}",
+                    String::from_utf8_lossy(&response.raw)
+                ));
+            }
+            return Err(match read {
                 Read::Closed(how) => Outcome::fail(format!(
                     "the Edge refused the connection from a peer presenting {legacy} with {how}; {why}"
                 )),
                 Read::Response(response) => Outcome::fail(format!(
-                    "the Edge answered the MESSAGE from a peer presenting {legacy} with {} instead of forwarding it; {why}",
-                    response.summary()
+                    "the Edge answered the MESSAGE from a peer presenting {legacy} with {}{} instead of forwarding it; {why}",
+                    response.summary(),
+                    warning_note(&response)
                 )),
                 Read::Silence => Outcome::fail(format!(
                     "the Edge neither forwarded nor answered the MESSAGE from a peer presenting {legacy} within {} ms",
