@@ -502,3 +502,50 @@ fn san_missing_sip_domain_fails_the_sip_domains_case() {
 fn pool_member_different_cert_fails_the_pool_members_case() {
     check_fault(162, "pool-member-different-cert");
 }
+
+/// The legacy peer's trace holds its whole exchange: the handshake in which
+/// it signs CertificateVerify with its RSA 1024 key (RSA-PSS SHA-256,
+/// 0x0804), the MESSAGE, the copy the Edge forwards to the pool and the 200
+/// coming back; the certificate it presented is kept beside the trace.
+#[test]
+fn rsa_1024_peer_trace_shows_its_handshake_and_the_delivered_message() {
+    let run = run_suite(163, &["--exact", "yahoo.tls.peer-rsa-1024"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let case = run.report_path().join("cases/yahoo.tls.peer-rsa-1024");
+    let dump = std::fs::read_to_string(case.join("yahoo-rsa-1024-chain.txt")).expect("chain dump");
+    assert!(dump.contains("Public key:          RSA 1024"), "{dump}");
+    let tshark = |filter: &str, fields: &[&str]| {
+        let mut command = Command::new("tshark");
+        command
+            .arg("-r")
+            .arg(case.join("trace.pcapng"))
+            .args(["-Y", filter, "-T", "fields"]);
+        for field in fields {
+            command.args(["-e", field]);
+        }
+        let output = command.output().expect("tshark runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let sip = tshark(
+        "sip.Call-ID contains \"legacy\"",
+        &["ip.src", "sip.Method", "sip.Status-Code"],
+    );
+    let rows: Vec<Vec<&str>> = sip
+        .lines()
+        .map(|l| l.split('\t').filter(|f| !f.is_empty()).collect())
+        .collect();
+    let what: Vec<&str> = rows.iter().filter_map(|r| r.get(1).copied()).collect();
+    assert_eq!(what, ["MESSAGE", "MESSAGE", "200", "200"], "{sip}");
+    let peer = rows.first().and_then(|r| r.first()).expect("peer address");
+    // The peer's own CertificateVerify, signed with its 1024-bit key.
+    let verify = tshark(
+        &format!("ip.src == {peer} && tls.handshake.type == 15"),
+        &["tls.handshake.sig_hash_alg"],
+    );
+    assert_eq!(verify.trim(), "0x0804", "{verify}");
+}
