@@ -232,8 +232,13 @@ mod tests {
                 }
             }
         }
-        // root + edge + peer + 5 bad peer keys.
-        assert_eq!(keys, 8);
+        // root + edge + peer + 7 bad peer keys (5 refused, RSA 1024 and SHA-1 accepted).
+        assert_eq!(keys, 10);
+        for legacy in ["rsa-1024", "sha1-signature"] {
+            let pem = std::fs::read_to_string(out.join(format!("peers/yahoo/bad/{legacy}.pem")))
+                .expect("read");
+            assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        }
         let bad = std::fs::read_to_string(out.join("peers/yahoo/bad/expired.pem")).expect("read");
         assert!(bad.starts_with("-----BEGIN CERTIFICATE-----"));
     }

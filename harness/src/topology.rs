@@ -20,7 +20,7 @@ use picharness_reports::SutInfo;
 use picharness_simulators::actor::{ActorSpec, SipActor};
 use picharness_simulators::dns::{DnsQueryLog, DnsServer, SrvRecord, ZoneData, start_dns_server};
 use picharness_simulators::edge::{
-    EdgeConfig, Fault, FaultSet, ProviderRoute, ReferenceEdge, RoutingPolicy,
+    EdgeConfig, Fault, FaultSet, PoolMember, ProviderRoute, ReferenceEdge, RoutingPolicy,
 };
 use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
@@ -41,12 +41,17 @@ pub const SIP_TLS_PORT: u16 = 5061;
 #[derive(Debug, Clone)]
 pub struct SutView {
     pub sip_domain: String,
+    /// Every SIP domain the Edge serves, `sip_domain` first (CERT-02).
+    pub sip_domains: Vec<String>,
     pub access_edge_fqdn: String,
     pub internal_fqdn: String,
     /// Where the Access Edge's external listener answers.
     pub external: SocketAddr,
     /// Where the Access Edge's internal listener answers (sandwich mode).
     pub internal: SocketAddr,
+    /// The external listener of every Access Edge pool member, `external`
+    /// first (CERT-12).
+    pub pool_members: Vec<SocketAddr>,
 }
 
 /// A running topology.
@@ -119,6 +124,11 @@ impl EmbeddedAddresses {
         self.at(0, 11)
     }
 
+    /// The external address of the second Access Edge pool member.
+    pub fn edge_external_member(self) -> IpAddr {
+        self.at(0, 13)
+    }
+
     pub fn pool(self) -> IpAddr {
         self.at(0, 20)
     }
@@ -163,6 +173,9 @@ impl EmbeddedAddresses {
 
 /// The embedded SUT's SIP domain.
 pub const SUT_DOMAIN: &str = "contoso.test";
+/// A further SIP domain the embedded SUT serves (its certificate names
+/// `sip.northwind.test`).
+pub const SUT_ADDITIONAL_DOMAIN: &str = "northwind.test";
 /// The embedded SUT's access-edge FQDN.
 pub const ACCESS_EDGE_FQDN: &str = "sip.contoso.test";
 const EDGE_INTERNAL_FQDN: &str = "edge-int.contoso.test";
@@ -310,10 +323,12 @@ impl Topology {
             &pki,
             &faults,
             [ACCESS_EDGE_FQDN, SUT_DOMAIN, EDGE_INTERNAL_FQDN],
+            &[SUT_ADDITIONAL_DOMAIN],
         )
         .map_err(pki_error)?;
         let edge_identity = edge_certificate.identity;
         let edge_outbound_identity = edge_certificate.outbound_identity;
+        let pool_member_identity = edge_certificate.pool_member_identity;
         // The Edge and the configured trust anchors trust the test root; the
         // simulated peers and pool also trust a private CA that issued the
         // Edge certificate (fault `private-ca-cert`).
@@ -347,16 +362,22 @@ impl Topology {
 
         let sut = SutView {
             sip_domain: SUT_DOMAIN.to_owned(),
+            sip_domains: vec![SUT_DOMAIN.to_owned(), SUT_ADDITIONAL_DOMAIN.to_owned()],
             access_edge_fqdn: ACCESS_EDGE_FQDN.to_owned(),
             internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
             external: socket(addresses.edge_external(), SIP_TLS_PORT),
             internal: socket(addresses.edge_internal(), SIP_TLS_PORT),
+            pool_members: vec![
+                socket(addresses.edge_external(), SIP_TLS_PORT),
+                socket(addresses.edge_external_member(), SIP_TLS_PORT),
+            ],
         };
         let edge = ReferenceEdge::start(EdgeConfig {
             external: sut.external,
             internal: sut.internal,
             policy: RoutingPolicy {
                 sip_domain: SUT_DOMAIN.to_owned(),
+                additional_domains: vec![SUT_ADDITIONAL_DOMAIN.to_owned()],
                 external_fqdn: ACCESS_EDGE_FQDN.to_owned(),
                 internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
                 pool_fqdn: POOL_FQDN.to_owned(),
@@ -372,6 +393,10 @@ impl Topology {
             },
             identity: edge_identity,
             outbound_identity: edge_outbound_identity,
+            pool_members: vec![PoolMember {
+                external: socket(addresses.edge_external_member(), SIP_TLS_PORT),
+                identity: pool_member_identity,
+            }],
             roots: peer_pki
                 .edge_peer_roots(&trust_anchors, &faults)
                 .map_err(pki_error)?,

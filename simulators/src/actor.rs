@@ -146,6 +146,7 @@ impl SipActor {
             client_auth: spec.client_auth,
             key_log: spec.key_log.clone(),
             chains: presented_to_us.clone(),
+            peer_signatures: crate::tls::PeerSignatures::Modern,
         })
         .map_err(tls_error)?;
         let client = client_config(ClientTlsOptions {

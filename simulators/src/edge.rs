@@ -9,4 +9,4 @@ mod server;
 
 pub use fault::{Fault, FaultSet, UnknownFault};
 pub use routing::{Decision, ProviderRoute, RoutingPolicy, Side, Target};
-pub use server::{EdgeConfig, EdgeError, ReferenceEdge};
+pub use server::{EdgeConfig, EdgeError, PoolMember, ReferenceEdge};

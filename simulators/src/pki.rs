@@ -12,12 +12,15 @@
 mod bad_peer;
 mod load;
 mod pss;
+mod rsa1024;
+mod sha1_signed;
 mod weak_key;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use bad_peer::{BadPeerCertificate, WRONG_PEER_NAME};
+pub use rsa1024::{LEGACY_RSA_BITS, Rsa1024SigningKey};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType,
@@ -57,6 +60,9 @@ pub enum PkiError {
     /// Re-signing a certificate (RSASSA-PSS) failed.
     #[error("re-signing a certificate failed: {0}")]
     Resign(String),
+    /// Making a legacy (RSA 1024 or SHA-1) certificate with RustCrypto failed.
+    #[error("legacy certificate: {0}")]
+    Legacy(String),
 }
 
 /// Key algorithm of a generated leaf.

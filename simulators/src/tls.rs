@@ -22,6 +22,7 @@
 mod accept_any;
 mod capture;
 mod describe;
+mod legacy_verify;
 #[cfg(test)]
 mod tests;
 
@@ -49,6 +50,7 @@ pub use capture::{
     ChainRecorder, ConnectionRecord, KeyLogCollector, RecordedChain, RecordingStream, TcpRole,
 };
 pub use describe::{CertificateSummary, chain_to_pem, der_to_pem, describe_certificate};
+pub use legacy_verify::lync2013_verification_provider;
 
 use crate::pki::CertifiedKey;
 
@@ -198,6 +200,21 @@ pub struct ServerTlsOptions {
     pub key_log: Arc<KeyLogCollector>,
     /// Where presented client chains go.
     pub chains: ChainRecorder,
+    /// Which signatures client certificates and handshakes may use.
+    pub peer_signatures: PeerSignatures,
+}
+
+/// The signature algorithms a server accepts from its TLS clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerSignatures {
+    /// webpki's defaults with aws-lc-rs: RSA keys of 2048 bits and more, no
+    /// SHA-1.
+    #[default]
+    Modern,
+    /// Those plus what Lync 2013 takes: handshake signatures from RSA keys
+    /// of 1024 bits and more (CERT-07) and ecdsa-with-SHA1 certificates
+    /// (CERT-08); see `legacy_verify`.
+    Lync2013,
 }
 
 /// What [`client_config`] needs.
@@ -223,10 +240,14 @@ pub fn server_config_with_versions(
     opts: ServerTlsOptions,
     versions: TlsVersions,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = provider();
-    let builder = ServerConfig::builder_with_provider(provider.clone())
+    let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(versions.list())
         .map_err(|e| TlsError::Config(e.to_string()))?;
+    // The provider whose algorithms judge client certificates.
+    let provider = match opts.peer_signatures {
+        PeerSignatures::Modern => provider(),
+        PeerSignatures::Lync2013 => lync2013_verification_provider(),
+    };
     let builder = match opts.client_auth {
         ClientAuthMode::None => builder.with_no_client_auth(),
         ClientAuthMode::AnyCertificate => {

@@ -416,10 +416,15 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
             .output()
             .expect("openssl verify runs")
     };
+    // The legacy peers differ in key size or digest only, so OpenSSL
+    // verifies them against the root like the good ones (this also checks
+    // the ecdsa-with-SHA1 signature, made outside rcgen).
     for good in [
         "edge/access-edge.pem",
         "peers/messenger/peer.pem",
         "peers/aol/bad/wrong-name.pem",
+        "peers/aol/bad/rsa-1024.pem",
+        "peers/aol/bad/sha1-signature.pem",
     ] {
         let result = verify(good);
         assert!(
@@ -452,6 +457,28 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
         eku.contains("Server Authentication") && !eku.contains("Client Authentication"),
         "{eku}"
     );
+    let rsa_1024 = openssl_text(
+        &["x509", "-noout", "-text"],
+        &out.join("peers/aol/bad/rsa-1024.pem"),
+    );
+    assert!(rsa_1024.contains("Public-Key: (1024 bit)"), "{rsa_1024}");
+    let sha1 = openssl_text(
+        &["x509", "-noout", "-text"],
+        &out.join("peers/aol/bad/sha1-signature.pem"),
+    );
+    assert!(
+        sha1.contains("Signature Algorithm: ecdsa-with-SHA1"),
+        "{sha1}"
+    );
+    // The RSA 1024 key written beside it is the certificate's.
+    let modulus_of = |args: &[&str], file: &str| openssl_text(args, &out.join(file));
+    assert_eq!(
+        modulus_of(
+            &["x509", "-noout", "-modulus"],
+            "peers/aol/bad/rsa-1024.pem"
+        ),
+        modulus_of(&["rsa", "-noout", "-modulus"], "peers/aol/bad/rsa-1024.key")
+    );
     // A second run into the same directory refuses to overwrite anything.
     let again = binary()
         .args(["pki", "init", "--out"])
@@ -459,4 +486,66 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
         .output()
         .expect("runs");
     assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn reject_legacy_peer_cert_fails_the_rsa_1024_and_sha1_peer_cases() {
+    check_fault(160, "reject-legacy-peer-cert");
+}
+
+#[test]
+fn san_missing_sip_domain_fails_the_sip_domains_case() {
+    check_fault(161, "san-missing-sip-domain");
+}
+
+#[test]
+fn pool_member_different_cert_fails_the_pool_members_case() {
+    check_fault(162, "pool-member-different-cert");
+}
+
+/// The legacy peer's trace holds its whole exchange: the handshake in which
+/// it signs CertificateVerify with its RSA 1024 key (RSA-PSS SHA-256,
+/// 0x0804), the MESSAGE, the copy the Edge forwards to the pool and the 200
+/// coming back; the certificate it presented is kept beside the trace.
+#[test]
+fn rsa_1024_peer_trace_shows_its_handshake_and_the_delivered_message() {
+    let run = run_suite(163, &["--exact", "yahoo.tls.peer-rsa-1024"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let case = run.report_path().join("cases/yahoo.tls.peer-rsa-1024");
+    let dump = std::fs::read_to_string(case.join("yahoo-rsa-1024-chain.txt")).expect("chain dump");
+    assert!(dump.contains("Public key:          RSA 1024"), "{dump}");
+    let tshark = |filter: &str, fields: &[&str]| {
+        let mut command = Command::new("tshark");
+        command
+            .arg("-r")
+            .arg(case.join("trace.pcapng"))
+            .args(["-Y", filter, "-T", "fields"]);
+        for field in fields {
+            command.args(["-e", field]);
+        }
+        let output = command.output().expect("tshark runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let sip = tshark(
+        "sip.Call-ID contains \"legacy\"",
+        &["ip.src", "sip.Method", "sip.Status-Code"],
+    );
+    let rows: Vec<Vec<&str>> = sip
+        .lines()
+        .map(|l| l.split('\t').filter(|f| !f.is_empty()).collect())
+        .collect();
+    let what: Vec<&str> = rows.iter().filter_map(|r| r.get(1).copied()).collect();
+    assert_eq!(what, ["MESSAGE", "MESSAGE", "200", "200"], "{sip}");
+    let peer = rows.first().and_then(|r| r.first()).expect("peer address");
+    // The peer's own CertificateVerify, signed with its 1024-bit key.
+    let verify = tshark(
+        &format!("ip.src == {peer} && tls.handshake.type == 15"),
+        &["tls.handshake.sig_hash_alg"],
+    );
+    assert_eq!(verify.trim(), "0x0804", "{verify}");
 }

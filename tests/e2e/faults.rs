@@ -423,6 +423,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.sip.record-route-outbound",
             "aol.sip.via-inbound",
             "aol.tls.client-eku",
+            "aol.tls.peer-sha1-signature",
             "aol.tls.peer-without-client-eku",
             "edge.cert.validity",
             "edge.lync.ms-diagnostics",
@@ -494,6 +495,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "yahoo.sip.via-inbound",
             "yahoo.tls.expired-peer",
             "yahoo.tls.not-yet-valid-peer",
+            "yahoo.tls.peer-rsa-1024",
         ],
         "expired",
     ),
@@ -579,6 +581,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.sip.record-route-outbound",
             "aol.sip.via-inbound",
             "aol.tls.client-eku",
+            "aol.tls.peer-sha1-signature",
             "aol.tls.peer-without-client-eku",
             "edge.cert.key-size",
             "edge.lync.ms-diagnostics",
@@ -650,6 +653,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "yahoo.sip.via-inbound",
             "yahoo.tls.expired-peer",
             "yahoo.tls.not-yet-valid-peer",
+            "yahoo.tls.peer-rsa-1024",
         ],
         "",
     ),
@@ -742,6 +746,21 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "accept-untrusted-peer",
         &["messenger.tls.untrusted-peer"],
         "reached pool",
+    ),
+    (
+        "reject-legacy-peer-cert",
+        &["aol.tls.peer-sha1-signature", "yahoo.tls.peer-rsa-1024"],
+        "Lync 2013 accepts",
+    ),
+    (
+        "san-missing-sip-domain",
+        &["edge.cert.sip-domains-in-san"],
+        "sip.northwind.test",
+    ),
+    (
+        "pool-member-different-cert",
+        &["edge.cert.pool-members"],
+        "CERT-12",
     ),
     (
         "record-route-addr-spec",
@@ -867,6 +886,15 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// Cases a fault fails with another symptom than its row's phrase: the
+/// legacy peer probes ignore the Edge's certificate, so under a fault that
+/// breaks it they fail when the pool refuses the Edge's onward connection
+/// and the Edge answers 503.
+const FAULT_PHRASE_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    ("expired-cert", "aol.tls.peer-sha1-signature", "next hop"),
+    ("expired-cert", "yahoo.tls.peer-rsa-1024", "next hop"),
+];
+
 const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
     (
         "dns-srv-missing",
@@ -922,6 +950,10 @@ pub(crate) fn check_fault(net: u8, fault: &str) {
                 verdict, "fail",
                 "{fault}: {id} must fail, got {verdict}: {reason}"
             );
+            let phrase = FAULT_PHRASE_EXCEPTIONS
+                .iter()
+                .find(|(f, case, _)| *f == fault && case == id)
+                .map_or(*phrase, |(_, _, phrase)| *phrase);
             assert!(
                 reason.contains(phrase),
                 "{fault}: {id}'s reason must mention {phrase:?}: {reason}"
@@ -1082,6 +1114,12 @@ fn every_fault_is_in_the_table_and_every_case_can_fail() {
                 "FAULT_INCONCLUSIVE names unknown case {id}"
             );
         }
+    }
+    for (fault, case, _) in FAULT_PHRASE_EXCEPTIONS {
+        assert!(
+            must_fail(fault).contains(case),
+            "FAULT_PHRASE_EXCEPTIONS: {fault} does not fail {case}"
+        );
     }
     for id in all_case_ids() {
         let covered = FAULT_TABLE

@@ -4,7 +4,9 @@
 //! in `checks/`.
 
 mod certificate;
+mod certificate_pool;
 pub(crate) mod certificate_rules;
+mod mtls_legacy;
 mod mtls_refusal;
 mod tls_versions;
 
@@ -42,14 +44,19 @@ pub(crate) async fn run_check(
         | CheckKind::CertificateValidity
         | CheckKind::CertificateSignature
         | CheckKind::CertificateCrlDistributionPoint
-        | CheckKind::CertificateKey => {
+        | CheckKind::CertificateKey
+        | CheckKind::CertificateSipDomains => {
             certificate::check_server_certificate_property(run, actor, kind).await
         }
+        CheckKind::CertificatePoolMembers => certificate_pool::check_pool_members(run, actor).await,
         CheckKind::ClientCertificateProperties => {
             certificate::check_client_certificate_properties(run, actor).await
         }
         CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
         CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
+        CheckKind::AcceptsLegacyPeer(legacy) => {
+            mtls_legacy::check_accepts_legacy_peer(run, actor, legacy).await
+        }
         CheckKind::StunBindingUdp => av::stun_binding(run, av::StunTransport::Udp).await,
         CheckKind::StunBindingTcp => av::stun_binding(run, av::StunTransport::Tcp).await,
         CheckKind::TurnAuthChallenge => av::turn_auth_challenge(run).await,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 mod dialog;
 mod expect;
+pub(crate) use expect::warning_note;
 
 use dialog::DialogView;
 
@@ -600,7 +601,7 @@ impl<'a> CaseRun<'a> {
         })
     }
 
-    fn reply(
+    pub(crate) fn reply(
         &mut self,
         actor: &Actor,
         status: u16,
@@ -680,6 +681,31 @@ impl<'a> CaseRun<'a> {
             if let ActorEventKind::Message(message) = event.kind {
                 let text = String::from_utf8_lossy(&message.raw).into_owned();
                 self.log_message(&event.actor, "received", &event.connection, text);
+                return Some((event.actor, message));
+            }
+        }
+    }
+
+    /// Like [`Self::next_arrival`], and a request that arrives becomes the
+    /// one [`Self::reply`] answers for its actor.
+    pub(crate) async fn next_arrival_to_answer(
+        &mut self,
+        within: Duration,
+    ) -> Option<(String, SipMessage)> {
+        let deadline = Instant::now() + within.min(self.remaining());
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.inbox.recv())
+                .await
+                .ok()??;
+            if let ActorEventKind::Message(message) = event.kind {
+                let text = String::from_utf8_lossy(&message.raw).into_owned();
+                self.log_message(&event.actor, "received", &event.connection, text);
+                if let Some(method) = message.method() {
+                    let kept = (message.clone(), event.connection.clone());
+                    self.last_request_by_method
+                        .insert((event.actor.clone(), method.to_owned()), kept.clone());
+                    self.last_request.insert(event.actor.clone(), kept);
+                }
                 return Some((event.actor, message));
             }
         }

@@ -553,9 +553,12 @@ fn parse_step(
             | CheckKind::CertificateSignature
             | CheckKind::CertificateCrlDistributionPoint
             | CheckKind::CertificateKey
+            | CheckKind::CertificateSipDomains
+            | CheckKind::CertificatePoolMembers
             | CheckKind::ClientCertificateProperties
             | CheckKind::TlsVersions
-            | CheckKind::RefusesPeer(_) => matches!(actor, Actor::Peer(_)),
+            | CheckKind::RefusesPeer(_)
+            | CheckKind::AcceptsLegacyPeer(_) => matches!(actor, Actor::Peer(_)),
             CheckKind::StunBindingUdp
             | CheckKind::StunBindingTcp
             | CheckKind::TurnAuthChallenge

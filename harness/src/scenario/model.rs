@@ -130,6 +130,10 @@ pub enum CheckKind {
     CertificateCrlDistributionPoint,
     /// The Edge's 5061 key is RSA 2048+ (1024 warns) or ECDSA on a NIST curve.
     CertificateKey,
+    /// Every SIP domain the Edge serves is in the SAN, as itself or as `sip.<domain>` (CERT-02).
+    CertificateSipDomains,
+    /// Every Access Edge pool member presents the same subject, SAN set and EKUs (CERT-12).
+    CertificatePoolMembers,
     /// The certificate the Edge presented when connecting out to this peer is the
     /// one it serves on 5061 and passes the subject, trust, validity, key,
     /// signature and CRL distribution point rules.
@@ -138,6 +142,9 @@ pub enum CheckKind {
     TlsVersions,
     /// The Edge refuses a peer presenting this kind of bad client certificate.
     RefusesPeer(BadPeerCertificate),
+    /// A peer with a legacy certificate Lync 2013 accepts (RSA 1024, SHA-1)
+    /// completes MTLS and its MESSAGE is delivered.
+    AcceptsLegacyPeer(BadPeerCertificate),
     /// STUN Binding on UDP 3478: success to our transaction, XOR-MAPPED-ADDRESS = our source.
     StunBindingUdp,
     /// The same over TCP 443 with stream framing, answered on the same connection.
@@ -163,7 +170,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 33] = [
+    pub const ALL: [(&'static str, Self); 37] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -181,6 +188,8 @@ impl CheckKind {
             Self::CertificateCrlDistributionPoint,
         ),
         ("certificate-key", Self::CertificateKey),
+        ("certificate-sip-domains", Self::CertificateSipDomains),
+        ("certificate-pool-members", Self::CertificatePoolMembers),
         (
             "client-certificate-properties",
             Self::ClientCertificateProperties,
@@ -209,6 +218,14 @@ impl CheckKind {
         (
             "refuses-peer-without-client-eku",
             Self::RefusesPeer(BadPeerCertificate::NoClientAuthEku),
+        ),
+        (
+            "accepts-peer-with-rsa-1024-key",
+            Self::AcceptsLegacyPeer(BadPeerCertificate::Rsa1024Key),
+        ),
+        (
+            "accepts-peer-with-sha1-signature",
+            Self::AcceptsLegacyPeer(BadPeerCertificate::Sha1Signature),
         ),
         ("stun-binding-udp", Self::StunBindingUdp),
         ("stun-binding-tcp", Self::StunBindingTcp),

@@ -198,6 +198,8 @@ impl Topology {
             .ok_or_else(|| TopologyError::Edge("sut.external is empty".to_owned()))?;
         let sut = SutView {
             sip_domain: config.sut.sip_domains.first().cloned().unwrap_or_default(),
+            sip_domains: config.sut.sip_domains.clone(),
+            pool_members: config.sut.external.clone(),
             access_edge_fqdn: config.sut.access_edge_fqdn.clone(),
             internal_fqdn: config
                 .sut

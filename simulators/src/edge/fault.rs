@@ -87,6 +87,12 @@ pub enum Fault {
     SanMismatch,
     /// The Edge trusts a root it should not, the one the untrusted-issuer peer comes from.
     AcceptUntrustedPeer,
+    /// The external listener refuses peers with RSA 1024 keys or SHA-1 signed certificates.
+    RejectLegacyPeerCert,
+    /// The Edge certificate's SAN lacks the name of one of the Edge's SIP domains.
+    SanMissingSipDomain,
+    /// The second Access Edge pool member's certificate lacks the clientAuth EKU.
+    PoolMemberDifferentCert,
     /// Record-Route is inserted as a bare addr-spec, without angle brackets.
     RecordRouteAddrSpec,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
@@ -108,7 +114,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 48] = [
+    pub const ALL: [Self; 51] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -148,6 +154,9 @@ impl Fault {
         Self::WeakKey,
         Self::SanMismatch,
         Self::AcceptUntrustedPeer,
+        Self::RejectLegacyPeerCert,
+        Self::SanMissingSipDomain,
+        Self::PoolMemberDifferentCert,
         Self::RecordRouteAddrSpec,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
@@ -200,6 +209,9 @@ impl Fault {
             Self::WeakKey => "weak-key",
             Self::SanMismatch => "san-mismatch",
             Self::AcceptUntrustedPeer => "accept-untrusted-peer",
+            Self::RejectLegacyPeerCert => "reject-legacy-peer-cert",
+            Self::SanMissingSipDomain => "san-missing-sip-domain",
+            Self::PoolMemberDifferentCert => "pool-member-different-cert",
             Self::RecordRouteAddrSpec => "record-route-addr-spec",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
@@ -312,6 +324,15 @@ impl Fault {
             }
             Self::AcceptUntrustedPeer => {
                 "Edge trusts a root it should not, so a peer certificate from that issuer is let in"
+            }
+            Self::RejectLegacyPeerCert => {
+                "external listener verifies peers with webpki's defaults, refusing RSA 1024 keys and SHA-1 signatures that Lync 2013 accepts"
+            }
+            Self::SanMissingSipDomain => {
+                "Edge certificate's SAN lacks sip.<domain> for the Edge's additional SIP domain"
+            }
+            Self::PoolMemberDifferentCert => {
+                "the second Access Edge pool member presents a certificate without the clientAuth EKU (same names)"
             }
             Self::RecordRouteAddrSpec => {
                 "Edge inserts Record-Route without <>, so lr and transport become header parameters"

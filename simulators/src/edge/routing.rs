@@ -59,6 +59,8 @@ pub enum Decision {
 #[derive(Debug, Clone)]
 pub struct RoutingPolicy {
     pub sip_domain: String,
+    /// Further SIP domains of the enterprise, routed to the pool like `sip_domain`.
+    pub additional_domains: Vec<String>,
     pub external_fqdn: String,
     pub internal_fqdn: String,
     /// The internal pool's FQDN (the host of Lync users' contacts).
@@ -123,7 +125,12 @@ impl RoutingPolicy {
     /// enterprise's own domain or pool FQDN, a provider for its federation
     /// FQDN or one of its domains.
     fn target_for_host(&self, host: &str) -> Option<Target> {
-        if host.eq_ignore_ascii_case(&self.sip_domain) || host.eq_ignore_ascii_case(&self.pool_fqdn)
+        if host.eq_ignore_ascii_case(&self.sip_domain)
+            || host.eq_ignore_ascii_case(&self.pool_fqdn)
+            || self
+                .additional_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(host))
         {
             return Some(Target::Pool);
         }
@@ -375,6 +382,7 @@ mod tests {
     fn policy(faults: FaultSet) -> RoutingPolicy {
         RoutingPolicy {
             sip_domain: "contoso.test".into(),
+            additional_domains: vec!["northwind.test".into()],
             external_fqdn: "sip.contoso.test".into(),
             internal_fqdn: "edge-int.contoso.test".into(),
             pool_fqdn: "pool.contoso.test".into(),

@@ -19,9 +19,9 @@ use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, ServerTlsOptions,
-    TlsVersions, accept_tls, client_config, connect_tls, describe_certificate, presented_chain,
-    server_config, server_config_with_versions,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, PeerSignatures,
+    ServerTlsOptions, TlsVersions, accept_tls, client_config, connect_tls, describe_certificate,
+    presented_chain, server_config, server_config_with_versions,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -41,6 +41,9 @@ pub struct EdgeConfig {
     /// A different certificate for outbound connections (fault
     /// `different-outbound-cert`); `None` means `identity`.
     pub outbound_identity: Option<Arc<CertifiedKey>>,
+    /// Further external listeners: the other members of an Access Edge
+    /// pool, each with its own certificate, serving like `external`.
+    pub pool_members: Vec<PoolMember>,
     pub roots: RootCertStore,
     pub pool_address: SocketAddr,
     pub pool_fqdn: String,
@@ -48,6 +51,12 @@ pub struct EdgeConfig {
     pub provider_port: u16,
     pub dns_server: SocketAddr,
     pub key_log: Arc<KeyLogCollector>,
+}
+
+/// Another Access Edge pool member's external listener.
+pub struct PoolMember {
+    pub external: SocketAddr,
+    pub identity: Arc<CertifiedKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,9 +134,21 @@ impl ReferenceEdge {
             },
             key_log: config.key_log.clone(),
             chains: ChainRecorder::default(),
+            peer_signatures: PeerSignatures::Modern,
         })
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
-        let external_server = external_server_config(&config)?;
+        let external_server = external_server_config(&config, &config.identity)?;
+        let mut listeners = vec![
+            (config.external, Side::External, external_server),
+            (config.internal, Side::Internal, internal_server),
+        ];
+        for member in &config.pool_members {
+            listeners.push((
+                member.external,
+                Side::External,
+                external_server_config(&config, &member.identity)?,
+            ));
+        }
         let client = client_config(ClientTlsOptions {
             identity: Some(
                 config
@@ -168,10 +189,7 @@ impl ReferenceEdge {
             outbound: tokio::sync::Mutex::new(HashMap::new()),
         });
         let mut tasks = Vec::new();
-        for (address, side, server) in [
-            (config.external, Side::External, external_server),
-            (config.internal, Side::Internal, internal_server),
-        ] {
+        for (address, side, server) in listeners {
             let listener = TcpListener::bind(address)
                 .await
                 .map_err(|source| EdgeError::Bind { address, source })?;
@@ -190,7 +208,10 @@ impl ReferenceEdge {
 /// The external listener's TLS: mutual TLS that demands a client
 /// certificate chaining to the roots and carrying clientAuth, TLS 1.2 and
 /// 1.3, unless a fault switch says otherwise.
-fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfig>, EdgeError> {
+fn external_server_config(
+    config: &EdgeConfig,
+    identity: &Arc<CertifiedKey>,
+) -> Result<Arc<rustls::ServerConfig>, EdgeError> {
     let faults = &config.policy.faults;
     let client_auth = if faults.has(Fault::AcceptNoClientCert) {
         ClientAuthMode::OptionalRequiringClientAuthEku
@@ -201,6 +222,13 @@ fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfi
             require_client_auth_eku: true,
         }
     };
+    // Lync 2013 takes RSA 1024 peer keys and SHA-1 signatures (CERT-07,
+    // CERT-08); a hardened Edge does not.
+    let peer_signatures = if faults.has(Fault::RejectLegacyPeerCert) {
+        PeerSignatures::Modern
+    } else {
+        PeerSignatures::Lync2013
+    };
     let versions = if faults.has(Fault::Tls13Only) {
         TlsVersions::Tls13Only
     } else {
@@ -208,11 +236,12 @@ fn external_server_config(config: &EdgeConfig) -> Result<Arc<rustls::ServerConfi
     };
     server_config_with_versions(
         ServerTlsOptions {
-            identity: config.identity.clone(),
+            identity: identity.clone(),
             client_roots: config.roots.clone(),
             client_auth,
             key_log: config.key_log.clone(),
             chains: ChainRecorder::default(),
+            peer_signatures,
         },
         versions,
     )

@@ -1,12 +1,15 @@
-//! The deliberately wrong identities a simulated provider peer can present
-//! to the SUT, so a case can check that the Edge refuses them: no
-//! certificate at all, an untrusted issuer, an expired or not-yet-valid
-//! certificate, a name that is not the provider's federation FQDN, and a
-//! certificate without the clientAuth EKU.
+//! The deliberately unusual identities a simulated provider peer can
+//! present to the SUT. Most are wrong, so a case can check that the Edge
+//! refuses them: no certificate at all, an untrusted issuer, an expired or
+//! not-yet-valid certificate, a name that is not the provider's federation
+//! FQDN, and a certificate without the clientAuth EKU.
 //!
-//! RSA 1024 and SHA-1 signed peers are not offered: aws-lc-rs (the only
-//! crypto provider here) neither generates nor signs with RSA keys below
-//! 2048 bits, and rcgen has no SHA-1 signature algorithm.
+//! Two are legacy but acceptable to Lync 2013, so a case can check that the
+//! Edge still lets them in ([`BadPeerCertificate::acceptable_to_lync`]): an
+//! RSA 1024-bit key (CERT-07; made and used with the RustCrypto `rsa` crate,
+//! see `rsa1024`) and an ecdsa-with-SHA1 signature by the test root (CERT-08;
+//! see `sha1_signed`). Each differs from a good peer certificate in that one
+//! property only.
 
 use std::fmt;
 
@@ -29,20 +32,32 @@ pub enum BadPeerCertificate {
     WrongName,
     /// Carries serverAuth but not clientAuth.
     NoClientAuthEku,
+    /// An RSA 1024-bit key (acceptable to Lync 2013, CERT-07).
+    Rsa1024Key,
+    /// Signed by the test root with ecdsa-with-SHA1 (acceptable to Lync 2013, CERT-08).
+    Sha1Signature,
 }
 
 /// The name a `WrongName` certificate carries.
 pub const WRONG_PEER_NAME: &str = "sip.rogue-provider.test";
 
 impl BadPeerCertificate {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::NoCertificate,
         Self::UntrustedIssuer,
         Self::Expired,
         Self::NotYetValid,
         Self::WrongName,
         Self::NoClientAuthEku,
+        Self::Rsa1024Key,
+        Self::Sha1Signature,
     ];
+
+    /// Whether Lync 2013 accepts this certificate from a peer (the legacy
+    /// key size and signature digest it still allows).
+    pub fn acceptable_to_lync(self) -> bool {
+        matches!(self, Self::Rsa1024Key | Self::Sha1Signature)
+    }
 
     /// A file-name-friendly label.
     pub fn label(self) -> &'static str {
@@ -53,6 +68,8 @@ impl BadPeerCertificate {
             Self::NotYetValid => "not-yet-valid",
             Self::WrongName => "wrong-name",
             Self::NoClientAuthEku => "no-client-auth-eku",
+            Self::Rsa1024Key => "rsa-1024",
+            Self::Sha1Signature => "sha1-signature",
         }
     }
 
@@ -65,6 +82,8 @@ impl BadPeerCertificate {
             Self::NotYetValid => "a certificate that is not valid yet",
             Self::WrongName => "a certificate that does not name the provider's FQDN",
             Self::NoClientAuthEku => "a certificate without the clientAuth EKU",
+            Self::Rsa1024Key => "a certificate with an RSA 1024-bit key",
+            Self::Sha1Signature => "a certificate signed with SHA-1 (ecdsa-with-SHA1)",
         }
     }
 
@@ -102,6 +121,11 @@ impl BadPeerCertificate {
                 client_auth: false,
                 ..spec
             })?,
+            Self::Rsa1024Key => trusted.issue_with_rsa_1024_key(&LeafSpec {
+                key: KeyKind::Rsa2048,
+                ..spec
+            })?,
+            Self::Sha1Signature => trusted.issue_sha1_signed(&spec)?,
         };
         Ok(Some(issued))
     }
@@ -136,7 +160,21 @@ mod tests {
                 && now <= cert.validity().not_after.timestamp();
             let from_trusted = ck.chain.last() == Some(&trusted.ca_der());
             let names_fqdn = s.dns_names.iter().any(|n| n == fqdn);
+            let legacy = (s.key.as_str(), s.signature_algorithm.as_str());
+            let expected_legacy = match bad {
+                BadPeerCertificate::Rsa1024Key => ("RSA 1024", "ecdsa-with-SHA256"),
+                BadPeerCertificate::Sha1Signature => ("EC P-256", "ecdsa-with-SHA1"),
+                _ => ("EC P-256", "ecdsa-with-SHA256"),
+            };
+            assert_eq!(legacy, expected_legacy, "{bad:?}");
+            assert_eq!(
+                bad.acceptable_to_lync(),
+                expected_legacy != ("EC P-256", "ecdsa-with-SHA256")
+            );
             let expected = match bad {
+                BadPeerCertificate::Rsa1024Key | BadPeerCertificate::Sha1Signature => {
+                    (true, true, true, true)
+                }
                 BadPeerCertificate::UntrustedIssuer => (false, true, true, true),
                 BadPeerCertificate::Expired | BadPeerCertificate::NotYetValid => {
                     (true, false, true, true)

@@ -15,8 +15,8 @@ use time::{Duration, OffsetDateTime};
 use super::{CertifiedKey, LeafSpec, PkiError, TestPki, gen_err, random_serial};
 use crate::tls::der_to_pem;
 
-const TAG_SEQUENCE: u8 = 0x30;
-const TAG_OID: u8 = 0x06;
+pub(super) const TAG_SEQUENCE: u8 = 0x30;
+pub(super) const TAG_OID: u8 = 0x06;
 const TAG_NULL: u8 = 0x05;
 const TAG_INTEGER: u8 = 0x02;
 const TAG_BIT_STRING: u8 = 0x03;
@@ -28,7 +28,7 @@ const OID_MGF1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08];
 /// 2.16.840.1.101.3.4.2.1 id-sha256.
 const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let len = content.len();
     if len < 0x80 {
@@ -115,7 +115,7 @@ fn children(der: &[u8], parent: &Element) -> Option<Vec<(usize, Element)>> {
 
 /// Rewrites a certificate's signature AlgorithmIdentifiers to `alg_id` and
 /// signs the new TBSCertificate with `sign`.
-fn resign(
+pub(super) fn resign(
     cert: &[u8],
     alg_id: &[u8],
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,

@@ -111,10 +111,19 @@ fn format_time(t: &ASN1Time) -> String {
     }
 }
 
+/// Names x509-parser's OID registry lacks.
+const EXTRA_OID_NAMES: &[(&str, &str)] = &[("1.2.840.10045.4.1", "ecdsa-with-SHA1")];
+
 fn oid_name(oid: &Oid<'_>) -> String {
     match x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry()) {
         Ok(sn) => sn.to_owned(),
-        Err(_) => oid.to_id_string(),
+        Err(_) => {
+            let dotted = oid.to_id_string();
+            EXTRA_OID_NAMES
+                .iter()
+                .find(|(id, _)| *id == dotted)
+                .map_or(dotted, |(_, name)| (*name).to_owned())
+        }
     }
 }
 

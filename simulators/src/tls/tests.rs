@@ -84,6 +84,7 @@ fn server_cfg(
         client_auth: mode,
         key_log: side.key_log.clone(),
         chains: side.chains.clone(),
+        peer_signatures: crate::tls::PeerSignatures::Modern,
     })
     .expect("server config")
 }
@@ -446,6 +447,7 @@ fn config_without_roots_is_an_error() {
         client_auth: ClientAuthMode::Optional,
         key_log: KeyLogCollector::shared(),
         chains: ChainRecorder::new(),
+        peer_signatures: crate::tls::PeerSignatures::Modern,
     })
     .expect_err("no roots");
     assert!(matches!(err, TlsError::Config(_)));
@@ -577,6 +579,7 @@ async fn version_restricted_configs_meet_only_their_own_version() {
                 },
                 key_log: ss.key_log.clone(),
                 chains: ss.chains.clone(),
+                peer_signatures: crate::tls::PeerSignatures::Modern,
             },
             server_versions,
         )
@@ -646,4 +649,72 @@ async fn probe_accepts_a_server_certificate_a_normal_client_refuses() {
     let recorded = chains.last_record().expect("recorded");
     assert!(recorded.accepted);
     assert_eq!(recorded.chain[0], server_id.chain[0]);
+}
+
+#[tokio::test]
+async fn lync2013_signatures_admit_rsa_1024_and_sha1_peers_that_modern_refuses() {
+    let pki = TestPki::generate("legacy-peers").expect("pki");
+    let server_id = leaf(&pki, "edge.contoso.test", true, true);
+    let spec = crate::pki::LeafSpec::federation("sip.yahoo.com", &["sip.yahoo.com"]);
+    let peers = [
+        (
+            "RSA 1024",
+            Arc::new(pki.issue_with_rsa_1024_key(&spec).expect("issue")),
+        ),
+        (
+            "SHA-1",
+            Arc::new(pki.issue_sha1_signed(&spec).expect("issue")),
+        ),
+    ];
+    for (what, peer) in &peers {
+        for versions in [TlsVersions::Tls12Only, TlsVersions::Tls13Only] {
+            for (signatures, expect_ok) in [
+                (crate::tls::PeerSignatures::Modern, false),
+                (crate::tls::PeerSignatures::Lync2013, true),
+            ] {
+                let ss = Side::new();
+                let server = server_config_with_versions(
+                    ServerTlsOptions {
+                        identity: server_id.clone(),
+                        client_roots: pki.root_store(),
+                        client_auth: ClientAuthMode::Required {
+                            require_client_auth_eku: true,
+                        },
+                        key_log: ss.key_log.clone(),
+                        chains: ss.chains.clone(),
+                        peer_signatures: signatures,
+                    },
+                    TlsVersions::Tls12And13,
+                )
+                .expect("server config");
+                let client = probe_client_config(
+                    Some(peer.clone()),
+                    versions,
+                    KeyLogCollector::shared(),
+                    ChainRecorder::new(),
+                )
+                .expect("probe config");
+                let (l, addr) = listener().await;
+                let accept = tokio::spawn(async move {
+                    let (tcp, _) = l.accept().await.expect("accept");
+                    accept_tls(tcp, &TlsAcceptor::from(server), T)
+                        .await
+                        .map(|_| ())
+                        .map_err(|(e, _)| e.to_string())
+                });
+                let _client =
+                    connect_tls(Some(LOCALHOST), addr, "edge.contoso.test", client, T).await;
+                let accepted = accept.await.expect("task");
+                assert_eq!(
+                    accepted.is_ok(),
+                    expect_ok,
+                    "{what} peer, {versions:?}, {signatures:?}: {accepted:?}"
+                );
+                assert_eq!(
+                    ss.chains.last_record().map(|r| r.chain[0].clone()),
+                    Some(peer.chain[0].clone())
+                );
+            }
+        }
+    }
 }

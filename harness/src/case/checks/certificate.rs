@@ -16,8 +16,8 @@ use picharness_simulators::tls::{
 use rustls_pki_types::CertificateDer;
 
 use super::certificate_rules::{
-    judge_crl_distribution_point, judge_key, judge_signatures, judge_subject, judge_trust,
-    judge_validity, now_unix,
+    judge_crl_distribution_point, judge_key, judge_signatures, judge_sip_domains, judge_subject,
+    judge_trust, judge_validity, now_unix,
 };
 use crate::case::execute::CaseRun;
 use crate::case::outcome::Outcome;
@@ -31,6 +31,19 @@ pub(super) async fn fetch_server_chain(
     run: &mut CaseRun<'_>,
     actor: &Actor,
 ) -> Result<Vec<CertificateDer<'static>>, Outcome> {
+    let remote = run.topology.sut.external;
+    let chain = fetch_server_chain_from(run, actor, remote).await?;
+    keep_chain(run, "sut-server-chain", &chain);
+    Ok(chain)
+}
+
+/// Connects from `actor`'s address to an external listener at `remote`
+/// (the Edge or one of its pool members) and returns the chain presented.
+pub(super) async fn fetch_server_chain_from(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    remote: std::net::SocketAddr,
+) -> Result<Vec<CertificateDer<'static>>, Outcome> {
     let sip_actor = run.actor(actor)?;
     let chains = ChainRecorder::default();
     let config = probe_client_config(
@@ -40,7 +53,6 @@ pub(super) async fn fetch_server_chain(
         chains.clone(),
     )
     .map_err(|e| Outcome::error(format!("cannot build the probe's TLS configuration: {e}")))?;
-    let remote = run.topology.sut.external;
     let server_name = run.topology.sut.access_edge_fqdn.clone();
     let result = connect_tls_recorded(
         Some(sip_actor.ip()),
@@ -73,7 +85,6 @@ pub(super) async fn fetch_server_chain(
         actor.name(),
         presented.chain.len()
     ));
-    keep_server_chain(run, &chains);
     Ok(presented.chain)
 }
 
@@ -81,14 +92,19 @@ pub(super) async fn fetch_server_chain(
 /// evidence, unless the case already holds that exact chain.
 pub(super) fn keep_server_chain(run: &mut CaseRun<'_>, chains: &ChainRecorder) {
     if let Some(presented) = chains.last_record() {
-        let already = run
-            .certificates
-            .iter()
-            .any(|(name, chain)| name == "sut-server-chain" && *chain == presented.chain);
-        if !already {
-            run.certificates
-                .push(("sut-server-chain".to_owned(), presented.chain));
-        }
+        keep_chain(run, "sut-server-chain", &presented.chain);
+    }
+}
+
+/// Keeps `chain` as the case's evidence under `name`, unless the case
+/// already holds that exact chain under that name.
+pub(super) fn keep_chain(run: &mut CaseRun<'_>, name: &str, chain: &[CertificateDer<'static>]) {
+    let already = run
+        .certificates
+        .iter()
+        .any(|(held, held_chain)| held == name && held_chain == chain);
+    if !already {
+        run.certificates.push((name.to_owned(), chain.to_vec()));
     }
 }
 
@@ -115,6 +131,9 @@ pub(super) async fn check_server_certificate_property(
         CheckKind::CertificateSignature => judge_signatures(&chain),
         CheckKind::CertificateCrlDistributionPoint => judge_crl_distribution_point(&summary),
         CheckKind::CertificateKey => judge_key(&summary),
+        CheckKind::CertificateSipDomains => {
+            judge_sip_domains(&summary, &run.topology.sut.sip_domains)
+        }
         other => {
             return Err(Outcome::error(format!(
                 "check {} is not a certificate property",

@@ -60,6 +60,37 @@ pub(crate) fn judge_subject(leaf: &CertificateSummary, fqdn: &str) -> Result<Str
     }
 }
 
+/// CERT-02: every SIP domain the Edge serves has a SAN entry, either the
+/// domain itself or `sip.<domain>` (the name Lync's certificate wizard adds
+/// for each SIP domain).
+pub(super) fn judge_sip_domains(
+    leaf: &CertificateSummary,
+    sip_domains: &[String],
+) -> Result<String, String> {
+    if sip_domains.is_empty() {
+        return Err("the topology names no SIP domain of the Edge to look for".to_owned());
+    }
+    let in_san = |name: &str| leaf.dns_names.iter().any(|n| n.eq_ignore_ascii_case(name));
+    let mut found = Vec::new();
+    for domain in sip_domains {
+        let prefixed = format!("sip.{domain}");
+        if in_san(domain) {
+            found.push(format!("{domain} (as itself)"));
+        } else if in_san(&prefixed) {
+            found.push(format!("{domain} (as {prefixed})"));
+        } else {
+            return Err(format!(
+                "the Edge serves SIP domain {domain} but neither {domain} nor {prefixed} is in the SAN [{}]",
+                leaf.dns_names.join(", ")
+            ));
+        }
+    }
+    Ok(format!(
+        "every SIP domain the Edge serves is in its SAN: {}",
+        found.join(", ")
+    ))
+}
+
 /// Current unix time, for `judge_validity`.
 pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
@@ -262,6 +293,36 @@ mod tests {
 
     fn issue(pki: &TestPki, spec: &LeafSpec) -> Vec<CertificateDer<'static>> {
         pki.issue(spec).expect("issue").chain
+    }
+
+    #[test]
+    fn sip_domains_rule() {
+        let pki = TestPki::generate("rules").expect("pki");
+        let chain = issue(
+            &pki,
+            &LeafSpec::federation(
+                "sip.contoso.test",
+                &["sip.contoso.test", "contoso.test", "SIP.northwind.test"],
+            ),
+        );
+        let s = describe_certificate(&chain[0]).expect("describe");
+        let domains = |list: &[&str]| list.iter().map(|d| (*d).to_owned()).collect::<Vec<_>>();
+        let detail =
+            judge_sip_domains(&s, &domains(&["contoso.test", "northwind.test"])).expect("pass");
+        assert!(detail.contains("contoso.test (as itself)"), "{detail}");
+        assert!(
+            detail.contains("northwind.test (as sip.northwind.test)"),
+            "{detail}"
+        );
+        let missing = judge_sip_domains(&s, &domains(&["contoso.test", "fabrikam.test"]))
+            .expect_err("fabrikam.test is not there");
+        assert!(
+            missing.contains("fabrikam.test nor sip.fabrikam.test"),
+            "{missing}"
+        );
+        // A name that merely ends in the domain does not count.
+        assert!(judge_sip_domains(&s, &domains(&["test"])).is_err());
+        assert!(judge_sip_domains(&s, &[]).is_err());
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub(super) fn alert_name(alert: AlertDescription) -> String {
 }
 
 /// How a TLS-level refusal looked.
-fn io_refusal(error: &std::io::Error) -> String {
+pub(super) fn io_refusal(error: &std::io::Error) -> String {
     if let Some(alert) = alert_of(error) {
         return format!("TLS alert {}", alert_name(alert));
     }
@@ -83,7 +83,7 @@ fn io_refusal(error: &std::io::Error) -> String {
     }
 }
 
-fn handshake_refusal(error: &TlsError) -> String {
+pub(super) fn handshake_refusal(error: &TlsError) -> String {
     match error {
         TlsError::Handshake {
             tls_error: Some(rustls::Error::AlertReceived(alert)),

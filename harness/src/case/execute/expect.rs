@@ -23,7 +23,7 @@ fn wants_same_connection(expectation: &MessageExpectation) -> bool {
 }
 
 /// " (Warning: ...)" when a message explains itself in a Warning header.
-pub(super) fn warning_note(message: &SipMessage) -> String {
+pub(crate) fn warning_note(message: &SipMessage) -> String {
     message
         .headers
         .first("warning")
