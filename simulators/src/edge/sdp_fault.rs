@@ -95,8 +95,8 @@ a=candidate:2 1 UDP 16777215 192.0.2.12 50000 typ relay raddr 0.0.0.0 rport 0\r\
             .replace("1 INVITE", "1 MESSAGE");
         let mut message = SipMessage::parse(text.as_bytes()).unwrap();
         assert!(!rewrite_sdp(&mut message));
-        let host_only = INVITE.replace("typ relay", "typ host");
-        let mut message = SipMessage::parse(host_only.as_bytes()).unwrap();
+        let reflexive_only = INVITE.replace("typ relay", "typ srflx");
+        let mut message = SipMessage::parse(reflexive_only.as_bytes()).unwrap();
         assert!(!rewrite_sdp(&mut message));
     }
 }
