@@ -19,9 +19,7 @@ pub enum SdpError {
     NoVersion,
     #[error("m= line {line} {text:?} is not `media port proto fmt...` (RFC 4566 §5.14)")]
     BadMedia { line: usize, text: String },
-    #[error(
-        "a=candidate line {line} {text:?} does not follow the RFC 5245 §15.1 grammar ({why})"
-    )]
+    #[error("a=candidate line {line} {text:?} does not follow the RFC 5245 §15.1 grammar ({why})")]
     BadCandidate {
         line: usize,
         text: String,
@@ -82,8 +80,17 @@ impl Candidate {
             why,
         };
         let fields: Vec<&str> = value.split_ascii_whitespace().collect();
-        let [foundation, component, transport, priority, address, port, typ, kind, rest @ ..] =
-            fields.as_slice()
+        let [
+            foundation,
+            component,
+            transport,
+            priority,
+            address,
+            port,
+            typ,
+            kind,
+            rest @ ..,
+        ] = fields.as_slice()
         else {
             return Err(bad("fewer than eight fields"));
         };
