@@ -68,6 +68,7 @@ pub(crate) async fn run_check(
         }
         CheckKind::RtpStream => av::rtp_stream(run).await,
         CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
+        CheckKind::MsTurnAllocate => ms_turn::ms_turn_allocate(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,
     }

@@ -605,6 +605,7 @@ fn parse_step(
             | CheckKind::MsTurnAuthChallenge
             | CheckKind::MsTurnNoCookieIgnored
             | CheckKind::MsTurnUnknownAttribute
+            | CheckKind::MsTurnAllocate
             | CheckKind::AvCallAllocate
             | CheckKind::AvCallMedia => matches!(actor, Actor::Av),
         };

@@ -163,6 +163,8 @@ pub enum CheckKind {
     MsTurnNoCookieIgnored,
     /// MS-TURN Allocate with an unknown mandatory attribute: 0x0113 with 420.
     MsTurnUnknownAttribute,
+    /// MS-TURN Allocate: the challenge, then with Username/Realm/Nonce/Message Integrity: 0x0103, relay in range.
+    MsTurnAllocate,
     /// Allocates the call's relay and binds the media peer; sets the `av.*` template variables.
     AvCallAllocate,
     /// Judges the SDP offer and answer as they arrived and streams RTP between the
@@ -171,7 +173,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 35] = [
+    pub const ALL: [(&'static str, Self); 36] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -229,6 +231,7 @@ impl CheckKind {
         ("msturn-auth-challenge", Self::MsTurnAuthChallenge),
         ("msturn-no-cookie-ignored", Self::MsTurnNoCookieIgnored),
         ("msturn-unknown-attribute", Self::MsTurnUnknownAttribute),
+        ("msturn-allocate", Self::MsTurnAllocate),
         ("av-call-allocate", Self::AvCallAllocate),
         ("av-call-media", Self::AvCallMedia),
     ];
