@@ -13,7 +13,10 @@ use crate::support::{all_case_ids, run_suite, test_net};
 /// The cases the `av.` filter selects: the `av.*` cases and the call
 /// through both Edges (`messenger.av.call`, whose Access Edge stays embedded).
 fn av_case_count() -> usize {
-    all_case_ids().iter().filter(|id| id.contains("av.")).count()
+    all_case_ids()
+        .iter()
+        .filter(|id| id.contains("av."))
+        .count()
 }
 
 /// Stops coturn when the test ends, however it ends.

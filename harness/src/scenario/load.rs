@@ -708,6 +708,34 @@ expect = "response 2xx"
     }
 
     #[test]
+    fn body_rules_and_reply_bodies_load_and_are_checked() {
+        let case = GOOD
+            .replace("reply = 200", "reply = 200\nreply_body = \"v=0\\n\"")
+            .replace(
+                "expect = \"request MESSAGE\"",
+                "expect = \"request MESSAGE\"\nbody_as_sent_by = \"messenger\"",
+            );
+        let parsed = parse_case(Path::new("c.toml"), &case, &providers()).expect("loads");
+        let has_rule = parsed.steps.iter().any(|s| {
+            matches!(&s.action, Action::Expect(MessageExpectation::Request { headers, .. })
+                if headers.contains(&HeaderExpectation::BodyAsSentBy("messenger".to_owned())))
+        });
+        let has_body = parsed.steps.iter().any(|s| {
+            matches!(&s.action, Action::Reply { body: Some((t, b)), .. }
+                if t == "application/sdp" && b == "v=0\n")
+        });
+        assert!(has_rule && has_body, "{parsed:?}");
+        let stranger = case.replace(
+            "body_as_sent_by = \"messenger\"",
+            "body_as_sent_by = \"bob\"",
+        );
+        let err = parse_case(Path::new("c.toml"), &stranger, &providers()).unwrap_err();
+        assert!(err.field.ends_with("body_as_sent_by"), "{err}");
+        let lonely = GOOD.replace("reply = 200", "reply_body = \"v=0\"");
+        assert!(parse_case(Path::new("c.toml"), &lonely, &providers()).is_err());
+    }
+
+    #[test]
     fn certificate_and_mtls_checks_load_for_peers_only() {
         for (name, kind) in CheckKind::ALL {
             // DNS checks belong to the dns actor (except the SAN one), A/V checks to av.
@@ -716,6 +744,7 @@ expect = "response 2xx"
                     || kind.name().starts_with("stun-")
                     || kind.name().starts_with("turn-")
                     || kind.name().starts_with("msturn-")
+                    || kind.name().starts_with("av-")
                     || kind.name().starts_with("rtp-"));
             if !peer_check {
                 continue;
