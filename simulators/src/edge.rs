@@ -5,6 +5,7 @@
 mod fault;
 mod hop;
 mod routing;
+mod sdp_fault;
 mod server;
 
 pub use fault::{Fault, FaultSet, UnknownFault};

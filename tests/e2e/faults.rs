@@ -34,6 +34,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.presence.subscribe-inbound",
             "aol.presence.subscribe-outbound",
             "aol.sip.record-route-outbound",
+            "messenger.av.call",
             "messenger.im.inbound",
             "messenger.im.session-inbound",
             "messenger.im.session-outbound",
@@ -317,6 +318,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.sip.max-forwards",
             "edge.sip.pool-down",
             "edge.tls.server-cert",
+            "messenger.av.call",
             "messenger.im.cancel-inbound",
             "messenger.im.inbound",
             "messenger.im.large-message",
@@ -432,6 +434,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.sip.max-forwards",
             "edge.sip.pool-down",
             "edge.tls.server-cert",
+            "messenger.av.call",
             "messenger.im.cancel-inbound",
             "messenger.im.inbound",
             "messenger.im.large-message",
@@ -590,6 +593,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.sip.max-forwards",
             "edge.sip.pool-down",
             "edge.tls.server-cert",
+            "messenger.av.call",
             "messenger.im.cancel-inbound",
             "messenger.im.inbound",
             "messenger.im.large-message",
@@ -690,6 +694,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.sip.max-forwards",
             "edge.sip.pool-down",
             "edge.tls.server-cert",
+            "messenger.av.call",
             "messenger.im.cancel-inbound",
             "messenger.im.inbound",
             "messenger.im.large-message",
@@ -790,6 +795,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.tls.client-eku",
             "aol.tls.peer-without-client-eku",
             "edge.sip.pool-down",
+            "messenger.av.call",
             "messenger.im.cancel-inbound",
             "messenger.im.inbound",
             "messenger.im.large-message",
@@ -846,7 +852,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-relay-out-of-range",
-        &["av.turn.relay-range"],
+        &["av.msturn.allocate", "av.turn.relay-range"],
         "50,000-59,999",
     ),
     (
@@ -861,7 +867,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-no-auth",
-        &["av.msturn.auth-challenge", "av.turn.auth-challenge"],
+        &[
+            "av.msturn.allocate",
+            "av.msturn.auth-challenge",
+            "av.turn.auth-challenge",
+        ],
         "challenge",
     ),
     (
@@ -870,10 +880,15 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "av.media.rtp-stream",
             "av.turn.relay-roundtrip",
             "av.turn.relay-roundtrip-tcp",
+            "messenger.av.call",
         ],
         "peer",
     ),
-    ("av-relay-lossy", &["av.media.rtp-stream"], "loss"),
+    (
+        "av-relay-lossy",
+        &["av.media.rtp-stream", "messenger.av.call"],
+        "loss",
+    ),
     (
         "av-ignore-unknown-attributes",
         &["av.msturn.unknown-attribute", "av.stun.unknown-attribute"],
@@ -883,6 +898,11 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "av-msturn-accepts-no-cookie",
         &["av.msturn.no-cookie-ignored"],
         "Magic Cookie",
+    ),
+    (
+        "sdp-rewritten",
+        &["messenger.av.call"],
+        "not the one messenger sent",
     ),
 ];
 
@@ -1088,6 +1108,23 @@ fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
 fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
     check_fault(145, "av-relay-lossy");
     check_fault(145, "av-ignore-unknown-attributes");
+}
+
+#[test]
+fn sdp_rewritten_fails_the_av_call_naming_the_altered_candidate() {
+    check_fault(170, "sdp-rewritten");
+    let run = run_suite(
+        170,
+        &[
+            "--sut-fault",
+            "sdp-rewritten",
+            "--exact",
+            "messenger.av.call",
+        ],
+    );
+    let (_, reason) = &run.verdicts()["messenger.av.call"];
+    assert!(reason.contains("a=candidate:2"), "{reason}");
+    assert!(reason.contains("typ relay"), "{reason}");
 }
 
 #[test]

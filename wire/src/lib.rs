@@ -8,5 +8,6 @@
 pub mod ms_turn;
 pub mod rtcp;
 pub mod rtp;
+pub mod sdp;
 pub mod sip;
 pub mod stun;

@@ -18,8 +18,11 @@ use picharness_simulators::tls::{CertificateSummary, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
 mod av;
+mod av_call;
 mod dns;
 mod ms_turn;
+
+pub(crate) use av_call::CallMedia;
 
 use super::execute::CaseRun;
 use super::outcome::Outcome;
@@ -72,6 +75,9 @@ pub(crate) async fn run_check(
         }
         CheckKind::RtpStream => av::rtp_stream(run).await,
         CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
+        CheckKind::MsTurnAllocate => ms_turn::ms_turn_allocate(run).await,
+        CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
+        CheckKind::AvCallMedia => av_call::call_media(run).await,
     }
 }
 

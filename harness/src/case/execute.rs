@@ -26,7 +26,9 @@ use super::evidence::CaseArtifacts;
 use super::matching::describe;
 use super::outcome::Outcome;
 use crate::locate::{EdgeCandidate, LocateError, locate_edge};
-use crate::scenario::{Action, Actor, Case, Step, TemplateVars, render_message};
+use crate::scenario::{
+    Action, Actor, Case, Step, TemplateVars, render_message, template_substitute,
+};
 use crate::topology::Topology;
 
 /// The state of one case while it runs.
@@ -44,6 +46,12 @@ pub(crate) struct CaseRun<'a> {
     last_branch: HashMap<String, String>,
     /// The To header of the latest response each actor received (`{response.to}`).
     last_response_to: HashMap<String, String>,
+    /// The body of the latest message each actor sent (`body_as_sent_by`).
+    last_sent_body: HashMap<String, Vec<u8>>,
+    /// The latest 2xx response to an INVITE any actor received (the SDP answer).
+    invite_answer: Option<SipMessage>,
+    /// The A/V call's relay and media sockets, between `av-call-allocate` and `av-call-media`.
+    pub(crate) call: Option<checks::CallMedia>,
     /// Events that arrived for an actor whose expect step comes later in
     /// the current run of expect steps.
     deferred: VecDeque<ActorEvent>,
@@ -237,6 +245,9 @@ impl<'a> CaseRun<'a> {
             last_request_by_method: HashMap::new(),
             last_branch: HashMap::new(),
             last_response_to: HashMap::new(),
+            last_sent_body: HashMap::new(),
+            invite_answer: None,
+            call: None,
             deferred: VecDeque::new(),
             upcoming: Vec::new(),
             tags: HashMap::new(),
@@ -337,9 +348,11 @@ impl<'a> CaseRun<'a> {
             } => self.send_raw(&step.actor, bytes, *reuse_connection).await,
             Action::SetState { up } => self.set_state(&step.actor, *up).await,
             Action::Expect(expectation) => self.expect(&step.actor, expectation).await,
-            Action::Reply { status, to_method } => {
-                self.reply(&step.actor, *status, to_method.as_deref())
-            }
+            Action::Reply {
+                status,
+                to_method,
+                body,
+            } => self.reply(&step.actor, *status, to_method.as_deref(), body.as_ref()),
             Action::Check(kind) => checks::run_check(self, &step.actor, *kind).await,
         }
     }
@@ -489,6 +502,11 @@ impl<'a> CaseRun<'a> {
         };
         self.vars.set("dialog.route", route);
         let bytes = render_message(template, &self.vars);
+        let body = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or_else(Vec::new, |at| bytes[at + 4..].to_vec());
+        self.last_sent_body.insert(actor.name().to_owned(), body);
         let connection = self.sending_connection(actor, reuse_connection).await?;
         self.log_message(
             actor.name(),
@@ -606,6 +624,7 @@ impl<'a> CaseRun<'a> {
         actor: &Actor,
         status: u16,
         to_method: Option<&str>,
+        body: Option<&(String, String)>,
     ) -> Result<(), Outcome> {
         let name = actor.name().to_owned();
         let latest = match to_method {
@@ -642,6 +661,14 @@ impl<'a> CaseRun<'a> {
                 .headers
                 .push("Contact", format!("<sip:{user}@{fqdn}:5061;transport=tls>"));
         }
+        if let Some((content_type, template)) = body {
+            let text = template_substitute(&template.replace("\r\n", "\n"), &self.vars)
+                .replace('\n', "\r\n");
+            response.headers.push("Content-Type", content_type.clone());
+            response.set_body(text.into_bytes());
+        }
+        self.last_sent_body
+            .insert(name.clone(), response.body.clone());
         let response = response.to_bytes();
         self.log_message(
             &name,
@@ -709,6 +736,18 @@ impl<'a> CaseRun<'a> {
                 return Some((event.actor, message));
             }
         }
+    }
+
+    /// The latest `method` request `actor` received.
+    pub(crate) fn received_request(&self, actor: &str, method: &str) -> Option<&SipMessage> {
+        self.last_request_by_method
+            .get(&(actor.to_owned(), method.to_owned()))
+            .map(|(message, _)| message)
+    }
+
+    /// The latest 2xx to an INVITE that reached any actor.
+    pub(crate) fn invite_answer(&self) -> Option<&SipMessage> {
+        self.invite_answer.as_ref()
     }
 
     /// Waits no longer than the deadline; used by checks that poll.

@@ -100,6 +100,48 @@ pub(crate) fn header_problem(
     None
 }
 
+/// How an arrived body differs from the sent one, naming the first line
+/// that differs; `None` when they are byte-identical.
+pub(crate) fn body_difference(sent: &[u8], arrived: &[u8]) -> Option<String> {
+    if sent == arrived {
+        return None;
+    }
+    let sent_text = String::from_utf8_lossy(sent);
+    let arrived_text = String::from_utf8_lossy(arrived);
+    let mut sent_lines = sent_text.split('\n');
+    let mut arrived_lines = arrived_text.split('\n');
+    for number in 1.. {
+        match (sent_lines.next(), arrived_lines.next()) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => {
+                return Some(format!(
+                    "line {number} was sent as {:?} and arrived as {:?}",
+                    a.trim_end_matches('\r'),
+                    b.trim_end_matches('\r')
+                ));
+            }
+            (Some(a), None) => {
+                return Some(format!(
+                    "line {number} {:?} and what follows it never arrived",
+                    a.trim_end_matches('\r')
+                ));
+            }
+            (None, Some(b)) => {
+                return Some(format!(
+                    "line {number} {:?} arrived but was never sent",
+                    b.trim_end_matches('\r')
+                ));
+            }
+            (None, None) => break,
+        }
+    }
+    Some(format!(
+        "{} bytes were sent and {} arrived",
+        sent.len(),
+        arrived.len()
+    ))
+}
+
 /// Describes an expectation for reasons: "request MESSAGE", "response 200".
 pub(crate) fn describe(expectation: &MessageExpectation) -> String {
     match expectation {

@@ -45,6 +45,10 @@ pub(crate) struct StepFile {
     pub(crate) reply: Option<Spanned<u16>>,
     /// With `reply`: answer the latest request of this method instead of the latest request.
     pub(crate) reply_to: Option<Spanned<String>>,
+    /// With `reply`: a (templated) body the reply carries.
+    pub(crate) reply_body: Option<Spanned<String>>,
+    /// With `reply_body`: its Content-Type (default `application/sdp`).
+    pub(crate) reply_content_type: Option<Spanned<String>>,
     /// `down` or `up`: the actor (the pool) stops or resumes serving.
     pub(crate) state: Option<Spanned<String>>,
     /// Send on the connection the actor's latest message arrived on instead
@@ -71,6 +75,9 @@ pub(crate) struct StepFile {
     /// (Templated) texts the expected message's body must contain.
     #[serde(default)]
     pub(crate) body_contains: Vec<Spanned<String>>,
+    /// The expected message's body must be byte-identical to the body of
+    /// the latest message this actor sent.
+    pub(crate) body_as_sent_by: Option<Spanned<String>>,
     /// The expected message must arrive on the connection the actor's
     /// previous message came on.
     #[serde(default)]

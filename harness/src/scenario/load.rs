@@ -360,6 +360,7 @@ fn parse_step(
         || !step.first_value_contains.is_empty()
         || !step.value_count.is_empty()
         || !step.body_contains.is_empty()
+        || step.body_as_sent_by.is_some()
         || step.same_connection;
     if has_header_rules && step.expect.is_none() {
         return ctx.error(
@@ -384,6 +385,28 @@ fn parse_step(
             method,
             field("reply_to"),
             "reply_to names an upper-case method and belongs to a reply step",
+        );
+    }
+    if (step.reply_body.is_some() || step.reply_content_type.is_some())
+        && (step.reply.is_none() || step.reply_body.is_none())
+    {
+        return ctx.error(
+            Some(spanned.span()),
+            field("reply_body"),
+            "reply_body belongs to a reply step (and reply_content_type to a reply_body)",
+        );
+    }
+    if let Some(sender) = &step.body_as_sent_by
+        && sender.get_ref() != "pool"
+        && !providers.iter().any(|p| p == sender.get_ref())
+    {
+        return ctx.at(
+            sender,
+            field("body_as_sent_by"),
+            format!(
+                "body_as_sent_by names {:?}, which is neither pool nor a provider",
+                sender.get_ref()
+            ),
         );
     }
     if matches!(actor, Actor::Dns | Actor::Av) && step.check.is_none() {
@@ -467,6 +490,9 @@ fn parse_step(
             check_variables(ctx, needle, &field("body_contains"))?;
             headers.push(HeaderExpectation::BodyContains(needle.get_ref().clone()));
         }
+        if let Some(sender) = &step.body_as_sent_by {
+            headers.push(HeaderExpectation::BodyAsSentBy(sender.get_ref().clone()));
+        }
         if step.same_connection {
             headers.push(HeaderExpectation::SameConnection);
         }
@@ -516,9 +542,21 @@ fn parse_step(
                 format!("{} is not a SIP status code (100-699)", status.get_ref()),
             );
         }
+        let body = match &step.reply_body {
+            Some(template) => {
+                check_variables(ctx, template, &field("reply_body"))?;
+                let content_type = step
+                    .reply_content_type
+                    .as_ref()
+                    .map_or("application/sdp", |t| t.get_ref().as_str());
+                Some((content_type.to_owned(), template.get_ref().clone()))
+            }
+            None => None,
+        };
         Action::Reply {
             status: *status.get_ref(),
             to_method: step.reply_to.as_ref().map(|m| m.get_ref().clone()),
+            body,
         }
     } else if let Some(check) = &step.check {
         let Some((_, kind)) = CheckKind::ALL
@@ -569,7 +607,10 @@ fn parse_step(
             | CheckKind::TurnRelayRoundtripTcp
             | CheckKind::MsTurnAuthChallenge
             | CheckKind::MsTurnNoCookieIgnored
-            | CheckKind::MsTurnUnknownAttribute => matches!(actor, Actor::Av),
+            | CheckKind::MsTurnUnknownAttribute
+            | CheckKind::MsTurnAllocate
+            | CheckKind::AvCallAllocate
+            | CheckKind::AvCallMedia => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(
@@ -670,6 +711,34 @@ expect = "response 2xx"
     }
 
     #[test]
+    fn body_rules_and_reply_bodies_load_and_are_checked() {
+        let case = GOOD
+            .replace("reply = 200", "reply = 200\nreply_body = \"v=0\\n\"")
+            .replace(
+                "expect = \"request MESSAGE\"",
+                "expect = \"request MESSAGE\"\nbody_as_sent_by = \"messenger\"",
+            );
+        let parsed = parse_case(Path::new("c.toml"), &case, &providers()).expect("loads");
+        let has_rule = parsed.steps.iter().any(|s| {
+            matches!(&s.action, Action::Expect(MessageExpectation::Request { headers, .. })
+                if headers.contains(&HeaderExpectation::BodyAsSentBy("messenger".to_owned())))
+        });
+        let has_body = parsed.steps.iter().any(|s| {
+            matches!(&s.action, Action::Reply { body: Some((t, b)), .. }
+                if t == "application/sdp" && b == "v=0\n")
+        });
+        assert!(has_rule && has_body, "{parsed:?}");
+        let stranger = case.replace(
+            "body_as_sent_by = \"messenger\"",
+            "body_as_sent_by = \"bob\"",
+        );
+        let err = parse_case(Path::new("c.toml"), &stranger, &providers()).unwrap_err();
+        assert!(err.field.ends_with("body_as_sent_by"), "{err}");
+        let lonely = GOOD.replace("reply = 200", "reply_body = \"v=0\"");
+        assert!(parse_case(Path::new("c.toml"), &lonely, &providers()).is_err());
+    }
+
+    #[test]
     fn certificate_and_mtls_checks_load_for_peers_only() {
         for (name, kind) in CheckKind::ALL {
             // DNS checks belong to the dns actor (except the SAN one), A/V checks to av.
@@ -678,6 +747,7 @@ expect = "response 2xx"
                     || kind.name().starts_with("stun-")
                     || kind.name().starts_with("turn-")
                     || kind.name().starts_with("msturn-")
+                    || kind.name().starts_with("av-")
                     || kind.name().starts_with("rtp-"));
             if !peer_check {
                 continue;

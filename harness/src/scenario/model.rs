@@ -76,6 +76,9 @@ pub enum HeaderExpectation {
     },
     /// The body contains this (templated) text.
     BodyContains(String),
+    /// The body is byte for byte the body of the latest message this actor
+    /// sent (what the SUT relays must arrive intact).
+    BodyAsSentBy(String),
     /// The message arrived on the same connection as the previous message
     /// this actor received (connection reuse, RFC 5923).
     SameConnection,
@@ -167,10 +170,17 @@ pub enum CheckKind {
     MsTurnNoCookieIgnored,
     /// MS-TURN Allocate with an unknown mandatory attribute: 0x0113 with 420.
     MsTurnUnknownAttribute,
+    /// MS-TURN Allocate: the challenge, then with Username/Realm/Nonce/Message Integrity: 0x0103, relay in range.
+    MsTurnAllocate,
+    /// Allocates the call's relay and binds the media peer; sets the `av.*` template variables.
+    AvCallAllocate,
+    /// Judges the SDP offer and answer as they arrived and streams RTP between the
+    /// candidates they name, through the relay.
+    AvCallMedia,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 37] = [
+    pub const ALL: [(&'static str, Self); 40] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -238,6 +248,9 @@ impl CheckKind {
         ("msturn-auth-challenge", Self::MsTurnAuthChallenge),
         ("msturn-no-cookie-ignored", Self::MsTurnNoCookieIgnored),
         ("msturn-unknown-attribute", Self::MsTurnUnknownAttribute),
+        ("msturn-allocate", Self::MsTurnAllocate),
+        ("av-call-allocate", Self::AvCallAllocate),
+        ("av-call-media", Self::AvCallMedia),
     ];
 
     pub fn name(self) -> &'static str {
@@ -270,6 +283,8 @@ pub enum Action {
     Reply {
         status: u16,
         to_method: Option<String>,
+        /// A body (content type, template) the reply carries.
+        body: Option<(String, String)>,
     },
     Check(CheckKind),
 }

@@ -22,6 +22,14 @@ pub(crate) const KNOWN_VARIABLES: &[&str] = &[
     "dialog.route",
     "last_branch",
     "response.to",
+    "av.client_ip",
+    "av.client_port",
+    "av.relay_ip",
+    "av.relay_port",
+    "av.media_ip",
+    "av.media_port",
+    "av.lync_relay_ip",
+    "av.lync_relay_port",
 ];
 
 /// Values for one rendering.

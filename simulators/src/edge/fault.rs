@@ -111,10 +111,12 @@ pub enum Fault {
     AvIgnoreUnknownAttributes,
     /// MS-TURN messages without the leading Magic Cookie attribute are answered.
     AvMsTurnAcceptsNoCookie,
+    /// Relayed SDP bodies have the port of their first relayed candidate changed.
+    SdpRewritten,
 }
 
 impl Fault {
-    pub const ALL: [Self; 51] = [
+    pub const ALL: [Self; 52] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -166,6 +168,7 @@ impl Fault {
         Self::AvRelayLossy,
         Self::AvIgnoreUnknownAttributes,
         Self::AvMsTurnAcceptsNoCookie,
+        Self::SdpRewritten,
     ];
 
     pub fn name(self) -> &'static str {
@@ -221,6 +224,7 @@ impl Fault {
             Self::AvRelayLossy => "av-relay-lossy",
             Self::AvIgnoreUnknownAttributes => "av-ignore-unknown-attributes",
             Self::AvMsTurnAcceptsNoCookie => "av-msturn-accepts-no-cookie",
+            Self::SdpRewritten => "sdp-rewritten",
         }
     }
 
@@ -347,6 +351,9 @@ impl Fault {
             Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
             Self::AvMsTurnAcceptsNoCookie => {
                 "A/V Edge answers MS-TURN messages that lack the leading Magic Cookie attribute"
+            }
+            Self::SdpRewritten => {
+                "Edge rewrites the port of the first relayed ICE candidate in the SDP of INVITEs and 2xx answers it relays"
             }
             Self::AvIgnoreUnknownAttributes => {
                 "A/V Edge ignores unknown comprehension-required STUN attributes instead of answering 420"

@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use super::fault::Fault;
 use super::hop::{ack_for, cancel_for};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
+use super::sdp_fault::rewrite_sdp;
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
@@ -434,9 +435,12 @@ async fn handle_request(
         }
         Decision::Forward {
             target,
-            request,
+            mut request,
             stateless,
         } => {
+            if state.policy.faults.has(Fault::SdpRewritten) {
+                rewrite_sdp(&mut request);
+            }
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
                 Err(_) if stateless || state.policy.faults.has(Fault::SilentWhenNextHopDown) => {
@@ -526,6 +530,9 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
     }
     if status >= 300 && state.policy.faults.has(Fault::DropErrorResponses) {
         return;
+    }
+    if state.policy.faults.has(Fault::SdpRewritten) {
+        rewrite_sdp(&mut response);
     }
     if let Some(origin) = pending.origin {
         let _ = origin.send(response.to_bytes());

@@ -22,7 +22,7 @@ use crate::topology::AvView;
 /// The media relay range of a Lync 2013 A/V Edge (PORT-06, AV-04).
 const RELAY_RANGE: RangeInclusive<u16> = 50_000..=59_999;
 /// The channel number the harness binds.
-const CHANNEL: u16 = 0x4000;
+pub(super) const CHANNEL: u16 = 0x4000;
 /// Longest wait for one relayed packet.
 const RELAY_WAIT: Duration = Duration::from_secs(2);
 
@@ -33,7 +33,7 @@ pub(crate) enum StunTransport {
     Tcp,
 }
 
-fn av_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
+pub(super) fn av_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     let view = run.topology.av.clone().ok_or_else(|| {
         Outcome::new(
             Verdict::Skipped,
@@ -49,13 +49,13 @@ fn av_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     Ok(view)
 }
 
-fn harness_error(what: &str, e: &AvClientError) -> Outcome {
+pub(super) fn harness_error(what: &str, e: &AvClientError) -> Outcome {
     Outcome::error(format!("the harness could not {what}: {e}"))
 }
 
 /// A client error while talking to the SUT: silence past the deadline, an
 /// error response, bad bytes or a closed connection are all the SUT's doing.
-fn judged(what: &str, e: AvClientError) -> Outcome {
+pub(super) fn judged(what: &str, e: AvClientError) -> Outcome {
     Outcome::fail(format!("{what}: {e}"))
 }
 
@@ -66,7 +66,7 @@ const MAX_LOSS_PERCENT: f64 = 1.0;
 const MAX_LATENCY_MS: f64 = 400.0;
 
 /// What is wrong with a measured stream, if anything.
-fn stream_problem(report: &StreamReport) -> Option<String> {
+pub(super) fn stream_problem(report: &StreamReport) -> Option<String> {
     for (name, stats) in [
         ("client->peer", &report.to_peer),
         ("peer->client", &report.to_client),
@@ -100,7 +100,7 @@ fn stream_problem(report: &StreamReport) -> Option<String> {
     None
 }
 
-async fn connect(
+pub(super) async fn connect(
     run: &mut CaseRun<'_>,
     view: &AvView,
     transport: StunTransport,
@@ -184,7 +184,7 @@ pub(crate) async fn stun_binding(
 }
 
 /// Deletes an allocation at the end of a check; a failure is only noted.
-async fn release(run: &mut CaseRun<'_>, client: &mut TurnClient) {
+pub(super) async fn release(run: &mut CaseRun<'_>, client: &mut TurnClient) {
     let deadline = (Instant::now() + RELAY_WAIT).min(run.deadline);
     match client.refresh(0, deadline).await {
         Ok(_) => run.note("allocation deleted (Refresh LIFETIME 0)"),
@@ -256,7 +256,7 @@ pub(crate) async fn turn_relay_range(run: &mut CaseRun<'_>) -> Result<(), Outcom
     Ok(())
 }
 
-async fn peer_socket(run: &CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Outcome> {
+pub(super) async fn peer_socket(run: &CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Outcome> {
     bind_recording_udp(view.peer_ip, run.av_datagrams.clone())
         .await
         .map_err(|e| harness_error("bind the media peer's socket", &e))

@@ -1,13 +1,17 @@
 //! MS-TURN checks ([MS-TURN], the dialect of a Lync 2013 A/V Edge) over UDP
 //! 3478: the digest challenge of an uncredentialed Allocate (AV-11, AV-15),
 //! silence for a message without the leading Magic Cookie attribute
-//! (AV-12), and 420 for an unknown mandatory attribute (AV-13).
+//! (AV-12), 420 for an unknown mandatory attribute (AV-13), and the
+//! credentialed Allocate after the challenge (AV-15, AV-04).
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use picharness_reports::Verdict;
-use picharness_simulators::av::{RecordingUdp, bind_recording_udp, ms_turn_transact};
-use picharness_wire::ms_turn::{MsTurnMessage, ms_attr, ms_type};
+use picharness_simulators::av::{RELAY_PORTS, RecordingUdp, bind_recording_udp, ms_turn_transact};
+use picharness_wire::ms_turn::{
+    MsIntegrity, MsTurnMessage, check_ms_integrity, ms_attr, ms_turn_key, ms_type,
+};
 use tokio::time::Instant;
 
 use super::super::execute::CaseRun;
@@ -193,6 +197,109 @@ pub(crate) async fn ms_turn_unknown_attribute(run: &mut CaseRun<'_>) -> Result<(
     }
     run.details.push(format!(
         "MS-TURN 0x0113 420 naming 0x{NOT_AN_MS_TURN_ATTRIBUTE:04x}"
+    ));
+    Ok(())
+}
+
+/// The relay a Mapped Address value names ([MS-TURN] §2.2.2.1).
+fn mapped_address(message: &MsTurnMessage) -> Option<SocketAddr> {
+    let v = &message.attribute(ms_attr::MAPPED_ADDRESS)?.value;
+    let port = u16::from_be_bytes([*v.get(2)?, *v.get(3)?]);
+    let ip: IpAddr = match v.get(1)? {
+        0x01 => <[u8; 4]>::try_from(v.get(4..8)?).ok()?.into(),
+        0x02 => <[u8; 16]>::try_from(v.get(4..20)?).ok()?.into(),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+fn text_attribute(message: &MsTurnMessage, kind: u16) -> Option<String> {
+    String::from_utf8(message.attribute(kind)?.value.clone()).ok()
+}
+
+pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = ms_view(run)?;
+    let socket = socket(run, &view).await?;
+    let challenge = exchange(run, &socket, &view, &allocate(None)).await?;
+    if challenge.message_type == ms_type::ALLOCATE_RESPONSE {
+        return Err(Outcome::fail(
+            "an MS-TURN Allocate without credentials was granted instead of answered with the digest challenge (AV-15)",
+        ));
+    }
+    let (Some(realm), Some(nonce)) = (
+        text_attribute(&challenge, ms_attr::REALM),
+        text_attribute(&challenge, ms_attr::NONCE),
+    ) else {
+        return Err(Outcome::fail(format!(
+            "the answer to an MS-TURN Allocate without credentials (type 0x{:04x}, ERROR-CODE {}) is not a challenge with Realm and Nonce (AV-15)",
+            challenge.message_type,
+            error_code_text(&challenge)
+        )));
+    };
+    let credentials = &view.credentials;
+    let key = ms_turn_key(&credentials.username, &realm, &credentials.password);
+    let signed = |lifetime: Option<u32>| {
+        let mut request = allocate(None)
+            .with(ms_attr::USERNAME, credentials.username.as_bytes())
+            .with(ms_attr::REALM, realm.as_bytes())
+            .with(ms_attr::NONCE, nonce.as_bytes());
+        if let Some(lifetime) = lifetime {
+            request = request.with(ms_attr::LIFETIME, &lifetime.to_be_bytes());
+        }
+        request.encode_with_integrity(&key)
+    };
+    let answer = ms_turn_transact(&socket, view.udp, &signed(None), run.deadline)
+        .await
+        .map_err(|e| Outcome::error(format!("the harness could not send MS-TURN: {e}")))?;
+    let Some(bytes) = answer else {
+        return Err(Outcome::fail(format!(
+            "the A/V Edge at {} never answered the credentialed MS-TURN Allocate",
+            view.udp
+        )));
+    };
+    let response = MsTurnMessage::parse(&bytes).map_err(|e| {
+        Outcome::fail(format!(
+            "the answer to the credentialed MS-TURN Allocate is not well-formed MS-TURN: {e}"
+        ))
+    })?;
+    run.note(format!(
+        "credentialed MS-TURN Allocate answered with type 0x{:04x}",
+        response.message_type
+    ));
+    if response.message_type != ms_type::ALLOCATE_RESPONSE {
+        return Err(Outcome::fail(format!(
+            "the MS-TURN Allocate with Username, Realm, Nonce and Message Integrity got type 0x{:04x} ERROR-CODE {} instead of the 0x0103 Allocate response (AV-03, AV-15)",
+            response.message_type,
+            error_code_text(&response)
+        )));
+    }
+    let integrity = match check_ms_integrity(&bytes, &key) {
+        MsIntegrity::Invalid => {
+            return Err(Outcome::fail(
+                "the 0x0103 Allocate response's Message Integrity does not verify with the credentials",
+            ));
+        }
+        MsIntegrity::Valid => "Message Integrity verified",
+        MsIntegrity::Absent => "no Message Integrity on the response",
+    };
+    let Some(relay) = mapped_address(&response) else {
+        return Err(Outcome::fail(
+            "the 0x0103 Allocate response carries no usable Mapped Address (the relay)",
+        ));
+    };
+    // Release before judging, so a verdict never leaves an allocation behind.
+    let release = ms_turn_transact(&socket, view.udp, &signed(Some(0)), run.deadline).await;
+    if !matches!(release, Ok(Some(_))) {
+        run.note("the allocation was not acknowledged as deleted (Allocate with Lifetime 0)");
+    }
+    if !RELAY_PORTS.contains(&relay.port()) || relay.ip() != view.udp.ip() {
+        return Err(Outcome::fail(format!(
+            "the MS-TURN relay {relay} is not on the A/V Edge's address {} within 50,000-59,999 (AV-04, PORT-06)",
+            view.udp.ip()
+        )));
+    }
+    run.details.push(format!(
+        "MS-TURN 401 challenge, then 0x0103 with relay {relay} ({integrity})"
     ));
     Ok(())
 }

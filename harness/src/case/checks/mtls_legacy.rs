@@ -206,7 +206,7 @@ pub(super) async fn check_accepts_legacy_peer(
     ));
 
     // 2. The pool's 200 must come back to the peer on its connection.
-    run.reply(&Actor::Pool, 200, Some("MESSAGE"))?;
+    run.reply(&Actor::Pool, 200, Some("MESSAGE"), None)?;
     let wait = ANSWER_WAIT.min(run.time_left());
     let deadline = tokio::time::Instant::now() + wait;
     match read_response(&mut tls, &mut decoder, &mut buffer, deadline).await? {

@@ -4,7 +4,7 @@
 use picharness_simulators::actor::{ActorEvent, ActorEventKind};
 use picharness_wire::sip::SipMessage;
 
-use super::super::matching::{describe, header_problem, is_expected_kind};
+use super::super::matching::{body_difference, describe, header_problem, is_expected_kind};
 use super::super::outcome::Outcome;
 use super::super::sip_validity::{validity_problem, validity_warnings};
 use super::CaseRun;
@@ -83,6 +83,9 @@ impl CaseRun<'_> {
                     {
                         return Err(Outcome::fail(problem));
                     }
+                    if let Some(problem) = self.body_problem(expectation, &message, wanted) {
+                        return Err(Outcome::fail(problem));
+                    }
                     if let Some(problem) = validity_problem(&message, wanted) {
                         return Err(Outcome::fail(problem));
                     }
@@ -118,6 +121,11 @@ impl CaseRun<'_> {
                     {
                         self.last_response_to
                             .insert(event.actor.clone(), to.to_owned());
+                    }
+                    let answers_invite = message.status().is_some_and(|s| (200..300).contains(&s))
+                        && message.cseq().is_some_and(|(_, m)| m == "INVITE");
+                    if answers_invite {
+                        self.invite_answer = Some(message.clone());
                     }
                     if message.is_request() {
                         let method = message.method().unwrap_or_default().to_owned();
@@ -159,6 +167,39 @@ impl CaseRun<'_> {
                 }
             }
         }
+    }
+
+    /// The `body_as_sent_by` rule: the body must be byte-identical to the
+    /// body the named actor last sent.
+    fn body_problem(
+        &self,
+        expectation: &MessageExpectation,
+        message: &SipMessage,
+        wanted: &str,
+    ) -> Option<String> {
+        let rules = match expectation {
+            MessageExpectation::Request { headers, .. }
+            | MessageExpectation::Response { headers, .. }
+            | MessageExpectation::Refusal { headers } => headers,
+            MessageExpectation::Pong => return None,
+        };
+        rules.iter().find_map(|rule| {
+            let HeaderExpectation::BodyAsSentBy(sender) = rule else {
+                return None;
+            };
+            let Some(sent) = self.last_sent_body.get(sender) else {
+                return Some(format!(
+                    "{} reached {wanted}, but {sender} has sent nothing to compare its body with",
+                    message.summary()
+                ));
+            };
+            body_difference(sent, &message.body).map(|difference| {
+                format!(
+                    "{} reached {wanted} with a body that is not the one {sender} sent: {difference}",
+                    message.summary()
+                )
+            })
+        })
     }
 
     /// Puts an event into the transcript when it arrives (once, even if its
