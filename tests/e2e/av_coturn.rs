@@ -20,7 +20,7 @@ fn av_case_count() -> usize {
 }
 
 /// Stops coturn when the test ends, however it ends.
-struct Coturn {
+pub(crate) struct Coturn {
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -32,7 +32,7 @@ impl Drop for Coturn {
     }
 }
 
-fn start_coturn(ip: &str, user: &str, password: &str, ports: (u16, u16)) -> Coturn {
+pub(crate) fn start_coturn(ip: &str, user: &str, password: &str, ports: (u16, u16)) -> Coturn {
     let dir = tempfile::tempdir().expect("temp dir");
     let child = Command::new("turnserver")
         .args([

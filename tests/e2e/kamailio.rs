@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::av_coturn::{Coturn, start_coturn};
 use crate::support::{binary, run_suite, scenarios_dir, test_net};
 
 /// Cases Kamailio fails, each with the difference that makes it fail and a
@@ -54,11 +55,12 @@ const KAMAILIO_FAILS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The configuration serves its own DNS, turns A/V off and names one
-/// Access Edge address: the cases those choices rule out are skipped.
+/// The configuration serves its own DNS, judges coturn in the standard
+/// TURN dialect only and names one Access Edge address: the cases those
+/// choices rule out are skipped.
 fn skipped_by_this_configuration(reason: &str) -> bool {
     reason.contains("in-process")
-        || reason.contains("A/V is off")
+        || reason.contains("standard TURN only")
         || reason.contains("needs at least two")
 }
 
@@ -261,6 +263,16 @@ impl Lab {
         (cfg, tls_cfg)
     }
 
+    /// coturn as the lab's A/V Edge (standard TURN, relays 50,000-59,999).
+    fn start_coturn(&self) -> Coturn {
+        start_coturn(
+            &self.ip(0, 12),
+            "messenger-av",
+            "coturn-lab-pw",
+            (50_000, 59_999),
+        )
+    }
+
     fn start_kamailio(&self) -> Kamailio {
         let (cfg, _) = self.render_kamailio();
         let log = self.dir.path().join("kamailio.log");
@@ -329,11 +341,20 @@ server = "in-process"
 listen = "{dns}:5353"
 
 [av]
-enabled = false
+udp = "{av}:3478"
+tcp = "{av}:3478"
+username = "messenger-av"
+password = "coturn-lab-pw"
+dialects = ["standard"]
+client_ip = "{av_client}"
+media_peer_ip = "{media_peer}"
 "#,
             external = self.ip(0, 10),
             internal = self.ip(0, 11),
             dns = self.ip(0, 2),
+            av = self.ip(0, 12),
+            av_client = self.ip(1, 100),
+            media_peer = self.ip(0, 21),
         );
         if mode == "sandwich" {
             text.push_str(&format!(
@@ -357,6 +378,7 @@ enabled = false
 fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
     let lab = Lab::new(test_net(180));
     let kamailio = lab.start_kamailio();
+    let _coturn = lab.start_coturn();
     let config = lab.write_config("sandwich");
     let config = config.display().to_string();
     let doctor = binary()
@@ -422,6 +444,7 @@ fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
 fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
     let lab = Lab::new(test_net(181));
     let _kamailio = lab.start_kamailio();
+    let _coturn = lab.start_coturn();
     let config = lab.write_config("external-only");
     let config = config.display().to_string();
     let run = run_suite(181, &["--config", &config, "--skip", ".lync."]);

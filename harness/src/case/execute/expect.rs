@@ -59,9 +59,19 @@ impl CaseRun<'_> {
             };
             match event.kind {
                 ActorEventKind::Message(message) => {
-                    let provisional = message.status().is_some_and(|s| s < 200);
-                    let expecting_provisional = matches!(expectation, MessageExpectation::Response { status, .. } if !status.matches(200) && (100..200).any(|s| status.matches(s)));
-                    if provisional && !expecting_provisional {
+                    // Provisional responses are informational and a stateful
+                    // proxy may add its own hop-by-hop 100 Trying (RFC 3261
+                    // §16.2): one the step does not ask for is passed over.
+                    let wanted_provisional = message.status().is_some_and(|code| {
+                        code < 200
+                            && matches!(expectation, MessageExpectation::Response { status, .. } if status.matches(code))
+                    });
+                    if message.status().is_some_and(|code| code < 200) && !wanted_provisional {
+                        self.note(format!(
+                            "{} at {}: passed over while {wanted} waited for {what}",
+                            message.summary(),
+                            event.actor
+                        ));
                         continue;
                     }
                     if event.actor != wanted {
