@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use crate::support::{binary, test_net};
+use crate::support::{binary, pki_init, test_net};
 
 /// Kills the server when the test ends, however it ends.
 struct Server(Child);
@@ -193,12 +193,7 @@ fn dns_serve_on_a_taken_port_exits_2_naming_the_address() {
 fn dig_queries_the_zones_of_a_staging_configuration() {
     let net = test_net(186);
     let dir = tempfile::tempdir().expect("temp dir");
-    let pki = binary()
-        .args(["pki", "init", "--out"])
-        .arg(dir.path().join("pki"))
-        .output()
-        .expect("pki init");
-    assert!(pki.status.success());
+    pki_init(dir.path(), &[]);
     let ip = format!("127.{net}.0.53");
     let port = 15_354;
     let config = dir.path().join("staging.toml");

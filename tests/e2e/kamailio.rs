@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::av_coturn::{Coturn, start_coturn};
-use crate::support::{binary, run_suite, scenarios_dir, test_net};
+use crate::support::{binary, pki_init, run_suite, scenarios_dir, test_net};
 
 /// Cases Kamailio fails, each with the difference that makes it fail and a
 /// phrase its reason must contain. Every other case that applies passes.
@@ -157,24 +157,16 @@ struct Lab {
 impl Lab {
     fn new(net: u8) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let pki = dir.path().join("pki");
-        let output = binary()
-            .args(["pki", "init", "--out"])
-            .arg(&pki)
-            .args([
+        pki_init(
+            dir.path(),
+            &[
                 "--access-edge-fqdn",
                 "sip.contoso.test",
                 "--sip-domain",
                 "contoso.test",
                 "--internal-edge-fqdn",
                 "edge-int.contoso.test",
-            ])
-            .output()
-            .expect("pki init runs");
-        assert!(
-            output.status.success(),
-            "pki init: {}",
-            String::from_utf8_lossy(&output.stderr)
+            ],
         );
         Self {
             dir,

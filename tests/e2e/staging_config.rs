@@ -7,17 +7,12 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::{binary, run_suite, test_net};
+use crate::support::{binary, pki_init, run_suite, test_net};
 
 /// A PKI from `pki init` and a sandwich configuration on 127.`net`.0.0/16.
 fn staging_dir(net: u8) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = binary()
-        .args(["pki", "init", "--out"])
-        .arg(dir.path().join("pki"))
-        .output()
-        .expect("pki init");
-    assert!(output.status.success());
+    pki_init(dir.path(), &[]);
     let config = dir.path().join("staging.toml");
     std::fs::write(
         &config,
@@ -236,12 +231,7 @@ fn doctor_names_each_problem_and_what_to_fix() {
 #[test]
 fn the_example_configuration_in_the_repository_is_valid() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = binary()
-        .args(["pki", "init", "--out"])
-        .arg(dir.path().join("pki"))
-        .output()
-        .expect("pki init");
-    assert!(output.status.success());
+    pki_init(dir.path(), &[]);
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("staging.example.toml");
     let config = dir.path().join("staging.toml");
     std::fs::copy(&example, &config).expect("copy the example");

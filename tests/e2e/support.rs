@@ -113,6 +113,22 @@ pub(crate) fn run_suite(net: u8, extra: &[&str]) -> RunResult {
     }
 }
 
+/// Runs `picharness pki init --out DIR/pki` with `extra` arguments; the
+/// staging tests point their configuration files at what it writes.
+pub(crate) fn pki_init(dir: &Path, extra: &[&str]) {
+    let output = binary()
+        .args(["pki", "init", "--out"])
+        .arg(dir.join("pki"))
+        .args(extra)
+        .output()
+        .expect("pki init runs");
+    assert!(
+        output.status.success(),
+        "pki init: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Every case file's id, read from the scenarios directory.
 pub(crate) fn all_case_ids() -> Vec<String> {
     let output = binary()

@@ -141,17 +141,7 @@ pub(crate) fn parse_config(
     };
     let raw: ConfigFile = match toml::from_str(text) {
         Ok(raw) => raw,
-        Err(e) => {
-            let message = e.message().to_owned();
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.contains("unknown field") || message.contains("missing field"))
-                .unwrap_or("-")
-                .to_owned();
-            ctx.error(e.span(), &field, message);
-            return Err(ctx.errors);
-        }
+        Err(e) => return Err(vec![ConfigError::from_toml(file, text, &e)]),
     };
     let mode = match raw.mode.get_ref().as_str() {
         "sandwich" => Some(TopologyMode::Sandwich),

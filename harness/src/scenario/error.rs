@@ -47,3 +47,23 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+impl ScenarioError {
+    /// The error serde/toml reported for `text` (the contents of `file`),
+    /// with its line and, for an unknown or missing key, the key as field.
+    pub(crate) fn from_toml(file: &std::path::Path, text: &str, e: &toml::de::Error) -> Self {
+        let message = e.message().to_owned();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.contains("unknown field") || message.contains("missing field"))
+            .unwrap_or("-")
+            .to_owned();
+        Self {
+            file: file.to_path_buf(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            field,
+            message,
+        }
+    }
+}

@@ -109,19 +109,7 @@ pub fn load_case_file(file: &Path, providers: &[String]) -> Result<Case, Scenari
 }
 
 fn toml_error(ctx: &Ctx<'_>, e: &toml::de::Error) -> ScenarioError {
-    let message = e.message().to_owned();
-    let field = message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.contains("unknown field") || message.contains("missing field"))
-        .unwrap_or("-")
-        .to_owned();
-    ScenarioError {
-        file: ctx.file.to_path_buf(),
-        line: e.span().map_or(0, |s| line_of(ctx.text, s.start)),
-        field,
-        message,
-    }
+    ScenarioError::from_toml(ctx.file, ctx.text, e)
 }
 
 fn is_case_id(id: &str) -> bool {
