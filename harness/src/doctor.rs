@@ -354,11 +354,45 @@ async fn check_dns(config: &StagingConfig, server: SocketAddr, findings: &mut Fi
             return;
         }
     };
-    let name = format!("{}.", config.sut.access_edge_fqdn);
+    let edge: Vec<IpAddr> = config.sut.external.iter().map(SocketAddr::ip).collect();
+    check_name(
+        &resolver,
+        server,
+        &config.sut.access_edge_fqdn,
+        &edge,
+        "sut.external",
+        findings,
+    )
+    .await;
+    // The Edge finds each provider by its federation FQDN: if that does not
+    // lead to the simulated peer, outbound cases cannot reach it.
+    for (name, provider) in &config.providers {
+        check_name(
+            &resolver,
+            server,
+            &provider.profile.federation_fqdn,
+            &[provider.advertise],
+            &format!("providers.{name}.advertise"),
+            findings,
+        )
+        .await;
+    }
+}
+
+/// Asks `server` for the addresses of `host` and checks one of them is in
+/// `expected` (what the configuration's `field` names).
+async fn check_name(
+    resolver: &hickory_resolver::TokioResolver,
+    server: SocketAddr,
+    host: &str,
+    expected: &[IpAddr],
+    field: &str,
+    findings: &mut Findings,
+) {
+    let name = format!("{host}.");
     match tokio::time::timeout(NETWORK_TIMEOUT, resolver.lookup_ip(name.as_str())).await {
         Ok(Ok(ips)) => {
             let ips: Vec<IpAddr> = ips.iter().collect();
-            let expected: Vec<IpAddr> = config.sut.external.iter().map(SocketAddr::ip).collect();
             let shown: Vec<String> = ips.iter().map(ToString::to_string).collect();
             if ips.iter().any(|ip| expected.contains(ip)) {
                 findings.ok(format!(
@@ -367,9 +401,8 @@ async fn check_dns(config: &StagingConfig, server: SocketAddr, findings: &mut Fi
                 ));
             } else {
                 findings.problem(format!(
-                    "dns.server {server}: {name} -> {} but sut.external names {:?}; fix the record or the file",
-                    shown.join(", "),
-                    expected
+                    "dns.server {server}: {name} -> {} but {field} names {expected:?}; fix the record or the file",
+                    shown.join(", ")
                 ));
             }
         }

@@ -176,8 +176,24 @@ fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() 
             "--exact",
         ],
     );
+    // doctor asks the same DNS and says which records disagree with the file.
+    let doctor = run_picharness(&["doctor", "--config", &config.display().to_string()]);
     let _ = dns.kill();
     let _ = dns.wait();
+    let doctor_out = text(&doctor.stdout);
+    for expected in [
+        format!(
+            "PROBLEM  dns.server {dns_listen}: sip.contoso.test. -> 127.{elsewhere}.0.10 but sut.external names [127.{net}.0.10]"
+        ),
+        format!(
+            "PROBLEM  dns.server {dns_listen}: federation.messenger.msn.com. -> 127.{elsewhere}.1.2 but providers.messenger.advertise names [127.{net}.1.2]"
+        ),
+    ] {
+        assert!(
+            doctor_out.contains(&expected),
+            "{expected:?} missing from:\n{doctor_out}"
+        );
+    }
     let verdicts = run.verdicts();
     let (verdict, reason) = &verdicts["messenger.im.inbound"];
     assert_eq!(verdict, "error", "{reason}");
