@@ -136,9 +136,12 @@ fn error_code(message: &MsTurnMessage) -> Option<u16> {
     (v.len() >= 4).then(|| u16::from(v[2] & 0x07) * 100 + u16::from(v[3]))
 }
 
-/// Sends a framed uncredentialed Allocate and judges the answer as the
-/// digest challenge: 0x0113, ERROR-CODE 401, Realm and Nonce.
-async fn challenge(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Result<(), Outcome> {
+/// Sends a framed uncredentialed Allocate and returns the framed,
+/// well-formed MS-TURN answer with the same transaction id.
+async fn exchange(
+    run: &mut CaseRun<'_>,
+    client: &mut MsTurnTcpClient,
+) -> Result<MsTurnMessage, Outcome> {
     let request = allocate();
     client
         .send(&control(request.encode()))
@@ -154,7 +157,7 @@ async fn challenge(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Resul
         }
         Ok(MsTcpRead::Silent(got)) => {
             return Err(Outcome::fail(format!(
-                "no framed answer to the MS-TURN Allocate on the same TCP connection within {} ms ({} pending) (AV-08, AV-11)",
+                "no framed answer to the MS-TURN Allocate on the same TCP connection within {} ms ({} bytes pending) (AV-08, AV-11)",
                 ANSWER_WAIT.as_millis(),
                 got.len()
             )));
@@ -187,6 +190,17 @@ async fn challenge(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Resul
             "the framed answer carries a transaction id other than the Allocate's",
         ));
     }
+    run.note(format!(
+        "framed MS-TURN answer over TCP: type 0x{:04x}",
+        response.message_type
+    ));
+    Ok(response)
+}
+
+/// Sends a framed uncredentialed Allocate and judges the answer as the
+/// digest challenge: 0x0113, ERROR-CODE 401, Realm and Nonce.
+async fn challenge(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Result<(), Outcome> {
+    let response = exchange(run, client).await?;
     if response.message_type != ms_type::ALLOCATE_ERROR_RESPONSE || error_code(&response) != Some(401)
     {
         return Err(Outcome::fail(format!(
@@ -225,12 +239,12 @@ pub(crate) async fn ms_turn_tcp_no_cookie_closes(run: &mut CaseRun<'_>) -> Resul
     let mut client = connect(run, &view).await?;
     // Prove the connection works first, or a close would say nothing.
     let ready = match pseudo_tls(run, &mut client).await {
-        Ok(()) => challenge(run, &mut client).await,
+        Ok(()) => exchange(run, &mut client).await.map(|_| ()),
         Err(outcome) => Err(outcome),
     };
     if let Err(outcome) = ready {
         return Err(Outcome::inconclusive(format!(
-            "the MS-TURN session over TCP does not work for a well-formed Allocate, so how the Edge treats a malformed one says nothing: {}",
+            "the MS-TURN session over TCP does not answer a well-formed Allocate, so how the Edge treats a malformed one says nothing: {}",
             outcome.reason
         )));
     }
