@@ -85,8 +85,14 @@ fn the_pseudo_tls_case_trace_holds_the_tcp_stream_hello_by_hello() {
         .collect();
     // ClientHello record, ServerHello+ServerHelloDone record, framed Allocate, framed 0x0113.
     assert_eq!(payloads.len(), 4, "{payloads:?}");
-    assert!(payloads[0].starts_with("160301002d01000029"), "{payloads:?}");
-    assert!(payloads[1].starts_with("160301004e02000046"), "{payloads:?}");
+    assert!(
+        payloads[0].starts_with("160301002d01000029"),
+        "{payloads:?}"
+    );
+    assert!(
+        payloads[1].starts_with("160301004e02000046"),
+        "{payloads:?}"
+    );
     assert!(payloads[1].ends_with("0e000000"), "{payloads:?}");
     assert!(payloads[2].starts_with("020000"), "{payloads:?}");
     assert_eq!(&payloads[2][8..12], "0003", "{payloads:?}");

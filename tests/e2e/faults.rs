@@ -902,7 +902,10 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-msturn-accepts-no-cookie",
-        &["av.msturn.no-cookie-ignored", "av.msturn.tcp-no-cookie-closes"],
+        &[
+            "av.msturn.no-cookie-ignored",
+            "av.msturn.tcp-no-cookie-closes",
+        ],
         "Magic Cookie",
     ),
     (

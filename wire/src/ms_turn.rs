@@ -22,8 +22,8 @@ mod pseudo_tls_vectors;
 
 pub use framing::{MsTcpFrame, MsTcpFrameKind, MsTcpFramingError, decode_tcp_frame};
 pub use integrity::{MsIntegrity, check_ms_integrity, ms_turn_key};
+pub use message::{MS_MAGIC_COOKIE, MsAttribute, MsTurnError, MsTurnMessage, ms_attr, ms_type};
 pub use pseudo_tls::{
     CLIENT_HELLO_LEN, PSEUDO_TLS_FIRST_BYTE, PseudoTlsError, SERVER_HELLO_LEN, ServerHello,
     encode_client_hello, parse_client_hello,
 };
-pub use message::{MS_MAGIC_COOKIE, MsAttribute, MsTurnError, MsTurnMessage, ms_attr, ms_type};

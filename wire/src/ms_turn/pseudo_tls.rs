@@ -150,10 +150,18 @@ impl ServerHello {
         expect("the first handshake type", &b[5..6], &[SERVER_HELLO])?;
         expect("the ServerHello length", &b[6..9], &[0, 0, 0x46])?;
         expect("the ServerHello version", &b[9..11], &VERSION)?;
-        expect("the session id length", &b[43..44], &[SERVER_SESSION_ID_LEN])?;
+        expect(
+            "the session id length",
+            &b[43..44],
+            &[SERVER_SESSION_ID_LEN],
+        )?;
         expect("the cipher suite", &b[76..78], &CIPHER_SUITE)?;
         expect("the compression method", &b[78..79], &[NULL_COMPRESSION])?;
-        expect("the second handshake type", &b[79..80], &[SERVER_HELLO_DONE])?;
+        expect(
+            "the second handshake type",
+            &b[79..80],
+            &[SERVER_HELLO_DONE],
+        )?;
         expect("the ServerHelloDone length", &b[80..83], &[0, 0, 0])?;
         let mut random = [0u8; 32];
         random.copy_from_slice(&b[11..43]);

@@ -67,7 +67,10 @@ async fn connect(run: &mut CaseRun<'_>, view: &AvView) -> Result<MsTurnTcpClient
         })?;
     let id = u64::MAX / 2 + u64::from(client.local.port());
     run.remember_connection(client.record(), id);
-    run.note(format!("MS-TURN over TCP {} -> {}", client.local, client.remote));
+    run.note(format!(
+        "MS-TURN over TCP {} -> {}",
+        client.local, client.remote
+    ));
     Ok(client)
 }
 
@@ -114,7 +117,9 @@ async fn pseudo_tls(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Resu
             "the A/V Edge's pseudo-TLS ServerHello record is not the one of [MS-TURN] §2.1.1: {e}"
         ))
     })?;
-    run.note("pseudo-TLS: ServerHello and ServerHelloDone in one record, fields as §2.1.1 sets them");
+    run.note(
+        "pseudo-TLS: ServerHello and ServerHelloDone in one record, fields as §2.1.1 sets them",
+    );
     Ok(())
 }
 
@@ -201,7 +206,8 @@ async fn exchange(
 /// digest challenge: 0x0113, ERROR-CODE 401, Realm and Nonce.
 async fn challenge(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Result<(), Outcome> {
     let response = exchange(run, client).await?;
-    if response.message_type != ms_type::ALLOCATE_ERROR_RESPONSE || error_code(&response) != Some(401)
+    if response.message_type != ms_type::ALLOCATE_ERROR_RESPONSE
+        || error_code(&response) != Some(401)
     {
         return Err(Outcome::fail(format!(
             "an MS-TURN Allocate without credentials over TCP got type 0x{:04x} ERROR-CODE {} instead of the 0x0113 challenge with 401 (AV-11, AV-15)",
