@@ -8,6 +8,8 @@ mod config;
 mod handler;
 mod media;
 mod ms_client;
+mod ms_tcp_client;
+mod ms_tcp_server;
 mod ms_turn_handler;
 mod relay;
 mod server;
@@ -22,4 +24,5 @@ pub use client::{
 pub use config::{AvBehaviour, AvEdgeConfig, RELAY_PORTS};
 pub use media::{DirectionStats, PACKET_INTERVAL, StreamReport, stream_through_relay};
 pub use ms_client::ms_turn_transact;
+pub use ms_tcp_client::{MsTcpRead, MsTurnTcpClient};
 pub use server::{AvEdge, AvEdgeError};

@@ -65,3 +65,37 @@ fn av_traces_hold_stun_turn_and_rtp_that_tshark_decodes() {
     );
     assert_eq!(rtp.len(), 200, "100 RTP packets each way on the peer's leg");
 }
+
+#[test]
+fn the_pseudo_tls_case_trace_holds_the_tcp_stream_hello_by_hello() {
+    let run = run_suite(197, &["av.msturn.tcp-"]);
+    let verdicts = run.verdicts();
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    for (id, (verdict, reason)) in verdicts {
+        assert_eq!(verdict, "pass", "{id}: {reason}");
+    }
+    let trace = run
+        .report_path()
+        .join("cases")
+        .join("av.msturn.tcp-pseudo-tls")
+        .join("trace.pcapng");
+    let payloads: Vec<String> = tshark_lines(&trace, &[], "tcp.len > 0", "tcp.payload")
+        .into_iter()
+        .map(|p| p.replace(':', ""))
+        .collect();
+    // ClientHello record, ServerHello+ServerHelloDone record, framed Allocate, framed 0x0113.
+    assert_eq!(payloads.len(), 4, "{payloads:?}");
+    assert!(
+        payloads[0].starts_with("160301002d01000029"),
+        "{payloads:?}"
+    );
+    assert!(
+        payloads[1].starts_with("160301004e02000046"),
+        "{payloads:?}"
+    );
+    assert!(payloads[1].ends_with("0e000000"), "{payloads:?}");
+    assert!(payloads[2].starts_with("020000"), "{payloads:?}");
+    assert_eq!(&payloads[2][8..12], "0003", "{payloads:?}");
+    assert!(payloads[3].starts_with("020000"), "{payloads:?}");
+    assert_eq!(&payloads[3][8..12], "0113", "{payloads:?}");
+}

@@ -857,7 +857,12 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-no-tcp-443",
-        &["av.stun.binding-tcp", "av.turn.relay-roundtrip-tcp"],
+        &[
+            "av.msturn.tcp-no-cookie-closes",
+            "av.msturn.tcp-pseudo-tls",
+            "av.stun.binding-tcp",
+            "av.turn.relay-roundtrip-tcp",
+        ],
         "TCP",
     ),
     (
@@ -870,6 +875,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &[
             "av.msturn.allocate",
             "av.msturn.auth-challenge",
+            "av.msturn.tcp-pseudo-tls",
             "av.turn.auth-challenge",
         ],
         "challenge",
@@ -896,8 +902,21 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-msturn-accepts-no-cookie",
-        &["av.msturn.no-cookie-ignored"],
+        &[
+            "av.msturn.no-cookie-ignored",
+            "av.msturn.tcp-no-cookie-closes",
+        ],
         "Magic Cookie",
+    ),
+    (
+        "av-no-pseudo-tls",
+        &["av.msturn.tcp-pseudo-tls"],
+        "pseudo-TLS ClientHello",
+    ),
+    (
+        "av-msturn-tcp-keeps-malformed",
+        &["av.msturn.tcp-no-cookie-closes"],
+        "kept the TCP connection open",
     ),
     (
         "sdp-rewritten",
@@ -932,6 +951,11 @@ const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
         "dns-target-unresolvable",
         &["edge.dns.srv-target-address"],
         "has no address",
+    ),
+    (
+        "av-no-pseudo-tls",
+        &["av.msturn.tcp-no-cookie-closes"],
+        "says nothing",
     ),
 ];
 
@@ -1167,4 +1191,14 @@ fn every_fault_is_in_the_table_and_every_case_can_fail() {
             "case {id} is failed by no fault switch; add one or give it a no_fault_reason"
         );
     }
+}
+
+#[test]
+fn av_no_pseudo_tls_fails_the_pseudo_tls_case() {
+    check_fault(195, "av-no-pseudo-tls");
+}
+
+#[test]
+fn av_msturn_tcp_keeps_malformed_fails_the_tcp_no_cookie_case() {
+    check_fault(196, "av-msturn-tcp-keeps-malformed");
 }

@@ -21,6 +21,7 @@ mod av;
 mod av_call;
 mod dns;
 mod ms_turn;
+mod ms_turn_tcp;
 
 pub(crate) use av_call::CallMedia;
 
@@ -76,6 +77,8 @@ pub(crate) async fn run_check(
         CheckKind::RtpStream => av::rtp_stream(run).await,
         CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
         CheckKind::MsTurnAllocate => ms_turn::ms_turn_allocate(run).await,
+        CheckKind::MsTurnTcpPseudoTls => ms_turn_tcp::ms_turn_tcp_pseudo_tls(run).await,
+        CheckKind::MsTurnTcpNoCookieCloses => ms_turn_tcp::ms_turn_tcp_no_cookie_closes(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,
     }

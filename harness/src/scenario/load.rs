@@ -597,6 +597,8 @@ fn parse_step(
             | CheckKind::MsTurnNoCookieIgnored
             | CheckKind::MsTurnUnknownAttribute
             | CheckKind::MsTurnAllocate
+            | CheckKind::MsTurnTcpPseudoTls
+            | CheckKind::MsTurnTcpNoCookieCloses
             | CheckKind::AvCallAllocate
             | CheckKind::AvCallMedia => matches!(actor, Actor::Av),
         };

@@ -172,6 +172,10 @@ pub enum CheckKind {
     MsTurnUnknownAttribute,
     /// MS-TURN Allocate: the challenge, then with Username/Realm/Nonce/Message Integrity: 0x0103, relay in range.
     MsTurnAllocate,
+    /// The pseudo-TLS opening on TCP 443, then a framed Allocate challenged 401 (AV-08, AV-11).
+    MsTurnTcpPseudoTls,
+    /// An MS-TURN message without the leading Magic Cookie drops the TCP connection (AV-12).
+    MsTurnTcpNoCookieCloses,
     /// Allocates the call's relay and binds the media peer; sets the `av.*` template variables.
     AvCallAllocate,
     /// Judges the SDP offer and answer as they arrived and streams RTP between the
@@ -180,7 +184,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 40] = [
+    pub const ALL: [(&'static str, Self); 42] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -249,6 +253,8 @@ impl CheckKind {
         ("msturn-no-cookie-ignored", Self::MsTurnNoCookieIgnored),
         ("msturn-unknown-attribute", Self::MsTurnUnknownAttribute),
         ("msturn-allocate", Self::MsTurnAllocate),
+        ("msturn-tcp-pseudo-tls", Self::MsTurnTcpPseudoTls),
+        ("msturn-tcp-no-cookie-closes", Self::MsTurnTcpNoCookieCloses),
         ("av-call-allocate", Self::AvCallAllocate),
         ("av-call-media", Self::AvCallMedia),
     ];

@@ -131,6 +131,8 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         lossy_relay: faults.has(Fault::AvRelayLossy),
         ignore_unknown_attributes: faults.has(Fault::AvIgnoreUnknownAttributes),
         ms_turn_accept_without_cookie: faults.has(Fault::AvMsTurnAcceptsNoCookie),
+        no_pseudo_tls: faults.has(Fault::AvNoPseudoTls),
+        ms_turn_tcp_keeps_malformed: faults.has(Fault::AvMsTurnTcpKeepsMalformed),
     }
 }
 

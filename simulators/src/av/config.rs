@@ -28,6 +28,12 @@ pub struct AvBehaviour {
     /// MS-TURN messages without the leading Magic Cookie attribute are
     /// answered instead of ignored.
     pub ms_turn_accept_without_cookie: bool,
+    /// A TCP 443 connection opening with the pseudo-TLS ClientHello is
+    /// closed instead of answered with ServerHello and ServerHelloDone.
+    pub no_pseudo_tls: bool,
+    /// On an MS-TURN TCP connection, an improperly formed message is
+    /// skipped and the connection kept, instead of dropped.
+    pub ms_turn_tcp_keeps_malformed: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

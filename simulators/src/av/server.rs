@@ -1,10 +1,13 @@
 //! The reference A/V Edge's sockets: STUN/TURN on UDP 3478 and on TCP 443
-//! (RFC 5389 §7.2.2 stream framing), and the state its allocations share.
+//! (RFC 5389 §7.2.2 stream framing, or MS-TURN after its pseudo-TLS
+//! opening, told apart by the first byte), and the state its allocations
+//! share.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use picharness_wire::ms_turn::{MsTcpFrame, MsTcpFrameKind};
 use picharness_wire::stun::{
     ChannelData, MAGIC_COOKIE, StreamFrame, StunStreamDecoder, long_term_key,
 };
@@ -15,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::config::AvEdgeConfig;
 use super::handler::{handle_channel_data, handle_stun};
+use super::ms_tcp_server::{opens_ms_turn, serve_ms_turn_tcp};
 use super::ms_turn_handler::handle_ms_turn;
 use super::relay::Allocation;
 
@@ -51,6 +55,9 @@ pub(crate) enum ClientPath {
     Tcp {
         tx: mpsc::UnboundedSender<Vec<u8>>,
         client: SocketAddr,
+        /// An MS-TURN connection: messages go out in the [MS-TURN] §2.1.4
+        /// framing header.
+        ms_framing: bool,
     },
 }
 
@@ -78,6 +85,17 @@ impl ClientPath {
         match self {
             Self::Udp { socket, client } => {
                 let _ = socket.try_send_to(&bytes, *client);
+            }
+            Self::Tcp {
+                tx,
+                ms_framing: true,
+                ..
+            } => {
+                let frame = MsTcpFrame {
+                    kind: MsTcpFrameKind::Control,
+                    payload: bytes,
+                };
+                let _ = tx.send(frame.encode());
             }
             Self::Tcp { tx, .. } => {
                 let _ = tx.send(bytes);
@@ -208,28 +226,56 @@ async fn serve_connection(state: Arc<AvState>, stream: TcpStream, client: Socket
             }
         }
     });
-    let path = ClientPath::Tcp { tx, client };
-    let mut decoder = StunStreamDecoder::default();
     let mut buffer = vec![0u8; 16_384];
-    'read: loop {
-        let len = match reader.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(len) => len,
+    let first = match reader.read(&mut buffer).await {
+        Ok(0) | Err(_) => None,
+        Ok(len) => buffer.get(..len).map(<[u8]>::to_vec),
+    };
+    if let Some(opening) = first {
+        let ms_framing = opening.first().is_some_and(|b| opens_ms_turn(*b));
+        let path = ClientPath::Tcp {
+            tx: tx.clone(),
+            client,
+            ms_framing,
         };
-        decoder.push(&buffer[..len]);
+        if ms_framing {
+            serve_ms_turn_tcp(&state, &mut reader, &tx, &path, opening).await;
+        } else {
+            serve_stun_stream(&state, &mut reader, &path, &opening, &mut buffer).await;
+        }
+        lock(&state.allocations).remove(&path.key());
+    }
+    drop(tx);
+    writer_task.abort();
+}
+
+/// RFC 5389 STUN and ChannelData on a TCP connection, starting with the
+/// `opening` bytes already read.
+async fn serve_stun_stream(
+    state: &Arc<AvState>,
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    path: &ClientPath,
+    opening: &[u8],
+    buffer: &mut [u8],
+) {
+    let mut decoder = StunStreamDecoder::default();
+    decoder.push(opening);
+    loop {
         loop {
             match decoder.next_frame() {
-                Ok(Some(StreamFrame::Stun(bytes))) => handle_stun(&state, &path, &bytes),
+                Ok(Some(StreamFrame::Stun(bytes))) => handle_stun(state, path, &bytes),
                 Ok(Some(StreamFrame::ChannelData(message))) => {
-                    handle_channel_data(&state, &path, &message);
+                    handle_channel_data(state, path, &message);
                 }
                 Ok(None) => break,
                 // Out of sync: close the connection (RFC 5389 gives no way back).
-                Err(_) => break 'read,
+                Err(_) => return,
             }
         }
+        let len = match reader.read(buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(len) => len,
+        };
+        decoder.push(&buffer[..len]);
     }
-    lock(&state.allocations).remove(&path.key());
-    drop(path);
-    writer_task.abort();
 }

@@ -111,12 +111,16 @@ pub enum Fault {
     AvIgnoreUnknownAttributes,
     /// MS-TURN messages without the leading Magic Cookie attribute are answered.
     AvMsTurnAcceptsNoCookie,
+    /// The A/V Edge closes a TCP 443 connection that opens with the pseudo-TLS ClientHello.
+    AvNoPseudoTls,
+    /// On TCP 443 the A/V Edge keeps a connection open after an improperly formed MS-TURN message.
+    AvMsTurnTcpKeepsMalformed,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
     SdpRewritten,
 }
 
 impl Fault {
-    pub const ALL: [Self; 52] = [
+    pub const ALL: [Self; 54] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -168,6 +172,8 @@ impl Fault {
         Self::AvRelayLossy,
         Self::AvIgnoreUnknownAttributes,
         Self::AvMsTurnAcceptsNoCookie,
+        Self::AvNoPseudoTls,
+        Self::AvMsTurnTcpKeepsMalformed,
         Self::SdpRewritten,
     ];
 
@@ -224,6 +230,8 @@ impl Fault {
             Self::AvRelayLossy => "av-relay-lossy",
             Self::AvIgnoreUnknownAttributes => "av-ignore-unknown-attributes",
             Self::AvMsTurnAcceptsNoCookie => "av-msturn-accepts-no-cookie",
+            Self::AvNoPseudoTls => "av-no-pseudo-tls",
+            Self::AvMsTurnTcpKeepsMalformed => "av-msturn-tcp-keeps-malformed",
             Self::SdpRewritten => "sdp-rewritten",
         }
     }
@@ -351,6 +359,12 @@ impl Fault {
             Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
             Self::AvMsTurnAcceptsNoCookie => {
                 "A/V Edge answers MS-TURN messages that lack the leading Magic Cookie attribute"
+            }
+            Self::AvNoPseudoTls => {
+                "A/V Edge closes a TCP 443 connection that opens with the MS-TURN pseudo-TLS ClientHello"
+            }
+            Self::AvMsTurnTcpKeepsMalformed => {
+                "A/V Edge keeps a TCP 443 connection open after an MS-TURN message without the leading Magic Cookie attribute"
             }
             Self::SdpRewritten => {
                 "Edge rewrites the port of the first relayed ICE candidate in the SDP of INVITEs and 2xx answers it relays"
