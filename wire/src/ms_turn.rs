@@ -5,16 +5,21 @@
 //! and the TCP framing header (control vs. end-to-end data).
 //!
 //! The digest of a credentialed Allocate (§3.1.12) is in `integrity`, with
-//! what the specification leaves open. Not here yet: the pseudo-TLS
+//! what the specification leaves open; the address attributes in `address`
+//! and the relaying messages (Send, Data Indication) in `relay`. Not here yet: the pseudo-TLS
 //! exchange on TCP 443 and the multiplexed TURN (0xFF10) format.
 
+mod address;
 mod framing;
 mod integrity;
 mod message;
+mod relay;
 
 #[cfg(test)]
 mod spec_vectors;
 
+pub use address::{decode_ms_address, encode_ms_address};
 pub use framing::{MsTcpFrame, MsTcpFrameKind, MsTcpFramingError, decode_tcp_frame};
 pub use integrity::{MsIntegrity, check_ms_integrity, ms_turn_key};
 pub use message::{MS_MAGIC_COOKIE, MsAttribute, MsTurnError, MsTurnMessage, ms_attr, ms_type};
+pub use relay::{MsRelayed, ms_data_indication, ms_send_request};
