@@ -9,6 +9,7 @@ mod handler;
 mod media;
 mod ms_client;
 mod ms_turn_handler;
+mod ms_turn_relay;
 mod relay;
 mod server;
 

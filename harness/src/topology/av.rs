@@ -131,6 +131,8 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         lossy_relay: faults.has(Fault::AvRelayLossy),
         ignore_unknown_attributes: faults.has(Fault::AvIgnoreUnknownAttributes),
         ms_turn_accept_without_cookie: faults.has(Fault::AvMsTurnAcceptsNoCookie),
+        ms_turn_no_relay: faults.has(Fault::AvMsTurnNoRelay),
+        no_expiry: faults.has(Fault::AvNoExpiry),
     }
 }
 

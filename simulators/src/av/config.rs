@@ -28,6 +28,11 @@ pub struct AvBehaviour {
     /// MS-TURN messages without the leading Magic Cookie attribute are
     /// answered instead of ignored.
     pub ms_turn_accept_without_cookie: bool,
+    /// MS-TURN clients get no relaying: Send requests and unencapsulated
+    /// data are dropped and no Data Indication is ever sent.
+    pub ms_turn_no_relay: bool,
+    /// Allocations never expire (their lifetime is not enforced).
+    pub no_expiry: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

@@ -111,12 +111,16 @@ pub enum Fault {
     AvIgnoreUnknownAttributes,
     /// MS-TURN messages without the leading Magic Cookie attribute are answered.
     AvMsTurnAcceptsNoCookie,
+    /// MS-TURN clients get no relaying (Send ignored, no Data Indications).
+    AvMsTurnNoRelay,
+    /// Allocations never expire.
+    AvNoExpiry,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
     SdpRewritten,
 }
 
 impl Fault {
-    pub const ALL: [Self; 52] = [
+    pub const ALL: [Self; 54] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -168,6 +172,8 @@ impl Fault {
         Self::AvRelayLossy,
         Self::AvIgnoreUnknownAttributes,
         Self::AvMsTurnAcceptsNoCookie,
+        Self::AvMsTurnNoRelay,
+        Self::AvNoExpiry,
         Self::SdpRewritten,
     ];
 
@@ -224,6 +230,8 @@ impl Fault {
             Self::AvRelayLossy => "av-relay-lossy",
             Self::AvIgnoreUnknownAttributes => "av-ignore-unknown-attributes",
             Self::AvMsTurnAcceptsNoCookie => "av-msturn-accepts-no-cookie",
+            Self::AvMsTurnNoRelay => "av-msturn-no-relay",
+            Self::AvNoExpiry => "av-no-expiry",
             Self::SdpRewritten => "sdp-rewritten",
         }
     }
@@ -351,6 +359,12 @@ impl Fault {
             Self::AvRelayLossy => "A/V Edge relays drop every tenth packet",
             Self::AvMsTurnAcceptsNoCookie => {
                 "A/V Edge answers MS-TURN messages that lack the leading Magic Cookie attribute"
+            }
+            Self::AvMsTurnNoRelay => {
+                "A/V Edge ignores MS-TURN Send requests and never sends Data Indications (no relaying for MS-TURN clients)"
+            }
+            Self::AvNoExpiry => {
+                "A/V Edge allocations never expire: a relay keeps forwarding past its granted lifetime"
             }
             Self::SdpRewritten => {
                 "Edge rewrites the port of the first relayed ICE candidate in the SDP of INVITEs and 2xx answers it relays"
