@@ -19,8 +19,10 @@ use rustls_pki_types::CertificateDer;
 
 mod av;
 mod av_call;
+mod av_expiry;
 mod dns;
 mod ms_turn;
+mod ms_turn_relay;
 
 pub(crate) use av_call::CallMedia;
 
@@ -76,6 +78,9 @@ pub(crate) async fn run_check(
         CheckKind::RtpStream => av::rtp_stream(run).await,
         CheckKind::StunUnknownAttribute => av::stun_unknown_attribute(run).await,
         CheckKind::MsTurnAllocate => ms_turn::ms_turn_allocate(run).await,
+        CheckKind::MsTurnSendAndData => ms_turn_relay::ms_turn_send_and_data(run).await,
+        CheckKind::MsTurnActiveDestination => ms_turn_relay::ms_turn_active_destination(run).await,
+        CheckKind::TurnAllocationExpiry => av_expiry::turn_allocation_expiry(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,
     }

@@ -609,6 +609,9 @@ fn parse_step(
             | CheckKind::MsTurnNoCookieIgnored
             | CheckKind::MsTurnUnknownAttribute
             | CheckKind::MsTurnAllocate
+            | CheckKind::MsTurnSendAndData
+            | CheckKind::MsTurnActiveDestination
+            | CheckKind::TurnAllocationExpiry
             | CheckKind::AvCallAllocate
             | CheckKind::AvCallMedia => matches!(actor, Actor::Av),
         };

@@ -172,6 +172,12 @@ pub enum CheckKind {
     MsTurnUnknownAttribute,
     /// MS-TURN Allocate: the challenge, then with Username/Realm/Nonce/Message Integrity: 0x0103, relay in range.
     MsTurnAllocate,
+    /// MS-TURN Send request relayed to the media peer (no response), its reply as a Data Indication.
+    MsTurnSendAndData,
+    /// MS-TURN Set Active Destination: 0x0106, then unencapsulated data both ways.
+    MsTurnActiveDestination,
+    /// A short LIFETIME: Refresh keeps the relay alive; unrefreshed it stops forwarding, Refresh gets 437.
+    TurnAllocationExpiry,
     /// Allocates the call's relay and binds the media peer; sets the `av.*` template variables.
     AvCallAllocate,
     /// Judges the SDP offer and answer as they arrived and streams RTP between the
@@ -180,7 +186,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 40] = [
+    pub const ALL: [(&'static str, Self); 43] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -249,6 +255,9 @@ impl CheckKind {
         ("msturn-no-cookie-ignored", Self::MsTurnNoCookieIgnored),
         ("msturn-unknown-attribute", Self::MsTurnUnknownAttribute),
         ("msturn-allocate", Self::MsTurnAllocate),
+        ("msturn-send-and-data", Self::MsTurnSendAndData),
+        ("msturn-active-destination", Self::MsTurnActiveDestination),
+        ("turn-allocation-expiry", Self::TurnAllocationExpiry),
         ("av-call-allocate", Self::AvCallAllocate),
         ("av-call-media", Self::AvCallMedia),
     ];
