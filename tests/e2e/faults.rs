@@ -900,6 +900,16 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "Magic Cookie",
     ),
     (
+        "av-msturn-no-relay",
+        &["av.msturn.active-destination", "av.msturn.send-and-data"],
+        "never reached the peer",
+    ),
+    (
+        "av-no-expiry",
+        &["av.turn.allocation-expiry"],
+        "lifetime ran out",
+    ),
+    (
         "sdp-rewritten",
         &["messenger.av.call"],
         "not the one messenger sent",
@@ -1108,6 +1118,16 @@ fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
 fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
     check_fault(145, "av-relay-lossy");
     check_fault(145, "av-ignore-unknown-attributes");
+}
+
+#[test]
+fn av_msturn_no_relay_fails_the_msturn_relay_cases() {
+    check_fault(190, "av-msturn-no-relay");
+}
+
+#[test]
+fn av_no_expiry_fails_the_expiry_case() {
+    check_fault(191, "av-no-expiry");
 }
 
 #[test]
