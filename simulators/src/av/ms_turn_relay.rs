@@ -35,11 +35,11 @@ pub(crate) fn handle_send(
     let Some(parts) = message.send_request_parts() else {
         return;
     };
-    if let Some(allocation) = lock(&state.allocations).get(&path.key()) {
-        if allocation.shared.ms_turn {
-            allocation.shared.permit(parts.peer);
-            allocation.send_to_peer(parts.peer, &parts.data);
-        }
+    if let Some(allocation) = lock(&state.allocations).get(&path.key())
+        && allocation.shared.ms_turn
+    {
+        allocation.shared.permit(parts.peer);
+        allocation.send_to_peer(parts.peer, &parts.data);
     }
 }
 
