@@ -868,8 +868,10 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     (
         "av-no-auth",
         &[
+            "av.msturn.active-destination",
             "av.msturn.allocate",
             "av.msturn.auth-challenge",
+            "av.msturn.send-and-data",
             "av.turn.auth-challenge",
         ],
         "challenge",
@@ -878,6 +880,8 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "av-relay-drops-inbound",
         &[
             "av.media.rtp-stream",
+            "av.msturn.active-destination",
+            "av.msturn.send-and-data",
             "av.turn.relay-roundtrip",
             "av.turn.relay-roundtrip-tcp",
             "messenger.av.call",

@@ -227,7 +227,7 @@ async fn active_destination(
         Some(Delivery::DataIndication) => "still in a Data Indication",
         None => {
             return Err(Outcome::fail(format!(
-                "what the active destination sent to the relay {} never reached the client (AV-14)",
+                "what the media peer (the active destination) sent to the relay {} never reached the client (AV-14)",
                 session.relay
             )));
         }
