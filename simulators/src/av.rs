@@ -11,6 +11,7 @@ mod ms_client;
 mod ms_tcp_client;
 mod ms_tcp_server;
 mod ms_turn_handler;
+mod ms_turn_relay;
 mod relay;
 mod server;
 

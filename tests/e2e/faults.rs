@@ -873,8 +873,10 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     (
         "av-no-auth",
         &[
+            "av.msturn.active-destination",
             "av.msturn.allocate",
             "av.msturn.auth-challenge",
+            "av.msturn.send-and-data",
             "av.msturn.tcp-pseudo-tls",
             "av.turn.auth-challenge",
         ],
@@ -884,6 +886,8 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "av-relay-drops-inbound",
         &[
             "av.media.rtp-stream",
+            "av.msturn.active-destination",
+            "av.msturn.send-and-data",
             "av.turn.relay-roundtrip",
             "av.turn.relay-roundtrip-tcp",
             "messenger.av.call",
@@ -917,6 +921,16 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "av-msturn-tcp-keeps-malformed",
         &["av.msturn.tcp-no-cookie-closes"],
         "kept the TCP connection open",
+    ),
+    (
+        "av-msturn-no-relay",
+        &["av.msturn.active-destination", "av.msturn.send-and-data"],
+        "never reached the peer",
+    ),
+    (
+        "av-no-expiry",
+        &["av.turn.allocation-expiry"],
+        "lifetime ran out",
     ),
     (
         "sdp-rewritten",
@@ -1132,6 +1146,16 @@ fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
 fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
     check_fault(145, "av-relay-lossy");
     check_fault(145, "av-ignore-unknown-attributes");
+}
+
+#[test]
+fn av_msturn_no_relay_fails_the_msturn_relay_cases() {
+    check_fault(190, "av-msturn-no-relay");
+}
+
+#[test]
+fn av_no_expiry_fails_the_expiry_case() {
+    check_fault(191, "av-no-expiry");
 }
 
 #[test]

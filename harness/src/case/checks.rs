@@ -19,9 +19,11 @@ use rustls_pki_types::CertificateDer;
 
 mod av;
 mod av_call;
+mod av_expiry;
 mod dns;
 mod ms_turn;
 mod ms_turn_tcp;
+mod ms_turn_relay;
 
 pub(crate) use av_call::CallMedia;
 
@@ -79,6 +81,9 @@ pub(crate) async fn run_check(
         CheckKind::MsTurnAllocate => ms_turn::ms_turn_allocate(run).await,
         CheckKind::MsTurnTcpPseudoTls => ms_turn_tcp::ms_turn_tcp_pseudo_tls(run).await,
         CheckKind::MsTurnTcpNoCookieCloses => ms_turn_tcp::ms_turn_tcp_no_cookie_closes(run).await,
+        CheckKind::MsTurnSendAndData => ms_turn_relay::ms_turn_send_and_data(run).await,
+        CheckKind::MsTurnActiveDestination => ms_turn_relay::ms_turn_active_destination(run).await,
+        CheckKind::TurnAllocationExpiry => av_expiry::turn_allocation_expiry(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,
     }

@@ -599,6 +599,9 @@ fn parse_step(
             | CheckKind::MsTurnAllocate
             | CheckKind::MsTurnTcpPseudoTls
             | CheckKind::MsTurnTcpNoCookieCloses
+            | CheckKind::MsTurnSendAndData
+            | CheckKind::MsTurnActiveDestination
+            | CheckKind::TurnAllocationExpiry
             | CheckKind::AvCallAllocate
             | CheckKind::AvCallMedia => matches!(actor, Actor::Av),
         };

@@ -176,6 +176,12 @@ pub enum CheckKind {
     MsTurnTcpPseudoTls,
     /// An MS-TURN message without the leading Magic Cookie drops the TCP connection (AV-12).
     MsTurnTcpNoCookieCloses,
+    /// MS-TURN Send request relayed to the media peer (no response), its reply as a Data Indication.
+    MsTurnSendAndData,
+    /// MS-TURN Set Active Destination: 0x0106, then unencapsulated data both ways.
+    MsTurnActiveDestination,
+    /// A short LIFETIME: Refresh keeps the relay alive; unrefreshed it stops forwarding, Refresh gets 437.
+    TurnAllocationExpiry,
     /// Allocates the call's relay and binds the media peer; sets the `av.*` template variables.
     AvCallAllocate,
     /// Judges the SDP offer and answer as they arrived and streams RTP between the
@@ -184,7 +190,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 42] = [
+    pub const ALL: [(&'static str, Self); 45] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -255,6 +261,9 @@ impl CheckKind {
         ("msturn-allocate", Self::MsTurnAllocate),
         ("msturn-tcp-pseudo-tls", Self::MsTurnTcpPseudoTls),
         ("msturn-tcp-no-cookie-closes", Self::MsTurnTcpNoCookieCloses),
+        ("msturn-send-and-data", Self::MsTurnSendAndData),
+        ("msturn-active-destination", Self::MsTurnActiveDestination),
+        ("turn-allocation-expiry", Self::TurnAllocationExpiry),
         ("av-call-allocate", Self::AvCallAllocate),
         ("av-call-media", Self::AvCallMedia),
     ];

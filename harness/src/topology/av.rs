@@ -133,6 +133,8 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         ms_turn_accept_without_cookie: faults.has(Fault::AvMsTurnAcceptsNoCookie),
         no_pseudo_tls: faults.has(Fault::AvNoPseudoTls),
         ms_turn_tcp_keeps_malformed: faults.has(Fault::AvMsTurnTcpKeepsMalformed),
+        ms_turn_no_relay: faults.has(Fault::AvMsTurnNoRelay),
+        no_expiry: faults.has(Fault::AvNoExpiry),
     }
 }
 

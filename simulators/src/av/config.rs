@@ -34,6 +34,11 @@ pub struct AvBehaviour {
     /// On an MS-TURN TCP connection, an improperly formed message is
     /// skipped and the connection kept, instead of dropped.
     pub ms_turn_tcp_keeps_malformed: bool,
+    /// MS-TURN clients get no relaying: Send requests and unencapsulated
+    /// data are dropped and no Data Indication is ever sent.
+    pub ms_turn_no_relay: bool,
+    /// Allocations never expire (their lifetime is not enforced).
+    pub no_expiry: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

@@ -18,6 +18,10 @@ use super::server::{AvState, ClientPath, lock};
 const SOFTWARE: &str = "picharness reference A/V Edge";
 const DEFAULT_LIFETIME: u32 = 600;
 const MAX_LIFETIME: u32 = 3600;
+/// The shortest lifetime granted when a client asks for less than the
+/// default (RFC 5766 §6.2 lets the server pick); short enough for a test to
+/// watch an allocation expire.
+const MIN_LIFETIME: u32 = 2;
 /// REQUESTED-TRANSPORT protocol number for UDP.
 const UDP_PROTOCOL: u8 = 17;
 
@@ -159,7 +163,7 @@ fn granted_lifetime(request: &StunMessage) -> u32 {
     request
         .u32_value(attr::LIFETIME)
         .map_or(DEFAULT_LIFETIME, |asked| {
-            asked.clamp(DEFAULT_LIFETIME, MAX_LIFETIME)
+            asked.clamp(MIN_LIFETIME, MAX_LIFETIME)
         })
 }
 
@@ -180,7 +184,7 @@ fn allocate(
     }
     let lifetime = granted_lifetime(request);
     let lifetime_secs = Duration::from_secs(u64::from(lifetime));
-    let Ok(allocation) = open_allocation(state, path.clone(), lifetime_secs) else {
+    let Ok(allocation) = open_allocation(state, path.clone(), lifetime_secs, false) else {
         return error(request, 508, "Insufficient Capacity", key);
     };
     let relayed = allocation.relayed;

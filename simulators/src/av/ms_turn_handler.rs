@@ -7,17 +7,17 @@
 //! (432 without Username, 434/435 without Realm/Nonce, 436 for an unknown
 //! user, 438 for a stale nonce, the 401 challenge for a wrong digest) and
 //! answered 0x0103 with the relay as Mapped Address; LIFETIME 0 deletes it.
-//! Relaying for MS-TURN clients (Send, Data Indication, Set Active
-//! Destination) is not implemented.
+//! Send and Set Active Destination go to `ms_turn_relay`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use picharness_wire::ms_turn::{
-    MsIntegrity, MsTurnError, MsTurnMessage, check_ms_integrity, ms_attr, ms_type,
+    MsIntegrity, MsTurnError, MsTurnMessage, check_ms_integrity, encode_ms_address, ms_attr,
+    ms_type,
 };
 
+use super::ms_turn_relay::{handle_send, handle_set_active_destination};
 use super::relay::open_allocation;
 use super::server::{AvState, ClientPath, lock};
 
@@ -60,8 +60,13 @@ pub(crate) fn handle_ms_turn(state: &Arc<AvState>, path: &ClientPath, bytes: &[u
         }
         Err(_) => return,
     };
-    if message.message_type != ms_type::ALLOCATE_REQUEST {
-        return;
+    match message.message_type {
+        ms_type::ALLOCATE_REQUEST => {}
+        ms_type::SEND_REQUEST => return handle_send(state, path, &message, bytes),
+        ms_type::SET_ACTIVE_DESTINATION_REQUEST => {
+            return handle_set_active_destination(state, path, &message, bytes);
+        }
+        _ => return,
     }
     let unknown = message.unknown_mandatory();
     if !unknown.is_empty() && !state.config.behaviour.ignore_unknown_attributes {
@@ -85,25 +90,6 @@ pub(crate) fn handle_ms_turn(state: &Arc<AvState>, path: &ClientPath, bytes: &[u
         return;
     }
     path.send(challenge(state, message.transaction_id));
-}
-
-/// A Mapped Address value ([MS-TURN] §2.2.2.1): reserved byte, family,
-/// port, address.
-fn address_value(address: SocketAddr) -> Vec<u8> {
-    let mut value = vec![0];
-    match address {
-        SocketAddr::V4(v4) => {
-            value.push(0x01);
-            value.extend_from_slice(&v4.port().to_be_bytes());
-            value.extend_from_slice(&v4.ip().octets());
-        }
-        SocketAddr::V6(v6) => {
-            value.push(0x02);
-            value.extend_from_slice(&v6.port().to_be_bytes());
-            value.extend_from_slice(&v6.ip().octets());
-        }
-    }
-    value
 }
 
 fn text(message: &MsTurnMessage, kind: u16) -> Option<String> {
@@ -163,13 +149,13 @@ fn credentialed_allocate(
         return plain_error(id, 437, "Allocation Mismatch");
     }
     let lifetime = Duration::from_secs(u64::from(LIFETIME));
-    let Ok(allocation) = open_allocation(state, path.clone(), lifetime) else {
+    let Ok(allocation) = open_allocation(state, path.clone(), lifetime, true) else {
         return plain_error(id, 508, "Insufficient Capacity");
     };
     let relayed = allocation.relayed;
     allocations.insert(path.key(), allocation);
     MsTurnMessage::new(ms_type::ALLOCATE_RESPONSE, id)
-        .with(ms_attr::MAPPED_ADDRESS, &address_value(relayed))
+        .with(ms_attr::MAPPED_ADDRESS, &encode_ms_address(relayed))
         .with(ms_attr::LIFETIME, &LIFETIME.to_be_bytes())
         .with(ms_attr::MS_VERSION, &3u32.to_be_bytes())
         .encode_with_integrity(&state.key)

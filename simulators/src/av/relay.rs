@@ -1,6 +1,7 @@
 //! One TURN allocation: its relay socket in the configured port range, its
 //! permissions and channel bindings, its lifetime, and the task that carries
-//! peer data back to the client (RFC 5766 §9-11).
+//! peer data back to the client (RFC 5766 §9-11; for an MS-TURN client Data
+//! Indications, or the bare datagram from its active destination).
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use picharness_wire::ms_turn::ms_data_indication;
 use picharness_wire::stun::{ChannelData, Class, MessageBuilder, attr, method};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
@@ -24,6 +26,10 @@ pub(crate) struct RelayShared {
     pub(crate) permissions: Mutex<HashSet<IpAddr>>,
     pub(crate) channels: Mutex<HashMap<u16, SocketAddr>>,
     pub(crate) expires: Mutex<Instant>,
+    /// Whether the client speaks MS-TURN (Data Indications 0x0115).
+    pub(crate) ms_turn: bool,
+    /// The MS-TURN active destination ([MS-TURN] §3.3.5.3), once set.
+    pub(crate) active: Mutex<Option<SocketAddr>>,
     forwarded: AtomicU64,
     behaviour: AvBehaviour,
 }
@@ -37,6 +43,10 @@ impl RelayShared {
 
     pub(crate) fn permitted(&self, peer: SocketAddr) -> bool {
         lock(&self.permissions).contains(&peer.ip())
+    }
+
+    pub(crate) fn permit(&self, peer: SocketAddr) {
+        lock(&self.permissions).insert(peer.ip());
     }
 
     pub(crate) fn channel_of(&self, peer: SocketAddr) -> Option<u16> {
@@ -89,6 +99,7 @@ pub(crate) fn open_allocation(
     state: &Arc<AvState>,
     path: ClientPath,
     lifetime: Duration,
+    ms_turn: bool,
 ) -> std::io::Result<Allocation> {
     let socket = bind_in_range(state)?;
     socket.set_nonblocking(true)?;
@@ -98,6 +109,8 @@ pub(crate) fn open_allocation(
         permissions: Mutex::new(HashSet::new()),
         channels: Mutex::new(HashMap::new()),
         expires: Mutex::new(Instant::now() + lifetime),
+        ms_turn,
+        active: Mutex::new(None),
         forwarded: AtomicU64::new(0),
         behaviour: state.config.behaviour,
     });
@@ -115,6 +128,28 @@ pub(crate) fn open_allocation(
     })
 }
 
+/// How long the relay task may wait: until expiry, or (under the no-expiry
+/// fault) indefinitely.
+fn wait_limit(shared: &RelayShared, expires: Instant) -> Instant {
+    if shared.behaviour.no_expiry {
+        Instant::now() + Duration::from_secs(3600)
+    } else {
+        expires
+    }
+}
+
+/// What an MS-TURN client gets for a datagram from `peer`: the bare bytes
+/// from its active destination, a Data Indication otherwise.
+fn ms_turn_delivery(shared: &RelayShared, peer: SocketAddr, data: &[u8]) -> Option<Vec<u8>> {
+    if shared.behaviour.ms_turn_no_relay {
+        return None;
+    }
+    if *lock(&shared.active) == Some(peer) {
+        return Some(data.to_vec());
+    }
+    Some(ms_data_indication(rand::random(), peer, data).encode())
+}
+
 /// Carries peer datagrams to the client as ChannelData (when the peer has
 /// a channel) or Data indications, and ends the allocation at expiry.
 async fn relay_inbound(
@@ -127,13 +162,15 @@ async fn relay_inbound(
     let mut buffer = vec![0u8; 65_536];
     loop {
         let expires = *lock(&shared.expires);
-        if Instant::now() >= expires {
+        if Instant::now() >= expires && !shared.behaviour.no_expiry {
             if let Some(state) = state.upgrade() {
                 lock(&state.allocations).remove(&key);
             }
             return;
         }
-        let received = tokio::time::timeout_at(expires, relay.recv_from(&mut buffer)).await;
+        let received =
+            tokio::time::timeout_at(wait_limit(&shared, expires), relay.recv_from(&mut buffer))
+                .await;
         let Ok(Ok((len, peer))) = received else {
             continue;
         };
@@ -141,7 +178,11 @@ async fn relay_inbound(
             continue;
         }
         let data = buffer[..len].to_vec();
-        if let Some(channel) = shared.channel_of(peer) {
+        if shared.ms_turn {
+            if let Some(bytes) = ms_turn_delivery(&shared, peer, &data) {
+                path.send(bytes);
+            }
+        } else if let Some(channel) = shared.channel_of(peer) {
             path.send_channel_data(&ChannelData { channel, data });
         } else {
             let indication =

@@ -20,6 +20,7 @@ use super::config::AvEdgeConfig;
 use super::handler::{handle_channel_data, handle_stun};
 use super::ms_tcp_server::{opens_ms_turn, serve_ms_turn_tcp};
 use super::ms_turn_handler::handle_ms_turn;
+use super::ms_turn_relay::handle_unencapsulated;
 use super::relay::Allocation;
 
 /// Locks a mutex, carrying on with the data if a holder panicked.
@@ -189,7 +190,7 @@ fn dispatch(state: &Arc<AvState>, path: &ClientPath, bytes: &[u8]) {
                 handle_channel_data(state, path, &message);
             }
         }
-        _ => {}
+        _ => handle_unencapsulated(state, path, bytes),
     }
 }
 

@@ -115,12 +115,16 @@ pub enum Fault {
     AvNoPseudoTls,
     /// On TCP 443 the A/V Edge keeps a connection open after an improperly formed MS-TURN message.
     AvMsTurnTcpKeepsMalformed,
+    /// MS-TURN clients get no relaying (Send ignored, no Data Indications).
+    AvMsTurnNoRelay,
+    /// Allocations never expire.
+    AvNoExpiry,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
     SdpRewritten,
 }
 
 impl Fault {
-    pub const ALL: [Self; 54] = [
+    pub const ALL: [Self; 56] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -174,6 +178,8 @@ impl Fault {
         Self::AvMsTurnAcceptsNoCookie,
         Self::AvNoPseudoTls,
         Self::AvMsTurnTcpKeepsMalformed,
+        Self::AvMsTurnNoRelay,
+        Self::AvNoExpiry,
         Self::SdpRewritten,
     ];
 
@@ -232,6 +238,8 @@ impl Fault {
             Self::AvMsTurnAcceptsNoCookie => "av-msturn-accepts-no-cookie",
             Self::AvNoPseudoTls => "av-no-pseudo-tls",
             Self::AvMsTurnTcpKeepsMalformed => "av-msturn-tcp-keeps-malformed",
+            Self::AvMsTurnNoRelay => "av-msturn-no-relay",
+            Self::AvNoExpiry => "av-no-expiry",
             Self::SdpRewritten => "sdp-rewritten",
         }
     }
@@ -365,6 +373,12 @@ impl Fault {
             }
             Self::AvMsTurnTcpKeepsMalformed => {
                 "A/V Edge keeps a TCP 443 connection open after an MS-TURN message without the leading Magic Cookie attribute"
+            }
+            Self::AvMsTurnNoRelay => {
+                "A/V Edge ignores MS-TURN Send requests and never sends Data Indications (no relaying for MS-TURN clients)"
+            }
+            Self::AvNoExpiry => {
+                "A/V Edge allocations never expire: a relay keeps forwarding past its granted lifetime"
             }
             Self::SdpRewritten => {
                 "Edge rewrites the port of the first relayed ICE candidate in the SDP of INVITEs and 2xx answers it relays"

@@ -24,7 +24,7 @@ const RELAY_RANGE: RangeInclusive<u16> = 50_000..=59_999;
 /// The channel number the harness binds.
 pub(super) const CHANNEL: u16 = 0x4000;
 /// Longest wait for one relayed packet.
-const RELAY_WAIT: Duration = Duration::from_secs(2);
+pub(super) const RELAY_WAIT: Duration = Duration::from_secs(2);
 
 /// Which transport a STUN check uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +263,7 @@ pub(super) async fn peer_socket(run: &CaseRun<'_>, view: &AvView) -> Result<Reco
 }
 
 /// One client-to-peer trip: the peer must get `payload` from the relayed address.
-async fn expect_at_peer(
+pub(super) async fn expect_at_peer(
     run: &CaseRun<'_>,
     peer: &RecordingUdp,
     relayed: SocketAddr,

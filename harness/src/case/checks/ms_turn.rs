@@ -4,7 +4,7 @@
 //! (AV-12), 420 for an unknown mandatory attribute (AV-13), and the
 //! credentialed Allocate after the challenge (AV-15, AV-04).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use picharness_reports::Verdict;
@@ -25,7 +25,7 @@ const MS_VERSION: u32 = 3;
 /// REQUESTED-TRANSPORT of RFC 5766: in the mandatory range, not an MS-TURN attribute.
 const NOT_AN_MS_TURN_ATTRIBUTE: u16 = 0x0019;
 
-fn ms_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
+pub(super) fn ms_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     let Some(view) = run.topology.av.clone() else {
         return Err(Outcome::new(
             Verdict::Skipped,
@@ -41,7 +41,7 @@ fn ms_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     Ok(view)
 }
 
-async fn socket(run: &mut CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Outcome> {
+pub(super) async fn socket(run: &mut CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Outcome> {
     let socket = bind_recording_udp(view.client_ip, run.av_datagrams.clone())
         .await
         .map_err(|e| Outcome::error(format!("the harness could not bind its A/V socket: {e}")))?;
@@ -49,7 +49,7 @@ async fn socket(run: &mut CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Ou
     Ok(socket)
 }
 
-fn allocate(extra: Option<u16>) -> MsTurnMessage {
+pub(super) fn allocate(extra: Option<u16>) -> MsTurnMessage {
     let mut message = MsTurnMessage::new(ms_type::ALLOCATE_REQUEST, rand::random())
         .with(ms_attr::MS_VERSION, &MS_VERSION.to_be_bytes());
     if let Some(kind) = extra {
@@ -88,11 +88,11 @@ async fn exchange(
     Ok(response)
 }
 
-fn error_code_text(message: &MsTurnMessage) -> String {
+pub(super) fn error_code_text(message: &MsTurnMessage) -> String {
     error_code(message).map_or_else(|| "none".to_owned(), |c| c.to_string())
 }
 
-fn error_code(message: &MsTurnMessage) -> Option<u16> {
+pub(super) fn error_code(message: &MsTurnMessage) -> Option<u16> {
     let v = &message.attribute(ms_attr::ERROR_CODE)?.value;
     (v.len() >= 4).then(|| u16::from(v[2] & 0x07) * 100 + u16::from(v[3]))
 }
@@ -201,26 +201,55 @@ pub(crate) async fn ms_turn_unknown_attribute(run: &mut CaseRun<'_>) -> Result<(
     Ok(())
 }
 
-/// The relay a Mapped Address value names ([MS-TURN] §2.2.2.1).
-fn mapped_address(message: &MsTurnMessage) -> Option<SocketAddr> {
-    let v = &message.attribute(ms_attr::MAPPED_ADDRESS)?.value;
-    let port = u16::from_be_bytes([*v.get(2)?, *v.get(3)?]);
-    let ip: IpAddr = match v.get(1)? {
-        0x01 => <[u8; 4]>::try_from(v.get(4..8)?).ok()?.into(),
-        0x02 => <[u8; 16]>::try_from(v.get(4..20)?).ok()?.into(),
-        _ => return None,
-    };
-    Some(SocketAddr::new(ip, port))
-}
-
 fn text_attribute(message: &MsTurnMessage, kind: u16) -> Option<String> {
     String::from_utf8(message.attribute(kind)?.value.clone()).ok()
 }
 
-pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
-    let view = ms_view(run)?;
-    let socket = socket(run, &view).await?;
-    let challenge = exchange(run, &socket, &view, &allocate(None)).await?;
+/// A granted MS-TURN allocation and what signs the requests that follow.
+pub(super) struct MsSession {
+    pub(super) key: Vec<u8>,
+    pub(super) realm: String,
+    pub(super) nonce: String,
+    pub(super) relay: SocketAddr,
+    /// How the 0x0103's Message Integrity came out, for the details.
+    pub(super) integrity: &'static str,
+}
+
+impl MsSession {
+    /// `request` with Username, Realm, Nonce and Message Integrity (§3.1.11).
+    pub(super) fn sign(&self, view: &AvView, request: MsTurnMessage) -> Vec<u8> {
+        request
+            .with(ms_attr::USERNAME, view.credentials.username.as_bytes())
+            .with(ms_attr::REALM, self.realm.as_bytes())
+            .with(ms_attr::NONCE, self.nonce.as_bytes())
+            .encode_with_integrity(&self.key)
+    }
+
+    /// Deletes the allocation (Allocate with Lifetime 0); a failure is noted.
+    pub(super) async fn release(
+        &self,
+        run: &mut CaseRun<'_>,
+        socket: &RecordingUdp,
+        view: &AvView,
+    ) {
+        let request = allocate(None).with(ms_attr::LIFETIME, &0u32.to_be_bytes());
+        let release =
+            ms_turn_transact(socket, view.udp, &self.sign(view, request), run.deadline).await;
+        if !matches!(release, Ok(Some(_))) {
+            run.note("the allocation was not acknowledged as deleted (Allocate with Lifetime 0)");
+        }
+    }
+}
+
+/// The digest exchange of [MS-TURN] §3.1.12: an Allocate, the 401
+/// challenge, the Allocate again with credentials, and a 0x0103 with a
+/// Mapped Address. Anything else is a fail.
+pub(super) async fn authenticated_allocate(
+    run: &mut CaseRun<'_>,
+    socket: &RecordingUdp,
+    view: &AvView,
+) -> Result<MsSession, Outcome> {
+    let challenge = exchange(run, socket, view, &allocate(None)).await?;
     if challenge.message_type == ms_type::ALLOCATE_RESPONSE {
         return Err(Outcome::fail(
             "an MS-TURN Allocate without credentials was granted instead of answered with the digest challenge (AV-15)",
@@ -238,17 +267,15 @@ pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcom
     };
     let credentials = &view.credentials;
     let key = ms_turn_key(&credentials.username, &realm, &credentials.password);
-    let signed = |lifetime: Option<u32>| {
-        let mut request = allocate(None)
-            .with(ms_attr::USERNAME, credentials.username.as_bytes())
-            .with(ms_attr::REALM, realm.as_bytes())
-            .with(ms_attr::NONCE, nonce.as_bytes());
-        if let Some(lifetime) = lifetime {
-            request = request.with(ms_attr::LIFETIME, &lifetime.to_be_bytes());
-        }
-        request.encode_with_integrity(&key)
+    let mut session = MsSession {
+        key,
+        realm,
+        nonce,
+        relay: SocketAddr::from(([0, 0, 0, 0], 0)),
+        integrity: "",
     };
-    let answer = ms_turn_transact(&socket, view.udp, &signed(None), run.deadline)
+    let request = session.sign(view, allocate(None));
+    let answer = ms_turn_transact(socket, view.udp, &request, run.deadline)
         .await
         .map_err(|e| Outcome::error(format!("the harness could not send MS-TURN: {e}")))?;
     let Some(bytes) = answer else {
@@ -273,7 +300,7 @@ pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcom
             error_code_text(&response)
         )));
     }
-    let integrity = match check_ms_integrity(&bytes, &key) {
+    session.integrity = match check_ms_integrity(&bytes, &session.key) {
         MsIntegrity::Invalid => {
             return Err(Outcome::fail(
                 "the 0x0103 Allocate response's Message Integrity does not verify with the credentials",
@@ -282,16 +309,22 @@ pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcom
         MsIntegrity::Valid => "Message Integrity verified",
         MsIntegrity::Absent => "no Message Integrity on the response",
     };
-    let Some(relay) = mapped_address(&response) else {
+    let Some(relay) = response.address(ms_attr::MAPPED_ADDRESS) else {
         return Err(Outcome::fail(
             "the 0x0103 Allocate response carries no usable Mapped Address (the relay)",
         ));
     };
+    session.relay = relay;
+    Ok(session)
+}
+
+pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
+    let view = ms_view(run)?;
+    let socket = socket(run, &view).await?;
+    let session = authenticated_allocate(run, &socket, &view).await?;
     // Release before judging, so a verdict never leaves an allocation behind.
-    let release = ms_turn_transact(&socket, view.udp, &signed(Some(0)), run.deadline).await;
-    if !matches!(release, Ok(Some(_))) {
-        run.note("the allocation was not acknowledged as deleted (Allocate with Lifetime 0)");
-    }
+    session.release(run, &socket, &view).await;
+    let relay = session.relay;
     if !RELAY_PORTS.contains(&relay.port()) || relay.ip() != view.udp.ip() {
         return Err(Outcome::fail(format!(
             "the MS-TURN relay {relay} is not on the A/V Edge's address {} within 50,000-59,999 (AV-04, PORT-06)",
@@ -299,7 +332,8 @@ pub(crate) async fn ms_turn_allocate(run: &mut CaseRun<'_>) -> Result<(), Outcom
         )));
     }
     run.details.push(format!(
-        "MS-TURN 401 challenge, then 0x0103 with relay {relay} ({integrity})"
+        "MS-TURN 401 challenge, then 0x0103 with relay {relay} ({})",
+        session.integrity
     ));
     Ok(())
 }
