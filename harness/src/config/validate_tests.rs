@@ -1,3 +1,6 @@
+//! Tests of the staging configuration reader: a valid file, and each kind of
+//! mistake named by line and field.
+
 use super::*;
 
 fn profiles() -> Vec<ProviderProfile> {
