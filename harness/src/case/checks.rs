@@ -22,8 +22,8 @@ mod av_call;
 mod av_expiry;
 mod dns;
 mod ms_turn;
-mod ms_turn_tcp;
 mod ms_turn_relay;
+mod ms_turn_tcp;
 
 pub(crate) use av_call::CallMedia;
 
