@@ -134,6 +134,7 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         no_pseudo_tls: faults.has(Fault::AvNoPseudoTls),
         ms_turn_tcp_keeps_malformed: faults.has(Fault::AvMsTurnTcpKeepsMalformed),
         ms_turn_no_relay: faults.has(Fault::AvMsTurnNoRelay),
+        ms_turn_tcp_no_relay: faults.has(Fault::AvMsTurnTcpNoRelay),
         no_expiry: faults.has(Fault::AvNoExpiry),
     }
 }

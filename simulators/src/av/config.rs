@@ -37,6 +37,9 @@ pub struct AvBehaviour {
     /// MS-TURN clients get no relaying: Send requests and unencapsulated
     /// data are dropped and no Data Indication is ever sent.
     pub ms_turn_no_relay: bool,
+    /// On an MS-TURN TCP connection, Send requests and end-to-end data
+    /// frames are dropped (UDP relaying is unaffected).
+    pub ms_turn_tcp_no_relay: bool,
     /// Allocations never expire (their lifetime is not enforced).
     pub no_expiry: bool,
 }

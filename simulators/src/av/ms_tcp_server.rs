@@ -3,8 +3,10 @@
 //! with one ServerHello + ServerHelloDone record), then MS-TURN messages
 //! in the §2.1.4 framing header (0x02 control, 0x03 data), answered with
 //! the same framing on the same connection. An improperly formed message
-//! drops the connection (§3.1.10). End-to-end data frames are ignored:
-//! relaying for MS-TURN clients is not implemented.
+//! drops the connection (§3.1.10). Send and Set Active Destination in
+//! control frames are relayed as over UDP (`ms_turn_relay`); end-to-end
+//! data frames go to the active destination, whose datagrams come back in
+//! data frames (the relay task).
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::ms_turn_handler::handle_ms_turn;
+use super::ms_turn_relay::handle_unencapsulated;
 use super::server::{AvState, ClientPath};
 
 /// Whether the first byte of a TCP connection opens an MS-TURN session:
@@ -86,6 +89,7 @@ pub(crate) async fn serve_ms_turn_tcp(
 /// One frame from the client; `false` when the connection must be dropped.
 fn handle_frame(state: &Arc<AvState>, path: &ClientPath, frame: &MsTcpFrame) -> bool {
     if frame.kind == MsTcpFrameKind::Data {
+        handle_unencapsulated(state, path, &frame.payload);
         return true;
     }
     let behaviour = &state.config.behaviour;

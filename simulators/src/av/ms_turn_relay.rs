@@ -5,7 +5,9 @@
 //! is answered 0x0106 (0x0116 with 437 without an allocation, 400 without
 //! a Destination Address) and makes the relay forward the client's
 //! unencapsulated datagrams to that peer and hand the peer's back bare.
-//! Data Indications for other peers are sent by the relay task.
+//! Over TCP the same holds with §2.1.4 framing: MS-TURN messages in control
+//! frames (0x02), the end-to-end data in data frames (0x03). Data
+//! Indications for other peers are sent by the relay task.
 
 use std::sync::Arc;
 
@@ -22,6 +24,12 @@ fn signed(state: &AvState, message: &MsTurnMessage, bytes: &[u8]) -> bool {
     user && check_ms_integrity(bytes, &state.key) == MsIntegrity::Valid
 }
 
+/// Whether a fault turns relaying off for this client's transport.
+fn relay_off(state: &AvState, path: &ClientPath) -> bool {
+    let behaviour = &state.config.behaviour;
+    behaviour.ms_turn_no_relay || (behaviour.ms_turn_tcp_no_relay && path.key().tcp)
+}
+
 /// A Send request: relayed when signed and an allocation exists; never answered.
 pub(crate) fn handle_send(
     state: &Arc<AvState>,
@@ -29,7 +37,7 @@ pub(crate) fn handle_send(
     message: &MsTurnMessage,
     bytes: &[u8],
 ) {
-    if state.config.behaviour.ms_turn_no_relay || !signed(state, message, bytes) {
+    if relay_off(state, path) || !signed(state, message, bytes) {
         return;
     }
     let Some(parts) = message.send_request_parts() else {
@@ -86,10 +94,11 @@ pub(crate) fn handle_set_active_destination(
     path.send(reply);
 }
 
-/// A datagram that is neither STUN nor ChannelData from an MS-TURN client:
-/// relayed bare to its active destination, if it has one.
+/// End-to-end data from an MS-TURN client (a UDP datagram that is neither
+/// STUN nor ChannelData, or the payload of a TCP data frame): relayed bare
+/// to its active destination, if it has one.
 pub(crate) fn handle_unencapsulated(state: &AvState, path: &ClientPath, bytes: &[u8]) {
-    if state.config.behaviour.ms_turn_no_relay {
+    if relay_off(state, path) {
         return;
     }
     if let Some(allocation) = lock(&state.allocations).get(&path.key()) {

@@ -1,7 +1,8 @@
 //! One TURN allocation: its relay socket in the configured port range, its
 //! permissions and channel bindings, its lifetime, and the task that carries
 //! peer data back to the client (RFC 5766 §9-11; for an MS-TURN client Data
-//! Indications, or the bare datagram from its active destination).
+//! Indications, or the datagram from its active destination: bare on UDP,
+//! in a data frame on TCP).
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -138,16 +139,31 @@ fn wait_limit(shared: &RelayShared, expires: Instant) -> Instant {
     }
 }
 
-/// What an MS-TURN client gets for a datagram from `peer`: the bare bytes
-/// from its active destination, a Data Indication otherwise.
-fn ms_turn_delivery(shared: &RelayShared, peer: SocketAddr, data: &[u8]) -> Option<Vec<u8>> {
-    if shared.behaviour.ms_turn_no_relay {
+/// How a peer's datagram reaches an MS-TURN client.
+enum MsDelivery {
+    /// From its active destination: bare (UDP) or in a data frame (TCP).
+    Media(Vec<u8>),
+    /// From any other peer: a Data Indication (in a control frame on TCP).
+    Indication(Vec<u8>),
+}
+
+/// What an MS-TURN client gets for a datagram from `peer`.
+fn ms_turn_delivery(
+    shared: &RelayShared,
+    path: &ClientPath,
+    peer: SocketAddr,
+    data: &[u8],
+) -> Option<MsDelivery> {
+    let tcp_fault = shared.behaviour.ms_turn_tcp_no_relay && path.key().tcp;
+    if shared.behaviour.ms_turn_no_relay || tcp_fault {
         return None;
     }
     if *lock(&shared.active) == Some(peer) {
-        return Some(data.to_vec());
+        return Some(MsDelivery::Media(data.to_vec()));
     }
-    Some(ms_data_indication(rand::random(), peer, data).encode())
+    Some(MsDelivery::Indication(
+        ms_data_indication(rand::random(), peer, data).encode(),
+    ))
 }
 
 /// Carries peer datagrams to the client as ChannelData (when the peer has
@@ -179,8 +195,10 @@ async fn relay_inbound(
         }
         let data = buffer[..len].to_vec();
         if shared.ms_turn {
-            if let Some(bytes) = ms_turn_delivery(&shared, peer, &data) {
-                path.send(bytes);
+            match ms_turn_delivery(&shared, &path, peer, &data) {
+                Some(MsDelivery::Media(bytes)) => path.send_media(bytes),
+                Some(MsDelivery::Indication(bytes)) => path.send(bytes),
+                None => {}
             }
         } else if let Some(channel) = shared.channel_of(peer) {
             path.send_channel_data(&ChannelData { channel, data });

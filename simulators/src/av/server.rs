@@ -104,6 +104,25 @@ impl ClientPath {
         }
     }
 
+    /// Sends end-to-end data from an MS-TURN client's active destination:
+    /// bare on UDP, in a data frame (0x03, [MS-TURN] §2.1.4) on TCP.
+    pub(crate) fn send_media(&self, bytes: Vec<u8>) {
+        match self {
+            Self::Tcp {
+                tx,
+                ms_framing: true,
+                ..
+            } => {
+                let frame = MsTcpFrame {
+                    kind: MsTcpFrameKind::Data,
+                    payload: bytes,
+                };
+                let _ = tx.send(frame.encode());
+            }
+            _ => self.send(bytes),
+        }
+    }
+
     /// Sends ChannelData, padded to 32 bits on TCP (RFC 5766 §11.5).
     pub(crate) fn send_channel_data(&self, message: &ChannelData) {
         let padded = matches!(self, Self::Tcp { .. });

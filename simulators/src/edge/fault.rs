@@ -117,6 +117,8 @@ pub enum Fault {
     AvMsTurnTcpKeepsMalformed,
     /// MS-TURN clients get no relaying (Send ignored, no Data Indications).
     AvMsTurnNoRelay,
+    /// On TCP 443, MS-TURN Send requests and end-to-end data frames are ignored.
+    AvMsTurnTcpNoRelay,
     /// Allocations never expire.
     AvNoExpiry,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
@@ -124,7 +126,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 56] = [
+    pub const ALL: [Self; 57] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -179,6 +181,7 @@ impl Fault {
         Self::AvNoPseudoTls,
         Self::AvMsTurnTcpKeepsMalformed,
         Self::AvMsTurnNoRelay,
+        Self::AvMsTurnTcpNoRelay,
         Self::AvNoExpiry,
         Self::SdpRewritten,
     ];
@@ -239,6 +242,7 @@ impl Fault {
             Self::AvNoPseudoTls => "av-no-pseudo-tls",
             Self::AvMsTurnTcpKeepsMalformed => "av-msturn-tcp-keeps-malformed",
             Self::AvMsTurnNoRelay => "av-msturn-no-relay",
+            Self::AvMsTurnTcpNoRelay => "av-msturn-tcp-no-relay",
             Self::AvNoExpiry => "av-no-expiry",
             Self::SdpRewritten => "sdp-rewritten",
         }
@@ -376,6 +380,9 @@ impl Fault {
             }
             Self::AvMsTurnNoRelay => {
                 "A/V Edge ignores MS-TURN Send requests and never sends Data Indications (no relaying for MS-TURN clients)"
+            }
+            Self::AvMsTurnTcpNoRelay => {
+                "A/V Edge ignores MS-TURN Send requests and end-to-end data frames on TCP 443 (no relaying over TCP)"
             }
             Self::AvNoExpiry => {
                 "A/V Edge allocations never expire: a relay keeps forwarding past its granted lifetime"
