@@ -24,6 +24,7 @@ mod dns;
 mod ms_turn;
 mod ms_turn_relay;
 mod ms_turn_tcp;
+mod ms_turn_tcp_relay;
 
 pub(crate) use av_call::CallMedia;
 
@@ -83,6 +84,7 @@ pub(crate) async fn run_check(
         CheckKind::MsTurnTcpNoCookieCloses => ms_turn_tcp::ms_turn_tcp_no_cookie_closes(run).await,
         CheckKind::MsTurnSendAndData => ms_turn_relay::ms_turn_send_and_data(run).await,
         CheckKind::MsTurnActiveDestination => ms_turn_relay::ms_turn_active_destination(run).await,
+        CheckKind::MsTurnTcpRelay => ms_turn_tcp_relay::ms_turn_tcp_relay(run).await,
         CheckKind::TurnAllocationExpiry => av_expiry::turn_allocation_expiry(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,

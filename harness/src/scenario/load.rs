@@ -601,6 +601,7 @@ fn parse_step(
             | CheckKind::MsTurnTcpNoCookieCloses
             | CheckKind::MsTurnSendAndData
             | CheckKind::MsTurnActiveDestination
+            | CheckKind::MsTurnTcpRelay
             | CheckKind::TurnAllocationExpiry
             | CheckKind::AvCallAllocate
             | CheckKind::AvCallMedia => matches!(actor, Actor::Av),

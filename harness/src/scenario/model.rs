@@ -180,6 +180,9 @@ pub enum CheckKind {
     MsTurnSendAndData,
     /// MS-TURN Set Active Destination: 0x0106, then unencapsulated data both ways.
     MsTurnActiveDestination,
+    /// MS-TURN relaying over TCP 443: Send and Data Indication in control frames, then
+    /// Set Active Destination and end-to-end data frames both ways (AV-14, AV-08).
+    MsTurnTcpRelay,
     /// A short LIFETIME: Refresh keeps the relay alive; unrefreshed it stops forwarding, Refresh gets 437.
     TurnAllocationExpiry,
     /// Allocates the call's relay and binds the media peer; sets the `av.*` template variables.
@@ -190,7 +193,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 45] = [
+    pub const ALL: [(&'static str, Self); 46] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -263,6 +266,7 @@ impl CheckKind {
         ("msturn-tcp-no-cookie-closes", Self::MsTurnTcpNoCookieCloses),
         ("msturn-send-and-data", Self::MsTurnSendAndData),
         ("msturn-active-destination", Self::MsTurnActiveDestination),
+        ("msturn-tcp-relay", Self::MsTurnTcpRelay),
         ("turn-allocation-expiry", Self::TurnAllocationExpiry),
         ("av-call-allocate", Self::AvCallAllocate),
         ("av-call-media", Self::AvCallMedia),

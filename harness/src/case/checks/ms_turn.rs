@@ -241,50 +241,47 @@ impl MsSession {
     }
 }
 
-/// The digest exchange of [MS-TURN] §3.1.12: an Allocate, the 401
-/// challenge, the Allocate again with credentials, and a 0x0103 with a
-/// Mapped Address. Anything else is a fail.
-pub(super) async fn authenticated_allocate(
-    run: &mut CaseRun<'_>,
-    socket: &RecordingUdp,
+/// The session the digest challenge (the answer to an uncredentialed
+/// Allocate) sets up: Realm, Nonce and the key; a grant or a challenge
+/// without Realm and Nonce is a fail (AV-15).
+pub(super) fn session_from_challenge(
     view: &AvView,
+    challenge: &MsTurnMessage,
 ) -> Result<MsSession, Outcome> {
-    let challenge = exchange(run, socket, view, &allocate(None)).await?;
     if challenge.message_type == ms_type::ALLOCATE_RESPONSE {
         return Err(Outcome::fail(
             "an MS-TURN Allocate without credentials was granted instead of answered with the digest challenge (AV-15)",
         ));
     }
     let (Some(realm), Some(nonce)) = (
-        text_attribute(&challenge, ms_attr::REALM),
-        text_attribute(&challenge, ms_attr::NONCE),
+        text_attribute(challenge, ms_attr::REALM),
+        text_attribute(challenge, ms_attr::NONCE),
     ) else {
         return Err(Outcome::fail(format!(
             "the answer to an MS-TURN Allocate without credentials (type 0x{:04x}, ERROR-CODE {}) is not a challenge with Realm and Nonce (AV-15)",
             challenge.message_type,
-            error_code_text(&challenge)
+            error_code_text(challenge)
         )));
     };
     let credentials = &view.credentials;
     let key = ms_turn_key(&credentials.username, &realm, &credentials.password);
-    let mut session = MsSession {
+    Ok(MsSession {
         key,
         realm,
         nonce,
         relay: SocketAddr::from(([0, 0, 0, 0], 0)),
         integrity: "",
-    };
-    let request = session.sign(view, allocate(None));
-    let answer = ms_turn_transact(socket, view.udp, &request, run.deadline)
-        .await
-        .map_err(|e| Outcome::error(format!("the harness could not send MS-TURN: {e}")))?;
-    let Some(bytes) = answer else {
-        return Err(Outcome::fail(format!(
-            "the A/V Edge at {} never answered the credentialed MS-TURN Allocate",
-            view.udp
-        )));
-    };
-    let response = MsTurnMessage::parse(&bytes).map_err(|e| {
+    })
+}
+
+/// Judges the answer (`bytes`) to the credentialed Allocate: a 0x0103 whose
+/// Message Integrity (if any) verifies and whose Mapped Address is the relay.
+pub(super) fn accept_allocate_response(
+    run: &mut CaseRun<'_>,
+    session: &mut MsSession,
+    bytes: &[u8],
+) -> Result<(), Outcome> {
+    let response = MsTurnMessage::parse(bytes).map_err(|e| {
         Outcome::fail(format!(
             "the answer to the credentialed MS-TURN Allocate is not well-formed MS-TURN: {e}"
         ))
@@ -300,7 +297,7 @@ pub(super) async fn authenticated_allocate(
             error_code_text(&response)
         )));
     }
-    session.integrity = match check_ms_integrity(&bytes, &session.key) {
+    session.integrity = match check_ms_integrity(bytes, &session.key) {
         MsIntegrity::Invalid => {
             return Err(Outcome::fail(
                 "the 0x0103 Allocate response's Message Integrity does not verify with the credentials",
@@ -315,6 +312,30 @@ pub(super) async fn authenticated_allocate(
         ));
     };
     session.relay = relay;
+    Ok(())
+}
+
+/// The digest exchange of [MS-TURN] §3.1.12 over UDP: an Allocate, the 401
+/// challenge, the Allocate again with credentials, and a 0x0103 with a
+/// Mapped Address. Anything else is a fail.
+pub(super) async fn authenticated_allocate(
+    run: &mut CaseRun<'_>,
+    socket: &RecordingUdp,
+    view: &AvView,
+) -> Result<MsSession, Outcome> {
+    let challenge = exchange(run, socket, view, &allocate(None)).await?;
+    let mut session = session_from_challenge(view, &challenge)?;
+    let request = session.sign(view, allocate(None));
+    let answer = ms_turn_transact(socket, view.udp, &request, run.deadline)
+        .await
+        .map_err(|e| Outcome::error(format!("the harness could not send MS-TURN: {e}")))?;
+    let Some(bytes) = answer else {
+        return Err(Outcome::fail(format!(
+            "the A/V Edge at {} never answered the credentialed MS-TURN Allocate",
+            view.udp
+        )));
+    };
+    accept_allocate_response(run, &mut session, &bytes)?;
     Ok(session)
 }
 

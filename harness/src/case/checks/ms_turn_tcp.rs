@@ -26,7 +26,7 @@ use crate::topology::AvView;
 /// MS-Version 3 ([MS-TURN] §2.2.2.17).
 const MS_VERSION: u32 = 3;
 /// Longest wait for the ServerHello record or an MS-TURN answer.
-const ANSWER_WAIT: Duration = Duration::from_secs(5);
+pub(super) const ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// How long the Edge is given to drop the connection after a malformed message.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
@@ -46,17 +46,20 @@ fn ms_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     Ok(view)
 }
 
-fn wait(run: &CaseRun<'_>, how_long: Duration) -> Instant {
+pub(super) fn wait(run: &CaseRun<'_>, how_long: Duration) -> Instant {
     (Instant::now() + how_long).min(run.deadline)
 }
 
-fn hex_start(bytes: &[u8]) -> String {
+pub(super) fn hex_start(bytes: &[u8]) -> String {
     let shown: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("{} bytes starting {shown}", bytes.len())
 }
 
 /// Connects to TCP 443 and keeps the connection as case evidence.
-async fn connect(run: &mut CaseRun<'_>, view: &AvView) -> Result<MsTurnTcpClient, Outcome> {
+pub(super) async fn connect(
+    run: &mut CaseRun<'_>,
+    view: &AvView,
+) -> Result<MsTurnTcpClient, Outcome> {
     let client = MsTurnTcpClient::connect(view.client_ip, view.tcp, run.deadline)
         .await
         .map_err(|e| {
@@ -76,7 +79,10 @@ async fn connect(run: &mut CaseRun<'_>, view: &AvView) -> Result<MsTurnTcpClient
 
 /// The pseudo-TLS exchange: sends the ClientHello record and judges the
 /// server's record.
-async fn pseudo_tls(run: &mut CaseRun<'_>, client: &mut MsTurnTcpClient) -> Result<(), Outcome> {
+pub(super) async fn pseudo_tls(
+    run: &mut CaseRun<'_>,
+    client: &mut MsTurnTcpClient,
+) -> Result<(), Outcome> {
     let mut random: [u8; 32] = rand::random();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -128,7 +134,7 @@ fn allocate() -> MsTurnMessage {
         .with(ms_attr::MS_VERSION, &MS_VERSION.to_be_bytes())
 }
 
-fn control(payload: Vec<u8>) -> Vec<u8> {
+pub(super) fn control(payload: Vec<u8>) -> Vec<u8> {
     MsTcpFrame {
         kind: MsTcpFrameKind::Control,
         payload,
