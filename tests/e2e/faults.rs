@@ -860,6 +860,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &[
             "av.msturn.tcp-no-cookie-closes",
             "av.msturn.tcp-pseudo-tls",
+            "av.msturn.tcp-relay",
             "av.stun.binding-tcp",
             "av.turn.relay-roundtrip-tcp",
         ],
@@ -878,6 +879,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "av.msturn.auth-challenge",
             "av.msturn.send-and-data",
             "av.msturn.tcp-pseudo-tls",
+            "av.msturn.tcp-relay",
             "av.turn.auth-challenge",
         ],
         "challenge",
@@ -888,6 +890,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "av.media.rtp-stream",
             "av.msturn.active-destination",
             "av.msturn.send-and-data",
+            "av.msturn.tcp-relay",
             "av.turn.relay-roundtrip",
             "av.turn.relay-roundtrip-tcp",
             "messenger.av.call",
@@ -914,7 +917,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-no-pseudo-tls",
-        &["av.msturn.tcp-pseudo-tls"],
+        &["av.msturn.tcp-pseudo-tls", "av.msturn.tcp-relay"],
         "pseudo-TLS ClientHello",
     ),
     (
@@ -924,7 +927,16 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "av-msturn-no-relay",
-        &["av.msturn.active-destination", "av.msturn.send-and-data"],
+        &[
+            "av.msturn.active-destination",
+            "av.msturn.send-and-data",
+            "av.msturn.tcp-relay",
+        ],
+        "never reached the peer",
+    ),
+    (
+        "av-msturn-tcp-no-relay",
+        &["av.msturn.tcp-relay"],
         "never reached the peer",
     ),
     (
@@ -1151,6 +1163,11 @@ fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
 #[test]
 fn av_msturn_no_relay_fails_the_msturn_relay_cases() {
     check_fault(190, "av-msturn-no-relay");
+}
+
+#[test]
+fn av_msturn_tcp_no_relay_fails_the_tcp_relay_case() {
+    check_fault(200, "av-msturn-tcp-no-relay");
 }
 
 #[test]
