@@ -70,7 +70,7 @@ fn av_traces_hold_stun_turn_and_rtp_that_tshark_decodes() {
 fn the_pseudo_tls_case_trace_holds_the_tcp_stream_hello_by_hello() {
     let run = run_suite(197, &["av.msturn.tcp-"]);
     let verdicts = run.verdicts();
-    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    assert_eq!(verdicts.len(), 3, "{verdicts:?}");
     for (id, (verdict, reason)) in verdicts {
         assert_eq!(verdict, "pass", "{id}: {reason}");
     }
@@ -98,4 +98,18 @@ fn the_pseudo_tls_case_trace_holds_the_tcp_stream_hello_by_hello() {
     assert_eq!(&payloads[2][8..12], "0003", "{payloads:?}");
     assert!(payloads[3].starts_with("020000"), "{payloads:?}");
     assert_eq!(&payloads[3][8..12], "0113", "{payloads:?}");
+
+    // The relay case's stream holds both end-to-end data frames (0x03): the
+    // client's RTP-shaped payload out and the peer's reply back.
+    let relay = run
+        .report_path()
+        .join("cases")
+        .join("av.msturn.tcp-relay")
+        .join("trace.pcapng");
+    let stream = tshark_lines(&relay, &[], "tcp.len > 0", "tcp.payload")
+        .into_iter()
+        .map(|p| p.replace(':', ""))
+        .collect::<String>();
+    assert!(stream.contains("0300001580000001"), "{stream}");
+    assert!(stream.contains("0300001780000002"), "{stream}");
 }
