@@ -16,6 +16,8 @@ mod relay;
 mod server;
 
 #[cfg(test)]
+mod ms_tcp_tests;
+#[cfg(test)]
 mod tests;
 
 pub use client::{
