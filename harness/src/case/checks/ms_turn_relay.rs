@@ -59,27 +59,50 @@ async fn expect_at_client(
         let Ok(message) = MsTurnMessage::parse(&bytes) else {
             continue;
         };
-        if message.message_type == 0x0104 || message.message_type == 0x0114 {
-            return Err(Outcome::fail(format!(
-                "the A/V Edge answered a Send request with type 0x{:04x}; [MS-TURN] §2.2.1 says a server MUST NOT send Send responses",
-                message.message_type
-            )));
+        if carries_reply(&message, payload, peer, "")? {
+            return Ok(Some(Delivery::DataIndication));
         }
-        let Some(parts) = message.data_indication_parts() else {
-            continue;
-        };
-        if parts.data != payload {
-            continue;
-        }
-        if parts.peer != peer {
-            return Err(Outcome::fail(format!(
-                "the Data Indication names Remote Address {}, but the data came from the media peer {peer}",
-                parts.peer
-            )));
-        }
-        return Ok(Some(Delivery::DataIndication));
     }
     Ok(None)
+}
+
+/// A Send response (0x0104/0x0114) fails the case: [MS-TURN] §2.2.1 says a
+/// server MUST NOT send one.
+pub(super) fn reject_send_response(message: &MsTurnMessage, over: &str) -> Result<(), Outcome> {
+    if matches!(message.message_type, 0x0104 | 0x0114) {
+        return Err(Outcome::fail(format!(
+            "the A/V Edge answered a Send request{over} with type 0x{:04x}; [MS-TURN] §2.2.1 says a server MUST NOT send Send responses",
+            message.message_type
+        )));
+    }
+    Ok(())
+}
+
+/// Judges an MS-TURN message that arrived while the client waits for the
+/// media peer's `payload`: a Send response fails the case (§2.2.1), a Data
+/// Indication carrying `payload` must name `peer`. True when it is that
+/// Data Indication; false when the wait goes on. `over` names the
+/// transport in the reason (`""` or `" over TCP"`).
+pub(super) fn carries_reply(
+    message: &MsTurnMessage,
+    payload: &[u8],
+    peer: SocketAddr,
+    over: &str,
+) -> Result<bool, Outcome> {
+    reject_send_response(message, over)?;
+    let Some(parts) = message.data_indication_parts() else {
+        return Ok(false);
+    };
+    if parts.data != payload {
+        return Ok(false);
+    }
+    if parts.peer != peer {
+        return Err(Outcome::fail(format!(
+            "the Data Indication{over} names Remote Address {}, but the data came from the media peer {peer}",
+            parts.peer
+        )));
+    }
+    Ok(true)
 }
 
 /// Allocation, media peer and one Send request delivered: the common start.

@@ -11,7 +11,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use picharness_reports::Verdict;
 use picharness_simulators::av::{MsTcpRead, MsTurnTcpClient};
 use picharness_wire::ms_turn::{
     MsTcpFrame, MsTcpFrameKind, MsTurnMessage, SERVER_HELLO_LEN, ServerHello, encode_client_hello,
@@ -21,6 +20,7 @@ use tokio::time::Instant;
 
 use super::super::execute::CaseRun;
 use super::super::outcome::Outcome;
+use super::ms_turn::ms_view;
 use crate::topology::AvView;
 
 /// MS-Version 3 ([MS-TURN] §2.2.2.17).
@@ -29,22 +29,6 @@ const MS_VERSION: u32 = 3;
 pub(super) const ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// How long the Edge is given to drop the connection after a malformed message.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
-
-fn ms_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
-    let Some(view) = run.topology.av.clone() else {
-        return Err(Outcome::new(
-            Verdict::Skipped,
-            "A/V is off for this topology (the SUT federates IM only)",
-        ));
-    };
-    if !view.dialects.ms_turn {
-        return Err(Outcome::new(
-            Verdict::Skipped,
-            "the A/V Edge is configured to speak standard TURN only (--av-dialect standard)",
-        ));
-    }
-    Ok(view)
-}
 
 pub(super) fn wait(run: &CaseRun<'_>, how_long: Duration) -> Instant {
     (Instant::now() + how_long).min(run.deadline)

@@ -26,6 +26,7 @@ use super::av::{RELAY_WAIT, expect_at_peer, harness_error, peer_socket};
 use super::ms_turn::{
     MsSession, accept_allocate_response, allocate, error_code_text, ms_view, session_from_challenge,
 };
+use super::ms_turn_relay::{carries_reply, reject_send_response};
 use super::ms_turn_tcp::{ANSWER_WAIT, connect, control, hex_start, pseudo_tls, wait};
 use crate::topology::AvView;
 
@@ -49,16 +50,6 @@ async fn send(client: &mut MsTurnTcpClient, bytes: &[u8]) -> Result<(), Outcome>
         .send(bytes)
         .await
         .map_err(|e| harness_error("send on the MS-TURN TCP connection", &e))
-}
-
-/// A Send response is never allowed (§2.2.1).
-fn send_response(message: &MsTurnMessage) -> Option<Outcome> {
-    matches!(message.message_type, 0x0104 | 0x0114).then(|| {
-        Outcome::fail(format!(
-            "the A/V Edge answered a Send request over TCP with type 0x{:04x}; [MS-TURN] §2.2.1 says a server MUST NOT send Send responses",
-            message.message_type
-        ))
-    })
 }
 
 /// Sends `request` in a control frame and waits for the control frame
@@ -101,9 +92,7 @@ async fn transact(
         let Ok(message) = MsTurnMessage::parse(&frame.payload) else {
             continue;
         };
-        if let Some(outcome) = send_response(&message) {
-            return Err(outcome);
-        }
+        reject_send_response(&message, " over TCP")?;
         if message.transaction_id == id {
             return Ok(frame.payload);
         }
@@ -164,22 +153,9 @@ async fn expect_at_client(
         let Ok(message) = MsTurnMessage::parse(&frame.payload) else {
             continue;
         };
-        if let Some(outcome) = send_response(&message) {
-            return Err(outcome);
+        if carries_reply(&message, payload, peer, " over TCP")? {
+            return Ok(Some(Delivery::Indication));
         }
-        let Some(parts) = message.data_indication_parts() else {
-            continue;
-        };
-        if parts.data != payload {
-            continue;
-        }
-        if parts.peer != peer {
-            return Err(Outcome::fail(format!(
-                "the Data Indication over TCP names Remote Address {}, but the data came from the media peer {peer}",
-                parts.peer
-            )));
-        }
-        return Ok(Some(Delivery::Indication));
     }
 }
 
