@@ -42,20 +42,19 @@ fn lines_until(rx: &Receiver<String>, seen: &mut Vec<String>, done: impl Fn(&[St
     }
 }
 
-#[test]
-fn dig_queries_dns_serve_over_udp_and_tcp() {
-    let net = test_net(135);
-    let ip = format!("127.{net}.0.2");
-    let port = 15_353;
+/// Starts `picharness dns serve ARGS...`; returns the server (killed on
+/// drop), its stdout lines as they come, and the lines printed up to
+/// "listening on" (the zones).
+fn serve(args: &[&str]) -> (Server, Receiver<String>, Vec<String>) {
     let mut child = binary()
-        .args(["dns", "serve", "--embedded-net", &format!("127.{net}.0.0")])
-        .args(["--listen", &format!("{ip}:{port}")])
+        .args(["dns", "serve"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("dns serve starts");
     let stdout = child.stdout.take().expect("piped stdout");
-    let _server = Server(child);
+    let server = Server(child);
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -68,6 +67,17 @@ fn dig_queries_dns_serve_over_udp_and_tcp() {
     lines_until(&rx, &mut seen, |l| {
         l.iter().any(|x| x.starts_with("listening on"))
     });
+    (server, rx, seen)
+}
+
+#[test]
+fn dig_queries_dns_serve_over_udp_and_tcp() {
+    let net = test_net(135);
+    let ip = format!("127.{net}.0.2");
+    let port = 15_353;
+    let embedded_net = format!("127.{net}.0.0");
+    let listen = format!("{ip}:{port}");
+    let (_server, rx, mut seen) = serve(&["--embedded-net", &embedded_net, "--listen", &listen]);
     let zones = seen.join("\n");
     assert!(
         zones.contains("zone contoso.test.")
@@ -142,28 +152,16 @@ fn dns_serve_applies_the_dns_fault_switches() {
     let net = test_net(136);
     let ip = format!("127.{net}.0.2");
     let port = 15_353;
-    let mut child = binary()
-        .args(["dns", "serve", "--embedded-net", &format!("127.{net}.0.0")])
-        .args(["--listen", &format!("{ip}:{port}")])
-        .args(["--sut-fault", "dns-srv-wrong-port"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("dns serve starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let _server = Server(child);
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    lines_until(&rx, &mut seen, |l| {
-        l.iter().any(|x| x.starts_with("listening on"))
-    });
+    let embedded_net = format!("127.{net}.0.0");
+    let listen = format!("{ip}:{port}");
+    let (_server, _lines, seen) = serve(&[
+        "--embedded-net",
+        &embedded_net,
+        "--listen",
+        &listen,
+        "--sut-fault",
+        "dns-srv-wrong-port",
+    ]);
     assert!(
         seen.iter()
             .any(|l| l.ends_with("faults: dns-srv-wrong-port")),
@@ -219,27 +217,8 @@ advertise = "2001:db8::3"
         ),
     )
     .expect("write config");
-    let mut child = binary()
-        .args(["dns", "serve", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("dns serve starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let _server = Server(child);
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    lines_until(&rx, &mut seen, |l| {
-        l.iter().any(|x| x.starts_with("listening on"))
-    });
+    let config = config.display().to_string();
+    let (_server, rx, mut seen) = serve(&["--config", &config]);
     let zones = seen.join("\n");
     assert!(
         zones.contains(
