@@ -67,15 +67,8 @@ fn run_picharness(args: &[&str]) -> std::process::Output {
     binary().args(args).output().expect("picharness runs")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[test]
-fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
-    let net = test_net(182);
-    let (_dir, config) = staging_dir(net);
-    let edge = Tripwire::at(&format!("127.{net}.0.10:5061"));
+/// `run --dry-run --config FILE`, which must succeed; its stdout.
+fn dry_run(config: &Path) -> String {
     let output = run_picharness(&[
         "run",
         "--dry-run",
@@ -89,6 +82,19 @@ fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
         "{stdout}{}",
         text(&output.stderr)
     );
+    stdout
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
+    let net = test_net(182);
+    let (_dir, config) = staging_dir(net);
+    let edge = Tripwire::at(&format!("127.{net}.0.10:5061"));
+    let stdout = dry_run(&config);
     for expected in [
         "sandwich mode",
         "run   messenger.im.inbound",
@@ -251,19 +257,7 @@ fn the_example_configuration_in_the_repository_is_valid() {
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("staging.example.toml");
     let config = dir.path().join("staging.toml");
     std::fs::copy(&example, &config).expect("copy the example");
-    let output = run_picharness(&[
-        "run",
-        "--dry-run",
-        "--config",
-        &config.display().to_string(),
-    ]);
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&output.stderr)
-    );
+    let stdout = dry_run(&config);
     assert!(stdout.contains("sandwich mode"), "{stdout}");
     assert!(stdout.contains("203.0.113.12:50000-59999"), "{stdout}");
 }
