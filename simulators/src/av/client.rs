@@ -135,6 +135,36 @@ pub struct StunTcpClient {
     pub remote: SocketAddr,
 }
 
+/// A recorded TCP connection from `local_ip` (any port) to `remote`, opened
+/// before `deadline` if the destination allow-list permits it; with the
+/// local address it got.
+pub(crate) async fn connect_recorded(
+    local_ip: IpAddr,
+    remote: SocketAddr,
+    deadline: Instant,
+) -> Result<
+    (
+        RecordingStream<tokio::net::TcpStream>,
+        ConnectionRecord,
+        SocketAddr,
+    ),
+    AvClientError,
+> {
+    crate::destinations::check_destination(remote)
+        .map_err(|refused| AvClientError::Io(refused.to_string()))?;
+    let socket = TcpSocket::new_v4().map_err(|e| io(&e))?;
+    socket
+        .bind(SocketAddr::new(local_ip, 0))
+        .map_err(|e| io(&e))?;
+    let tcp = tokio::time::timeout_at(deadline, socket.connect(remote))
+        .await
+        .map_err(|_| AvClientError::Timeout(format!("a TCP connection to {remote}")))?
+        .map_err(|e| AvClientError::Io(format!("TCP connect to {remote}: {e}")))?;
+    let local = tcp.local_addr().map_err(|e| io(&e))?;
+    let (stream, record) = RecordingStream::from_tcp(tcp, TcpRole::Client).map_err(|e| io(&e))?;
+    Ok((stream, record, local))
+}
+
 impl StunTcpClient {
     /// Connects from `local_ip` to `remote` before `deadline`.
     pub async fn connect(
@@ -142,19 +172,7 @@ impl StunTcpClient {
         remote: SocketAddr,
         deadline: Instant,
     ) -> Result<Self, AvClientError> {
-        crate::destinations::check_destination(remote)
-            .map_err(|refused| AvClientError::Io(refused.to_string()))?;
-        let socket = TcpSocket::new_v4().map_err(|e| io(&e))?;
-        socket
-            .bind(SocketAddr::new(local_ip, 0))
-            .map_err(|e| io(&e))?;
-        let tcp = tokio::time::timeout_at(deadline, socket.connect(remote))
-            .await
-            .map_err(|_| AvClientError::Timeout(format!("a TCP connection to {remote}")))?
-            .map_err(|e| AvClientError::Io(format!("TCP connect to {remote}: {e}")))?;
-        let local = tcp.local_addr().map_err(|e| io(&e))?;
-        let (stream, record) =
-            RecordingStream::from_tcp(tcp, TcpRole::Client).map_err(|e| io(&e))?;
+        let (stream, record, local) = connect_recorded(local_ip, remote, deadline).await?;
         Ok(Self {
             stream,
             record,

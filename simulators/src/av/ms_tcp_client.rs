@@ -7,11 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use picharness_wire::ms_turn::{MsTcpFrame, MsTcpFramingError, decode_tcp_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpSocket;
 use tokio::time::Instant;
 
-use super::client::AvClientError;
-use crate::tls::{ConnectionRecord, RecordingStream, TcpRole};
+use super::client::{AvClientError, connect_recorded};
+use crate::tls::{ConnectionRecord, RecordingStream};
 
 /// What a read before a deadline came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,17 +41,7 @@ impl MsTurnTcpClient {
         remote: SocketAddr,
         deadline: Instant,
     ) -> Result<Self, AvClientError> {
-        crate::destinations::check_destination(remote)
-            .map_err(|refused| AvClientError::Io(refused.to_string()))?;
-        let io = |e: std::io::Error| AvClientError::Io(e.to_string());
-        let socket = TcpSocket::new_v4().map_err(io)?;
-        socket.bind(SocketAddr::new(local_ip, 0)).map_err(io)?;
-        let tcp = tokio::time::timeout_at(deadline, socket.connect(remote))
-            .await
-            .map_err(|_| AvClientError::Timeout(format!("a TCP connection to {remote}")))?
-            .map_err(|e| AvClientError::Io(format!("TCP connect to {remote}: {e}")))?;
-        let local = tcp.local_addr().map_err(io)?;
-        let (stream, record) = RecordingStream::from_tcp(tcp, TcpRole::Client).map_err(io)?;
+        let (stream, record, local) = connect_recorded(local_ip, remote, deadline).await?;
         Ok(Self {
             stream,
             record,
