@@ -117,3 +117,42 @@ fn unreadable_input_exits_2_naming_the_file() {
     );
     assert!(text(&out.stdout).contains("esc01.dat: OK"));
 }
+
+/// A response an Edge might send: a non-numeric Expires and Retry-After
+/// with a multi-byte character straddling the point where a long value is
+/// cut for the finding. Once panicked the validator.
+const MULTI_BYTE_EXPIRES: &str = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS a.example.com;branch=z9hG4bK1\r\nTo: <sip:b@example.com>;tag=2\r\nFrom: <sip:a@example.com>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nExpires: 1234567890123456789\u{20ac}abcdefgh\r\nRetry-After: 1234567890123456789\u{e9}0000000\r\nContent-Length: 0\r\n\r\n";
+
+#[test]
+fn a_multi_byte_character_in_a_long_expires_is_a_finding_not_a_panic() {
+    let out = lint(&["-"], MULTI_BYTE_EXPIRES.as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Expires \"1234567890123456789\u{20ac}abcdefgh\" is not a number of seconds from 0 to 2**32-1 (RFC 3261 §20.19)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Retry-After \""), "{stdout}");
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_control_character_in_a_header_fails_without_strict_and_is_printed_escaped() {
+    let message = MULTI_BYTE_EXPIRES
+        .replace(
+            "Expires: 1234567890123456789\u{20ac}abcdefgh",
+            "Subject: \u{1b}[2J\u{0}",
+        )
+        .replace("Retry-After: 1234567890123456789\u{e9}0000000\r\n", "");
+    let out = lint(&["-"], message.as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout,
+        "Subject value \"\\u{1b}[2J\\0\" holds the control character U+001B; header values allow none but horizontal tab (RFC 3261 §25.1)\n"
+    );
+}

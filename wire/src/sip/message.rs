@@ -3,6 +3,7 @@
 use super::headers::Headers;
 use super::uri::NameAddr;
 use super::via::Via;
+use crate::text::excerpt;
 
 /// The first line of a SIP message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,10 +106,10 @@ impl SipMessage {
             }
             let (name, value) = line
                 .split_once(':')
-                .ok_or_else(|| ParseError::BadHeaderLine(line.clone()))?;
+                .ok_or_else(|| ParseError::BadHeaderLine(excerpt(&line)))?;
             let name = name.trim();
             if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(ParseError::BadHeaderLine(line.clone()));
+                return Err(ParseError::BadHeaderLine(excerpt(&line)));
             }
             headers.push(name, value.trim());
         }
@@ -118,7 +119,7 @@ impl SipMessage {
                 let declared: usize = v
                     .trim()
                     .parse()
-                    .map_err(|_| ParseError::BadContentLength(v.to_owned()))?;
+                    .map_err(|_| ParseError::BadContentLength(excerpt(v)))?;
                 if declared > rest.len() {
                     return Err(ParseError::ShortBody {
                         declared,
@@ -317,17 +318,17 @@ fn unfold(head: &str) -> Vec<String> {
 }
 
 fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
-    let bad = || ParseError::BadStartLine(line.to_owned());
+    let bad = || ParseError::BadStartLine(excerpt(line));
     if let Some(rest) = line.strip_prefix("SIP/") {
         let mut parts = rest.splitn(3, ' ');
         let version = format!("SIP/{}", parts.next().ok_or_else(bad)?);
         let code_text = parts.next().ok_or_else(bad)?;
         if code_text.len() != 3 || !code_text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::BadStatusCode(code_text.to_owned()));
+            return Err(ParseError::BadStatusCode(excerpt(code_text)));
         }
         let code = code_text
             .parse()
-            .map_err(|_| ParseError::BadStatusCode(code_text.to_owned()))?;
+            .map_err(|_| ParseError::BadStatusCode(excerpt(code_text)))?;
         let reason = parts.next().unwrap_or("").to_owned();
         return Ok(StartLine::Response {
             version,

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::params::{Param, find_param, parse_params_lenient, write_params};
+use crate::text::excerpt;
 
 /// A `sip:` or `sips:` URI split into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,11 +79,11 @@ pub(crate) fn split_sip_uri(text: &str) -> Option<SipUriParts<'_>> {
 impl SipUri {
     pub fn parse(text: &str) -> Result<Self, UriError> {
         let text = text.trim();
-        let parts = split_sip_uri(text).ok_or_else(|| UriError::Scheme(text.to_owned()))?;
+        let parts = split_sip_uri(text).ok_or_else(|| UriError::Scheme(excerpt(text)))?;
         let (host, port) =
-            split_host_port(parts.hostport).ok_or_else(|| UriError::Port(text.to_owned()))?;
+            split_host_port(parts.hostport).ok_or_else(|| UriError::Port(excerpt(text)))?;
         if host.is_empty() {
-            return Err(UriError::NoHost(text.to_owned()));
+            return Err(UriError::NoHost(excerpt(text)));
         }
         let headers = parts
             .headers
@@ -190,7 +191,7 @@ pub struct TelUri {
 impl TelUri {
     pub fn parse(text: &str) -> Result<Self, UriError> {
         let text = text.trim();
-        let bad = || UriError::Tel(text.to_owned());
+        let bad = || UriError::Tel(excerpt(text));
         let (scheme, rest) = text.split_once(':').ok_or_else(bad)?;
         if !scheme.eq_ignore_ascii_case("tel") {
             return Err(bad());

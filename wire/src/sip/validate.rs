@@ -5,6 +5,7 @@
 //! other checks from running.
 
 mod address;
+mod characters;
 mod presence;
 mod scalars;
 mod start_line;
@@ -14,6 +15,7 @@ mod via_rules;
 use std::fmt;
 
 use super::message::SipMessage;
+use crate::text::{MAX_FINDING_CHARS, MAX_QUOTED_CHARS, elide, visible};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +65,9 @@ pub enum Rule {
     UriSyntax,
     Ipv6Reference,
     ContentLengthMissing,
+    /// A control character (NUL, ESC, ...; anything below U+0020 but
+    /// horizontal tab, and DEL) in a header value.
+    ControlCharacter,
 }
 
 impl Rule {
@@ -98,6 +103,7 @@ impl Rule {
             Self::UriSyntax => "uri-syntax",
             Self::Ipv6Reference => "ipv6-reference",
             Self::ContentLengthMissing => "content-length-missing",
+            Self::ControlCharacter => "control-character",
         }
     }
 }
@@ -152,6 +158,10 @@ impl Findings {
         self.push(Severity::Warning, rule, header, message, reference);
     }
 
+    /// Adds a finding. Whatever the rule modules quoted, the sentence is
+    /// bounded to [`MAX_FINDING_CHARS`] and the header name to
+    /// [`MAX_QUOTED_CHARS`], with control characters made visible: a
+    /// finding ends up in terminals and reports.
     pub(crate) fn push(
         &mut self,
         severity: Severity,
@@ -160,10 +170,12 @@ impl Findings {
         message: String,
         reference: &'static str,
     ) {
+        let message = visible(&elide(&message, MAX_FINDING_CHARS)).into_owned();
+        let header = header.map(|h| visible(&elide(h, MAX_QUOTED_CHARS)).into_owned());
         self.0.push(Finding {
             rule,
             severity,
-            header: header.map(str::to_owned),
+            header,
             message,
             reference,
         });
@@ -177,6 +189,7 @@ pub fn validate(message: &SipMessage) -> Vec<Finding> {
     start_line::check(message, &mut findings);
     for header in message.headers.iter() {
         let canonical = super::headers::canonical_header_name(&header.name);
+        characters::check_header(header, &mut findings);
         scalars::check_header(message, header, &canonical, &mut findings);
         address::check_header(message, header, &canonical, &mut findings);
         via_rules::check_header(header, &canonical, &mut findings);

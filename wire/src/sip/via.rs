@@ -7,6 +7,7 @@ use std::fmt;
 use super::params::{Param, find_param, parse_params_lenient, write_params};
 use super::syntax::{split_outside_quotes, strip_lws};
 use super::uri::split_host_port;
+use crate::text::excerpt;
 
 /// The magic cookie that starts every RFC 3261 branch (§8.1.1.7).
 pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
@@ -57,7 +58,7 @@ impl Via {
             return Err(ViaError::NoHost);
         }
         let (host, port) =
-            split_host_port(&sent_by).ok_or_else(|| ViaError::SentBy(sent_by.clone()))?;
+            split_host_port(&sent_by).ok_or_else(|| ViaError::SentBy(excerpt(&sent_by)))?;
         if host.is_empty() {
             return Err(ViaError::NoHost);
         }

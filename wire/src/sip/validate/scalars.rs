@@ -7,6 +7,7 @@ use crate::sip::headers::Header;
 use crate::sip::message::SipMessage;
 use crate::sip::params::parse_params_strict;
 use crate::sip::syntax::{is_token, is_word_char};
+use crate::text::quote;
 
 pub(super) fn check_header(
     message: &SipMessage,
@@ -168,11 +169,18 @@ fn is_word(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(is_word_char)
 }
 
+/// A number as evidence: short digit strings as they are, long ones as
+/// their first 20 digits and their length, anything else quoted (bounded,
+/// control characters escaped). Counts characters, never bytes: the text
+/// came off the wire and may hold any UTF-8.
 fn shorten(text: &str) -> String {
-    if text.len() > 24 {
-        format!("{}... ({} digits)", &text[..20], text.len())
-    } else {
-        text.to_owned()
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return quote(text);
+    }
+    // All ASCII digits from here on, so bytes are characters.
+    match text.get(..20) {
+        Some(head) if text.len() > 24 => format!("{head}... ({} digits)", text.len()),
+        _ => text.to_owned(),
     }
 }
 
@@ -198,4 +206,50 @@ fn is_rfc1123_gmt(value: &str) -> bool {
         && digits(fields[2], 4)
         && time_ok(fields[3])
         && fields[4] == "GMT"
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sip::{Rule, lint};
+
+    fn message_with(header: &str) -> Vec<u8> {
+        format!(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS a.example.com;branch=z9hG4bK1\r\nTo: <sip:b@example.com>;tag=2\r\nFrom: <sip:a@example.com>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n{header}\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn non_numeric_values_with_multi_byte_characters_are_findings_not_panics() {
+        // A multi-byte character straddling byte 20 once made the excerpt
+        // slice inside a character.
+        for header in [
+            "Expires: 1234567890123456789€abcdefgh",
+            "Retry-After: 1234567890123456789é0000000",
+            "Expires: ééééééééééééééééééééééééé",
+            "CSeq: 1234567890123456789€abcdefgh OPTIONS",
+        ] {
+            let report = lint(&message_with(header));
+            let finding = report
+                .findings
+                .iter()
+                .find(|f| matches!(f.rule, Rule::DeltaSeconds | Rule::CseqNumber))
+                .unwrap_or_else(|| panic!("{header}: {:?}", report.findings));
+            assert!(finding.message.contains('"'), "{}", finding.message);
+        }
+    }
+
+    #[test]
+    fn long_numbers_are_shown_by_their_first_digits_and_length() {
+        let report = lint(&message_with(&format!("Expires: {}", "9".repeat(40))));
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.rule == Rule::DeltaSeconds)
+            .expect("flagged");
+        assert_eq!(
+            finding.message,
+            "Expires 99999999999999999999... (40 digits) is not a number of seconds from 0 to 2**32-1"
+        );
+    }
 }
