@@ -6,9 +6,13 @@
 
 use std::collections::BTreeSet;
 
+use crate::profile::ProviderProfile;
 use crate::scenario::{Action, Actor, Case, CheckKind};
+use crate::topology::AvDialects;
 
-/// What the run's setting offers the cases.
+/// What the run's setting offers the cases. Each part that can rule cases
+/// out carries what set it (a configuration key in a file, or a flag the
+/// user passed), so a skip reason names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
     /// The harness plays the internal pool (embedded, or sandwich mode).
@@ -18,8 +22,17 @@ pub struct Setting {
     pub judges_dns: bool,
     /// The provider peers the run has; `None` means every profile.
     pub providers: Option<BTreeSet<String>>,
-    /// A/V is on.
-    pub av: bool,
+    /// The configuration file the run reads, named in reasons.
+    pub config_file: Option<String>,
+    /// `Some(what turned it off)` when A/V is off.
+    pub av_off: Option<String>,
+    /// The dialects the A/V Edge is judged in.
+    pub dialects: AvDialects,
+    /// What chose `dialects` (a configuration key or a flag).
+    pub dialects_origin: String,
+    /// How many Access Edge pool member addresses the run knows, and where
+    /// they are named.
+    pub pool_members: (usize, String),
 }
 
 impl Setting {
@@ -29,7 +42,11 @@ impl Setting {
             has_pool: true,
             judges_dns: true,
             providers: None,
-            av: true,
+            config_file: None,
+            av_off: None,
+            dialects: AvDialects::BOTH,
+            dialects_origin: "the embedded A/V Edge speaks both".to_owned(),
+            pool_members: (2, "the embedded topology".to_owned()),
         }
     }
 
@@ -38,8 +55,9 @@ impl Setting {
         if let Some(enabled) = &self.providers
             && let Some(missing) = case.providers.iter().find(|p| !enabled.contains(*p))
         {
+            let file = self.config_file.as_deref().unwrap_or("the configuration");
             return Some(format!(
-                "not applicable: the {missing} peer is disabled in the configuration"
+                "not applicable: the {missing} peer is disabled in {file} (no [providers.{missing}] table, or enabled = false)"
             ));
         }
         if !self.has_pool && uses_pool(case) {
@@ -54,10 +72,123 @@ impl Setting {
                     .to_owned(),
             );
         }
-        if !self.av && uses_av(case) {
-            return Some("not applicable: A/V is off for this SUT".to_owned());
+        if uses_av(case)
+            && let Some(off) = &self.av_off
+        {
+            return Some(format!("not applicable: A/V is off for this SUT ({off})"));
+        }
+        let (members, named_in) = &self.pool_members;
+        if *members < 2 && has_check(case, CheckKind::CertificatePoolMembers) {
+            return Some(format!(
+                "not applicable: {named_in} names {members} Access Edge pool member address(es); comparing certificates needs at least two"
+            ));
+        }
+        let (standard, ms_turn) = dialects_used(case);
+        if standard && !self.dialects.standard {
+            return Some(format!(
+                "not applicable: the A/V Edge is judged in MS-TURN only, not standard TURN ({})",
+                self.dialects_origin
+            ));
+        }
+        if ms_turn && !self.dialects.ms_turn {
+            return Some(format!(
+                "not applicable: the A/V Edge is judged in standard TURN only, not MS-TURN ({})",
+                self.dialects_origin
+            ));
         }
         None
+    }
+}
+
+/// Why `case` cannot run with these provider profiles: a profile it names
+/// lacks a feature it needs.
+pub fn missing_feature(profiles: &[ProviderProfile], case: &Case) -> Option<String> {
+    case.providers.iter().find_map(|provider| {
+        let profile = profiles.iter().find(|p| &p.name == provider)?;
+        let missing = case.needs.iter().find(|need| !profile.has_feature(need))?;
+        Some(format!(
+            "not applicable: the {} profile does not list the {missing} feature this case needs",
+            profile.display_name
+        ))
+    })
+}
+
+fn has_check(case: &Case, kind: CheckKind) -> bool {
+    case.steps
+        .iter()
+        .any(|step| step.action == Action::Check(kind))
+}
+
+/// Whether the case's checks speak standard STUN/TURN and MS-TURN.
+fn dialects_used(case: &Case) -> (bool, bool) {
+    let mut standard = false;
+    let mut ms_turn = false;
+    for step in &case.steps {
+        if let Action::Check(kind) = &step.action {
+            match kind.av_dialect() {
+                Some(AvDialect::Standard) => standard = true,
+                Some(AvDialect::MsTurn) => ms_turn = true,
+                None => {}
+            }
+        }
+    }
+    (standard, ms_turn)
+}
+
+/// The TURN dialect an A/V check speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvDialect {
+    Standard,
+    MsTurn,
+}
+
+impl CheckKind {
+    /// The dialect this check speaks to the A/V Edge; `None` for checks
+    /// that are not A/V.
+    pub fn av_dialect(self) -> Option<AvDialect> {
+        match self {
+            Self::StunBindingUdp
+            | Self::StunBindingTcp
+            | Self::TurnAuthChallenge
+            | Self::TurnRelayRange
+            | Self::TurnRelayRoundtrip
+            | Self::TurnRelayRoundtripTcp
+            | Self::RtpStream
+            | Self::StunUnknownAttribute
+            | Self::TurnAllocationExpiry
+            | Self::AvCallAllocate
+            | Self::AvCallMedia => Some(AvDialect::Standard),
+            Self::MsTurnAuthChallenge
+            | Self::MsTurnNoCookieIgnored
+            | Self::MsTurnUnknownAttribute
+            | Self::MsTurnAllocate
+            | Self::MsTurnTcpPseudoTls
+            | Self::MsTurnTcpNoCookieCloses
+            | Self::MsTurnSendAndData
+            | Self::MsTurnActiveDestination
+            | Self::MsTurnTcpRelay => Some(AvDialect::MsTurn),
+            // Listed one by one so a new check must be placed here.
+            Self::DnsSrvExists
+            | Self::DnsSrvPort
+            | Self::DnsSrvTargetResolves
+            | Self::DnsSrvTargetInSan
+            | Self::DnsSrvTargetAddress
+            | Self::DnsOverTcp
+            | Self::ServerCertificate
+            | Self::ClientCertificateEku
+            | Self::CertificateSubject
+            | Self::CertificateTrust
+            | Self::CertificateValidity
+            | Self::CertificateSignature
+            | Self::CertificateCrlDistributionPoint
+            | Self::CertificateKey
+            | Self::CertificateSipDomains
+            | Self::CertificatePoolMembers
+            | Self::ClientCertificateProperties
+            | Self::TlsVersions
+            | Self::RefusesPeer(_)
+            | Self::AcceptsLegacyPeer(_) => None,
+        }
     }
 }
 

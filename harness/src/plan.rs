@@ -3,34 +3,180 @@
 //! and, for `--dry-run`, every address and port the harness would bind or
 //! contact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::applicability::Setting;
-use crate::config::{DnsConfig, StagingConfig};
-use crate::scenario::Case;
-use crate::topology::allowed_destinations;
+use libtest_mimic::{Arguments, Trial};
 
-/// The cases that apply, and the skipped ones with their reasons.
+use crate::applicability::{Setting, missing_feature};
+use crate::config::{DnsConfig, StagingConfig};
+use crate::profile::ProviderProfile;
+use crate::scenario::Case;
+use crate::shard::Shard;
+use crate::topology::{AvOptions, allowed_destinations};
+
+/// What a run will do with each case: the one plan both `--dry-run` and
+/// the run itself follow.
 pub struct CasePlan<'a> {
+    /// The cases the run executes, in catalogue order.
     pub applying: Vec<&'a Case>,
+    /// The cases the run records as `skipped`, with the reason.
     pub skipped: Vec<(&'a Case, String)>,
+    /// How many cases the filter, `--skip` and `--shard` leave out (not in
+    /// the report at all).
+    pub left_out: usize,
+}
+
+/// Which cases the command line selects: `--shard` and libtest's filter,
+/// `--exact`, `--skip` and `--ignored`.
+pub struct Selection<'a> {
+    pub shard: Option<Shard>,
+    pub args: &'a Arguments,
+}
+
+impl Selection<'_> {
+    fn selects(&self, case: &Case, in_shard: &BTreeSet<&str>) -> bool {
+        // libtest-mimic's own rule, on a trial named like the run's.
+        in_shard.contains(case.id.as_str())
+            && !self
+                .args
+                .is_filtered_out(&Trial::test(case.id.clone(), || Ok(())))
+    }
+
+    /// The selection in words, for the message when it selects nothing.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(filter) = &self.args.filter {
+            let exact = if self.args.exact { " (--exact)" } else { "" };
+            parts.push(format!("filter {filter:?}{exact}"));
+        }
+        for skip in &self.args.skip {
+            parts.push(format!("--skip {skip:?}"));
+        }
+        if self.args.ignored {
+            parts.push("--ignored (no case is marked ignored)".to_owned());
+        }
+        if let Some(shard) = self.shard {
+            parts.push(format!("--shard {shard}"));
+        }
+        if parts.is_empty() {
+            "the scenario directory holds no case".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 impl<'a> CasePlan<'a> {
-    pub fn new(cases: &'a [Case], setting: &Setting) -> Self {
+    /// Plans `cases` for a run with `selection` in `setting`; `profiles`
+    /// are the provider profiles (their features decide some cases).
+    pub fn new(
+        cases: &'a [Case],
+        selection: &Selection<'_>,
+        setting: &Setting,
+        profiles: &[ProviderProfile],
+    ) -> Self {
+        let sharded = selection.shard.map(|shard| shard.select(cases));
+        let in_shard: BTreeSet<&str> = match &sharded {
+            Some(selected) => cases
+                .iter()
+                .filter(|c| selected.iter().any(|s| s.id == c.id))
+                .map(|c| c.id.as_str())
+                .collect(),
+            None => cases.iter().map(|c| c.id.as_str()).collect(),
+        };
         let mut plan = Self {
             applying: Vec::new(),
             skipped: Vec::new(),
+            left_out: 0,
         };
         for case in cases {
-            match setting.skip_reason(case) {
+            if !selection.selects(case, &in_shard) {
+                plan.left_out += 1;
+                continue;
+            }
+            match setting
+                .skip_reason(case)
+                .or_else(|| missing_feature(profiles, case))
+            {
                 Some(reason) => plan.skipped.push((case, reason)),
                 None => plan.applying.push(case),
             }
         }
         plan
     }
+
+    /// Whether the selection left no case at all.
+    pub fn is_empty(&self) -> bool {
+        self.applying.is_empty() && self.skipped.is_empty()
+    }
+
+    /// The planned skip reason of `id`, `None` when it runs.
+    pub fn skip_reason(&self, id: &str) -> Option<&str> {
+        self.skipped
+            .iter()
+            .find(|(case, _)| case.id == id)
+            .map(|(_, reason)| reason.as_str())
+    }
+
+    /// Every selected case (applying or skipped), in catalogue order.
+    pub fn selected(&self, cases: &'a [Case]) -> Vec<&'a Case> {
+        cases
+            .iter()
+            .filter(|c| {
+                self.applying.iter().any(|a| a.id == c.id)
+                    || self.skipped.iter().any(|(s, _)| s.id == c.id)
+            })
+            .collect()
+    }
+}
+
+/// The setting a run plays in: the configuration (embedded when `None`)
+/// and the A/V flags. Each part names what set it: the configuration key
+/// in its file, or the flag, only when the user passed it.
+pub fn run_setting(config: Option<&StagingConfig>, av: &AvOptions) -> Setting {
+    let mut setting = match config {
+        Some(config) => {
+            let file = config.source.display().to_string();
+            let (dialects, origin) = match &config.av {
+                Some(av) => (
+                    av.dialects,
+                    format!("av.dialects in {file}; [\"ms-turn\"] when the key is absent"),
+                ),
+                None => (
+                    crate::topology::AvDialects::BOTH,
+                    format!("A/V is off in {file}"),
+                ),
+            };
+            crate::applicability::Setting {
+                has_pool: config.mode == crate::config::TopologyMode::Sandwich,
+                judges_dns: matches!(config.dns, DnsConfig::External { .. }),
+                providers: Some(config.providers.keys().cloned().collect()),
+                config_file: Some(file.clone()),
+                av_off: config
+                    .av
+                    .is_none()
+                    .then(|| format!("there is no [av] table, or av.enabled = false, in {file}")),
+                dialects,
+                dialects_origin: origin,
+                pool_members: (config.sut.external.len(), format!("sut.external in {file}")),
+            }
+        }
+        None => Setting::everything(),
+    };
+    if av.disabled {
+        setting.av_off = Some("--no-av".to_owned());
+    }
+    if let Some(dialects) = av.dialects {
+        setting.dialects = dialects;
+        let name = match (dialects.standard, dialects.ms_turn) {
+            (true, false) => "standard",
+            (false, true) => "ms-turn",
+            _ => "both",
+        };
+        setting.dialects_origin = format!("--av-dialect {name}");
+    }
+    setting
 }
 
 /// The header printed before a configured run: mode, SUT, DNS, and which
@@ -64,9 +210,10 @@ pub fn describe_plan(config: &StagingConfig, plan: &CasePlan<'_>, every_case: bo
     }
     let _ = writeln!(
         out,
-        "  cases: {} apply, {} skipped",
+        "  cases: {} apply, {} skipped, {} left out by the filter, --skip or --shard",
         plan.applying.len(),
-        plan.skipped.len()
+        plan.skipped.len(),
+        plan.left_out
     );
     if every_case {
         for case in &plan.applying {

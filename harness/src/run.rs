@@ -25,11 +25,11 @@ use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::config::load_config;
 use crate::dns_trace::write_dns_trace;
-use crate::plan::{CasePlan, describe_addresses, describe_plan};
+use crate::plan::{CasePlan, Selection, describe_addresses, describe_plan, run_setting};
 use crate::scenario::Case;
 use crate::shard::Shard;
 use crate::terminal::{LiveProgress, Terminal};
-use crate::topology::{EmbeddedAddresses, Topology, allowed_destinations, staging_setting};
+use crate::topology::{EmbeddedAddresses, Topology, allowed_destinations};
 use picharness_simulators::destinations::restrict_destinations;
 
 /// Exit code: every case passed, was skipped or was inconclusive.
@@ -71,6 +71,11 @@ struct Shared {
 /// Runs the suite; returns the process exit code.
 pub fn run(mut options: RunOptions) -> u8 {
     install_crypto_provider();
+    if options.test_args.test_threads == Some(0) {
+        // libtest-mimic would wait forever for a pool with no thread.
+        eprintln!("picharness: --test-threads must be at least 1; nothing was run");
+        return EXIT_CANNOT_START;
+    }
     let terminal = Terminal::from_args(&mut options.test_args);
     let mut catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
@@ -85,9 +90,6 @@ pub fn run(mut options: RunOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
     };
-    if let Some(shard) = options.shard {
-        catalogue.cases = shard.select(&catalogue.cases);
-    }
     let config = match &options.config {
         Some(path) => match load_config(path, &catalogue.profiles) {
             Ok(config) => Some(config),
@@ -104,14 +106,39 @@ pub fn run(mut options: RunOptions) -> u8 {
         },
         None => None,
     };
-    if let Some(config) = &config {
-        if !options.faults.is_empty() {
-            eprintln!(
-                "picharness: --sut-fault switches the embedded reference Edge; it has no meaning with --config"
-            );
-            return EXIT_CANNOT_START;
+    if config.is_some() && !options.faults.is_empty() {
+        eprintln!(
+            "picharness: --sut-fault switches the embedded reference Edge; it has no meaning with --config"
+        );
+        return EXIT_CANNOT_START;
+    }
+    if config.is_none() && options.dry_run {
+        eprintln!(
+            "picharness: --dry-run shows what a run against a configured SUT would contact; give --config FILE"
+        );
+        return EXIT_CANNOT_START;
+    }
+    if let Some(floor) = config.as_ref().and_then(|c| c.case_timeout) {
+        for case in &mut catalogue.cases {
+            case.timeout = case.timeout.max(floor);
         }
-        let plan = CasePlan::new(&catalogue.cases, &staging_setting(config));
+    }
+    // One plan for the dry run, `--list` and the run: which cases the
+    // command line selects, and which of those the setting skips.
+    let setting = run_setting(config.as_ref(), &options.av);
+    let selection = Selection {
+        shard: options.shard,
+        args: &options.test_args,
+    };
+    let plan = CasePlan::new(&catalogue.cases, &selection, &setting, &catalogue.profiles);
+    if plan.is_empty() {
+        eprintln!(
+            "picharness: no case is selected ({}); nothing was run",
+            selection.describe()
+        );
+        return EXIT_CANNOT_START;
+    }
+    if let Some(config) = &config {
         // Written, not printed: a closed pipe (`| head`) must not panic.
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(describe_plan(config, &plan, options.dry_run).as_bytes());
@@ -122,25 +149,20 @@ pub fn run(mut options: RunOptions) -> u8 {
         }
         let _ = out.flush();
         drop(out);
-        if let Some(floor) = config.case_timeout {
-            for case in &mut catalogue.cases {
-                case.timeout = case.timeout.max(floor);
-            }
-        }
         restrict_destinations(allowed_destinations(config));
-    } else if options.dry_run {
-        eprintln!(
-            "picharness: --dry-run shows what a run against a configured SUT would contact; give --config FILE"
-        );
-        return EXIT_CANNOT_START;
     }
-    if options.test_args.list {
-        let trials = catalogue
-            .cases
+    let selected = plan.selected(&catalogue.cases);
+    // The plan applied the filters; libtest must not apply them a second time.
+    let mut libtest_args = options.test_args.clone();
+    libtest_args.filter = None;
+    libtest_args.skip.clear();
+    libtest_args.ignored = false;
+    if libtest_args.list {
+        let trials = selected
             .iter()
             .map(|c| Trial::test(c.id.clone(), || Ok(())))
             .collect();
-        let _listed = libtest_mimic::run(&options.test_args, trials);
+        let _listed = libtest_mimic::run(&libtest_args, trials);
         return EXIT_OK;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -179,6 +201,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         }
     };
     topology.apply_av_options(&options.av);
+    topology.setting = setting.clone();
     if let Err(e) = prepare_report_dir(&options.report_dir) {
         eprintln!(
             "picharness: report directory {}: {e}",
@@ -197,18 +220,20 @@ pub fn run(mut options: RunOptions) -> u8 {
         terminal,
         progress: LiveProgress::start(),
     });
-    let trials = catalogue
-        .cases
+    let trials = selected
         .iter()
         .map(|case| {
             let shared = shared.clone();
-            let case = case.clone();
-            Trial::ignorable_test(case.id.clone(), move || run_trial(&shared, &case))
+            let case = (*case).clone();
+            let skip = plan.skip_reason(&case.id).map(str::to_owned);
+            Trial::ignorable_test(case.id.clone(), move || {
+                run_trial(&shared, &case, skip.as_deref())
+            })
         })
         .collect();
     // Our own records decide the exit code (fail/error only; libtest would
     // also count nothing for inconclusive), so the conclusion is not used.
-    let _conclusion = libtest_mimic::run(&options.test_args, trials);
+    let _conclusion = libtest_mimic::run(&libtest_args, trials);
     shared.progress.finish();
 
     let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
@@ -313,13 +338,19 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
-fn run_trial(shared: &Shared, case: &Case) -> Result<Completion, Failed> {
+fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Completion, Failed> {
     let started = Instant::now();
-    let executed = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        shared
-            .runtime
-            .block_on(run_case(&shared.topology, case, &shared.nonce))
-    }));
+    let executed = match skip {
+        Some(reason) => Ok((
+            Outcome::new(Verdict::Skipped, reason),
+            CaseArtifacts::default(),
+        )),
+        None => std::panic::catch_unwind(AssertUnwindSafe(|| {
+            shared
+                .runtime
+                .block_on(run_case(&shared.topology, case, &shared.nonce))
+        })),
+    };
     let (mut outcome, artifacts) = match executed {
         Ok(result) => result,
         Err(payload) => (

@@ -101,9 +101,11 @@ fn every_av_case_passes_against_coturn() {
     for (id, (verdict, reason)) in &verdicts {
         // coturn speaks standard TURN only: the MS-TURN cases do not apply;
         // it grants 600 s for a requested 2 s LIFETIME, too long for the
-        // expiry case to wait out.
-        let expected = if id.starts_with("av.msturn.") || id == "av.turn.allocation-expiry" {
+        // expiry case to wait out, so that case cannot judge it.
+        let expected = if id.starts_with("av.msturn.") {
             "skipped"
+        } else if id == "av.turn.allocation-expiry" {
+            "inconclusive"
         } else {
             "pass"
         };

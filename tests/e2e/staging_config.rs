@@ -261,3 +261,172 @@ fn the_example_configuration_in_the_repository_is_valid() {
     assert!(stdout.contains("sandwich mode"), "{stdout}");
     assert!(stdout.contains("203.0.113.12:50000-59999"), "{stdout}");
 }
+
+/// The A/V table a plan test adds: the default dialects (MS-TURN only).
+const AV_TABLE: &str = r#"
+[av]
+udp = "127.{net}.0.12:3478"
+tcp = "127.{net}.0.12:10443"
+username = "messenger-av"
+password = "secret"
+client_ip = "127.{net}.1.100"
+media_peer_ip = "127.{net}.0.21"
+"#;
+
+/// Each selected case as `(id, "RUN" or the skip reason)`, sorted.
+type Planned = Vec<(String, String)>;
+
+fn planned_by_dry_run(stdout: &str) -> Planned {
+    let mut planned: Planned = stdout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            if let Some(id) = line.strip_prefix("run   ") {
+                return Some((id.to_owned(), "RUN".to_owned()));
+            }
+            let (id, reason) = line.strip_prefix("skip  ")?.split_once(": ")?;
+            Some((id.to_owned(), reason.to_owned()))
+        })
+        .collect();
+    planned.sort();
+    planned
+}
+
+fn done_by_run(summary: &serde_json::Value) -> Planned {
+    let mut done: Planned = summary["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|case| {
+            let id = case["id"].as_str().expect("id").to_owned();
+            match case["verdict"].as_str() {
+                Some("skipped") => (id, case["reason"].as_str().expect("reason").to_owned()),
+                _ => (id, "RUN".to_owned()),
+            }
+        })
+        .collect();
+    done.sort();
+    done
+}
+
+#[test]
+fn dry_run_plans_exactly_what_the_run_does() {
+    let net = test_net(186);
+    let (_dir, config) = staging_dir(net);
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text_before + &AV_TABLE.replace("{net}", &net.to_string()),
+    )
+    .expect("write");
+    let config_arg = config.display().to_string();
+    // No Edge listens: every case that runs fails fast, and only which
+    // cases run or are skipped (and why) is compared.
+    let combinations: [&[&str]; 5] = [
+        &["edge."],
+        &[".tls.", "--skip", "aol", "--shard", "1/2"],
+        &["--no-av", "av.stun"],
+        &["av.turn"],
+        &["--skip", "av.", "--skip", "messenger.av", "--shard", "2/3"],
+    ];
+    for extra in combinations {
+        let mut dry = vec!["run", "--dry-run", "--config", &config_arg];
+        dry.extend_from_slice(extra);
+        let output = run_picharness(&dry);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let planned = planned_by_dry_run(&text(&output.stdout));
+        assert!(!planned.is_empty(), "{extra:?}: empty plan");
+        let mut args = vec!["--config", config_arg.as_str()];
+        args.extend_from_slice(extra);
+        let run = run_suite(186, &args);
+        assert_eq!(
+            done_by_run(&run.summary),
+            planned,
+            "{extra:?}: the run did something other than the plan"
+        );
+    }
+}
+
+#[test]
+fn a_skip_reason_names_the_configuration_key_or_the_flag_the_user_passed() {
+    let net = test_net(187);
+    let (_dir, config) = staging_dir(net);
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text_before + &AV_TABLE.replace("{net}", &net.to_string()),
+    )
+    .expect("write");
+    let config_arg = config.display().to_string();
+    let from_file = dry_run_with(&config_arg, &["av.turn.relay-range"]);
+    assert!(
+        from_file.contains(&format!(
+            "skip  av.turn.relay-range: not applicable: the A/V Edge is judged in MS-TURN only, not standard TURN (av.dialects in {config_arg}"
+        )),
+        "{from_file}"
+    );
+    assert!(!from_file.contains("--av-dialect"), "{from_file}");
+    let from_flag = dry_run_with(
+        &config_arg,
+        &["--av-dialect", "standard", "av.msturn.allocate"],
+    );
+    assert!(
+        from_flag.contains("skip  av.msturn.allocate: not applicable: the A/V Edge is judged in standard TURN only, not MS-TURN (--av-dialect standard)"),
+        "{from_flag}"
+    );
+}
+
+fn dry_run_with(config: &str, extra: &[&str]) -> String {
+    let mut args = vec!["run", "--dry-run", "--config", config];
+    args.extend_from_slice(extra);
+    let output = run_picharness(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+#[test]
+fn a_selection_that_matches_no_case_stops_with_exit_2() {
+    for extra in [
+        &["no.such.case"][..],
+        &[
+            "messenger.im.inbound",
+            "--exact",
+            "--skip",
+            "messenger.im.inbound",
+        ][..],
+        &[
+            "--shard",
+            "2/2",
+            "edge.sip.max-forwards",
+            "--exact",
+            "--skip",
+            "x",
+        ][..],
+    ] {
+        let report = tempfile::tempdir().expect("temp dir");
+        let report_dir = report.path().join("report");
+        let report_arg = report_dir.display().to_string();
+        let net = format!("127.{}.0.0", test_net(188));
+        let mut args = vec!["run", "--embedded-net", &net, "--report-dir", &report_arg];
+        args.extend_from_slice(extra);
+        let output = run_picharness(&args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("no case is selected") && stderr.contains("nothing was run"),
+            "{stderr}"
+        );
+        assert!(!report_dir.exists(), "a report was written");
+    }
+}
+
+#[test]
+fn zero_test_threads_is_refused_instead_of_waiting_forever() {
+    let output = run_picharness(&["run", "--test-threads", "0", "edge.sip.max-forwards"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--test-threads must be at least 1"),
+        "{stderr}"
+    );
+}

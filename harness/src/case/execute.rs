@@ -90,7 +90,7 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     if let Some(reason) = topology
         .setting
         .skip_reason(case)
-        .or_else(|| missing_feature(topology, case))
+        .or_else(|| crate::applicability::missing_feature(&topology.profiles, case))
     {
         return (
             Outcome::new(Verdict::Skipped, reason),
@@ -146,17 +146,6 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
 
 /// Why the case does not apply: a provider it uses whose profile lacks a
 /// feature the case needs.
-fn missing_feature(topology: &Topology, case: &Case) -> Option<String> {
-    case.providers.iter().find_map(|provider| {
-        let profile = topology.profile(provider)?;
-        let missing = case.needs.iter().find(|need| !profile.has_feature(need))?;
-        Some(format!(
-            "not applicable: the {} profile does not list the {missing} feature this case needs",
-            profile.display_name
-        ))
-    })
-}
-
 /// The actors that expect something in the run of expect steps starting at
 /// `rest[0]`. Within such a run, messages for different actors may arrive
 /// in any order; for each actor, order holds.

@@ -169,14 +169,9 @@ pub fn allowed_destinations(config: &StagingConfig) -> AllowedDestinations {
     allowed
 }
 
-/// What the setting of a staging run lets cases judge.
+/// What the setting of a staging run lets cases judge (before any A/V flag).
 pub fn staging_setting(config: &StagingConfig) -> Setting {
-    Setting {
-        has_pool: config.mode == TopologyMode::Sandwich,
-        judges_dns: matches!(config.dns, DnsConfig::External { .. }),
-        providers: Some(config.providers.keys().cloned().collect()),
-        av: config.av.is_some(),
-    }
+    crate::plan::run_setting(Some(config), &super::AvOptions::default())
 }
 
 impl Topology {

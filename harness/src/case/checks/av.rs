@@ -43,7 +43,7 @@ pub(super) fn av_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     if !view.dialects.standard {
         return Err(Outcome::new(
             Verdict::Skipped,
-            "the A/V Edge is configured to speak MS-TURN only (--av-dialect ms-turn)",
+            "the A/V Edge is judged in MS-TURN only in this run, not standard TURN",
         ));
     }
     Ok(view)

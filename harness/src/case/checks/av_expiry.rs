@@ -84,7 +84,7 @@ pub(crate) async fn turn_allocation_expiry(run: &mut CaseRun<'_>) -> Result<(), 
     if granted > MAX_WAIT_SECS {
         release(run, &mut client).await;
         return Err(Outcome::new(
-            Verdict::Skipped,
+            Verdict::Inconclusive,
             format!(
                 "the A/V Edge granted {granted} s for a requested {ASKED} s; waiting that long for expiry is beyond the case budget of {MAX_WAIT_SECS} s"
             ),
@@ -118,7 +118,7 @@ pub(crate) async fn turn_allocation_expiry(run: &mut CaseRun<'_>) -> Result<(), 
     if renewed > MAX_WAIT_SECS {
         release(run, &mut client).await;
         return Err(Outcome::new(
-            Verdict::Skipped,
+            Verdict::Inconclusive,
             format!(
                 "the Refresh granted {renewed} s; waiting that long for expiry is beyond the case budget of {MAX_WAIT_SECS} s"
             ),

@@ -35,7 +35,7 @@ pub(super) fn ms_view(run: &CaseRun<'_>) -> Result<AvView, Outcome> {
     if !view.dialects.ms_turn {
         return Err(Outcome::new(
             Verdict::Skipped,
-            "the A/V Edge is configured to speak standard TURN only (--av-dialect standard)",
+            "the A/V Edge is judged in standard TURN only in this run, not MS-TURN",
         ));
     }
     Ok(view)
