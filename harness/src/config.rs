@@ -116,12 +116,12 @@ pub fn load_config(
     path: &Path,
     profiles: &[ProviderProfile],
 ) -> Result<StagingConfig, Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::data_file::read_data_file(path).map_err(|e| {
         vec![ConfigError {
             file: path.to_path_buf(),
             line: 0,
-            field: "-".into(),
-            message: format!("cannot read the configuration file: {e}"),
+            field: String::new(),
+            message: format!("the configuration file {e}"),
         }]
     })?;
     validate::parse_config(path, &text, profiles)

@@ -79,8 +79,8 @@ pub fn load_profiles(dir: &Path) -> Result<Vec<ProviderProfile>, ScenarioError> 
         if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| error(&path, 0, "-", format!("cannot read file: {e}")))?;
+        let text = crate::data_file::read_data_file(&path)
+            .map_err(|e| error(&path, 0, "", format!("the profile file {e}")))?;
         let profile: ProviderProfile = toml::from_str(&text).map_err(|e| {
             let line = e.span().map_or(0, |s| {
                 text[..s.start.min(text.len())].matches('\n').count() + 1

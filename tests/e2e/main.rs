@@ -14,6 +14,7 @@ mod evidence;
 mod faults;
 mod good_run;
 mod html_report;
+mod input_files;
 mod kamailio;
 mod profiles;
 mod scenario_errors;

@@ -482,6 +482,16 @@ impl<'a> CaseRun<'a> {
             .unwrap_or_default();
         self.vars.set("response.to", response_to);
         let dialog = self.dialogs.get(actor.name()).cloned().unwrap_or_default();
+        if dialog.target.is_empty()
+            && (template.contains("{dialog.target}") || template.contains("{dialog.remote}"))
+        {
+            // Sending a request with an empty target would make the SUT's
+            // refusal look like its fault: the scenario is what went wrong.
+            return Err(Outcome::error(format!(
+                "the scenario sends in a dialog, but {} is in none: no message it received formed one (a dialog forms on a request or 2xx with a Contact)",
+                actor.name()
+            )));
+        }
         self.vars.set("dialog.target", dialog.target);
         self.vars.set("dialog.remote", dialog.remote);
         let route = if dialog.route.is_empty() {

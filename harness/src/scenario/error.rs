@@ -9,13 +9,18 @@ pub struct ScenarioError {
     pub file: PathBuf,
     /// 1-based line, 0 when the problem is not tied to a line.
     pub line: usize,
-    /// The offending field, such as `steps[2].expect`.
+    /// The offending field, such as `steps[2].expect`; empty when the
+    /// problem is the file as a whole.
     pub field: String,
     pub message: String,
 }
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            // A problem with the file as a whole (it cannot be read).
+            return write!(f, "{}: {}", self.file.display(), self.message);
+        }
         if self.line > 0 {
             write!(
                 f,

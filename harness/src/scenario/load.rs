@@ -11,7 +11,7 @@ use super::file_format::{CaseFile, StepFile};
 use super::model::{
     Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
 };
-use super::template::{KNOWN_VARIABLES, is_known_variable, variables_in};
+use super::template::{KNOWN_VARIABLES, MAX_FILL_TO, is_known_variable, variables_in};
 
 const DEFAULT_TIMEOUT_MS: u64 = 8_000;
 const MAX_TIMEOUT_MS: u64 = 600_000;
@@ -88,10 +88,12 @@ pub fn load_cases(dir: &Path, providers: &[String]) -> Result<Vec<Case>, Vec<Sce
 fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.is_dir() {
-            collect_toml_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
+        // Anything named *.toml is a case file, whatever it is: reading a
+        // directory or FIFO by that name is then an error, never a silent skip.
+        if path.extension().is_some_and(|e| e == "toml") {
             out.push(path);
+        } else if path.is_dir() {
+            collect_toml_files(&path, out)?;
         }
     }
     Ok(())
@@ -99,11 +101,11 @@ fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()>
 
 /// Reads and validates one scenario file.
 pub fn load_case_file(file: &Path, providers: &[String]) -> Result<Case, ScenarioError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ScenarioError {
+    let text = crate::data_file::read_data_file(file).map_err(|e| ScenarioError {
         file: file.to_path_buf(),
         line: 0,
-        field: "-".into(),
-        message: format!("cannot read file: {e}"),
+        field: String::new(),
+        message: format!("the scenario file {e}"),
     })?;
     parse_case(file, &text, providers)
 }
@@ -174,7 +176,17 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
             );
         }
     }
-    for provider in raw.providers.get_ref() {
+    for (index, provider) in raw.providers.get_ref().iter().enumerate() {
+        if raw.providers.get_ref()[..index]
+            .iter()
+            .any(|earlier| earlier.get_ref() == provider.get_ref())
+        {
+            return ctx.at(
+                provider,
+                "providers",
+                format!("provider {:?} is listed twice", provider.get_ref()),
+            );
+        }
         if !providers.iter().any(|p| p == provider.get_ref()) {
             return ctx.at(
                 provider,
@@ -208,6 +220,7 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         .enumerate()
         .map(|(i, step)| parse_step(&ctx, i, step, providers))
         .collect::<Result<Vec<_>, _>>()?;
+    check_dialog_variables(&ctx, &raw.steps, &steps)?;
     for need in &raw.needs {
         if !crate::profile::FEATURES
             .iter()
@@ -260,12 +273,61 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
     })
 }
 
+/// Variables that only have a value inside a dialog: a request built on an
+/// empty one would be blamed on the SUT.
+const DIALOG_VARIABLES: [&str; 2] = ["{dialog.target}", "{dialog.remote}"];
+
+/// A send that uses a dialog variable needs an earlier expect step of the
+/// same actor: only a received message forms the actor's dialog.
+fn check_dialog_variables(
+    ctx: &Ctx<'_>,
+    raw: &Spanned<Vec<Spanned<StepFile>>>,
+    steps: &[Step],
+) -> Result<(), ScenarioError> {
+    for (index, (step, file)) in steps.iter().zip(raw.get_ref()).enumerate() {
+        let Some(template) = &file.get_ref().send else {
+            continue;
+        };
+        let Some(variable) = DIALOG_VARIABLES
+            .iter()
+            .find(|v| template.get_ref().contains(**v))
+        else {
+            continue;
+        };
+        let received_before = steps[..index]
+            .iter()
+            .any(|s| s.actor == step.actor && matches!(s.action, Action::Expect(_)));
+        if !received_before {
+            return ctx.at(
+                template,
+                format!("steps[{index}].send"),
+                format!(
+                    "{variable} needs a dialog, but {} has no earlier expect step whose message could form one",
+                    step.actor.name()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_variables(
     ctx: &Ctx<'_>,
     spanned: &Spanned<String>,
     field: &str,
 ) -> Result<(), ScenarioError> {
     for name in variables_in(spanned.get_ref()) {
+        if let Some(count) = name.strip_prefix("fill_to:")
+            && !is_known_variable(name)
+        {
+            return ctx.at(
+                spanned,
+                field,
+                format!(
+                    "{{fill_to:{count}}} must be a byte count of at most {MAX_FILL_TO} (1 MiB)"
+                ),
+            );
+        }
         if !is_known_variable(name) {
             return ctx.at(
                 spanned,
@@ -820,3 +882,7 @@ check = "stun-binding-udp"
         );
     }
 }
+
+#[cfg(test)]
+#[path = "load_limits_tests.rs"]
+mod limits_tests;

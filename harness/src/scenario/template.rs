@@ -46,13 +46,20 @@ impl TemplateVars {
     }
 }
 
+/// The largest message `{fill_to:N}` may ask for: 1 MiB, sixteen times the
+/// largest message a Lync Edge accepts, so every oversize case fits and a
+/// typo cannot make the harness allocate gigabytes.
+pub(crate) const MAX_FILL_TO: usize = 1 << 20;
+
 /// Whether `name` is a variable a template may use: a known name, or
-/// `fill_to:N`, which pads the body so the whole message is N bytes long.
+/// `fill_to:N` (N at most [`MAX_FILL_TO`]), which pads the body so the
+/// whole message is N bytes long.
 pub(crate) fn is_known_variable(name: &str) -> bool {
     KNOWN_VARIABLES.contains(&name)
         || name
             .strip_prefix("fill_to:")
-            .is_some_and(|n| n.parse::<usize>().is_ok())
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n <= MAX_FILL_TO)
 }
 
 /// The `{name}` tokens used in `text`, in order.
@@ -159,7 +166,9 @@ fn filler_length(head: &str, base_body: usize, total: usize) -> usize {
 fn fill_target(body: &str) -> Option<(String, usize)> {
     let start = body.find("{fill_to:")?;
     let end = body[start..].find('}')? + start;
-    let total = body[start + "{fill_to:".len()..end].parse().ok()?;
+    let total: usize = body[start + "{fill_to:".len()..end].parse().ok()?;
+    // Loading refuses more; a template built some other way is capped too.
+    let total = total.min(MAX_FILL_TO);
     Some((body[start..=end].to_owned(), total))
 }
 
