@@ -124,5 +124,36 @@ pub fn load_config(
             message: format!("the configuration file {e}"),
         }]
     })?;
-    validate::parse_config(path, &text, profiles)
+    let config = validate::parse_config(path, &text, profiles)?;
+    check_pki_files(&config, &text)?;
+    Ok(config)
+}
+
+/// The CA and trust anchor files hold what their fields promise (PEM that
+/// parses, a CA key that belongs to the CA certificate), found now rather
+/// than when the run starts its roles, and named by field.
+fn check_pki_files(config: &StagingConfig, text: &str) -> Result<(), Vec<ConfigError>> {
+    let error = |field: &str, message: String| ConfigError {
+        file: config.source.clone(),
+        line: crate::scenario::line_of_key(text, field),
+        field: field.to_owned(),
+        message,
+    };
+    let mut errors = Vec::new();
+    if let Err(e) = crate::topology::read_peer_ca(config) {
+        let field = if e.contains("private key") {
+            "pki.ca_key"
+        } else {
+            "pki.ca_certificate"
+        };
+        errors.push(error(field, e));
+    }
+    if let Err(e) = crate::topology::read_trust_anchors(&config.sut.trust_anchors) {
+        errors.push(error("sut.trust_anchors", e));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }

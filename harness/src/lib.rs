@@ -14,6 +14,7 @@
 //! DNS traffic as `dns.pcapng`.
 //! `config` reads a staging configuration (`run --config`); `applicability`
 //! decides which cases a setting can judge and `plan` says so before a run.
+//! `dns_name` says whether a text is a DNS host name (RFC 1035).
 //! `data_file` reads the user's files (regular files only, bounded).
 //! `sip_lint` reads SIP messages from files for `picharness sip lint`.
 
@@ -23,6 +24,7 @@ pub mod case;
 pub mod catalogue;
 pub mod config;
 pub mod data_file;
+pub mod dns_name;
 pub mod dns_serve;
 pub mod dns_trace;
 pub mod doctor;

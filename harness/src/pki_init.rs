@@ -36,6 +36,33 @@ pub enum PkiInitError {
     NotEmpty(PathBuf),
     #[error("generating certificates: {0}")]
     Pki(String),
+    #[error("{option} {name:?}: {problem}")]
+    BadName {
+        option: &'static str,
+        name: String,
+        problem: String,
+    },
+}
+
+/// Every name the certificates will carry is a DNS host name.
+fn check_names(options: &PkiInitOptions) -> Result<(), PkiInitError> {
+    let names = [
+        ("--access-edge-fqdn", Some(&options.access_edge_fqdn)),
+        ("--sip-domain", Some(&options.sip_domain)),
+        ("--internal-edge-fqdn", options.internal_edge_fqdn.as_ref()),
+    ];
+    for (option, name) in names {
+        if let Some(name) = name
+            && let Some(problem) = crate::dns_name::dns_name_problem(name)
+        {
+            return Err(PkiInitError::BadName {
+                option,
+                name: name.chars().take(80).collect(),
+                problem,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PkiInitError + '_ {
@@ -88,6 +115,7 @@ fn prepare_out_dir(out: &Path) -> Result<(), PkiInitError> {
 /// written to `README.txt` in the directory).
 pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> {
     let out = &options.out;
+    check_names(options)?;
     prepare_out_dir(out)?;
     let root = TestPki::generate("staging").map_err(pki_error)?;
     let untrusted = TestPki::generate("untrusted").map_err(pki_error)?;
@@ -184,6 +212,42 @@ mod tests {
             locate_edge: crate::locate::LocateEdge::default(),
             features: vec![],
             quirks: vec![],
+        }
+    }
+
+    #[test]
+    fn refuses_names_no_certificate_can_carry_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("pki");
+        let long = "x".repeat(70_000);
+        for (fqdn, domain, internal, option) in [
+            ("bad fqdn!", "contoso.test", None, "--access-edge-fqdn"),
+            ("sip.contoso.test", "", None, "--sip-domain"),
+            ("sip.contoso.test", long.as_str(), None, "--sip-domain"),
+            (
+                "sip.contoso.test",
+                "contoso.test",
+                Some("a..b"),
+                "--internal-edge-fqdn",
+            ),
+        ] {
+            let err = write_test_pki(&PkiInitOptions {
+                out: out.clone(),
+                profiles: vec![],
+                access_edge_fqdn: fqdn.into(),
+                sip_domain: domain.into(),
+                internal_edge_fqdn: internal.map(str::to_owned),
+            })
+            .expect_err("a bad name");
+            assert!(
+                matches!(&err, PkiInitError::BadName { option: o, .. } if *o == option),
+                "{err}"
+            );
+            assert!(err.to_string().len() < 300, "{err}");
+            assert!(
+                !out.exists(),
+                "{fqdn:?} {domain:?}: the directory was created"
+            );
         }
     }
 

@@ -72,21 +72,17 @@ pub fn load_profiles(dir: &Path) -> Result<Vec<ProviderProfile>, ScenarioError> 
         message,
     };
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| error(dir, 0, "-", format!("cannot read profile directory: {e}")))?;
+        .map_err(|e| error(dir, 0, "", format!("cannot read profile directory: {e}")))?;
     let mut profiles = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|e| error(dir, 0, "-", e.to_string()))?.path();
+        let path = entry.map_err(|e| error(dir, 0, "", e.to_string()))?.path();
         if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
         let text = crate::data_file::read_data_file(&path)
             .map_err(|e| error(&path, 0, "", format!("the profile file {e}")))?;
-        let profile: ProviderProfile = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map_or(0, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            });
-            error(&path, line, "-", e.message().to_owned())
-        })?;
+        let profile: ProviderProfile =
+            toml::from_str(&text).map_err(|e| ScenarioError::from_toml(&path, &text, &e))?;
         if profile.domains.is_empty() {
             return Err(error(
                 &path,
@@ -129,7 +125,7 @@ pub fn load_profiles(dir: &Path) -> Result<Vec<ProviderProfile>, ScenarioError> 
     }
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
     if profiles.is_empty() {
-        return Err(error(dir, 0, "-", "no provider profiles found".into()));
+        return Err(error(dir, 0, "", "no provider profiles found".into()));
     }
     Ok(profiles)
 }

@@ -3,12 +3,14 @@
 
 mod error;
 mod file_format;
+mod key_path;
 mod load;
 mod model;
 mod template;
 
 pub use error::ScenarioError;
 pub(crate) use error::line_of;
+pub(crate) use key_path::line_of_key;
 pub use load::{load_case_file, load_cases, parse_case};
 pub use model::{
     Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,

@@ -140,7 +140,7 @@ fn an_error_in_the_configuration_names_file_line_and_field() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("staging.toml:20: field `port`: unknown field `port`"),
+        stderr.contains("staging.toml:20: field `pool.port`: unknown field `port`"),
         "{stderr}"
     );
     assert!(stderr.contains("nothing was run"), "{stderr}");
@@ -429,4 +429,35 @@ fn zero_test_threads_is_refused_instead_of_waiting_forever() {
         stderr.contains("--test-threads must be at least 1"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_ca_key_that_does_not_match_its_certificate_fails_the_dry_run_naming_the_field() {
+    let net = test_net(189);
+    let (dir, config) = staging_dir(net);
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    pki_init(&other, &[]);
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text_before.replace(
+            "ca_key = \"pki/ca/root.key\"",
+            "ca_key = \"other/pki/ca/root.key\"",
+        ),
+    )
+    .expect("write");
+    for command in [&["run", "--dry-run"][..], &["doctor"][..]] {
+        let mut args = command.to_vec();
+        let config_arg = config.display().to_string();
+        args.extend(["--config", &config_arg]);
+        let output = run_picharness(&args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("staging.toml:13: field `pki.ca_key`")
+                && stderr.contains("the CA private key does not belong to the CA certificate"),
+            "{command:?}: {stderr}"
+        );
+    }
 }

@@ -73,27 +73,16 @@ impl Ctx<'_> {
     }
 
     fn fqdn(&mut self, value: &Spanned<String>, field: &str) -> Option<String> {
-        let name = value.get_ref().trim_end_matches('.').to_ascii_lowercase();
-        let valid = !name.is_empty()
-            && name.len() <= 253
-            && name.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if valid {
-            Some(name)
-        } else {
-            self.error(
-                Some(value.span()),
-                field,
-                format!("{:?} is not a DNS name", value.get_ref()),
-            );
-            None
+        match crate::dns_name::dns_name_problem(value.get_ref()) {
+            None => Some(value.get_ref().trim_end_matches('.').to_ascii_lowercase()),
+            Some(problem) => {
+                self.error(
+                    Some(value.span()),
+                    field,
+                    format!("{:?} is not a DNS name: {problem}", value.get_ref()),
+                );
+                None
+            }
         }
     }
 

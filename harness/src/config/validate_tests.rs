@@ -108,12 +108,12 @@ fn an_unknown_key_is_named_with_its_line() {
     let (dir, text) = valid();
     let text = text.replace("[pool]\n", "[pool]\nflavour = \"x\"\n");
     let error = only_error(&dir, &text);
-    assert_eq!(error.field, "flavour");
+    assert_eq!(error.field, "pool.flavour");
     assert_eq!(error.line, 20);
     assert!(
         error
             .to_string()
-            .contains("staging.toml:20: field `flavour`"),
+            .contains("staging.toml:20: field `pool.flavour`"),
         "{error}"
     );
 }
@@ -185,4 +185,54 @@ fn an_unknown_mode_is_refused() {
     let (dir, text) = valid();
     let error = only_error(&dir, &text.replace("\"sandwich\"", "\"inside-out\""));
     assert_eq!((error.field.as_str(), error.line), ("mode", 1));
+}
+
+#[test]
+fn wrong_types_syntax_duplicates_and_missing_keys_name_the_full_dotted_field() {
+    let (dir, text) = valid();
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.starts_with(needle))
+            .expect("needle")
+            + 1
+    };
+    for (from, to, field, line, says) in [
+        (
+            "ca_key = \"ca.key\"",
+            "ca_key = 5",
+            "pki.ca_key",
+            line_of("ca_key"),
+            "invalid type",
+        ),
+        (
+            "ca_key = \"ca.key\"",
+            "",
+            "pki.ca_key",
+            line_of("[pki]"),
+            "missing field `ca_key`",
+        ),
+        (
+            "ca_key = \"ca.key\"",
+            "ca_key = \"ca.key\"\nca_key = \"b\"",
+            "pki.ca_key",
+            line_of("ca_key") + 1,
+            "duplicate key",
+        ),
+        ("[dns]", "[dns]]", "dns", line_of("[dns]"), "expected"),
+        (
+            "internal = \"127.90.0.11:5061\"",
+            "internal = \"127.90.0.11:5061",
+            "sut.internal",
+            line_of("internal ="),
+            "",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let broken = text.replacen(from, to, 1);
+        let error = only_error(&dir, &broken);
+        assert_eq!(error.field, field, "{to:?}: {error}");
+        assert_eq!(error.line, line, "{to:?}: {error}");
+        assert!(error.message.contains(says), "{to:?}: {error}");
+        assert!(!error.to_string().contains("field `-`"), "{error}");
+    }
 }

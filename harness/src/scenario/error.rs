@@ -55,15 +55,29 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 
 impl ScenarioError {
     /// The error serde/toml reported for `text` (the contents of `file`),
-    /// with its line and, for an unknown or missing key, the key as field.
+    /// with its line and the full dotted path of the field: the key at the
+    /// error's position, and for a missing field the table's path with the
+    /// field's name.
     pub(crate) fn from_toml(file: &std::path::Path, text: &str, e: &toml::de::Error) -> Self {
-        let message = e.message().to_owned();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.contains("unknown field") || message.contains("missing field"))
-            .unwrap_or("-")
-            .to_owned();
+        let message = e.message().trim_end().to_owned();
+        let at = e
+            .span()
+            .map(|s| super::key_path::key_path_at(text, s.start))
+            .unwrap_or_default();
+        let named = message.split('`').nth(1).unwrap_or_default();
+        let field = if message.starts_with("missing field") {
+            // The span is the table that lacks the field.
+            if at.is_empty() {
+                named.to_owned()
+            } else {
+                format!("{at}.{named}")
+            }
+        } else if at.is_empty() {
+            // Before any key (an error at the top of the file).
+            "(top level)".to_owned()
+        } else {
+            at
+        };
         Self {
             file: file.to_path_buf(),
             line: e.span().map_or(0, |s| line_of(text, s.start)),

@@ -54,7 +54,7 @@ pub fn load_cases(dir: &Path, providers: &[String]) -> Result<Vec<Case>, Vec<Sce
         return Err(vec![ScenarioError {
             file: dir.to_path_buf(),
             line: 0,
-            field: "-".into(),
+            field: String::new(),
             message: format!("cannot read scenario directory: {e}"),
         }]);
     }
@@ -762,7 +762,7 @@ expect = "response 2xx"
     fn unknown_key_is_rejected_with_its_line() {
         let bad = GOOD.replace("reply = 200", "reply = 200\ncolour = \"red\"");
         let err = parse_case(Path::new("bad.toml"), &bad, &providers()).unwrap_err();
-        assert_eq!(err.field, "colour");
+        assert_eq!(err.field, "steps[2].colour");
         assert!(err.line >= 19, "{err}");
     }
 
