@@ -10,6 +10,7 @@ use picharness_harness::bundle::evidence_command;
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
 use picharness_harness::doctor::doctor;
+use picharness_harness::expected::expect_init;
 use picharness_harness::merge::merge_command;
 use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
@@ -56,6 +57,9 @@ enum Command {
         /// bound or contacted, then exit without sending anything.
         #[arg(long, requires = "config")]
         dry_run: bool,
+        /// Expected verdicts (TOML, see README "Nightly CI"): only deviations from them fail the run.
+        #[arg(long, value_name = "FILE")]
+        expect: Option<PathBuf>,
         #[command(flatten)]
         av: Box<AvArgs>,
         #[command(flatten)]
@@ -84,6 +88,11 @@ enum Command {
     Dns {
         #[command(subcommand)]
         command: DnsCommand,
+    },
+    /// Expected-verdicts files for `run --expect`.
+    Expect {
+        #[command(subcommand)]
+        command: ExpectCommand,
     },
     /// Work with report directories.
     Report {
@@ -147,6 +156,19 @@ enum DnsCommand {
         /// Serve the zones of this staging configuration (on its dns.listen unless --listen is given).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExpectCommand {
+    /// Write an expected-verdicts file accepting every result of a report that is not a pass.
+    Init {
+        /// The report directory (or its summary.json).
+        #[arg(long, value_name = "REPORT")]
+        from: PathBuf,
+        /// Where to write the file [default: standard output]; an existing file is not overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -259,6 +281,7 @@ fn main() -> ExitCode {
             shard,
             config,
             dry_run,
+            expect,
             av,
             test_args,
         } => run(RunOptions {
@@ -270,6 +293,7 @@ fn main() -> ExitCode {
             av: (*av).options(),
             config,
             dry_run,
+            expect,
             test_args,
         }),
         Command::List { format, scenarios } => {
@@ -309,6 +333,9 @@ fn main() -> ExitCode {
         Command::Report {
             command: ReportCommand::Merge { dirs, out },
         } => merge_command(&dirs, &out),
+        Command::Expect {
+            command: ExpectCommand::Init { from, out },
+        } => expect_init(&from, out.as_deref()),
         Command::Evidence {
             case_id,
             report_dir,

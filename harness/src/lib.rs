@@ -16,6 +16,8 @@
 //! decides which cases a setting can judge and `plan` says so before a run.
 //! `dns_name` says whether a text is a DNS host name (RFC 1035).
 //! `data_file` reads the user's files (regular files only, bounded).
+//! `expected` reads the expected-verdicts file of `run --expect` and writes
+//! one from a report (`picharness expect init`).
 //! `sip_lint` reads SIP messages from files for `picharness sip lint`.
 
 pub mod applicability;
@@ -28,6 +30,7 @@ pub mod dns_name;
 pub mod dns_serve;
 pub mod dns_trace;
 pub mod doctor;
+pub mod expected;
 pub mod locate;
 pub mod merge;
 pub mod pki_init;

@@ -25,6 +25,7 @@ use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
 use crate::catalogue::{default_scenarios_dir, load_catalogue};
 use crate::config::load_config;
 use crate::dns_trace::write_dns_trace;
+use crate::expected::ExpectedVerdicts;
 use crate::plan::{CasePlan, Selection, describe_addresses, describe_plan, run_setting};
 use crate::scenario::Case;
 use crate::shard::Shard;
@@ -55,6 +56,8 @@ pub struct RunOptions {
     pub config: Option<PathBuf>,
     /// Print the plan and every address that would be used; send nothing.
     pub dry_run: bool,
+    /// An expected-verdicts file: only deviations from it fail the run.
+    pub expect: Option<PathBuf>,
     pub test_args: Arguments,
 }
 
@@ -64,6 +67,7 @@ struct Shared {
     report_dir: PathBuf,
     nonce: String,
     records: Mutex<Vec<CaseRecord>>,
+    expected: Option<ExpectedVerdicts>,
     terminal: Terminal,
     progress: LiveProgress,
 }
@@ -89,6 +93,22 @@ pub fn run(mut options: RunOptions) -> u8 {
             );
             return EXIT_CANNOT_START;
         }
+    };
+    let expected = match &options.expect {
+        Some(path) => match ExpectedVerdicts::load(path, &catalogue.cases) {
+            Ok(expected) => Some(expected),
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                eprintln!(
+                    "picharness: {} problem(s) in the expected-verdicts file; nothing was run",
+                    errors.len()
+                );
+                return EXIT_CANNOT_START;
+            }
+        },
+        None => None,
     };
     let config = match &options.config {
         Some(path) => match load_config(path, &catalogue.profiles) {
@@ -217,6 +237,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         report_dir: options.report_dir.clone(),
         nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
         records: Mutex::new(Vec::new()),
+        expected,
         terminal,
         progress: LiveProgress::start(),
     });
@@ -255,8 +276,12 @@ pub fn run(mut options: RunOptions) -> u8 {
         totals,
         cases,
         invocation: Some(invocation(&options)),
+        expect_file: shared
+            .expected
+            .as_ref()
+            .map(|e| e.source.display().to_string()),
     };
-    let mut exit = if record.cases.iter().any(|c| c.verdict.is_failure()) {
+    let mut exit = if record.has_failures() {
         EXIT_FAILURES
     } else {
         EXIT_OK
@@ -375,7 +400,7 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
                 .push_str(&format!(" (evidence incomplete: {e})"));
         }
     }
-    let record = CaseRecord {
+    let mut record = CaseRecord {
         id: case.id.clone(),
         title: case.title.clone(),
         providers: case.providers.clone(),
@@ -386,16 +411,43 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
         failed_step: outcome.failed_step.clone(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         evidence,
+        expected: None,
     };
+    if let Some(expected) = &shared.expected {
+        expected.judge(&mut record);
+    }
     shared.terminal.case_finished(&record);
     shared.progress.case_finished(&record);
+    let deviation = record.deviation();
+    let expected = record.expected.clone();
     if let Ok(mut records) = shared.records.lock() {
         records.push(record);
     }
     let step = outcome
         .failed_step
+        .as_ref()
         .map(|s| format!(" [step {s}]"))
         .unwrap_or_default();
+    // With an expected-verdicts file, libtest's own lines count deviations:
+    // an expected result is "ignored" with a note, a deviation "failed".
+    if shared.expected.is_some() {
+        return match (deviation, expected) {
+            (Some(deviation), _) => Err(Failed::from(format!("{deviation}{step}"))),
+            (None, Some(expected)) if expected.verdict != Verdict::Pass => {
+                Ok(Completion::ignored_with(format!(
+                    "{} as expected ({})",
+                    expected.verdict, expected.why
+                )))
+            }
+            (None, _) => trial_result(&outcome, &step),
+        };
+    }
+    trial_result(&outcome, &step)
+}
+
+/// libtest's view of a verdict: pass is ok, fail and error fail, the rest
+/// are ignored with their reason.
+fn trial_result(outcome: &Outcome, step: &str) -> Result<Completion, Failed> {
     match outcome.verdict {
         Verdict::Pass => Ok(Completion::Completed),
         Verdict::Fail | Verdict::Error => Err(Failed::from(format!(

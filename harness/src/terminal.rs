@@ -156,10 +156,19 @@ pub(crate) fn case_event(case: &CaseRecord) -> serde_json::Value {
         "failed_step": case.failed_step,
         "duration_ms": case.duration_ms,
         "requirements": case.requirements,
+        "expected": case.expected,
     })
 }
 
 pub(crate) fn run_event(run: &RunRecord, report_dir: &Path, exit_code: u8) -> serde_json::Value {
+    let deviations: Vec<serde_json::Value> = match run.expect_file {
+        Some(_) => run
+            .cases
+            .iter()
+            .filter_map(|c| c.deviation().map(|d| json!({"id": c.id, "deviation": d})))
+            .collect(),
+        None => Vec::new(),
+    };
     json!({
         "type": "picharness",
         "event": "run",
@@ -168,6 +177,8 @@ pub(crate) fn run_event(run: &RunRecord, report_dir: &Path, exit_code: u8) -> se
         "duration_ms": run.duration_ms,
         "report_dir": report_dir.display().to_string(),
         "exit_code": exit_code,
+        "expect_file": run.expect_file,
+        "deviations": deviations,
     })
 }
 
@@ -218,6 +229,15 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
         count(t.error, Verdict::Error),
         count(t.skipped, Verdict::Skipped),
     );
+    if let Some(file) = &run.expect_file {
+        out.push_str(&deviation_lines(run, file, color));
+        out.push_str(&format!(
+            "report: {} (open {})\n",
+            report_dir.display(),
+            report_dir.join("index.html").display()
+        ));
+        return out;
+    }
     let width = run
         .cases
         .iter()
@@ -245,6 +265,56 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
     out
 }
 
+/// With an expected-verdicts file: one line per deviation from it, then
+/// how many results were as expected.
+fn deviation_lines(run: &RunRecord, file: &str, color: bool) -> String {
+    let deviations: Vec<(&CaseRecord, String)> = run
+        .cases
+        .iter()
+        .filter_map(|c| c.deviation().map(|d| (c, d)))
+        .collect();
+    let held = run
+        .cases
+        .iter()
+        .filter(|c| {
+            c.expected
+                .as_ref()
+                .is_some_and(|e| e.held && e.verdict != Verdict::Pass)
+        })
+        .count();
+    let mut out = if deviations.is_empty() {
+        format!("no deviation from the expected verdicts in {file}\n")
+    } else {
+        format!(
+            "{} deviation(s) from the expected verdicts in {file}:\n",
+            deviations.len()
+        )
+    };
+    let width = deviations
+        .iter()
+        .map(|(c, _)| c.id.len())
+        .max()
+        .unwrap_or(0);
+    for (case, deviation) in &deviations {
+        let verdict = paint(
+            &format!("{:<12}", case.verdict.as_str()),
+            case.verdict,
+            color,
+        );
+        out.push_str(&format!("  {verdict} {:<width$}  {deviation}", case.id));
+        if let Some(step) = &case.failed_step {
+            out.push_str(&format!(" [step {step}]"));
+        }
+        out.push('\n');
+    }
+    if held > 0 {
+        out.push_str(&format!(
+            "{held} result(s) other than pass were as expected (see the report)\n"
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +333,7 @@ mod tests {
                 .then(|| "2: pool expects request MESSAGE".to_owned()),
             duration_ms: 3,
             evidence: EvidenceFiles::default(),
+            expected: None,
         };
         let cases = vec![
             case("aol.im.inbound", Verdict::Fail, "no Record-Route"),
@@ -295,6 +366,7 @@ mod tests {
             totals,
             cases,
             invocation: None,
+            expect_file: None,
         }
     }
 
@@ -310,6 +382,33 @@ mod tests {
              report: rep (open rep/index.html)\n"
         );
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn with_expected_verdicts_only_deviations_are_listed() {
+        let mut run = run();
+        run.expect_file = Some("nightly.toml".to_owned());
+        run.cases[0].expected = Some(picharness_reports::Expected {
+            verdict: Verdict::Fail,
+            why: "TICKET-1".to_owned(),
+            reason: None,
+            held: true,
+        });
+        run.cases[1].verdict = Verdict::Error;
+        run.cases[1].reason = "cannot bind".to_owned();
+        run.cases[1].failed_step = None;
+        let text = summary_table(&run, Path::new("rep"), false);
+        assert!(
+            text.contains(
+                "1 deviation(s) from the expected verdicts in nightly.toml:\n\
+                 \x20 error        edge.sip.max-forwards  error (not an expected result): cannot bind\n\
+                 1 result(s) other than pass were as expected (see the report)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("aol.im.inbound"), "{text}");
+        let end = run_event(&run, Path::new("rep"), 1);
+        assert_eq!(end["deviations"][0]["id"], "edge.sip.max-forwards");
     }
 
     #[test]

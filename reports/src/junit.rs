@@ -13,7 +13,9 @@
 //!
 //! Every test case carries a `verdict` property with the real verdict, so
 //! nothing is lost, plus `requirement` properties and, for non-pass
-//! verdicts, `failed_step`. Its system-out holds the same facts as
+//! verdicts, `failed_step`; a case listed in the expected-verdicts file
+//! (`run --expect`) also carries `expected` ("fail (held): why" or
+//! "fail (deviation): why"). Its system-out holds the same facts as
 //! `key: value` lines, then `[[ATTACHMENT|<report dir>/cases/<id>/trace.pcapng]]`
 //! (the convention the Jenkins JUnit Attachments plugin and GitLab read; the
 //! path is the report directory as given to the run, so a relative report
@@ -134,6 +136,13 @@ fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
         );
     if let Some(step) = &case.failed_step {
         test_case.add_property(Property::new("failed_step", step.as_str()));
+    }
+    if let Some(expected) = &case.expected {
+        let held = if expected.held { "held" } else { "deviation" };
+        test_case.add_property(Property::new(
+            "expected",
+            format!("{} ({held}): {}", expected.verdict, expected.why),
+        ));
     }
     test_case.set_system_out(system_out(case, report_dir));
     test_case

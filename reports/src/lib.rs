@@ -22,6 +22,6 @@ pub mod transcript;
 
 pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
 pub use model::{
-    CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals,
-    Verdict, redact_argv,
+    CaseRecord, EvidenceFiles, Expected, Invocation, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo,
+    Totals, Verdict, redact_argv,
 };

@@ -131,6 +131,51 @@ pub struct CaseRecord {
     pub failed_step: Option<String>,
     pub duration_ms: u64,
     pub evidence: EvidenceFiles,
+    /// What the expected-verdicts file (`run --expect`) says of this case
+    /// and whether the run held to it; absent when the file does not list
+    /// it. Added within schema version 1.
+    #[serde(default)]
+    pub expected: Option<Expected>,
+}
+
+/// A case's entry in the expected-verdicts file, and whether this run met it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Expected {
+    /// The verdict the team accepts for this SUT.
+    pub verdict: Verdict,
+    /// Why it is accepted (a ticket, a sentence).
+    pub why: String,
+    /// The reason the verdict must come with (`*` matches any text); absent
+    /// when any reason will do.
+    pub reason: Option<String>,
+    /// Whether this run's verdict (and reason, when one is given) is the expected one.
+    pub held: bool,
+}
+
+impl CaseRecord {
+    /// Why this result is a deviation from the expected verdicts, or `None`
+    /// when it is not one: a listed case whose verdict or reason is not the
+    /// expected one, or an unlisted case that failed or errored.
+    pub fn deviation(&self) -> Option<String> {
+        match &self.expected {
+            Some(expected) if expected.held => None,
+            Some(expected) if expected.verdict == self.verdict => Some(format!(
+                "{} as expected, but the reason changed: expected \"{}\", now \"{}\"",
+                self.verdict,
+                expected.reason.as_deref().unwrap_or_default(),
+                self.reason
+            )),
+            Some(expected) => Some(format!(
+                "expected {} ({}), now {}: {}",
+                expected.verdict, expected.why, self.verdict, self.reason
+            )),
+            None if self.verdict.is_failure() => Some(format!(
+                "{} (not an expected result): {}",
+                self.verdict, self.reason
+            )),
+            None => None,
+        }
+    }
 }
 
 /// The whole run: `summary.json`.
@@ -148,6 +193,24 @@ pub struct RunRecord {
     /// older files.
     #[serde(default)]
     pub invocation: Option<Invocation>,
+    /// The expected-verdicts file the run was judged against (`run
+    /// --expect`); with one, only deviations from it make the run fail.
+    /// Added within schema version 1.
+    #[serde(default)]
+    pub expect_file: Option<String>,
+}
+
+impl RunRecord {
+    /// Whether the run's results call for exit code 1: with an
+    /// expected-verdicts file, any deviation from it; without one, any case
+    /// that failed or errored.
+    pub fn has_failures(&self) -> bool {
+        if self.expect_file.is_some() {
+            self.cases.iter().any(|c| c.deviation().is_some())
+        } else {
+            self.cases.iter().any(|c| c.verdict.is_failure())
+        }
+    }
 }
 
 /// The command line of a run, for reproducing it.

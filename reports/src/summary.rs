@@ -69,6 +69,16 @@ pub fn read_summary(path: &Path) -> Result<RunRecord, SummaryError> {
     Ok(run)
 }
 
+/// Reads the run record of a report: `path` is a report directory or its
+/// `summary.json`.
+pub fn read_report(path: &Path) -> Result<RunRecord, SummaryError> {
+    if path.is_dir() {
+        read_summary(&path.join("summary.json"))
+    } else {
+        read_summary(path)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -91,6 +101,7 @@ pub(crate) mod tests {
                 certificates: vec![],
                 messages: Some(format!("cases/{id}/messages.json")),
             },
+            expected: None,
         }
     }
 
@@ -153,6 +164,7 @@ pub(crate) mod tests {
                     "127.80.0.0".to_owned(),
                 ],
             }),
+            expect_file: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod catalogue;
 mod certificates;
 mod dns_serve;
 mod evidence;
+mod expected;
 mod faults;
 mod good_run;
 mod html_report;
