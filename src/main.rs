@@ -12,6 +12,8 @@ use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
 use picharness_harness::doctor::doctor;
 use picharness_harness::expected::expect_init;
 use picharness_harness::merge::merge_command;
+use picharness_harness::report_diff::{DiffFormat, DurationThreshold, diff_command};
+
 use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
 use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
 use picharness_harness::shard::Shard;
@@ -183,6 +185,32 @@ enum ReportCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// What changed between two runs: newly failing or passing cases, verdict and reason changes,
+    /// new and removed cases, durations beyond the threshold. Exit 1 when something got worse.
+    Diff {
+        /// The earlier report (directory or summary.json).
+        old: PathBuf,
+        /// The later report (directory or summary.json).
+        new: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormatArg,
+        /// A duration change is reported when it exceeds this many percent of the old duration...
+        #[arg(long, value_name = "PERCENT", default_value_t = 50)]
+        duration_percent: u64,
+        /// ...and this many milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 200)]
+        duration_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormatArg {
+    /// Plain text for a terminal.
+    Text,
+    /// Markdown for a chat message or a merge request.
+    Markdown,
+    /// JSON for tools.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -333,6 +361,28 @@ fn main() -> ExitCode {
         Command::Report {
             command: ReportCommand::Merge { dirs, out },
         } => merge_command(&dirs, &out),
+        Command::Report {
+            command:
+                ReportCommand::Diff {
+                    old,
+                    new,
+                    format,
+                    duration_percent,
+                    duration_ms,
+                },
+        } => diff_command(
+            &old,
+            &new,
+            match format {
+                DiffFormatArg::Text => DiffFormat::Text,
+                DiffFormatArg::Markdown => DiffFormat::Markdown,
+                DiffFormatArg::Json => DiffFormat::Json,
+            },
+            DurationThreshold {
+                percent: duration_percent,
+                millis: duration_ms,
+            },
+        ),
         Command::Expect {
             command: ExpectCommand::Init { from, out },
         } => expect_init(&from, out.as_deref()),

@@ -7,7 +7,8 @@
 //! executes one case's steps and judges the SUT, gathering evidence. `run`
 //! drives all cases as libtest-mimic trials and writes the reports. `bundle`
 //! packs one case's evidence for a bug report; `shard` picks a stable slice of
-//! the cases for `--shard K/N`; `merge` joins shard reports; `terminal` prints
+//! the cases for `--shard K/N`; `merge` joins shard reports; `report_diff`
+//! compares two; `terminal` prints
 //! the closing summary or, with `--format json`, one event per line.
 //! `locate` is how a peer finds the Edge through DNS; `dns_serve` runs the DNS
 //! server alone (`picharness dns serve`); `dns_trace` writes the run's whole
@@ -36,6 +37,7 @@ pub mod merge;
 pub mod pki_init;
 pub mod plan;
 pub mod profile;
+pub mod report_diff;
 pub mod run;
 pub mod scenario;
 pub mod shard;

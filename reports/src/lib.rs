@@ -8,6 +8,7 @@
 //! `ladder` lays out). This crate depends on no other picharness crate.
 
 pub mod bundle;
+pub mod diff;
 pub mod evidence;
 pub mod html;
 pub mod junit;

@@ -18,6 +18,7 @@ mod html_report;
 mod input_files;
 mod kamailio;
 mod profiles;
+mod report_diff;
 mod scenario_errors;
 mod shards;
 mod sip_lint;
