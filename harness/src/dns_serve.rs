@@ -129,7 +129,8 @@ pub fn dns_serve(options: DnsServeOptions) -> u8 {
         }
     };
     runtime.block_on(async move {
-        let log = picharness_simulators::dns::DnsQueryLog::new();
+        // Runs until stopped: each exchange is printed, none is kept.
+        let log = picharness_simulators::dns::DnsQueryLog::reporting_only();
         let mut exchanges = log.watch();
         let server = match start_dns_server(listen, zones.clone(), log).await {
             Ok(s) => s,

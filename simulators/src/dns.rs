@@ -223,6 +223,9 @@ pub struct DnsQueryLog {
     datagrams: Arc<Mutex<Vec<Datagram>>>,
     tcp: Arc<Mutex<Vec<ConnectionRecord>>>,
     watcher: Arc<Mutex<Option<UnboundedSender<DnsExchange>>>>,
+    /// Keep nothing, only report to the watcher: a server that runs until
+    /// stopped (`picharness dns serve`) must not grow with every query.
+    reporting_only: bool,
 }
 
 /// One query the server received and what it sent back, as reported to a
@@ -289,6 +292,15 @@ impl DnsQueryLog {
         Self::default()
     }
 
+    /// A log that keeps no message, only reports each exchange to its
+    /// watcher: its memory does not grow with the queries served.
+    pub fn reporting_only() -> Self {
+        Self {
+            reporting_only: true,
+            ..Self::default()
+        }
+    }
+
     /// All UDP datagrams, queries and responses, in the order seen.
     pub fn snapshot(&self) -> Vec<Datagram> {
         lock(&self.datagrams).clone()
@@ -322,7 +334,15 @@ impl DnsQueryLog {
     }
 
     fn push(&self, d: Datagram) {
-        lock(&self.datagrams).push(d);
+        if !self.reporting_only {
+            lock(&self.datagrams).push(d);
+        }
+    }
+
+    fn push_tcp(&self, record: ConnectionRecord) {
+        if !self.reporting_only {
+            lock(&self.tcp).push(record);
+        }
     }
 
     /// Reports every later query, with its answer, on the returned channel
@@ -587,7 +607,7 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
         let Ok((stream, record)) = RecordingStream::from_tcp(tcp, TcpRole::Server) else {
             continue;
         };
-        lock(&shared.log.tcp).push(record);
+        shared.log.push_tcp(record);
         connections.spawn(serve_tcp_connection(stream, shared.clone()));
     }
 }

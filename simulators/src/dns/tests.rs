@@ -265,6 +265,36 @@ async fn a_watcher_sees_each_query_with_its_answer_on_one_line() {
 }
 
 #[tokio::test]
+async fn a_reporting_only_log_reports_every_exchange_and_keeps_none() {
+    let server = start_dns_server(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        vec![contoso(EDGE_V4)],
+        DnsQueryLog::reporting_only(),
+    )
+    .await
+    .expect("start dns server");
+    let mut watched = server.log().watch();
+    let udp = resolver(server.local_addr()).expect("resolver");
+    let tcp = resolver_tcp_only(server.local_addr()).expect("resolver");
+    for _ in 0..20 {
+        udp.clear_cache();
+        udp.lookup(SRV_NAME, RecordType::SRV).await.expect("SRV");
+        tcp.clear_cache();
+        tcp.lookup("accessedge.contoso.test.", RecordType::A)
+            .await
+            .expect("A");
+    }
+    let mut reported = 0;
+    while watched.try_recv().is_ok() {
+        reported += 1;
+    }
+    assert_eq!(reported, 40, "every exchange is reported");
+    assert!(server.log().snapshot().is_empty(), "no datagram is kept");
+    assert!(server.log().tcp_streams().is_empty(), "no stream is kept");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn zone_swaps_take_effect_immediately() {
     let server = start(vec![contoso(EDGE_V4)]).await;
     let r = resolver(server.local_addr()).expect("resolver");
