@@ -62,6 +62,9 @@ enum Command {
         /// Expected verdicts (TOML, see README "Nightly CI"): only deviations from them fail the run.
         #[arg(long, value_name = "FILE")]
         expect: Option<PathBuf>,
+        /// Re-run a case that fails or errors up to N times; one that then passes is marked flaky.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        retries: usize,
         #[command(flatten)]
         av: Box<AvArgs>,
         #[command(flatten)]
@@ -310,6 +313,7 @@ fn main() -> ExitCode {
             config,
             dry_run,
             expect,
+            retries,
             av,
             test_args,
         } => run(RunOptions {
@@ -322,6 +326,7 @@ fn main() -> ExitCode {
             config,
             dry_run,
             expect,
+            retries,
             test_args,
         }),
         Command::List { format, scenarios } => {

@@ -15,8 +15,8 @@ use picharness_reports::html::write_html;
 use picharness_reports::junit::write_junit;
 use picharness_reports::summary::write_summary;
 use picharness_reports::{
-    CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals, Verdict,
-    redact_argv,
+    Attempt, CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals,
+    Verdict, redact_argv,
 };
 use picharness_simulators::edge::{Fault, FaultSet};
 use picharness_simulators::tls::install_crypto_provider;
@@ -58,6 +58,9 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// An expected-verdicts file: only deviations from it fail the run.
     pub expect: Option<PathBuf>,
+    /// Re-run a case that fails or errors up to this many times; one that
+    /// then passes is marked flaky.
+    pub retries: usize,
     pub test_args: Arguments,
 }
 
@@ -67,6 +70,8 @@ struct Shared {
     report_dir: PathBuf,
     nonce: String,
     records: Mutex<Vec<CaseRecord>>,
+    /// How often a failing case is re-run (`--retries`).
+    retries: usize,
     expected: Option<ExpectedVerdicts>,
     terminal: Terminal,
     progress: LiveProgress,
@@ -237,6 +242,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         report_dir: options.report_dir.clone(),
         nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
         records: Mutex::new(Vec::new()),
+        retries: options.retries,
         expected,
         terminal,
         progress: LiveProgress::start(),
@@ -355,6 +361,33 @@ fn prepare_report_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(cases)
 }
 
+/// Moves the evidence of an attempt (every file in `case_dir`) into its
+/// subfolder `attempt` and returns the paths of `evidence` moved with it.
+fn move_evidence(
+    case_dir: &Path,
+    attempt: &str,
+    evidence: &EvidenceFiles,
+) -> std::io::Result<EvidenceFiles> {
+    let kept = case_dir.join(attempt);
+    std::fs::create_dir_all(&kept)?;
+    for entry in std::fs::read_dir(case_dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::rename(entry.path(), kept.join(entry.file_name()))?;
+        }
+    }
+    let moved = |path: &String| match path.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/{attempt}/{name}"),
+        None => format!("{attempt}/{path}"),
+    };
+    Ok(EvidenceFiles {
+        trace: evidence.trace.as_ref().map(moved),
+        transcript: evidence.transcript.as_ref().map(moved),
+        certificates: evidence.certificates.iter().map(moved).collect(),
+        messages: evidence.messages.as_ref().map(moved),
+    })
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -363,7 +396,15 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
-fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Completion, Failed> {
+/// One execution of `case`: its outcome, with its evidence written to
+/// `case_dir`, and its duration.
+fn run_attempt(
+    shared: &Shared,
+    case: &Case,
+    skip: Option<&str>,
+    nonce: &str,
+    case_dir: &Path,
+) -> (Outcome, EvidenceFiles, u64) {
     let started = Instant::now();
     let executed = match skip {
         Some(reason) => Ok((
@@ -373,7 +414,7 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
         None => std::panic::catch_unwind(AssertUnwindSafe(|| {
             shared
                 .runtime
-                .block_on(run_case(&shared.topology, case, &shared.nonce))
+                .block_on(run_case(&shared.topology, case, nonce))
         })),
     };
     let (mut outcome, artifacts) = match executed {
@@ -386,9 +427,8 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
             CaseArtifacts::default(),
         ),
     };
-    let case_dir = shared.report_dir.join("cases").join(&case.id);
     let (evidence, write_error): (EvidenceFiles, Option<String>) =
-        write_case_evidence(&shared.report_dir, &case_dir, &artifacts);
+        write_case_evidence(&shared.report_dir, case_dir, &artifacts);
     if let Some(e) = write_error {
         if outcome.verdict == Verdict::Pass {
             outcome = Outcome::error(format!(
@@ -400,6 +440,41 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
                 .push_str(&format!(" (evidence incomplete: {e})"));
         }
     }
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    (outcome, evidence, duration_ms)
+}
+
+fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Completion, Failed> {
+    let case_dir = shared.report_dir.join("cases").join(&case.id);
+    let (mut outcome, mut evidence, mut duration_ms) =
+        run_attempt(shared, case, skip, &shared.nonce, &case_dir);
+    // A failing case is re-run up to `retries` times; the failed attempts
+    // keep their evidence under attempt-<n>/ and stay in the record.
+    let mut retries = Vec::new();
+    while outcome.verdict.is_failure() && retries.len() < shared.retries {
+        let n = retries.len() + 1;
+        let kept = match move_evidence(&case_dir, &format!("attempt-{n}"), &evidence) {
+            Ok(moved) => moved,
+            Err(e) => {
+                outcome
+                    .reason
+                    .push_str(&format!(" (evidence of attempt {n} not kept: {e})"));
+                break;
+            }
+        };
+        retries.push(Attempt {
+            verdict: outcome.verdict,
+            reason: outcome.reason.clone(),
+            failed_step: outcome.failed_step.clone(),
+            duration_ms,
+            evidence: kept,
+        });
+        // A fresh nonce (still hex) so nothing left of the failed attempt
+        // reaches the new one.
+        let nonce = format!("{}{n:x}", shared.nonce);
+        (outcome, evidence, duration_ms) = run_attempt(shared, case, skip, &nonce, &case_dir);
+    }
+    let flaky = outcome.verdict == Verdict::Pass && !retries.is_empty();
     let mut record = CaseRecord {
         id: case.id.clone(),
         title: case.title.clone(),
@@ -409,9 +484,11 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
         verdict: outcome.verdict,
         reason: outcome.reason.clone(),
         failed_step: outcome.failed_step.clone(),
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms,
         evidence,
         expected: None,
+        retries,
+        flaky,
     };
     if let Some(expected) = &shared.expected {
         expected.judge(&mut record);

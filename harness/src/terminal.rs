@@ -157,6 +157,8 @@ pub(crate) fn case_event(case: &CaseRecord) -> serde_json::Value {
         "duration_ms": case.duration_ms,
         "requirements": case.requirements,
         "expected": case.expected,
+        "flaky": case.flaky,
+        "retries": case.retries.len(),
     })
 }
 
@@ -229,6 +231,7 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
         count(t.error, Verdict::Error),
         count(t.skipped, Verdict::Skipped),
     );
+    out.push_str(&flaky_lines(run));
     if let Some(file) = &run.expect_file {
         out.push_str(&deviation_lines(run, file, color));
         out.push_str(&format!(
@@ -262,6 +265,22 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
         report_dir.display(),
         report_dir.join("index.html").display()
     ));
+    out
+}
+
+/// One line per case that passed only on a retry: flaky, never simply green.
+fn flaky_lines(run: &RunRecord) -> String {
+    let mut out = String::new();
+    for case in run.cases.iter().filter(|c| c.flaky) {
+        let first = case.retries.first();
+        out.push_str(&format!(
+            "  flaky        {}  passed on attempt {} after {}: {}\n",
+            case.id,
+            case.retries.len() + 1,
+            first.map_or("-", |a| a.verdict.as_str()),
+            first.map_or("", |a| a.reason.as_str())
+        ));
+    }
     out
 }
 
@@ -334,6 +353,8 @@ mod tests {
             duration_ms: 3,
             evidence: EvidenceFiles::default(),
             expected: None,
+            retries: Vec::new(),
+            flaky: false,
         };
         let cases = vec![
             case("aol.im.inbound", Verdict::Fail, "no Record-Route"),

@@ -390,6 +390,7 @@ impl Topology {
                     })
                     .collect(),
                 faults: faults.clone(),
+                options_seen: Default::default(),
             },
             identity: edge_identity,
             outbound_identity: edge_outbound_identity,

@@ -15,7 +15,10 @@
 //! nothing is lost, plus `requirement` properties and, for non-pass
 //! verdicts, `failed_step`; a case listed in the expected-verdicts file
 //! (`run --expect`) also carries `expected` ("fail (held): why" or
-//! "fail (deviation): why"). Its system-out holds the same facts as
+//! "fail (deviation): why"). A case re-run after failing (`run --retries`)
+//! carries its earlier attempts as `<flakyFailure>`/`<flakyError>` (passed
+//! on a retry, plus a `flaky` property) or `<rerunFailure>`/`<rerunError>`.
+//! Its system-out holds the same facts as
 //! `key: value` lines, then `[[ATTACHMENT|<report dir>/cases/<id>/trace.pcapng]]`
 //! (the convention the Jenkins JUnit Attachments plugin and GitLab read; the
 //! path is the report directory as given to the run, so a relative report
@@ -25,7 +28,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use crate::model::{CaseRecord, RunRecord, Verdict};
 
@@ -118,6 +123,20 @@ fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
             status
         }
     };
+    for attempt in &case.retries {
+        // Earlier failed attempts: <flakyFailure> under a success, <rerunFailure> under a failure.
+        let kind = if attempt.verdict == Verdict::Error {
+            NonSuccessKind::Error
+        } else {
+            NonSuccessKind::Failure
+        };
+        let mut rerun = TestRerun::new(kind);
+        rerun
+            .set_type(attempt.verdict.as_str())
+            .set_message(attempt.reason.as_str())
+            .set_time(Duration::from_millis(attempt.duration_ms));
+        status.add_rerun(rerun);
+    }
     if let Some(step) = &case.failed_step {
         // A no-op on success, which has no description.
         status.set_description(format!("failed step {step}"));
@@ -136,6 +155,12 @@ fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
         );
     if let Some(step) = &case.failed_step {
         test_case.add_property(Property::new("failed_step", step.as_str()));
+    }
+    if case.flaky {
+        test_case.add_property(Property::new(
+            "flaky",
+            format!("passed on attempt {}", case.retries.len() + 1),
+        ));
     }
     if let Some(expected) = &case.expected {
         let held = if expected.held { "held" } else { "deviation" };

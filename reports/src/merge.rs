@@ -141,8 +141,8 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
     Ok(merged)
 }
 
-/// Copies the files of `from` (one level, as case folders are flat) into
-/// `to`. A case with no folder (nothing was written) is not an error.
+/// Copies the files of `from`, and its folders' (the attempts of a re-run
+/// case), into `to`. A case with no folder (nothing was written) is not an error.
 fn copy_dir(from: &Path, to: &Path) -> Result<(), MergeError> {
     let copy_error = |source| MergeError::Copy {
         from: from.to_path_buf(),
@@ -157,8 +157,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), MergeError> {
     std::fs::create_dir_all(to).map_err(copy_error)?;
     for entry in entries {
         let entry = entry.map_err(copy_error)?;
-        if entry.file_type().map_err(copy_error)?.is_file() {
+        let kind = entry.file_type().map_err(copy_error)?;
+        if kind.is_file() {
             std::fs::copy(entry.path(), to.join(entry.file_name())).map_err(copy_error)?;
+        } else if kind.is_dir() {
+            // attempt-<n>/ of a re-run case (no deeper folders are written).
+            copy_dir(&entry.path(), &to.join(entry.file_name()))?;
         }
     }
     Ok(())

@@ -136,6 +136,27 @@ pub struct CaseRecord {
     /// it. Added within schema version 1.
     #[serde(default)]
     pub expected: Option<Expected>,
+    /// The attempts before the last one, oldest first, when the case was
+    /// re-run after a fail or error (`run --retries N`); the case's own
+    /// verdict, reason and evidence are the last attempt's. Added within
+    /// schema version 1.
+    #[serde(default)]
+    pub retries: Vec<Attempt>,
+    /// The case passed only on a retry: it is flaky, not simply green.
+    /// Added within schema version 1.
+    #[serde(default)]
+    pub flaky: bool,
+}
+
+/// An earlier attempt of a case that was re-run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Attempt {
+    pub verdict: Verdict,
+    pub reason: String,
+    pub failed_step: Option<String>,
+    pub duration_ms: u64,
+    /// Its evidence, under `cases/<id>/attempt-<n>/`.
+    pub evidence: EvidenceFiles,
 }
 
 /// A case's entry in the expected-verdicts file, and whether this run met it.

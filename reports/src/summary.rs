@@ -102,6 +102,8 @@ pub(crate) mod tests {
                 messages: Some(format!("cases/{id}/messages.json")),
             },
             expected: None,
+            retries: Vec::new(),
+            flaky: false,
         }
     }
 

@@ -9,5 +9,5 @@ mod sdp_fault;
 mod server;
 
 pub use fault::{Fault, FaultSet, UnknownFault};
-pub use routing::{Decision, ProviderRoute, RoutingPolicy, Side, Target};
+pub use routing::{Decision, OptionsSeen, ProviderRoute, RoutingPolicy, Side, Target};
 pub use server::{EdgeConfig, EdgeError, PoolMember, ReferenceEdge};

@@ -139,6 +139,17 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "nothing arrived",
     ),
     (
+        // Fails each OPTIONS case's first attempt only; `run --retries 1`
+        // turns them into flaky passes (tests/e2e/retries.rs).
+        "ignore-first-options",
+        &[
+            "aol.sip.options",
+            "messenger.sip.options",
+            "yahoo.sip.options",
+        ],
+        "nothing arrived",
+    ),
+    (
         "no-keepalive-pong",
         &[
             "aol.sip.keepalive",
@@ -1064,6 +1075,7 @@ fault_test!(ignore_max_forwards, 65, "ignore-max-forwards");
 fault_test!(drop_error_responses, 66, "drop-error-responses");
 fault_test!(open_relay, 67, "open-relay");
 fault_test!(ignore_options, 68, "ignore-options");
+fault_test!(ignore_first_options, 235, "ignore-first-options");
 fault_test!(no_keepalive_pong, 69, "no-keepalive-pong");
 fault_test!(small_message_limit, 70, "small-message-limit");
 fault_test!(no_message_size_limit, 71, "no-message-size-limit");

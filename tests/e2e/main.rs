@@ -19,6 +19,7 @@ mod input_files;
 mod kamailio;
 mod profiles;
 mod report_diff;
+mod retries;
 mod scenario_errors;
 mod shards;
 mod sip_lint;

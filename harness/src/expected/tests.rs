@@ -43,6 +43,8 @@ fn record(id: &str, verdict: Verdict, reason: &str) -> CaseRecord {
         duration_ms: 1,
         evidence: EvidenceFiles::default(),
         expected: None,
+        retries: Vec::new(),
+        flaky: false,
     }
 }
 

@@ -26,6 +26,9 @@ pub enum Fault {
     OpenRelay,
     /// OPTIONS addressed to the Edge itself get no answer.
     IgnoreOptions,
+    /// The first OPTIONS each provider sends the Edge gets no answer; later
+    /// ones do (a fault a retry hides, for `run --retries`).
+    IgnoreFirstOptions,
     /// Double-CRLF keep-alive pings get no CRLF pong.
     NoKeepalivePong,
     /// The Edge refuses messages over 16 KiB, far below the 64 KiB it should take.
@@ -126,7 +129,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 57] = [
+    pub const ALL: [Self; 58] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -136,6 +139,7 @@ impl Fault {
         Self::DropErrorResponses,
         Self::OpenRelay,
         Self::IgnoreOptions,
+        Self::IgnoreFirstOptions,
         Self::NoKeepalivePong,
         Self::SmallMessageLimit,
         Self::NoMessageSizeLimit,
@@ -197,6 +201,7 @@ impl Fault {
             Self::DropErrorResponses => "drop-error-responses",
             Self::OpenRelay => "open-relay",
             Self::IgnoreOptions => "ignore-options",
+            Self::IgnoreFirstOptions => "ignore-first-options",
             Self::NoKeepalivePong => "no-keepalive-pong",
             Self::SmallMessageLimit => "small-message-limit",
             Self::NoMessageSizeLimit => "no-message-size-limit",
@@ -273,6 +278,9 @@ impl Fault {
                 "Edge relays inbound requests addressed to domains it does not serve"
             }
             Self::IgnoreOptions => "Edge never answers OPTIONS addressed to itself",
+            Self::IgnoreFirstOptions => {
+                "Edge ignores the first OPTIONS each provider sends it and answers later ones (a flaky fault: a retry passes)"
+            }
             Self::NoKeepalivePong => {
                 "Edge does not answer a double-CRLF keep-alive ping with a CRLF pong"
             }

@@ -67,6 +67,23 @@ pub struct RoutingPolicy {
     pub pool_fqdn: String,
     pub providers: Vec<ProviderRoute>,
     pub faults: FaultSet,
+    /// Who has sent the Edge an OPTIONS (fault `ignore-first-options`).
+    pub options_seen: OptionsSeen,
+}
+
+/// The providers (by name; the internal side as `""`) that have sent the
+/// Edge an OPTIONS, shared by every clone of the policy.
+#[derive(Debug, Clone, Default)]
+pub struct OptionsSeen(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl OptionsSeen {
+    /// Records an OPTIONS from `sender`; true when it is its first.
+    fn first_from(&self, sender: Option<&str>) -> bool {
+        self.0
+            .lock()
+            .map(|mut seen| seen.insert(sender.unwrap_or_default().to_owned()))
+            .unwrap_or(false)
+    }
 }
 
 /// Methods the reference Edge advertises in Allow.
@@ -240,6 +257,12 @@ impl RoutingPolicy {
         if addressed_to_edge {
             return match request.method() {
                 Some("OPTIONS") if self.faults.has(Fault::IgnoreOptions) => Decision::Ignore,
+                Some("OPTIONS")
+                    if self.faults.has(Fault::IgnoreFirstOptions)
+                        && self.options_seen.first_from(peer_provider) =>
+                {
+                    Decision::Ignore
+                }
                 Some("OPTIONS") => Decision::AnswerOptions,
                 Some("ACK") => Decision::Ignore,
                 _ => refuse(
@@ -392,6 +415,7 @@ mod tests {
                 domains: vec!["hotmail.com".into(), "msn.com".into()],
             }],
             faults,
+            options_seen: OptionsSeen::default(),
         }
     }
 
