@@ -23,6 +23,9 @@ pub fn merge_command(inputs: &[PathBuf], out: &Path) -> u8 {
                 t.error,
                 t.skipped
             );
+            if let Some(note) = merged.merged.as_ref().and_then(|m| m.note.as_ref()) {
+                println!("picharness: {note}");
+            }
             println!("report: {}", out.display());
             if merged.cases.iter().any(|c| c.verdict.is_failure()) {
                 EXIT_FAILURES

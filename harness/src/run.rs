@@ -286,6 +286,7 @@ pub fn run(mut options: RunOptions) -> u8 {
             .expected
             .as_ref()
             .map(|e| e.source.display().to_string()),
+        merged: None,
     };
     let mut exit = if record.has_failures() {
         EXIT_FAILURES

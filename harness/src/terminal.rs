@@ -388,6 +388,7 @@ mod tests {
             cases,
             invocation: None,
             expect_file: None,
+            merged: None,
         }
     }
 

@@ -8,12 +8,18 @@
 //! and the first input's `invocation`. Each case's `cases/<id>/` folder is
 //! copied, so evidence paths stay valid; then `summary.json`, `junit.xml` and
 //! `index.html` are written to the output directory.
+//!
+//! Shards of the embedded reference Edge run side by side on one machine
+//! need different `--embedded-net` values, so their Access Edge addresses
+//! differ (`127.91.0.10:5061`, `127.92.0.10:5061`); with the same fault
+//! switches they are still one SUT, and the merged record's `merged.note`
+//! says so. Any other difference is a different SUT and is refused.
 
 use std::path::{Path, PathBuf};
 
 use crate::html::{HtmlError, write_html};
 use crate::junit::{JunitError, write_junit};
-use crate::model::{RunRecord, Totals};
+use crate::model::{MergeInfo, RunRecord, SutInfo, Totals};
 use crate::summary::{SummaryError, read_summary, write_summary};
 
 /// Why reports could not be merged.
@@ -78,6 +84,7 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
         .iter()
         .map(|c| (c.id.clone(), first_dir.clone()))
         .collect();
+    let mut addresses = vec![first.sut.access_edge_address.clone()];
     for dir in rest {
         let run = read_summary(&dir.join("summary.json"))?;
         let mismatch = |what, a: String, b: String| MergeError::Mismatch {
@@ -94,7 +101,7 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
                 run.tool.version.clone(),
             ));
         }
-        if run.sut != first.sut {
+        if run.sut != first.sut && !same_embedded_edge(&first.sut, &run.sut) {
             let describe = |r: &RunRecord| {
                 format!(
                     "{} {} faults [{}]",
@@ -115,10 +122,23 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
             }
             origin.push((case.id.clone(), dir.clone()));
         }
+        addresses.push(run.sut.access_edge_address.clone());
         merged.started_at = merged.started_at.min(run.started_at.clone());
         merged.duration_ms = merged.duration_ms.max(run.duration_ms);
         merged.cases.extend(run.cases);
     }
+    let nets_differ = addresses.iter().any(|a| *a != addresses[0]);
+    merged.merged = Some(MergeInfo {
+        reports: inputs.len(),
+        note: nets_differ.then(|| {
+            format!(
+                "one SUT: the embedded reference Edge with the same fault switches, run side by side on {} loopback nets ({})",
+                addresses.iter().collect::<std::collections::BTreeSet<_>>().len(),
+                addresses.join(", ")
+            )
+        }),
+        access_edge_addresses: addresses,
+    });
     merged.cases.sort_by(|a, b| a.id.cmp(&b.id));
     let mut totals = Totals::default();
     for case in &merged.cases {
@@ -139,6 +159,29 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
     write_junit(&out.join("junit.xml"), &merged)?;
     write_html(out, &merged)?;
     Ok(merged)
+}
+
+/// Whether `a` and `b` are the embedded reference Edge with the same fault
+/// switches, differing only in the loopback net it ran on (the second and
+/// third octets of a 127.x.y.z address; the last octet and port equal).
+fn same_embedded_edge(a: &SutInfo, b: &SutInfo) -> bool {
+    const EMBEDDED: &str = "embedded-reference";
+    let host_and_port = |address: &str| -> Option<(u8, u16)> {
+        let address: std::net::SocketAddr = address.parse().ok()?;
+        match address.ip() {
+            std::net::IpAddr::V4(ip) if ip.octets()[0] == 127 => {
+                Some((ip.octets()[3], address.port()))
+            }
+            _ => None,
+        }
+    };
+    a.kind == EMBEDDED
+        && b.kind == EMBEDDED
+        && a.access_edge_fqdn == b.access_edge_fqdn
+        && a.sip_domain == b.sip_domain
+        && a.faults == b.faults
+        && host_and_port(&a.access_edge_address).is_some()
+        && host_and_port(&a.access_edge_address) == host_and_port(&b.access_edge_address)
 }
 
 /// Copies the files of `from`, and its folders' (the attempts of a re-run
@@ -219,6 +262,36 @@ mod tests {
     }
 
     #[test]
+    fn embedded_shards_on_other_nets_are_one_sut_and_say_so() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (0..3).map(|i| root.path().join(format!("s{i}"))).collect();
+        for (i, dir) in dirs.iter().enumerate() {
+            let mut run = shard_report(dir, &[i]);
+            run.sut.access_edge_address = format!("127.{}.0.10:5061", 91 + i);
+            write_summary(&dir.join("summary.json"), &run).unwrap();
+        }
+        let merged = merge_reports(&dirs, &root.path().join("out")).unwrap();
+        let info = merged.merged.unwrap();
+        assert_eq!(info.reports, 3);
+        let note = info.note.unwrap();
+        assert!(
+            note.starts_with("one SUT: the embedded reference Edge"),
+            "{note}"
+        );
+        assert!(
+            note.contains("127.91.0.10:5061, 127.92.0.10:5061, 127.93.0.10:5061"),
+            "{note}"
+        );
+
+        // Another port, or other faults, is another SUT.
+        let mut other = read_summary(&dirs[2].join("summary.json")).unwrap();
+        other.sut.access_edge_address = "127.93.0.10:5062".to_owned();
+        write_summary(&dirs[2].join("summary.json"), &other).unwrap();
+        let err = merge_reports(&dirs, &root.path().join("o2")).unwrap_err();
+        assert!(err.to_string().contains("different SUTs"), "{err}");
+    }
+
+    #[test]
     fn overlapping_or_mismatched_shards_are_refused() {
         let root = tempfile::tempdir().unwrap();
         let (a, b, c) = (
@@ -236,6 +309,19 @@ mod tests {
         other.sut.faults = vec!["no-record-route".to_owned()];
         write_summary(&c.join("summary.json"), &other).unwrap();
         let err = merge_reports(&[a.clone(), c], &root.path().join("o2")).unwrap_err();
+        assert!(err.to_string().contains("different SUTs"), "{err}");
+
+        // A staging Edge at another address is another SUT.
+        let d = root.path().join("d");
+        let mut staging = shard_report(&d, &[4]);
+        staging.sut.kind = "staging-sandwich".to_owned();
+        let mut first_staging = read_summary(&a.join("summary.json")).unwrap();
+        first_staging.sut.kind = "staging-sandwich".to_owned();
+        first_staging.sut.access_edge_address = "192.0.2.10:5061".to_owned();
+        write_summary(&a.join("summary.json"), &first_staging).unwrap();
+        staging.sut.access_edge_address = "192.0.2.11:5061".to_owned();
+        write_summary(&d.join("summary.json"), &staging).unwrap();
+        let err = merge_reports(&[a.clone(), d], &root.path().join("o3")).unwrap_err();
         assert!(err.to_string().contains("different SUTs"), "{err}");
 
         let err = merge_reports(std::slice::from_ref(&a), &a).unwrap_err();

@@ -219,6 +219,23 @@ pub struct RunRecord {
     /// Added within schema version 1.
     #[serde(default)]
     pub expect_file: Option<String>,
+    /// For a report made by `report merge`: what was merged. Added within
+    /// schema version 1.
+    #[serde(default)]
+    pub merged: Option<MergeInfo>,
+}
+
+/// What `report merge` joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MergeInfo {
+    /// How many reports were merged.
+    pub reports: usize,
+    /// The Access Edge address of each merged report, in input order.
+    pub access_edge_addresses: Vec<String>,
+    /// Why reports with different addresses count as one SUT, when they do
+    /// (shards of the embedded reference Edge run side by side on other
+    /// loopback nets).
+    pub note: Option<String>,
 }
 
 impl RunRecord {

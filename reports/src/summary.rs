@@ -167,6 +167,7 @@ pub(crate) mod tests {
                 ],
             }),
             expect_file: None,
+            merged: None,
         }
     }
 

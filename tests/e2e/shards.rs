@@ -72,3 +72,57 @@ fn two_shards_cover_the_suite_and_merge_into_one_report() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("is in both"));
 }
+
+#[test]
+fn three_shards_side_by_side_on_one_machine_merge_as_one_sut() {
+    let root = tempfile::tempdir().expect("temp dir");
+    // Three processes at once, each on its own loopback net.
+    let children: Vec<_> = (1..=3)
+        .map(|k| {
+            let net = crate::support::test_net(236 + k);
+            binary()
+                .arg("run")
+                .arg("--report-dir")
+                .arg(root.path().join(format!("shard-{k}")))
+                .args(["--embedded-net", &format!("127.{net}.0.0")])
+                .args(["--shard", &format!("{k}/3"), "aol."])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("shard starts")
+        })
+        .collect();
+    for mut child in children {
+        let status = child.wait().expect("shard ends");
+        assert_eq!(status.code(), Some(0));
+    }
+    let merged_dir = root.path().join("merged");
+    let output = binary()
+        .args(["report", "merge"])
+        .args((1..=3).map(|k| root.path().join(format!("shard-{k}"))))
+        .arg("--out")
+        .arg(&merged_dir)
+        .output()
+        .expect("merge runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("one SUT: the embedded reference Edge"), "{stdout}");
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(merged_dir.join("summary.json")).expect("merged summary"),
+    )
+    .expect("JSON");
+    let aol: BTreeSet<String> = all_case_ids()
+        .into_iter()
+        .filter(|id| id.starts_with("aol."))
+        .collect();
+    assert_eq!(summary["cases"].as_array().expect("cases").len(), aol.len());
+    assert_eq!(summary["merged"]["reports"], 3);
+    let note = summary["merged"]["note"].as_str().expect("note");
+    assert!(note.contains("on 3 loopback nets"), "{note}");
+    let html = std::fs::read_to_string(merged_dir.join("index.html")).expect("html");
+    assert!(html.contains("merged from 3 reports (one SUT"), "one SUT note in the HTML");
+}

@@ -196,6 +196,7 @@ fn init_writes_a_file_that_loads_and_holds_for_its_own_run() {
         ],
         invocation: None,
         expect_file: None,
+        merged: None,
     };
     let text = expectations_from_report(&run);
     assert!(!text.contains("aol.sip.options"), "{text}");
