@@ -110,7 +110,10 @@ fn three_shards_side_by_side_on_one_machine_merge_as_one_sut() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("one SUT: the embedded reference Edge"), "{stdout}");
+    assert!(
+        stdout.contains("one SUT: the embedded reference Edge"),
+        "{stdout}"
+    );
     let summary: Value = serde_json::from_str(
         &std::fs::read_to_string(merged_dir.join("summary.json")).expect("merged summary"),
     )
@@ -124,5 +127,8 @@ fn three_shards_side_by_side_on_one_machine_merge_as_one_sut() {
     let note = summary["merged"]["note"].as_str().expect("note");
     assert!(note.contains("on 3 loopback nets"), "{note}");
     let html = std::fs::read_to_string(merged_dir.join("index.html")).expect("html");
-    assert!(html.contains("merged from 3 reports (one SUT"), "one SUT note in the HTML");
+    assert!(
+        html.contains("merged from 3 reports (one SUT"),
+        "one SUT note in the HTML"
+    );
 }
