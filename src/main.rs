@@ -20,9 +20,11 @@ use picharness_harness::shard::Shard;
 use picharness_harness::sip_lint::lint_inputs;
 use picharness_harness::topology::EmbeddedAddresses;
 use picharness_harness::topology::{ACCESS_EDGE_FQDN, SUT_DOMAIN};
-use picharness_harness::topology::{AvDialects, AvOptions, ExternalAv, MAX_RTP_SECONDS};
+use picharness_harness::topology::{
+    AvDialects, AvOptions, ExternalAv, MAX_EXPIRY_WAIT_SECS, MAX_RTP_SECONDS,
+};
 use picharness_simulators::av::TurnCredentials;
-use picharness_simulators::edge::Fault;
+use picharness_simulators::edge::{Fault, Variant};
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
 #[derive(Parser)]
@@ -40,6 +42,11 @@ enum Command {
         /// Turn on a fault switch of the reference Edge (repeatable); see `picharness faults`.
         #[arg(long = "sut-fault", value_name = "NAME")]
         sut_faults: Vec<Fault>,
+        /// Run the reference Edge in a conformant variant (repeatable): `addresses`
+        /// (Via and Record-Route carry IP addresses, not FQDNs), `no-alias` (a
+        /// peer's Via alias is ignored). Verdicts must be those of a good run.
+        #[arg(long = "sut-variant", value_name = "NAME")]
+        sut_variants: Vec<Variant>,
         /// Where summary.json, junit.xml and cases/<id>/ go.
         #[arg(long, value_name = "DIR", default_value = "picharness-report")]
         report_dir: PathBuf,
@@ -262,6 +269,12 @@ struct AvArgs {
     /// Length of the av.media.rtp-stream stream in seconds (default 2).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RTP_SECONDS)))]
     rtp_seconds: Option<u32>,
+    /// The longest allocation lifetime av.turn.allocation-expiry waits out, in
+    /// seconds (default 3). An A/V Edge that grants more (coturn grants 600 s)
+    /// leaves the case inconclusive unless this is raised; the case then
+    /// takes about 1.6 times the granted lifetime.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(3..=i64::from(MAX_EXPIRY_WAIT_SECS)))]
+    av_expiry_wait: Option<u32>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -287,6 +300,7 @@ impl AvArgs {
             disabled: self.no_av,
             external,
             rtp_seconds: self.rtp_seconds,
+            expiry_wait_secs: self.av_expiry_wait,
             dialects: self.av_dialect.map(|d| AvDialects {
                 standard: !matches!(d, AvDialectArg::MsTurn),
                 ms_turn: !matches!(d, AvDialectArg::Standard),
@@ -306,6 +320,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run {
             sut_faults,
+            sut_variants,
             report_dir,
             scenarios,
             embedded_net,
@@ -320,6 +335,7 @@ fn main() -> ExitCode {
             scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
             report_dir,
             faults: sut_faults,
+            variants: sut_variants,
             embedded_base: embedded_net,
             shard,
             av: (*av).options(),

@@ -18,7 +18,7 @@ use picharness_reports::{
     Attempt, CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals,
     Verdict, redact_argv,
 };
-use picharness_simulators::edge::{Fault, FaultSet};
+use picharness_simulators::edge::{Fault, FaultSet, Variant, VariantSet};
 use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub scenarios_dir: PathBuf,
     pub report_dir: PathBuf,
     pub faults: Vec<Fault>,
+    /// Conformant variants of the reference Edge (`--sut-variant`).
+    pub variants: Vec<Variant>,
     /// The /16 the embedded topology's loopback addresses come from.
     pub embedded_base: Ipv4Addr,
     /// Run only this slice of the cases (`--shard K/N`).
@@ -131,9 +133,9 @@ pub fn run(mut options: RunOptions) -> u8 {
         },
         None => None,
     };
-    if config.is_some() && !options.faults.is_empty() {
+    if config.is_some() && (!options.faults.is_empty() || !options.variants.is_empty()) {
         eprintln!(
-            "picharness: --sut-fault switches the embedded reference Edge; it has no meaning with --config"
+            "picharness: --sut-fault and --sut-variant switch the embedded reference Edge; they have no meaning with --config"
         );
         return EXIT_CANNOT_START;
     }
@@ -210,6 +212,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         None => runtime.block_on(Topology::embedded(
             catalogue.profiles.clone(),
             faults,
+            VariantSet::new(options.variants.iter().copied()),
             addresses,
         )),
     };
@@ -334,6 +337,10 @@ fn invocation(options: &RunOptions) -> Invocation {
     for fault in &options.faults {
         rerun.push("--sut-fault".to_owned());
         rerun.push(fault.name().to_owned());
+    }
+    for variant in &options.variants {
+        rerun.push("--sut-variant".to_owned());
+        rerun.push(variant.name().to_owned());
     }
     if options.scenarios_dir != default_scenarios_dir() {
         rerun.push("--scenarios".to_owned());

@@ -21,6 +21,7 @@ use picharness_simulators::actor::{ActorSpec, SipActor};
 use picharness_simulators::dns::{DnsQueryLog, DnsServer, SrvRecord, ZoneData, start_dns_server};
 use picharness_simulators::edge::{
     EdgeConfig, Fault, FaultSet, PoolMember, ProviderRoute, ReferenceEdge, RoutingPolicy,
+    VariantSet,
 };
 use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
@@ -31,7 +32,8 @@ use crate::profile::ProviderProfile;
 
 mod av;
 pub use av::{
-    AvDialects, AvOptions, AvView, ExternalAv, MAX_RTP_SECONDS, STUN_TCP_PORT, STUN_UDP_PORT,
+    AvDialects, AvOptions, AvView, DEFAULT_EXPIRY_WAIT_SECS, ExternalAv, MAX_EXPIRY_WAIT_SECS,
+    MAX_RTP_SECONDS, STUN_TCP_PORT, STUN_UDP_PORT,
 };
 
 /// The SIP port of every federation role.
@@ -315,6 +317,7 @@ impl Topology {
     pub async fn embedded(
         profiles: Vec<ProviderProfile>,
         faults: FaultSet,
+        variants: VariantSet,
         addresses: EmbeddedAddresses,
     ) -> Result<Self, TopologyError> {
         let pki = Arc::new(TestPki::generate("embedded").map_err(pki_error)?);
@@ -391,6 +394,9 @@ impl Topology {
                     .collect(),
                 faults: faults.clone(),
                 options_seen: Default::default(),
+                variants,
+                external_ip: addresses.edge_external(),
+                internal_ip: addresses.edge_internal(),
             },
             identity: edge_identity,
             outbound_identity: edge_outbound_identity,

@@ -7,7 +7,9 @@ mod hop;
 mod routing;
 mod sdp_fault;
 mod server;
+mod variant;
 
 pub use fault::{Fault, FaultSet, UnknownFault};
 pub use routing::{Decision, OptionsSeen, ProviderRoute, RoutingPolicy, Side, Target};
 pub use server::{EdgeConfig, EdgeError, PoolMember, ReferenceEdge};
+pub use variant::{UnknownVariant, Variant, VariantSet};

@@ -33,8 +33,20 @@ impl Drop for Coturn {
 }
 
 pub(crate) fn start_coturn(ip: &str, user: &str, password: &str, ports: (u16, u16)) -> Coturn {
+    start_coturn_with(ip, user, password, ports, &[])
+}
+
+/// coturn with further command-line options (its own lifetimes, ...).
+pub(crate) fn start_coturn_with(
+    ip: &str,
+    user: &str,
+    password: &str,
+    ports: (u16, u16),
+    extra: &[&str],
+) -> Coturn {
     let dir = tempfile::tempdir().expect("temp dir");
     let child = Command::new("turnserver")
+        .args(extra)
         .args([
             "-n",
             "--no-cli",
@@ -99,9 +111,10 @@ fn every_av_case_passes_against_coturn() {
     let verdicts = run.verdicts();
     assert_eq!(verdicts.len(), av_case_count(), "{verdicts:?}");
     for (id, (verdict, reason)) in &verdicts {
-        // coturn speaks standard TURN only: the MS-TURN cases do not apply;
-        // it grants 600 s for a requested 2 s LIFETIME, too long for the
-        // expiry case to wait out, so that case cannot judge it.
+        // coturn speaks standard TURN only: the MS-TURN cases do not apply.
+        // It grants 600 s for a requested 2 s LIFETIME (RFC 5766 §6.2 lets it):
+        // AV-10 applies but the run does not wait that long, so the expiry
+        // case is inconclusive, not skipped, and says how to wait it out.
         let expected = if id.starts_with("av.msturn.") {
             "skipped"
         } else if id == "av.turn.allocation-expiry" {
@@ -112,6 +125,7 @@ fn every_av_case_passes_against_coturn() {
         assert_eq!(verdict, expected, "{id} against coturn: {reason}");
         if id == "av.turn.allocation-expiry" {
             assert!(reason.contains("granted 600 s"), "{reason}");
+            assert!(reason.contains("--av-expiry-wait 600"), "{reason}");
         }
     }
     let (_, relay) = &verdicts["av.turn.relay-range"];
@@ -120,6 +134,46 @@ fn every_av_case_passes_against_coturn() {
         "relayed on coturn's address: {relay}"
     );
     assert_eq!(run.code(), Some(0));
+}
+
+/// The opt-in long form: coturn capped at a 5 s lifetime grants 5 s, more
+/// than the default wait of 3 s (inconclusive), and `--av-expiry-wait 5`
+/// waits it out and judges it (pass: coturn frees expired allocations).
+#[test]
+fn av_expiry_wait_judges_a_lifetime_longer_than_the_default_wait() {
+    let ip = format!("127.{}.0.50", test_net(210));
+    let _coturn = start_coturn_with(
+        &ip,
+        "messenger-av",
+        "coturn-test-pw",
+        (50_000, 59_999),
+        &["--max-allocate-lifetime=5"],
+    );
+    let udp = format!("{ip}:3478");
+    let base = [
+        "--av-udp",
+        udp.as_str(),
+        "--av-tcp",
+        udp.as_str(),
+        "--av-username",
+        "messenger-av",
+        "--av-password",
+        "coturn-test-pw",
+        "--av-dialect",
+        "standard",
+        "--exact",
+        "av.turn.allocation-expiry",
+    ];
+    let short = run_suite(210, &base);
+    let (verdict, reason) = &short.verdicts()["av.turn.allocation-expiry"];
+    assert_eq!(verdict, "inconclusive", "{reason}");
+    assert!(reason.contains("granted 5 s"), "{reason}");
+    let mut long = base.to_vec();
+    long.extend(["--av-expiry-wait", "5"]);
+    let waited = run_suite(210, &long);
+    let (verdict, reason) = &waited.verdicts()["av.turn.allocation-expiry"];
+    assert_eq!(verdict, "pass", "{reason}");
+    assert!(reason.contains("granted 5 s"), "{reason}");
 }
 
 #[test]

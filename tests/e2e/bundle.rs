@@ -10,7 +10,10 @@ use crate::support::{binary, run_suite};
 #[test]
 fn the_evidence_bundle_reproduces_the_failure() {
     let case = "messenger.im.inbound";
-    let run = run_suite(151, &["--sut-fault", "no-record-route", "--exact", case]);
+    let run = run_suite(
+        151,
+        &["--sut-fault", "ignore-max-forwards", "--exact", case],
+    );
     assert_eq!(run.verdicts()[case].0, "fail", "{}", run.stdout());
     let out_dir = tempfile::tempdir().expect("temp dir");
     let bundle = out_dir.path().join("bug.tar.gz");
@@ -71,7 +74,7 @@ fn the_evidence_bundle_reproduces_the_failure() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).expect("case.json"))
             .expect("case.json is JSON");
     assert_eq!(facts["case"]["verdict"], "fail");
-    assert_eq!(facts["sut"]["faults"][0], "no-record-route");
+    assert_eq!(facts["sut"]["faults"][0], "ignore-max-forwards");
     let readme = std::fs::read_to_string(dir.join("README.txt")).expect("README");
     assert!(
         readme.contains("reason         MESSAGE sip:lync-messenger-im-inbound"),

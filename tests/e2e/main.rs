@@ -25,3 +25,4 @@ mod shards;
 mod sip_lint;
 mod staging_config;
 mod terminal;
+mod variants;

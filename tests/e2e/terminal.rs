@@ -45,7 +45,7 @@ fn plain_output_has_no_colour_codes_and_lists_non_passing_cases() {
         154,
         &[
             "--sut-fault",
-            "no-record-route",
+            "ignore-max-forwards",
             "--exact",
             "aol.im.inbound",
         ],

@@ -19,7 +19,7 @@ use rustls_pki_types::CertificateDer;
 
 mod av;
 mod av_call;
-mod av_expiry;
+pub(crate) mod av_expiry;
 mod dns;
 mod ms_turn;
 mod ms_turn_relay;

@@ -72,6 +72,8 @@ pub(crate) struct CaseRun<'a> {
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     /// What checks found that the pass reason should say (how the Edge refused, ...).
     findings: Vec<String>,
+    /// What the case observed that its requirement does not judge.
+    observations: Vec<String>,
     /// UDP datagrams recorded at the harness's A/V sockets.
     pub(crate) av_datagrams: picharness_simulators::av::DatagramLog,
     /// Measurements a passing case reports after its reason (loss, jitter, ...).
@@ -140,8 +142,31 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     if outcome.verdict == Verdict::Pass && !run.details.is_empty() {
         outcome.reason = format!("{}; {}", outcome.reason, run.details.join("; "));
     }
+    if outcome.verdict == Verdict::Pass && !run.observations.is_empty() {
+        outcome.reason = format!(
+            "{}; observation: {}",
+            outcome.reason,
+            run.observations.join("; observation: ")
+        );
+    }
+    outcome.observations = std::mem::take(&mut run.observations);
     let artifacts = run.finish();
     (outcome, artifacts)
+}
+
+/// Time a case gets beyond its own timeout because the run asked a check
+/// to wait longer: `--av-expiry-wait` for the allocation expiry check.
+fn extra_time(topology: &Topology, case: &Case) -> Duration {
+    let waits_for_expiry = case.steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::Check(crate::scenario::CheckKind::TurnAllocationExpiry)
+        )
+    });
+    match &topology.av {
+        Some(view) if waits_for_expiry => checks::av_expiry::extra_time(view.expiry_wait_secs),
+        _ => Duration::ZERO,
+    }
 }
 
 /// Why the case does not apply: a provider it uses whose profile lacks a
@@ -226,7 +251,7 @@ impl<'a> CaseRun<'a> {
         Self {
             topology,
             vars,
-            deadline: Instant::now() + case.timeout,
+            deadline: Instant::now() + case.timeout + extra_time(topology, case),
             inbox_tx,
             inbox,
             client_connections: HashMap::new(),
@@ -248,6 +273,7 @@ impl<'a> CaseRun<'a> {
             transcript: Vec::new(),
             certificates: Vec::new(),
             findings: Vec::new(),
+            observations: Vec::new(),
             av_datagrams: picharness_simulators::av::DatagramLog::default(),
             details: Vec::new(),
             started: SystemTime::now(),
@@ -281,6 +307,32 @@ impl<'a> CaseRun<'a> {
             remote: None,
             text: text.into(),
         });
+    }
+
+    /// Records something the requirement does not judge: in the
+    /// transcript now, and with the verdict at the end.
+    pub(crate) fn observe(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        self.note(format!("observation: {text}"));
+        self.observations.push(text);
+    }
+
+    /// The Edge's names and the addresses of its listeners: what a header
+    /// naming "the Edge" may hold.
+    pub(crate) fn edge_hosts(&self) -> Vec<String> {
+        let sut = &self.topology.sut;
+        let mut hosts = vec![sut.access_edge_fqdn.clone(), sut.internal_fqdn.clone()];
+        let addresses = sut
+            .pool_members
+            .iter()
+            .chain([&sut.external, &sut.internal])
+            .map(|a| a.ip().to_string());
+        for address in addresses {
+            if !hosts.contains(&address) {
+                hosts.push(address);
+            }
+        }
+        hosts
     }
 
     pub(crate) fn remember_connection(&mut self, record: &ConnectionRecord, id: u64) {

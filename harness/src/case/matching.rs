@@ -1,7 +1,7 @@
 //! Judging a received message against a step's expectation, with reasons
 //! that name the symptom.
 
-use picharness_wire::sip::SipMessage;
+use picharness_wire::sip::{NameAddr, SipMessage, SipUri, Via};
 
 use crate::scenario::template_substitute;
 use crate::scenario::{HeaderExpectation, MessageExpectation, TemplateVars};
@@ -19,85 +19,201 @@ pub(crate) fn is_expected_kind(expectation: &MessageExpectation, message: &SipMe
     }
 }
 
-/// Checks the header rules; returns the first broken one as a sentence.
+/// What a rule needs to know besides the message.
+pub(crate) struct RuleContext<'a> {
+    pub(crate) vars: &'a TemplateVars,
+    /// The Edge's names and listener addresses (`names_edge`).
+    pub(crate) edge_hosts: &'a [String],
+    /// The topmost Via branch of the latest request of a method the actor
+    /// received (`same_branch_as`).
+    pub(crate) branch_of: &'a dyn Fn(&str) -> Option<String>,
+}
+
+fn rules_of(expectation: &MessageExpectation) -> &[HeaderExpectation] {
+    match expectation {
+        MessageExpectation::Request { headers, .. }
+        | MessageExpectation::Response { headers, .. }
+        | MessageExpectation::Refusal { headers } => headers,
+        MessageExpectation::Pong => &[],
+    }
+}
+
+/// Checks the header rules the requirement makes; returns the first broken
+/// one as a sentence. `observe` rules are left to [`observations`].
 pub(crate) fn header_problem(
     expectation: &MessageExpectation,
     message: &SipMessage,
     actor: &str,
-    vars: &TemplateVars,
+    context: &RuleContext<'_>,
 ) -> Option<String> {
-    let rules = match expectation {
-        MessageExpectation::Request { headers, .. }
-        | MessageExpectation::Response { headers, .. }
-        | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong => return None,
-    };
+    rules_of(expectation)
+        .iter()
+        .find_map(|rule| rule_problem(rule, message, actor, context))
+}
+
+/// The `observe` rules (other than connection reuse, which the runner
+/// judges) that do not hold, each as a sentence.
+pub(crate) fn observations(
+    expectation: &MessageExpectation,
+    message: &SipMessage,
+    actor: &str,
+    context: &RuleContext<'_>,
+) -> Vec<String> {
+    rules_of(expectation)
+        .iter()
+        .filter_map(|rule| match rule {
+            HeaderExpectation::Observe(inner) => rule_problem(inner, message, actor, context),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The host a header value names: a Via's sent-by host, or the host of the
+/// URI of a name-addr (Record-Route, Route, Contact) or of a bare URI.
+pub(crate) fn host_of(name: &str, value: &str) -> Option<String> {
+    if name.eq_ignore_ascii_case("via") || name.eq_ignore_ascii_case("v") {
+        return Via::parse(value).ok().map(|via| via.host);
+    }
+    let uri = NameAddr::parse(value).map_or_else(|| value.trim().to_owned(), |n| n.uri);
+    SipUri::parse(&uri).ok().map(|uri| uri.host)
+}
+
+fn rule_problem(
+    rule: &HeaderExpectation,
+    message: &SipMessage,
+    actor: &str,
+    context: &RuleContext<'_>,
+) -> Option<String> {
     let what = message.summary();
-    for rule in rules {
-        match rule {
-            HeaderExpectation::Present(name) if message.headers.count(name) == 0 => {
-                return Some(format!("{what} reached {actor} without a {name} header"));
-            }
-            HeaderExpectation::Absent(name) if message.headers.count(name) > 0 => {
+    let vars = context.vars;
+    match rule {
+        HeaderExpectation::Present(name) if message.headers.count(name) == 0 => {
+            Some(format!("{what} reached {actor} without a {name} header"))
+        }
+        HeaderExpectation::Absent(name) if message.headers.count(name) > 0 => Some(format!(
+            "{what} reached {actor} with a {name} header it must not carry"
+        )),
+        HeaderExpectation::Contains { name, needle } => {
+            let needle = template_substitute(needle, vars);
+            let values = message.headers.values(name);
+            if values.is_empty() {
                 return Some(format!(
-                    "{what} reached {actor} with a {name} header it must not carry"
+                    "{what} reached {actor} without a {name} header (expected one containing {needle:?})"
                 ));
             }
-            HeaderExpectation::Contains { name, needle } => {
-                let needle = template_substitute(needle, vars);
-                let values = message.headers.values(name);
-                if values.is_empty() {
-                    return Some(format!(
-                        "{what} reached {actor} without a {name} header (expected one containing {needle:?})"
-                    ));
-                }
-                if !values.iter().any(|v| v.contains(&needle)) {
-                    return Some(format!(
-                        "{what} reached {actor} with {name}: {} (expected a value containing {needle:?})",
-                        values.join(", ")
-                    ));
-                }
-            }
-            HeaderExpectation::FirstContains { name, needle } => {
-                let needle = template_substitute(needle, vars);
-                match message.headers.values(name).first() {
-                    None => {
-                        return Some(format!(
-                            "{what} reached {actor} without a {name} header (expected the topmost to contain {needle:?})"
-                        ));
-                    }
-                    Some(top) if !top.contains(&needle) => {
-                        return Some(format!(
-                            "{what} reached {actor} with topmost {name}: {top} (expected it to contain {needle:?})"
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            HeaderExpectation::Count { name, count } => {
-                let values = message.headers.values(name);
-                if values.len() != *count {
-                    return Some(format!(
-                        "{what} reached {actor} with {} {name} value(s) [{}], expected {count}",
-                        values.len(),
-                        values.join(", ")
-                    ));
-                }
-            }
-            HeaderExpectation::BodyContains(needle) => {
-                let needle = template_substitute(needle, vars);
-                let body = String::from_utf8_lossy(&message.body);
-                if !body.contains(&needle) {
-                    let shown: String = body.chars().take(120).collect();
-                    return Some(format!(
-                        "{what} reached {actor} with a body lacking {needle:?} (body starts {shown:?})"
-                    ));
-                }
-            }
-            _ => {}
+            (!values.iter().any(|v| v.contains(&needle))).then(|| {
+                format!(
+                    "{what} reached {actor} with {name}: {} (expected a value containing {needle:?})",
+                    values.join(", ")
+                )
+            })
         }
+        HeaderExpectation::FirstContains { name, needle } => {
+            let needle = template_substitute(needle, vars);
+            match message.headers.values(name).first() {
+                None => Some(format!(
+                    "{what} reached {actor} without a {name} header (expected the topmost to contain {needle:?})"
+                )),
+                Some(top) if !top.contains(&needle) => Some(format!(
+                    "{what} reached {actor} with topmost {name}: {top} (expected it to contain {needle:?})"
+                )),
+                Some(_) => None,
+            }
+        }
+        HeaderExpectation::Count { name, count } => {
+            let values = message.headers.values(name);
+            (values.len() != *count).then(|| {
+                format!(
+                    "{what} reached {actor} with {} {name} value(s) [{}], expected {count}",
+                    values.len(),
+                    values.join(", ")
+                )
+            })
+        }
+        HeaderExpectation::BodyContains(needle) => {
+            let needle = template_substitute(needle, vars);
+            let body = String::from_utf8_lossy(&message.body);
+            (!body.contains(&needle)).then(|| {
+                let shown: String = body.chars().take(120).collect();
+                format!(
+                    "{what} reached {actor} with a body lacking {needle:?} (body starts {shown:?})"
+                )
+            })
+        }
+        HeaderExpectation::NamesEdge(name) => {
+            let Some(top) = message
+                .headers
+                .values(name)
+                .first()
+                .map(|v| (*v).to_owned())
+            else {
+                return Some(format!(
+                    "{what} reached {actor} without a {name} header (expected one naming the Edge)"
+                ));
+            };
+            let host = host_of(name, &top);
+            let names_edge = host.as_ref().is_some_and(|host| {
+                context
+                    .edge_hosts
+                    .iter()
+                    .any(|edge| edge.eq_ignore_ascii_case(host))
+            });
+            (!names_edge).then(|| {
+                format!(
+                    "{what} reached {actor} with topmost {name}: {top} (expected its host to be the Edge: one of {})",
+                    context.edge_hosts.join(", ")
+                )
+            })
+        }
+        HeaderExpectation::FirstHost { name, host } => {
+            let wanted = template_substitute(host, vars);
+            let Some(top) = message
+                .headers
+                .values(name)
+                .first()
+                .map(|v| (*v).to_owned())
+            else {
+                return Some(format!(
+                    "{what} reached {actor} without a {name} header (expected the topmost to name {wanted})"
+                ));
+            };
+            let found = host_of(name, &top);
+            (!found.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&wanted))).then(|| {
+                format!(
+                    "{what} reached {actor} with topmost {name}: {top}, naming {} rather than {wanted}",
+                    found.as_deref().unwrap_or("no host")
+                )
+            })
+        }
+        HeaderExpectation::SameBranchAs(method) => {
+            let Some(original) = (context.branch_of)(method) else {
+                return Some(format!(
+                    "{what} reached {actor}, but {actor} has received no {method} whose branch it could share"
+                ));
+            };
+            match message.top_via_branch() {
+                Some(branch) if branch == original => None,
+                found => Some(format!(
+                    "{what} reached {actor} with Via branch {} (expected {original}, the branch of the {method} it belongs to)",
+                    found.unwrap_or("(none)")
+                )),
+            }
+        }
+        HeaderExpectation::AtMost { name, max } => {
+            let Some(value) = message.headers.first(name) else {
+                return Some(format!(
+                    "{what} reached {actor} without a {name} header (expected a value of at most {max})"
+                ));
+            };
+            match value.trim().parse::<u64>() {
+                Ok(n) if n <= *max => None,
+                _ => Some(format!(
+                    "{what} reached {actor} with {name}: {value} (expected at most {max})"
+                )),
+            }
+        }
+        _ => None,
     }
-    None
 }
 
 /// How an arrived body differs from the sent one, naming the first line
@@ -151,5 +267,80 @@ pub(crate) fn describe(expectation: &MessageExpectation) -> String {
             "a refusal (a final response of 300 or more, or the connection closed)".to_owned()
         }
         MessageExpectation::Pong => "a CRLF keep-alive pong".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACK: &[u8] = b"ACK sip:bob@pool.contoso.test SIP/2.0\r\n\
+Via: SIP/2.0/TLS 127.80.0.11:5061;branch=z9hG4bK-edge-1\r\n\
+Record-Route: <sip:127.80.0.11:5061;transport=tls;lr>\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:al@hotmail.com>;tag=a1\r\n\
+To: <sip:bob@contoso.test>;tag=p\r\n\
+Call-ID: c1\r\n\
+CSeq: 7 ACK\r\n\
+Content-Length: 0\r\n\r\n";
+
+    fn judge(rule: HeaderExpectation, branch: Option<&str>) -> Option<String> {
+        let message = SipMessage::parse(ACK).expect("parses");
+        let edge_hosts = [
+            "sip.contoso.test".to_owned(),
+            "edge-int.contoso.test".to_owned(),
+            "127.80.0.10".to_owned(),
+            "127.80.0.11".to_owned(),
+        ];
+        let mut vars = TemplateVars::default();
+        vars.set("sut.internal_fqdn", "edge-int.contoso.test");
+        let branch_of = |_: &str| branch.map(str::to_owned);
+        let context = RuleContext {
+            vars: &vars,
+            edge_hosts: &edge_hosts,
+            branch_of: &branch_of,
+        };
+        rule_problem(&rule, &message, "pool", &context)
+    }
+
+    #[test]
+    fn an_edge_named_by_address_is_the_edge_but_not_its_fqdn() {
+        for name in ["Via", "Record-Route"] {
+            assert_eq!(
+                judge(HeaderExpectation::NamesEdge(name.to_owned()), None),
+                None
+            );
+            let problem = judge(
+                HeaderExpectation::FirstHost {
+                    name: name.to_owned(),
+                    host: "{sut.internal_fqdn}".to_owned(),
+                },
+                None,
+            )
+            .expect("an address is not the FQDN");
+            assert!(
+                problem.contains("naming 127.80.0.11 rather than edge-int.contoso.test"),
+                "{problem}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hop_by_hop_ack_is_judged_by_its_branch_not_its_host() {
+        let rule = || HeaderExpectation::SameBranchAs("INVITE".to_owned());
+        assert_eq!(judge(rule(), Some("z9hG4bK-edge-1")), None);
+        let other = judge(rule(), Some("z9hG4bK-other")).expect("another branch");
+        assert!(other.contains("expected z9hG4bK-other"), "{other}");
+        assert!(judge(rule(), None).is_some(), "no INVITE to compare with");
+    }
+
+    #[test]
+    fn at_most_accepts_lower_values_only() {
+        let rule = |max| HeaderExpectation::AtMost {
+            name: "Max-Forwards".to_owned(),
+            max,
+        };
+        assert_eq!(judge(rule(70), None), None);
+        assert!(judge(rule(69), None).is_some());
     }
 }

@@ -9,6 +9,9 @@ pub struct Outcome {
     pub reason: String,
     /// "N: description" of the step that decided a non-pass verdict.
     pub failed_step: Option<String>,
+    /// What the case saw that its requirement does not judge (a rule under
+    /// `observe`, "record either" behaviour): reported, never a fail.
+    pub observations: Vec<String>,
 }
 
 impl Outcome {
@@ -17,6 +20,7 @@ impl Outcome {
             verdict: Verdict::Pass,
             reason: reason.into(),
             failed_step: None,
+            observations: Vec::new(),
         }
     }
 
@@ -25,6 +29,7 @@ impl Outcome {
             verdict,
             reason: reason.into(),
             failed_step: None,
+            observations: Vec::new(),
         }
     }
 

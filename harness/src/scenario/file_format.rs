@@ -82,6 +82,35 @@ pub(crate) struct StepFile {
     /// previous message came on.
     #[serde(default)]
     pub(crate) same_connection: bool,
+    /// Headers whose topmost value must name the Edge (an FQDN or an
+    /// address of the Edge).
+    #[serde(default)]
+    pub(crate) names_edge: Vec<Spanned<String>>,
+    /// Header name to the (templated) host its topmost value must name.
+    #[serde(default)]
+    pub(crate) first_value_host: BTreeMap<String, Spanned<String>>,
+    /// A method: the message's Via branch must be the topmost Via branch of
+    /// the latest request of that method the actor received.
+    pub(crate) same_branch_as: Option<Spanned<String>>,
+    /// Header name to the largest number its value may hold.
+    #[serde(default)]
+    pub(crate) value_at_most: BTreeMap<String, Spanned<u64>>,
+    /// Rules the requirement does not make: when one does not hold, the case
+    /// records an observation instead of failing.
+    pub(crate) observe: Option<Spanned<ObserveFile>>,
     /// What the step is for, shown in reports.
     pub(crate) note: Option<String>,
+}
+
+/// The rules an `observe` table may hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ObserveFile {
+    /// Header name to the (templated) host its topmost value should name.
+    #[serde(default)]
+    pub(crate) first_value_host: BTreeMap<String, Spanned<String>>,
+    /// The message should arrive on the connection the actor's previous
+    /// message came on.
+    #[serde(default)]
+    pub(crate) same_connection: bool,
 }

@@ -411,7 +411,12 @@ fn parse_step(
         || !step.value_count.is_empty()
         || !step.body_contains.is_empty()
         || step.body_as_sent_by.is_some()
-        || step.same_connection;
+        || step.same_connection
+        || !step.names_edge.is_empty()
+        || !step.first_value_host.is_empty()
+        || step.same_branch_as.is_some()
+        || !step.value_at_most.is_empty()
+        || step.observe.is_some();
     if has_header_rules && step.expect.is_none() {
         return ctx.error(
             Some(spanned.span()),
@@ -545,6 +550,58 @@ fn parse_step(
         }
         if step.same_connection {
             headers.push(HeaderExpectation::SameConnection);
+        }
+        for name in &step.names_edge {
+            headers.push(HeaderExpectation::NamesEdge(name.get_ref().clone()));
+        }
+        for (name, host) in &step.first_value_host {
+            check_variables(ctx, host, &field(&format!("first_value_host.{name}")))?;
+            headers.push(HeaderExpectation::FirstHost {
+                name: name.clone(),
+                host: host.get_ref().clone(),
+            });
+        }
+        if let Some(method) = &step.same_branch_as {
+            if method.get_ref().is_empty()
+                || !method.get_ref().bytes().all(|b| b.is_ascii_uppercase())
+            {
+                return ctx.at(
+                    method,
+                    field("same_branch_as"),
+                    "same_branch_as names an upper-case method",
+                );
+            }
+            headers.push(HeaderExpectation::SameBranchAs(method.get_ref().clone()));
+        }
+        for (name, max) in &step.value_at_most {
+            headers.push(HeaderExpectation::AtMost {
+                name: name.clone(),
+                max: *max.get_ref(),
+            });
+        }
+        if let Some(observe) = &step.observe {
+            let rules = observe.get_ref();
+            if rules.first_value_host.is_empty() && !rules.same_connection {
+                return ctx.at(observe, field("observe"), "observe holds no rule");
+            }
+            for (name, host) in &rules.first_value_host {
+                check_variables(
+                    ctx,
+                    host,
+                    &field(&format!("observe.first_value_host.{name}")),
+                )?;
+                headers.push(HeaderExpectation::Observe(Box::new(
+                    HeaderExpectation::FirstHost {
+                        name: name.clone(),
+                        host: host.get_ref().clone(),
+                    },
+                )));
+            }
+            if rules.same_connection {
+                headers.push(HeaderExpectation::Observe(Box::new(
+                    HeaderExpectation::SameConnection,
+                )));
+            }
         }
         let text = expect.get_ref().trim();
         let expectation = match text.split_once(' ') {
@@ -744,6 +801,44 @@ expect = "response 2xx"
                 headers: vec![]
             })
         );
+    }
+
+    #[test]
+    fn edge_naming_branch_bound_and_observe_rules_load() {
+        let rules = "has_headers = [\"Record-Route\"]\nnames_edge = [\"Record-Route\"]\nsame_branch_as = \"INVITE\"\nvalue_at_most = { \"Max-Forwards\" = 69 }\nobserve = { first_value_host = { \"Record-Route\" = \"{sut.fqdn}\" }, same_connection = true }";
+        let text = GOOD.replace("has_headers = [\"Record-Route\"]", rules);
+        let case = parse_case(Path::new("g.toml"), &text, &providers()).expect("loads");
+        let Action::Expect(MessageExpectation::Request { headers, .. }) = &case.steps[1].action
+        else {
+            panic!("an expect step: {:?}", case.steps[1].action)
+        };
+        for rule in [
+            HeaderExpectation::NamesEdge("Record-Route".to_owned()),
+            HeaderExpectation::SameBranchAs("INVITE".to_owned()),
+            HeaderExpectation::AtMost {
+                name: "Max-Forwards".to_owned(),
+                max: 69,
+            },
+            HeaderExpectation::Observe(Box::new(HeaderExpectation::FirstHost {
+                name: "Record-Route".to_owned(),
+                host: "{sut.fqdn}".to_owned(),
+            })),
+            HeaderExpectation::Observe(Box::new(HeaderExpectation::SameConnection)),
+        ] {
+            assert!(headers.contains(&rule), "{rule:?} missing from {headers:?}");
+        }
+        for (bad, field) in [
+            ("same_branch_as = \"invite\"", "steps[1].same_branch_as"),
+            ("observe = {}", "steps[1].observe"),
+            (
+                "observe = { first_value_host = { \"Via\" = \"{no.such}\" } }",
+                "steps[1].observe.first_value_host.Via",
+            ),
+        ] {
+            let text = GOOD.replace("has_headers = [\"Record-Route\"]", bad);
+            let err = parse_case(Path::new("b.toml"), &text, &providers()).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+        }
     }
 
     #[test]

@@ -82,6 +82,32 @@ pub enum HeaderExpectation {
     /// The message arrived on the same connection as the previous message
     /// this actor received (connection reuse, RFC 5923).
     SameConnection,
+    /// The host of the header's topmost value (a Via sent-by, or the URI of
+    /// a Record-Route, Route or Contact) is the Edge: one of its FQDNs or
+    /// one of its listener addresses. A requirement that says "FQDN/IP"
+    /// (FED-06) or only "the Edge's own Via" (FED-07, SIP-18) is judged
+    /// with this rule.
+    NamesEdge(String),
+    /// The host of the header's topmost value is exactly this (templated)
+    /// name, case-insensitively.
+    FirstHost {
+        name: String,
+        host: String,
+    },
+    /// The message has the Via branch of the topmost Via of the latest
+    /// request of this method the actor received: it belongs to the same
+    /// hop-by-hop transaction (the ACK for a non-2xx final response,
+    /// RFC 3261 §17.1.1.3).
+    SameBranchAs(String),
+    /// The header's first value is a number no greater than this.
+    AtMost {
+        name: String,
+        max: u64,
+    },
+    /// A rule the requirement does not make but the harness reports: when
+    /// it does not hold, the case records a named observation instead of
+    /// failing.
+    Observe(Box<Self>),
 }
 
 /// What kind of message a step waits for, and what it must carry.

@@ -35,7 +35,16 @@ pub struct AvView {
     pub rtp_packets: u32,
     /// Which dialects the A/V Edge is judged in.
     pub dialects: AvDialects,
+    /// The longest allocation lifetime, in seconds, the expiry case waits
+    /// out (default [`DEFAULT_EXPIRY_WAIT_SECS`]; `--av-expiry-wait`).
+    pub expiry_wait_secs: u32,
 }
+
+/// The longest lifetime the expiry case waits out unless told otherwise.
+pub const DEFAULT_EXPIRY_WAIT_SECS: u32 = 3;
+/// The longest lifetime `--av-expiry-wait` may ask the case to wait out
+/// (RFC 5766 §6.2 suggests at most 3600 s).
+pub const MAX_EXPIRY_WAIT_SECS: u32 = 3600;
 
 /// The TURN dialects an A/V Edge is expected to speak; checks of the other
 /// dialect are skipped.
@@ -78,6 +87,8 @@ pub struct AvOptions {
     pub rtp_seconds: Option<u32>,
     /// Dialects to judge (default: both, as the reference A/V Edge speaks both).
     pub dialects: Option<AvDialects>,
+    /// The longest granted lifetime the expiry case waits out, in seconds.
+    pub expiry_wait_secs: Option<u32>,
 }
 
 impl super::Topology {
@@ -100,6 +111,9 @@ impl super::Topology {
         }
         if let Some(seconds) = options.rtp_seconds {
             view.rtp_packets = seconds.clamp(1, MAX_RTP_SECONDS) * 50;
+        }
+        if let Some(seconds) = options.expiry_wait_secs {
+            view.expiry_wait_secs = seconds.clamp(DEFAULT_EXPIRY_WAIT_SECS, MAX_EXPIRY_WAIT_SECS);
         }
     }
 }
@@ -159,6 +173,7 @@ pub(super) async fn start_embedded_av(
             client_ip: addresses.av_client(),
             peer_ip: addresses.av_peer(),
             rtp_packets: DEFAULT_RTP_PACKETS,
+            expiry_wait_secs: DEFAULT_EXPIRY_WAIT_SECS,
             dialects: AvDialects::BOTH,
         };
         match AvEdge::start(AvEdgeConfig {

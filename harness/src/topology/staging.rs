@@ -283,6 +283,7 @@ impl Topology {
             client_ip: av.client_ip,
             peer_ip: av.media_peer_ip,
             rtp_packets: DEFAULT_RTP_PACKETS,
+            expiry_wait_secs: super::av::DEFAULT_EXPIRY_WAIT_SECS,
             dialects: av.dialects,
         });
 

@@ -46,7 +46,9 @@ pub enum Fault {
     /// A non-2xx final response to an INVITE is relayed without the Edge
     /// sending the hop-by-hop ACK downstream.
     NoHopAck,
-    /// A request whose Via already names the Edge is forwarded again instead of refused with 482.
+    /// Merged requests (the Call-ID, From tag and CSeq of a pending request,
+    /// another branch, SIP-20) and requests whose Via already names the Edge
+    /// are forwarded instead of refused with 482.
     NoLoopDetection,
     /// The Lync-only headers are missing: no ms-edge-proxy-message-trust inward, no ms-diagnostics on refusals.
     NoLyncHeaders,
@@ -302,7 +304,7 @@ impl Fault {
                 "Edge relays a non-2xx final response to INVITE without ACKing it downstream"
             }
             Self::NoLoopDetection => {
-                "Edge forwards a request whose Via already names it instead of answering 482"
+                "Edge forwards a merged request (Call-ID, From tag and CSeq of a pending one, new branch) instead of answering 482"
             }
             Self::NoLyncHeaders => {
                 "Edge adds no ms-edge-proxy-message-trust inward and no ms-diagnostics to refusals (lync)"

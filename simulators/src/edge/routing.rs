@@ -3,9 +3,12 @@
 //! whether to answer it or where to forward it and with which changes
 //! (RFC 3261 §16.3 to §16.6).
 
+use std::net::IpAddr;
+
 use picharness_wire::sip::{NameAddr, SipMessage, SipUri};
 
 use super::fault::{Fault, FaultSet};
+use super::variant::{Variant, VariantSet};
 
 /// Which listener a request arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +72,13 @@ pub struct RoutingPolicy {
     pub faults: FaultSet,
     /// Who has sent the Edge an OPTIONS (fault `ignore-first-options`).
     pub options_seen: OptionsSeen,
+    /// Conformant differences switched on for this run.
+    pub variants: VariantSet,
+    /// The external and internal listeners' addresses: Via and Record-Route
+    /// carry them under the `addresses` variant, and Route entries naming
+    /// them are the Edge's own.
+    pub external_ip: IpAddr,
+    pub internal_ip: IpAddr,
 }
 
 /// The providers (by name; the internal side as `""`) that have sent the
@@ -112,6 +122,28 @@ fn has_to_tag(request: &SipMessage) -> bool {
         .is_some_and(|to| to.tag().is_some())
 }
 
+/// What makes two requests "the same request" for merge detection (RFC
+/// 3261 §8.2.2.2): Call-ID, From tag and CSeq, for a request with no To tag
+/// that is neither ACK nor CANCEL (those share the CSeq of their INVITE).
+pub(crate) fn merge_key(request: &SipMessage) -> Option<(String, String, String)> {
+    if has_to_tag(request) || matches!(request.method(), Some("ACK" | "CANCEL") | None) {
+        return None;
+    }
+    let call_id = request.headers.first("call-id")?.trim().to_owned();
+    let from_tag = request
+        .headers
+        .first("from")
+        .and_then(NameAddr::parse)
+        .and_then(|from| from.tag().map(str::to_owned))?;
+    let cseq = request
+        .headers
+        .first("cseq")?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((call_id, from_tag, cseq))
+}
+
 impl RoutingPolicy {
     /// The provider whose federation FQDN a peer certificate names.
     pub fn provider_by_fqdn(&self, names: &[String]) -> Option<&ProviderRoute> {
@@ -126,16 +158,22 @@ impl RoutingPolicy {
             .find(|p| p.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
     }
 
-    fn fqdn_of(&self, side: Side) -> &str {
-        match side {
-            Side::External => &self.external_fqdn,
-            Side::Internal => &self.internal_fqdn,
+    /// How the Edge names itself on `side` in Via and Record-Route: its
+    /// FQDN, or its address under the `addresses` variant.
+    fn host_of(&self, side: Side) -> String {
+        match (side, self.variants.has(Variant::Addresses)) {
+            (Side::External, false) => self.external_fqdn.clone(),
+            (Side::Internal, false) => self.internal_fqdn.clone(),
+            (Side::External, true) => self.external_ip.to_string(),
+            (Side::Internal, true) => self.internal_ip.to_string(),
         }
     }
 
     fn is_edge_host(&self, host: &str) -> bool {
         host.eq_ignore_ascii_case(&self.external_fqdn)
             || host.eq_ignore_ascii_case(&self.internal_fqdn)
+            || host == self.external_ip.to_string()
+            || host == self.internal_ip.to_string()
     }
 
     /// Where a host (a Request-URI or Route host) leads: the pool for the
@@ -372,14 +410,14 @@ impl RoutingPolicy {
                 "Record-Route",
                 format!(
                     "{open}sip:{}:5061;transport=tls;lr{close}",
-                    self.fqdn_of(side)
+                    self.host_of(side)
                 ),
             );
             request.headers.prepend(
                 "Record-Route",
                 format!(
                     "{open}sip:{}:5061;transport=tls;lr{close}",
-                    self.fqdn_of(egress)
+                    self.host_of(egress)
                 ),
             );
         }
@@ -388,7 +426,7 @@ impl RoutingPolicy {
         }
         request.headers.prepend(
             "Via",
-            format!("SIP/2.0/TLS {}:5061;branch={branch}", self.fqdn_of(egress)),
+            format!("SIP/2.0/TLS {}:5061;branch={branch}", self.host_of(egress)),
         );
         Decision::Forward {
             target,
@@ -416,6 +454,9 @@ mod tests {
             }],
             faults,
             options_seen: OptionsSeen::default(),
+            variants: VariantSet::default(),
+            external_ip: IpAddr::from([127, 80, 0, 10]),
+            internal_ip: IpAddr::from([127, 80, 0, 11]),
         }
     }
 
@@ -426,6 +467,29 @@ mod tests {
              Call-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
         );
         SipMessage::parse(text.as_bytes()).expect("test message parses")
+    }
+
+    #[test]
+    fn merge_key_is_call_id_from_tag_and_cseq_of_requests_without_to_tag() {
+        let a = inbound("hotmail.com", 70);
+        let key = merge_key(&a).expect("a MESSAGE without To tag has a merge key");
+        assert_eq!(
+            key,
+            ("c".to_owned(), "1".to_owned(), "1 MESSAGE".to_owned())
+        );
+        let mut other_branch = a.clone();
+        other_branch
+            .headers
+            .set("Via", "SIP/2.0/TLS peer;branch=z9hG4bKb");
+        assert_eq!(merge_key(&other_branch), Some(key));
+        let mut in_dialog = a.clone();
+        in_dialog.headers.set("To", "<sip:bob@contoso.test>;tag=9");
+        assert_eq!(merge_key(&in_dialog), None);
+        let cancel = SipMessage::parse(
+            b"CANCEL sip:bob@contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS p;branch=z9hG4bKa\r\nFrom: <sip:al@hotmail.com>;tag=1\r\nTo: <sip:bob@contoso.test>\r\nCall-ID: c\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n",
+        )
+        .expect("parses");
+        assert_eq!(merge_key(&cancel), None);
     }
 
     #[test]
@@ -452,6 +516,33 @@ mod tests {
             ]
         );
         assert_eq!(request.top_via_branch(), Some("z9hG4bKx"));
+    }
+
+    #[test]
+    fn addresses_variant_names_the_edge_by_address_and_knows_its_own_routes() {
+        let mut policy = policy(FaultSet::default());
+        policy.variants = VariantSet::new([Variant::Addresses]);
+        let d = policy.route(
+            Side::External,
+            Some("messenger"),
+            inbound("hotmail.com", 70),
+            "z9hG4bKx",
+        );
+        let Decision::Forward { request, .. } = d else {
+            panic!("expected forward, got {d:?}")
+        };
+        assert_eq!(
+            request.headers.values("record-route"),
+            vec![
+                "<sip:127.80.0.11:5061;transport=tls;lr>",
+                "<sip:127.80.0.10:5061;transport=tls;lr>"
+            ]
+        );
+        assert_eq!(
+            request.headers.first("via"),
+            Some("SIP/2.0/TLS 127.80.0.11:5061;branch=z9hG4bKx")
+        );
+        assert!(policy.is_edge_host("127.80.0.10"));
     }
 
     #[test]

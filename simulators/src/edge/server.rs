@@ -15,8 +15,9 @@ use tokio_rustls::TlsAcceptor;
 
 use super::fault::Fault;
 use super::hop::{ack_for, cancel_for};
-use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
+use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
 use super::sdp_fault::rewrite_sdp;
+use super::variant::Variant;
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
@@ -314,6 +315,7 @@ async fn serve_connection(
                     && side == Side::External
                     && offers_alias(&message)
                     && !state.policy.faults.has(Fault::NoConnectionReuse)
+                    && !state.policy.variants.has(Variant::NoAlias)
                     && let Ok(mut aliased) = state.aliased.lock()
                 {
                     aliased.insert(name.to_owned(), handle.clone());
@@ -399,6 +401,16 @@ async fn handle_request(
         }
         _ => {}
     }
+    if is_merged_request(state, origin, &request) {
+        let refused = refusal(
+            &request,
+            482,
+            "Loop Detected",
+            Some("a request with this Call-ID, From tag and CSeq is already pending here"),
+        );
+        let _ = origin.send(refused.to_bytes());
+        return;
+    }
     let branch = new_branch();
     let original = request.clone();
     match state.policy.route(side, provider, request, &branch) {
@@ -470,6 +482,30 @@ async fn handle_request(
             }
         }
     }
+}
+
+/// Whether `request` merges with one still pending here: the same
+/// Call-ID, From tag and CSeq, no To tag, but another transaction (RFC 3261
+/// §8.2.2.2, SIP-20). A retransmission (same branch, same connection) is
+/// not a merge.
+fn is_merged_request(state: &EdgeState, origin: &ConnHandle, request: &SipMessage) -> bool {
+    if state.policy.faults.has(Fault::NoLoopDetection) {
+        return false;
+    }
+    let Some(key) = merge_key(request) else {
+        return false;
+    };
+    let branch = request.top_via_branch();
+    state.transactions.lock().is_ok_and(|table| {
+        table.values().any(|pending| {
+            let Some(origin_of_pending) = &pending.origin else {
+                return false;
+            };
+            let same_transaction =
+                origin_of_pending.id == origin.id && pending.request.top_via_branch() == branch;
+            !same_transaction && merge_key(&pending.request).as_ref() == Some(&key)
+        })
+    })
 }
 
 fn handle_response(state: &EdgeState, mut response: SipMessage) {

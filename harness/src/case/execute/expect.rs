@@ -4,22 +4,34 @@
 use picharness_simulators::actor::{ActorEvent, ActorEventKind};
 use picharness_wire::sip::SipMessage;
 
-use super::super::matching::{body_difference, describe, header_problem, is_expected_kind};
+use super::super::matching::{
+    RuleContext, body_difference, describe, header_problem, is_expected_kind, observations,
+};
 use super::super::outcome::Outcome;
 use super::super::sip_validity::{validity_problem, validity_warnings};
 use super::CaseRun;
 use super::dialog::DialogView;
 use crate::scenario::{Actor, HeaderExpectation, MessageExpectation};
 
-/// Whether the expectation asks for connection reuse.
-fn wants_same_connection(expectation: &MessageExpectation) -> bool {
+/// How the expectation judges connection reuse: `Some(false)` requires it,
+/// `Some(true)` only observes it (SIP-14 says "record either"), `None`
+/// leaves it alone.
+fn same_connection_rule(expectation: &MessageExpectation) -> Option<bool> {
     let rules = match expectation {
         MessageExpectation::Request { headers, .. }
         | MessageExpectation::Response { headers, .. }
         | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong => return false,
+        MessageExpectation::Pong => return None,
     };
-    rules.contains(&HeaderExpectation::SameConnection)
+    if rules.contains(&HeaderExpectation::SameConnection) {
+        Some(false)
+    } else if rules.contains(&HeaderExpectation::Observe(Box::new(
+        HeaderExpectation::SameConnection,
+    ))) {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// " (Warning: ...)" when a message explains itself in a Warning header.
@@ -89,9 +101,23 @@ impl CaseRun<'_> {
                             warning_note(&message)
                         )));
                     }
-                    if let Some(problem) = header_problem(expectation, &message, wanted, &self.vars)
-                    {
+                    let edge_hosts = self.edge_hosts();
+                    let branch_of = |method: &str| {
+                        self.last_request_by_method
+                            .get(&(wanted.to_owned(), method.to_owned()))
+                            .and_then(|(request, _)| request.top_via_branch().map(str::to_owned))
+                    };
+                    let context = RuleContext {
+                        vars: &self.vars,
+                        edge_hosts: &edge_hosts,
+                        branch_of: &branch_of,
+                    };
+                    if let Some(problem) = header_problem(expectation, &message, wanted, &context) {
                         return Err(Outcome::fail(problem));
+                    }
+                    let observed = observations(expectation, &message, wanted, &context);
+                    for observation in observed {
+                        self.observe(observation);
                     }
                     if let Some(problem) = self.body_problem(expectation, &message, wanted) {
                         return Err(Outcome::fail(problem));
@@ -106,14 +132,18 @@ impl CaseRun<'_> {
                         .last_connection
                         .insert(event.actor.clone(), event.connection.clone())
                         .map(|c| c.id);
-                    if wants_same_connection(expectation)
+                    if let Some(observe_only) = same_connection_rule(expectation)
                         && previous.is_some_and(|id| id != event.connection.id)
                     {
-                        return Err(Outcome::fail(format!(
+                        let problem = format!(
                             "{} reached {wanted} on a new connection from {} instead of the one its previous message used",
                             message.summary(),
                             event.connection.remote
-                        )));
+                        );
+                        if !observe_only {
+                            return Err(Outcome::fail(problem));
+                        }
+                        self.observe(problem);
                     }
                     let forms_dialog = if message.is_request() {
                         matches!(message.method(), Some("INVITE" | "SUBSCRIBE"))
