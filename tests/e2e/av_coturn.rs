@@ -136,11 +136,13 @@ fn every_av_case_passes_against_coturn() {
     assert_eq!(run.code(), Some(0));
 }
 
-/// The opt-in long form: coturn capped at a 5 s lifetime grants 5 s, more
-/// than the default wait of 3 s (inconclusive), and `--av-expiry-wait 5`
-/// waits it out and judges it (pass: coturn frees expired allocations).
+/// The opt-in long form: coturn capped at a 5 s lifetime grants 5 s on
+/// Allocate, more than the default wait of 3 s (inconclusive). With
+/// `--av-expiry-wait 5` the case takes that lifetime and goes on to the
+/// Refresh, which coturn 4.6 answers with its default 600 s (the cap is not
+/// applied to Refresh): still inconclusive, now naming the Refresh.
 #[test]
-fn av_expiry_wait_judges_a_lifetime_longer_than_the_default_wait() {
+fn av_expiry_wait_accepts_a_lifetime_longer_than_the_default_wait() {
     let ip = format!("127.{}.0.50", test_net(210));
     let _coturn = start_coturn_with(
         &ip,
@@ -172,8 +174,11 @@ fn av_expiry_wait_judges_a_lifetime_longer_than_the_default_wait() {
     long.extend(["--av-expiry-wait", "5"]);
     let waited = run_suite(210, &long);
     let (verdict, reason) = &waited.verdicts()["av.turn.allocation-expiry"];
-    assert_eq!(verdict, "pass", "{reason}");
-    assert!(reason.contains("granted 5 s"), "{reason}");
+    assert_eq!(verdict, "inconclusive", "{reason}");
+    assert!(
+        reason.starts_with("the Refresh granted 600 s"),
+        "the Allocate's 5 s was waited for: {reason}"
+    );
 }
 
 #[test]
