@@ -952,6 +952,18 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "lifetime ran out",
     ),
     (
+        "av-no-relay",
+        &[
+            "av.media.rtp-stream",
+            "av.turn.allocation-expiry",
+            "av.turn.relay-range",
+            "av.turn.relay-roundtrip",
+            "av.turn.relay-roundtrip-tcp",
+            "messenger.av.call",
+        ],
+        "never reached the peer",
+    ),
+    (
         "sdp-rewritten",
         &["messenger.av.call"],
         "not the one messenger sent",
@@ -965,6 +977,16 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
 const FAULT_PHRASE_EXCEPTIONS: &[(&str, &str, &str)] = &[
     ("expired-cert", "aol.tls.peer-sha1-signature", "next hop"),
     ("expired-cert", "yahoo.tls.peer-rsa-1024", "next hop"),
+    (
+        "av-no-relay",
+        "av.media.rtp-stream",
+        "loss through the relay is 100.0%",
+    ),
+    (
+        "av-no-relay",
+        "messenger.av.call",
+        "loss through the relay is 100.0%",
+    ),
 ];
 
 /// Faults whose symptom a requirement only asks to record (SIP-14, FED-10:
@@ -1211,6 +1233,11 @@ fn av_msturn_no_relay_fails_the_msturn_relay_cases() {
 #[test]
 fn av_msturn_tcp_no_relay_fails_the_tcp_relay_case() {
     check_fault(200, "av-msturn-tcp-no-relay");
+}
+
+#[test]
+fn av_no_relay_fails_every_case_that_sends_through_a_standard_relay() {
+    check_fault(192, "av-no-relay");
 }
 
 #[test]

@@ -150,6 +150,7 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         ms_turn_no_relay: faults.has(Fault::AvMsTurnNoRelay),
         ms_turn_tcp_no_relay: faults.has(Fault::AvMsTurnTcpNoRelay),
         no_expiry: faults.has(Fault::AvNoExpiry),
+        no_relay: faults.has(Fault::AvNoRelay),
     }
 }
 

@@ -42,6 +42,10 @@ pub struct AvBehaviour {
     pub ms_turn_tcp_no_relay: bool,
     /// Allocations never expire (their lifetime is not enforced).
     pub no_expiry: bool,
+    /// Standard TURN allocations relay nothing the client sends: Send
+    /// indications and ChannelData are dropped (an allocation with no relay
+    /// behind it).
+    pub no_relay: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

@@ -294,6 +294,9 @@ fn send_indication(state: &AvState, path: &ClientPath, indication: &StunMessage)
     ) else {
         return;
     };
+    if state.config.behaviour.no_relay {
+        return;
+    }
     if let Some(allocation) = lock(&state.allocations).get(&path.key()) {
         allocation.send_to_peer(peer, &data.value);
     }
@@ -301,6 +304,9 @@ fn send_indication(state: &AvState, path: &ClientPath, indication: &StunMessage)
 
 /// ChannelData from a client: relayed to the channel's peer.
 pub(crate) fn handle_channel_data(state: &AvState, path: &ClientPath, message: &ChannelData) {
+    if state.config.behaviour.no_relay {
+        return;
+    }
     if let Some(allocation) = lock(&state.allocations).get(&path.key()) {
         let peer = lock(&allocation.shared.channels)
             .get(&message.channel)

@@ -126,6 +126,8 @@ pub enum Fault {
     AvMsTurnTcpNoRelay,
     /// Allocations never expire.
     AvNoExpiry,
+    /// Allocate succeeds, but nothing the client sends is relayed (standard TURN).
+    AvNoRelay,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
     SdpRewritten,
 }
@@ -189,6 +191,7 @@ impl Fault {
         Self::AvMsTurnNoRelay,
         Self::AvMsTurnTcpNoRelay,
         Self::AvNoExpiry,
+        Self::AvNoRelay,
         Self::SdpRewritten,
     ];
 
@@ -251,6 +254,7 @@ impl Fault {
             Self::AvMsTurnNoRelay => "av-msturn-no-relay",
             Self::AvMsTurnTcpNoRelay => "av-msturn-tcp-no-relay",
             Self::AvNoExpiry => "av-no-expiry",
+            Self::AvNoRelay => "av-no-relay",
             Self::SdpRewritten => "sdp-rewritten",
         }
     }
@@ -396,6 +400,9 @@ impl Fault {
             }
             Self::AvNoExpiry => {
                 "A/V Edge allocations never expire: a relay keeps forwarding past its granted lifetime"
+            }
+            Self::AvNoRelay => {
+                "A/V Edge grants standard TURN allocations but relays nothing the client sends (Send indications and ChannelData are dropped)"
             }
             Self::SdpRewritten => {
                 "Edge rewrites the port of the first relayed ICE candidate in the SDP of INVITEs and 2xx answers it relays"

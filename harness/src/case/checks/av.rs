@@ -239,8 +239,12 @@ pub(crate) async fn turn_relay_range(run: &mut CaseRun<'_>) -> Result<(), Outcom
         .allocate(run.deadline)
         .await
         .map_err(|e| judged("Allocate", e))?;
-    release(run, &mut client).await;
     let relayed = allocated.relayed;
+    // An address in range proves nothing unless a relay is behind it: one
+    // Send indication must reach the media peer from exactly that address.
+    let proven = prove_relay(run, &view, &mut client, relayed).await;
+    release(run, &mut client).await;
+    proven?;
     if !RELAY_RANGE.contains(&relayed.port()) {
         return Err(Outcome::fail(format!(
             "XOR-RELAYED-ADDRESS {relayed} is outside the relay range 50,000-59,999"
@@ -252,7 +256,41 @@ pub(crate) async fn turn_relay_range(run: &mut CaseRun<'_>) -> Result<(), Outcom
             view.udp.ip()
         )));
     }
-    run.details.push(format!("XOR-RELAYED-ADDRESS {relayed}"));
+    run.details.push(format!(
+        "XOR-RELAYED-ADDRESS {relayed}, proven by a Send indication relayed to the peer"
+    ));
+    Ok(())
+}
+
+/// Sends one Send indication through the allocation at `relayed` and
+/// requires it to reach the media peer from that address.
+async fn prove_relay(
+    run: &mut CaseRun<'_>,
+    view: &AvView,
+    client: &mut TurnClient,
+    relayed: SocketAddr,
+) -> Result<(), Outcome> {
+    let peer = peer_socket(run, view).await?;
+    let peer_address = peer.local();
+    client
+        .create_permission(peer_address, run.deadline)
+        .await
+        .map_err(|e| judged("CreatePermission", e))?;
+    client
+        .send_indication(peer_address, b"relay-range-probe")
+        .await
+        .map_err(|e| harness_error("send through the relay", &e))?;
+    expect_at_peer(
+        run,
+        &peer,
+        relayed,
+        b"relay-range-probe",
+        "a Send indication to prove a relay is behind XOR-RELAYED-ADDRESS",
+    )
+    .await?;
+    run.note(format!(
+        "a Send indication reached the peer {peer_address} from {relayed}"
+    ));
     Ok(())
 }
 
