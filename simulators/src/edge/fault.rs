@@ -133,7 +133,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 58] = [
+    pub const ALL: [Self; 59] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
