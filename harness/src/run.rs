@@ -448,6 +448,9 @@ fn run_attempt(
                 .push_str(&format!(" (evidence incomplete: {e})"));
         }
     }
+    // The reason quotes what the SUT sent: bounded, control characters
+    // escaped, before it reaches the terminal or any report.
+    outcome.reason = picharness_reports::text::reason_text(&outcome.reason);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     (outcome, evidence, duration_ms)
 }

@@ -17,6 +17,10 @@
 //! `data-arrows-drawn` (arrows with one); each verdict count is in
 //! `#count-<verdict>`, and `#shown` says how many cases the filters show.
 //! Filters can be preset by the URL: `index.html?verdict=fail,error&provider=aol&tag=im`.
+//!
+//! The page holds no character XML 1.0 forbids or discourages, whatever the
+//! SUT sent (see [`crate::text::xml_safe`]); the ladder's texts come from the
+//! bounded `messages.json` (see [`crate::bounds`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,6 +31,7 @@ use serde::Serialize;
 use crate::ladder::{Ladder, build_ladder};
 use crate::messages::read_messages;
 use crate::model::{CaseRecord, RunRecord, Verdict};
+use crate::text::{reason_text, xml_safe};
 
 /// The page template (Jinja syntax, autoescaped as HTML).
 const TEMPLATE: &str = include_str!("../templates/index.html");
@@ -70,6 +75,8 @@ struct ProviderCounts {
 struct CaseView<'a> {
     index: usize,
     record: &'a CaseRecord,
+    /// The record's reason, bounded and with control characters escaped.
+    reason: String,
     ladder: Option<Ladder>,
     /// Why the ladder could not be drawn.
     ladder_problem: Option<String>,
@@ -106,9 +113,13 @@ pub fn render_html(run: &RunRecord, report_dir: &Path) -> Result<String, HtmlErr
             .map(|(index, record)| case_view(index, record, report_dir))
             .collect(),
     };
-    Ok(env
+    let html = env
         .get_template("index.html")?
-        .render(minijinja::value::Serde(&page))?)
+        .render(minijinja::value::Serde(&page))?;
+    Ok(match xml_safe(&html) {
+        std::borrow::Cow::Borrowed(_) => html,
+        std::borrow::Cow::Owned(safe) => safe,
+    })
 }
 
 /// Writes `index.html` into `report_dir` (see the module docs).
@@ -197,6 +208,7 @@ fn case_view<'a>(index: usize, record: &'a CaseRecord, report_dir: &Path) -> Cas
     CaseView {
         index,
         record,
+        reason: reason_text(&record.reason),
         ladder,
         ladder_problem,
         certificates,

@@ -23,7 +23,12 @@
 //! (the convention the Jenkins JUnit Attachments plugin and GitLab read; the
 //! path is the report directory as given to the run, so a relative report
 //! directory gives a path relative to the working directory, which is what
-//! CI workspaces expect), then the case's transcript.
+//! CI workspaces expect), then the case's transcript (its first
+//! [`MAX_SYSTEM_OUT_TRANSCRIPT`] bytes; the file has the rest).
+//!
+//! The document is XML 1.0 whatever the SUT sent: characters XML forbids
+//! (C0 controls, U+FFFE, ...) are written as `\u{..}` escapes (see
+//! [`crate::text::xml_safe`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +38,10 @@ use quick_junit::{
 };
 
 use crate::model::{CaseRecord, RunRecord, Verdict};
+use crate::text::{cut_at, reason_text, xml_safe};
+
+/// The most bytes of a case's transcript copied into its system-out.
+pub const MAX_SYSTEM_OUT_TRANSCRIPT: usize = 16 * 1024;
 
 /// Name of the report and of its single test suite.
 pub const SUITE_NAME: &str = "picharness";
@@ -83,7 +92,11 @@ pub fn junit_report(run: &RunRecord, report_dir: &Path) -> Report {
 
 /// Renders the JUnit report of `run` as XML (evidence in `report_dir`).
 pub fn render_junit(run: &RunRecord, report_dir: &Path) -> Result<String, JunitError> {
-    Ok(junit_report(run, report_dir).to_string()?)
+    let xml = junit_report(run, report_dir).to_string()?;
+    Ok(match xml_safe(&xml) {
+        std::borrow::Cow::Borrowed(_) => xml,
+        std::borrow::Cow::Owned(safe) => safe,
+    })
 }
 
 /// Writes the JUnit report of `run` to `path`; the report directory is the
@@ -98,28 +111,29 @@ pub fn write_junit(path: &Path, run: &RunRecord) -> Result<(), JunitError> {
 }
 
 fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
+    let reason = reason_text(&case.reason);
     let mut status = match case.verdict {
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::Fail => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status.set_type("fail").set_message(case.reason.as_str());
+            status.set_type("fail").set_message(reason.as_str());
             status
         }
         Verdict::Error => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_type("error").set_message(case.reason.as_str());
+            status.set_type("error").set_message(reason.as_str());
             status
         }
         Verdict::Skipped => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(case.reason.as_str());
+            status.set_message(reason.as_str());
             status
         }
         Verdict::Inconclusive => {
             let mut status = TestCaseStatus::skipped();
             status
                 .set_type("inconclusive")
-                .set_message(format!("inconclusive: {}", case.reason));
+                .set_message(format!("inconclusive: {reason}"));
             status
         }
     };
@@ -185,7 +199,7 @@ fn system_out(case: &CaseRecord, report_dir: &Path) -> String {
     };
     line("title", &case.title);
     line("verdict", case.verdict.as_str());
-    line("reason", &case.reason);
+    line("reason", &reason_text(&case.reason));
     if let Some(step) = &case.failed_step {
         line("failed step", step);
     }
@@ -214,7 +228,17 @@ fn system_out(case: &CaseRecord, report_dir: &Path) -> String {
         let path = report_dir.join(transcript);
         out.push('\n');
         match std::fs::read_to_string(&path) {
-            Ok(text) => out.push_str(&text),
+            Ok(text) => match cut_at(&text, MAX_SYSTEM_OUT_TRANSCRIPT) {
+                None => out.push_str(&text),
+                Some(head) => {
+                    out.push_str(head);
+                    out.push_str(&format!(
+                        "\n[transcript cut here: {} more bytes in {}]\n",
+                        text.len() - head.len(),
+                        path.display()
+                    ));
+                }
+            },
             Err(e) => out.push_str(&format!(
                 "(transcript {} unreadable: {e})\n",
                 path.display()

@@ -7,6 +7,7 @@
 //! `transcript.txt`, `messages.json` and `index.html` (whose ladder diagrams
 //! `ladder` lays out). This crate depends on no other picharness crate.
 
+pub mod bounds;
 pub mod bundle;
 pub mod diff;
 pub mod evidence;
@@ -19,6 +20,7 @@ pub mod model;
 pub mod pcapng;
 pub mod schema;
 pub mod summary;
+pub mod text;
 pub mod transcript;
 
 pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};

@@ -11,6 +11,8 @@
 //! ```
 //!
 //! `kind` is `sent`, `received` or `note`; `local`/`remote` are null for notes.
+//! The entries are bounded as [`crate::bounds`] says (JSON escapes control
+//! characters itself).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::bounded_entries;
 use crate::evidence::TranscriptEntry;
 
 /// Why `messages.json` could not be read.
@@ -90,7 +93,10 @@ impl From<MessageEntry> for TranscriptEntry {
 /// Renders `entries` as the JSON of `messages.json`.
 pub fn render_messages(entries: &[TranscriptEntry]) -> serde_json::Result<String> {
     let file = MessagesFile {
-        entries: entries.iter().map(MessageEntry::from).collect(),
+        entries: bounded_entries(entries)
+            .iter()
+            .map(MessageEntry::from)
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');

@@ -16,6 +16,12 @@
 //! The arrow always points the way the message travelled: `local -> remote`
 //! for `sent`, `local <- remote` for `received`. A `note` is one line:
 //! `[+13.000 ms] runner note: the text`.
+//!
+//! What the SUT sent is written so that `cat transcript.txt` is safe:
+//! control characters other than tab (an Edge's terminal escape sequences,
+//! NUL, a CR that is not part of a CRLF) appear as `\u{1b}`-style escapes
+//! (see [`crate::text`]), and the entries are bounded as
+//! [`crate::bounds`] says.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -23,7 +29,9 @@ use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::bounds::bounded_entries;
 use crate::evidence::TranscriptEntry;
+use crate::text::visible_controls;
 
 /// Writes the transcript of `entries` to `path` (see the module docs).
 pub fn write_transcript(path: &Path, entries: &[TranscriptEntry]) -> std::io::Result<()> {
@@ -33,6 +41,7 @@ pub fn write_transcript(path: &Path, entries: &[TranscriptEntry]) -> std::io::Re
 /// Renders `entries`, in the order given, as transcript text (see the module
 /// docs). No entries give an empty string.
 pub fn render_transcript(entries: &[TranscriptEntry]) -> String {
+    let entries = bounded_entries(entries);
     let Some(first) = entries.first() else {
         return String::new();
     };
@@ -43,7 +52,7 @@ pub fn render_transcript(entries: &[TranscriptEntry]) -> String {
         out.push_str(&stamp);
         out.push('\n');
     }
-    for entry in entries {
+    for entry in entries.iter() {
         out.push_str(&header(t0, entry));
         out.push('\n');
         if entry.kind == "note" {
@@ -53,7 +62,7 @@ pub fn render_transcript(entries: &[TranscriptEntry]) -> String {
         for line in text.trim_end_matches('\n').split('\n') {
             if !line.is_empty() {
                 out.push_str("    ");
-                out.push_str(line);
+                out.push_str(&visible_controls(line, true));
             }
             out.push('\n');
         }
@@ -68,12 +77,12 @@ fn header(t0: SystemTime, entry: &TranscriptEntry) -> String {
     let mut line = format!(
         "[{}] {} {}",
         relative_time(t0, entry.at),
-        entry.actor,
-        entry.kind
+        visible_controls(&entry.actor, false),
+        visible_controls(&entry.kind, false)
     );
     if entry.kind == "note" {
         line.push_str(": ");
-        line.push_str(&one_line(&entry.text));
+        line.push_str(&visible_controls(&one_line(&entry.text), false));
         return line;
     }
     let arrow = if entry.kind == "received" { "<-" } else { "->" };

@@ -21,7 +21,9 @@ pub enum ConnEvent {
     /// A complete, parsed message.
     Message { message: SipMessage, at: SystemTime },
     /// Bytes that could not be framed or parsed; the connection is closed
-    /// after this, as the stream is out of sync.
+    /// after this, as the stream is out of sync. At most
+    /// [`MAX_GARBAGE_KEPT`] bytes are kept; `error` then says how many
+    /// arrived.
     Garbage {
         bytes: Vec<u8>,
         error: String,
@@ -86,6 +88,32 @@ impl ConnHandle {
 }
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The most bytes of junk kept from one connection (64 KiB): enough to show
+/// what the peer sent, little enough that a peer streaming megabytes cannot
+/// blow up memory or the report.
+pub const MAX_GARBAGE_KEPT: usize = 64 * 1024;
+
+/// A Garbage event for `bytes`, keeping at most [`MAX_GARBAGE_KEPT`] of them
+/// and saying so in the error when it cut.
+fn garbage(bytes: &[u8], error: String) -> ConnEvent {
+    let (bytes, error) = if bytes.len() > MAX_GARBAGE_KEPT {
+        (
+            bytes[..MAX_GARBAGE_KEPT].to_vec(),
+            format!(
+                "{error} (truncated: the first {MAX_GARBAGE_KEPT} of {} bytes kept)",
+                bytes.len()
+            ),
+        )
+    } else {
+        (bytes.to_vec(), error)
+    };
+    ConnEvent::Garbage {
+        bytes,
+        error,
+        at: SystemTime::now(),
+    }
+}
 
 /// Where a connection ends up and what it knows about its peer.
 pub struct ConnectionInfo {
@@ -218,23 +246,70 @@ fn drain_frames(
                 }
                 Err(e) => {
                     let error = format!("unparseable SIP message: {e}");
-                    let _ = events.send(ConnEvent::Garbage {
-                        bytes,
-                        error: error.clone(),
-                        at: SystemTime::now(),
-                    });
+                    let _ = events.send(garbage(&bytes, error.clone()));
                     return Err(error);
                 }
             },
             Err(e) => {
                 let error = format!("stream framing failed: {e}");
-                let _ = events.send(ConnEvent::Garbage {
-                    bytes: decoder.pending().to_vec(),
-                    error: error.clone(),
-                    at: SystemTime::now(),
-                });
+                let _ = events.send(garbage(decoder.pending(), error.clone()));
                 return Err(error);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn small_garbage_is_kept_whole() {
+        let ConnEvent::Garbage { bytes, error, .. } = garbage(b"junk", "bad".to_owned()) else {
+            panic!("not garbage");
+        };
+        assert_eq!((bytes.as_slice(), error.as_str()), (&b"junk"[..], "bad"));
+    }
+
+    #[tokio::test]
+    async fn a_peer_streaming_megabytes_leaves_64_kib_marked_as_truncated() {
+        let (mut peer, ours) = tokio::io::duplex(64 * 1024);
+        let address: SocketAddr = "127.0.0.1:5061".parse().expect("address");
+        let (_handle, mut events) = spawn_connection(
+            ours,
+            ConnectionInfo {
+                local: address,
+                remote: address,
+                record: ConnectionRecord::new(address, address),
+                peer_chain: Vec::new(),
+                max_message_size: 4 * 1024 * 1024,
+                answer_pings: false,
+            },
+        );
+        let writer = tokio::spawn(async move {
+            let _ = peer.write_all(b"SIP/2.0 200 OK\r\nX: ").await;
+            let junk = vec![b'a'; 1024 * 1024];
+            for _ in 0..10 {
+                if peer.write_all(&junk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let Some(ConnEvent::Garbage { bytes, error, .. }) = events.recv().await else {
+            panic!("expected garbage first");
+        };
+        assert_eq!(bytes.len(), MAX_GARBAGE_KEPT);
+        assert!(bytes.starts_with(b"SIP/2.0 200 OK\r\nX: aaa"));
+        assert!(
+            error.starts_with("stream framing failed: message exceeds the 4194304-byte limit")
+                && error.contains(&format!("(truncated: the first {MAX_GARBAGE_KEPT} of ")),
+            "{error}"
+        );
+        assert!(matches!(
+            events.recv().await,
+            Some(ConnEvent::Closed { .. })
+        ));
+        writer.abort();
     }
 }
