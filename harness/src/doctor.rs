@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use picharness_simulators::destinations::restrict_destinations;
-use picharness_simulators::dns::resolver;
 use picharness_simulators::pki::{LeafSpec, TestPki};
 use picharness_simulators::tls::{
-    ChainRecorder, KeyLogCollector, TlsVersions, connect_tls_recorded, describe_certificate,
-    probe_client_config, tcp_connect,
+    ChainRecorder, ClientTlsOptions, KeyLogCollector, TlsVersions, client_config,
+    connect_tls_recorded, describe_certificate, probe_client_config, tcp_connect,
 };
 use rustls::RootCertStore;
 
@@ -27,6 +26,8 @@ use crate::catalogue::load_catalogue;
 use crate::config::{DnsConfig, StagingConfig, TopologyMode, load_config};
 use crate::run::{EXIT_CANNOT_START, EXIT_FAILURES, EXIT_OK};
 use crate::topology::{allowed_destinations, read_peer_ca, read_trust_anchors};
+
+mod federation_dns;
 
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -91,28 +92,8 @@ pub fn doctor(config_path: &Path, scenarios_dir: &Path) -> u8 {
         config.source.display(),
         config.mode.name()
     );
-    let mut findings = Findings::default();
-    findings.ok(format!(
-        "configuration reads: {} provider peer(s), A/V {}",
-        config.providers.len(),
-        if config.av.is_some() { "on" } else { "off" }
-    ));
-    check_binds(&config, &mut findings);
-    let anchors = check_trust_anchors(&config, &mut findings);
-    let ca = check_ca(&config, &mut findings);
     restrict_destinations(allowed_destinations(&config));
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime.block_on(check_network(
-            &config,
-            anchors.as_ref(),
-            ca.as_ref(),
-            &mut findings,
-        )),
-        Err(e) => findings.problem(format!("cannot start the async runtime: {e}")),
-    }
+    let findings = examine(&config);
     print!("{}", findings.render());
     match findings.problems() {
         0 => {
@@ -124,6 +105,33 @@ pub fn doctor(config_path: &Path, scenarios_dir: &Path) -> u8 {
             EXIT_FAILURES
         }
     }
+}
+
+/// Every check of `config` and this machine, in order. It sends only to
+/// the addresses the configuration names (the caller restricts them).
+fn examine(config: &StagingConfig) -> Findings {
+    let mut findings = Findings::default();
+    findings.ok(format!(
+        "configuration reads: {} provider peer(s), A/V {}",
+        config.providers.len(),
+        if config.av.is_some() { "on" } else { "off" }
+    ));
+    check_binds(config, &mut findings);
+    let anchors = check_trust_anchors(config, &mut findings);
+    let ca = check_ca(config, &mut findings);
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(check_network(
+            config,
+            anchors.as_ref(),
+            ca.as_ref(),
+            &mut findings,
+        )),
+        Err(e) => findings.problem(format!("cannot start the async runtime: {e}")),
+    }
+    findings
 }
 
 /// Why a bind failed, in words that say what to do.
@@ -264,7 +272,7 @@ async fn check_network(
         }
     }
     if let DnsConfig::External { server } = &config.dns {
-        check_dns(config, *server, findings).await;
+        federation_dns::check_dns(config, *server, findings).await;
     }
     if let Some(av) = &config.av {
         match tcp_connect(Some(av.client_ip), av.tcp, NETWORK_TIMEOUT).await {
@@ -294,7 +302,7 @@ async fn check_edge_certificate(
     };
     let chains = ChainRecorder::default();
     let tls = match probe_client_config(
-        Some(identity),
+        Some(identity.clone()),
         TlsVersions::Tls12And13,
         Arc::new(KeyLogCollector::default()),
         chains.clone(),
@@ -333,6 +341,21 @@ async fn check_edge_certificate(
             "{field}: the Edge's certificate: {e}; fix the certificate or sut.access_edge_fqdn / sut.trust_anchors"
         )),
     }
+    match judge_validity(leaf.as_ref(), now_unix()) {
+        Ok(validity) => findings.ok(format!("{field}: the Edge's certificate is {validity}")),
+        Err(e) => findings.problem(format!(
+            "{field}: the Edge's certificate: {e}; the simulated peers refuse it, so every case in which a peer connects to the Edge fails: renew it"
+        )),
+    }
+    let refused = as_a_peer_would(&identity, anchors, local, external, fqdn).await;
+    match refused {
+        None => findings.ok(format!(
+            "{field}: the simulated peers' TLS client accepts the Edge's certificate (key, signature, chain, name, validity)"
+        )),
+        Some(e) => findings.problem(format!(
+            "{field}: the simulated peers' TLS client refuses the Edge's certificate: {e}; every case in which a peer connects to the Edge will fail: fix the certificate (RSA 2048+ or ECDSA key, SHA-2 signature, chain to sut.trust_anchors)"
+        )),
+    }
     if let Err((e, _)) = handshake {
         findings.problem(format!(
             "{field}: the mutual TLS handshake as {peer_fqdn} failed: {e}; the Edge must trust pki.ca_certificate"
@@ -344,72 +367,39 @@ async fn check_edge_certificate(
     }
 }
 
-async fn check_dns(config: &StagingConfig, server: SocketAddr, findings: &mut Findings) {
-    let resolver = match resolver(server) {
-        Ok(r) => r,
-        Err(e) => {
-            findings.problem(format!(
-                "dns.server: cannot build a resolver for {server}: {e}"
-            ));
-            return;
-        }
+/// Why a provider peer's own TLS client (the verifier the run uses,
+/// trusting `sut.trust_anchors`) refuses the Edge's certificate, or `None`
+/// when it accepts it. Only a refusal by the client side counts: the Edge
+/// refusing the peer is judged by the mutual TLS check.
+async fn as_a_peer_would(
+    identity: &Arc<picharness_simulators::pki::CertifiedKey>,
+    anchors: &RootCertStore,
+    local: IpAddr,
+    external: SocketAddr,
+    fqdn: &str,
+) -> Option<String> {
+    let config = match client_config(ClientTlsOptions {
+        identity: Some(identity.clone()),
+        server_roots: anchors.clone(),
+        key_log: Arc::new(KeyLogCollector::default()),
+        chains: ChainRecorder::default(),
+    }) {
+        Ok(config) => config,
+        Err(e) => return Some(format!("cannot build the peers' TLS client: {e}")),
     };
-    let edge: Vec<IpAddr> = config.sut.external.iter().map(SocketAddr::ip).collect();
-    check_name(
-        &resolver,
-        server,
-        &config.sut.access_edge_fqdn,
-        &edge,
-        "sut.external",
-        findings,
-    )
-    .await;
-    // The Edge finds each provider by its federation FQDN: if that does not
-    // lead to the simulated peer, outbound cases cannot reach it.
-    for (name, provider) in &config.providers {
-        check_name(
-            &resolver,
-            server,
-            &provider.profile.federation_fqdn,
-            &[provider.advertise],
-            &format!("providers.{name}.advertise"),
-            findings,
-        )
-        .await;
-    }
+    let (error, _) = connect_tls_recorded(Some(local), external, fqdn, config, NETWORK_TIMEOUT)
+        .await
+        .err()?;
+    let refused_by_us = error.to_string();
+    // An alert from the Edge is the Edge refusing us; any other rustls
+    // error is our verifier refusing the Edge.
+    let ours = matches!(
+        &error,
+        picharness_simulators::tls::TlsError::Handshake { tls_error: Some(e), .. }
+            if !matches!(e, rustls::Error::AlertReceived(_))
+    );
+    ours.then_some(refused_by_us)
 }
 
-/// Asks `server` for the addresses of `host` and checks one of them is in
-/// `expected` (what the configuration's `field` names).
-async fn check_name(
-    resolver: &hickory_resolver::TokioResolver,
-    server: SocketAddr,
-    host: &str,
-    expected: &[IpAddr],
-    field: &str,
-    findings: &mut Findings,
-) {
-    let name = format!("{host}.");
-    match tokio::time::timeout(NETWORK_TIMEOUT, resolver.lookup_ip(name.as_str())).await {
-        Ok(Ok(ips)) => {
-            let ips: Vec<IpAddr> = ips.iter().collect();
-            let shown: Vec<String> = ips.iter().map(ToString::to_string).collect();
-            if ips.iter().any(|ip| expected.contains(ip)) {
-                findings.ok(format!(
-                    "dns.server {server}: {name} -> {}",
-                    shown.join(", ")
-                ));
-            } else {
-                findings.problem(format!(
-                    "dns.server {server}: {name} -> {} but {field} names {expected:?}; fix the record or the file",
-                    shown.join(", ")
-                ));
-            }
-        }
-        Ok(Err(e)) => findings.problem(format!("dns.server {server}: no address for {name}: {e}")),
-        Err(_) => findings.problem(format!(
-            "dns.server {server}: no answer within {} s; is it reachable?",
-            NETWORK_TIMEOUT.as_secs()
-        )),
-    }
-}
+#[cfg(test)]
+mod tests;
