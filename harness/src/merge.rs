@@ -8,7 +8,8 @@ use picharness_reports::merge::merge_reports;
 use crate::run::{EXIT_CANNOT_START, EXIT_FAILURES, EXIT_OK};
 
 /// Merges `inputs` into `out`. Exit code: 0 when no merged case failed or
-/// errored, 1 when one did, 2 when the reports could not be merged.
+/// errored (when the shards ran with `--expect`: when none deviates from the
+/// expected verdicts), 1 when one did, 2 when the reports could not be merged.
 pub fn merge_command(inputs: &[PathBuf], out: &Path) -> u8 {
     match merge_reports(inputs, out) {
         Ok(merged) => {
@@ -27,7 +28,7 @@ pub fn merge_command(inputs: &[PathBuf], out: &Path) -> u8 {
                 println!("picharness: {note}");
             }
             println!("report: {}", out.display());
-            if merged.cases.iter().any(|c| c.verdict.is_failure()) {
+            if merged.has_failures() {
                 EXIT_FAILURES
             } else {
                 EXIT_OK

@@ -9,6 +9,7 @@ mod av_evidence;
 mod bundle;
 mod catalogue;
 mod certificates;
+mod ci_pipelines;
 mod dns_serve;
 mod evidence;
 mod expected;
