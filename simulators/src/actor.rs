@@ -18,10 +18,10 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::pki::CertifiedKey;
-use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
+use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, Unframed, spawn_connection};
 use crate::tls::{
     ChainRecorder, ClientAuthMode, ClientTlsOptions, ConnectionRecord, KeyLogCollector,
-    ServerTlsOptions, TlsError, accept_tls, client_config, connect_tls, presented_chain,
+    ServerTlsOptions, TlsError, accept_tls, client_config, connect_tls_recorded, presented_chain,
     server_config,
 };
 
@@ -105,6 +105,9 @@ pub struct SipActor {
     /// Accepted connections a case sent on: what else arrives on them
     /// (responses, keep-alives, garbage, the close) goes to that case.
     connection_owners: Mutex<HashMap<u64, Inbox>>,
+    /// Accepted connections still open, so a case that waited in vain can
+    /// say what arrived on them that is not (yet) a message.
+    accepted: Mutex<HashMap<u64, ConnHandle>>,
 }
 
 impl Drop for SipActor {
@@ -179,6 +182,7 @@ impl SipActor {
             acceptor: TlsAcceptor::from(server),
             down: watch::channel(false).0,
             connection_owners: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(HashMap::new()),
         });
         actor.serve(listener);
         Ok(actor)
@@ -297,15 +301,17 @@ impl SipActor {
         server_name: &str,
         inbox: Inbox,
     ) -> Result<ConnHandle, (TlsError, Option<ConnectionRecord>)> {
-        let (tls, record) = connect_tls(
+        // A handshake that fails (our verifier refusing the Edge's
+        // certificate, an alert, a timeout) still hands back its record, so
+        // the bytes that made it fail reach the case's trace.
+        let (tls, record) = connect_tls_recorded(
             Some(self.ip),
             remote,
             server_name,
             self.client.clone(),
             HANDSHAKE_TIMEOUT,
         )
-        .await
-        .map_err(|e| (e, None))?;
+        .await?;
         let local = record.snapshot().client;
         let peer_chain = presented_chain(tls.get_ref().1);
         let (handle, events) = spawn_connection(
@@ -327,6 +333,19 @@ impl SipActor {
             inbox,
         ));
         Ok(handle)
+    }
+
+    /// The accepted connections holding bytes that are not (yet) a
+    /// complete message: (connection, what is waiting).
+    pub fn unframed_accepted(&self) -> Vec<(ConnHandle, Unframed)> {
+        let Ok(accepted) = self.accepted.lock() else {
+            return Vec::new();
+        };
+        accepted
+            .values()
+            .map(|c| (c.clone(), c.unframed()))
+            .filter(|(_, u)| u.total > 0)
+            .collect()
     }
 
     fn inbox_for(&self, request: &SipMessage) -> Option<Inbox> {
@@ -412,6 +431,11 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: Tls
                     answer_pings: true,
                 },
             );
+            if let Some(actor) = actor.upgrade()
+                && let Ok(mut accepted) = actor.accepted.lock()
+            {
+                accepted.insert(handle.id, handle.clone());
+            }
             dispatch(actor, handle, events).await;
         });
     }
@@ -477,9 +501,12 @@ async fn dispatch(
             }
         }
     }
-    if let Some(actor) = actor.upgrade()
-        && let Ok(mut owners) = actor.connection_owners.lock()
-    {
-        owners.remove(&handle.id);
+    if let Some(actor) = actor.upgrade() {
+        if let Ok(mut owners) = actor.connection_owners.lock() {
+            owners.remove(&handle.id);
+        }
+        if let Ok(mut accepted) = actor.accepted.lock() {
+            accepted.remove(&handle.id);
+        }
     }
 }

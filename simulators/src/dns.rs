@@ -580,16 +580,42 @@ async fn serve_udp(socket: UdpSocket, local: SocketAddr, shared: Arc<Shared>) {
             shared.log.report(src, "UDP", &query, None);
             continue;
         };
-        if socket.send_to(&response, src).await.is_ok() {
+        if send_logged(&socket, &shared.log, local, src, &response).await {
             shared.log.report(src, "UDP", &query, Some(&response));
-            shared.log.push(Datagram {
-                at: SystemTime::now(),
-                source: local,
-                destination: src,
-                bytes: response,
-            });
         } else {
             shared.log.report(src, "UDP", &query, None);
+        }
+    }
+}
+
+/// Sends `bytes` to `to` and logs the datagram with the log locked across
+/// the send, so whoever receives it and then reads the log (a case ending)
+/// always finds it there. `false` when the send failed.
+async fn send_logged(
+    socket: &UdpSocket,
+    log: &DnsQueryLog,
+    local: SocketAddr,
+    to: SocketAddr,
+    bytes: &[u8],
+) -> bool {
+    loop {
+        if socket.writable().await.is_err() {
+            return false;
+        }
+        let mut datagrams = lock(&log.datagrams);
+        let at = SystemTime::now();
+        match socket.try_send_to(bytes, to) {
+            Ok(_) => {
+                datagrams.push(Datagram {
+                    at,
+                    source: local,
+                    destination: to,
+                    bytes: bytes.to_vec(),
+                });
+                return true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return false,
         }
     }
 }

@@ -209,6 +209,52 @@ fn dns_over_udp_and_tcp_is_in_the_trace_of_the_case_that_asked() {
 }
 
 #[test]
+fn a_handshake_the_harness_refuses_is_in_the_trace() {
+    // The peers refuse the expired Edge certificate: the case fails, and
+    // its trace holds the handshake that failed, down to our alert.
+    let run = run_suite(
+        215,
+        &[
+            "--sut-fault",
+            "expired-cert",
+            "--exact",
+            "messenger.im.inbound",
+        ],
+    );
+    let (verdict, reason) = &run.verdicts()["messenger.im.inbound"];
+    assert_eq!(verdict, "fail", "{reason}");
+    let trace = run
+        .report_path()
+        .join("cases")
+        .join("messenger.im.inbound")
+        .join("trace.pcapng");
+    let output = tshark()
+        .arg("-r")
+        .arg(&trace)
+        .args([
+            "-Y",
+            "tls.handshake or tls.alert_message",
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.type",
+            "-e",
+            "tls.alert_message.desc",
+        ])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let fields: Vec<&str> = text.split(['\t', '\n', ',']).collect();
+    // ClientHello, ServerHello, the Edge's Certificate, and certificate_expired (45).
+    for wanted in ["1", "2", "11", "45"] {
+        assert!(
+            fields.contains(&wanted),
+            "{wanted} missing from the trace:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn peers_locate_the_edge_through_dns_as_their_profile_says() {
     let run = run_suite(138, &["im.inbound"]);
     let verdicts = run.verdicts();

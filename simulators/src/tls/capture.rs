@@ -99,15 +99,19 @@ impl ConnectionRecord {
     /// outside this lock (see [`RecordingStream`] for which side of the
     /// system call), so waiting here for a snapshot never skews it.
     fn push(&self, at: SystemTime, direction: Direction, bytes: Vec<u8>) {
-        if bytes.is_empty() {
-            return;
-        }
-        lock(&self.inner).segments.push(Segment {
-            at,
-            direction,
-            bytes,
-        });
+        push_segment(&mut lock(&self.inner), at, direction, bytes);
     }
+}
+
+fn push_segment(stream: &mut CapturedStream, at: SystemTime, direction: Direction, bytes: Vec<u8>) {
+    if bytes.is_empty() {
+        return;
+    }
+    stream.segments.push(Segment {
+        at,
+        direction,
+        bytes,
+    });
 }
 
 /// An `AsyncRead + AsyncWrite` wrapper that records every chunk read or
@@ -241,12 +245,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let direction = this.outgoing();
+        // The record stays locked across the (non-blocking) write, so a
+        // snapshot taken by whoever received these bytes waits until they
+        // are recorded: evidence can never lag behind the wire.
+        let mut record = lock(&this.record.inner);
         // Before the write: the bytes cannot have left earlier than this.
         let at = SystemTime::now();
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &result {
             let n = (*n).min(buf.len());
-            this.record.push(at, this.outgoing(), buf[..n].to_vec());
+            push_segment(&mut record, at, direction, buf[..n].to_vec());
         }
         result
     }
@@ -257,6 +266,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let direction = this.outgoing();
+        // Locked across the write, as in `poll_write`.
+        let mut record = lock(&this.record.inner);
         let at = SystemTime::now();
         let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = &result {
@@ -270,7 +282,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
                 bytes.extend_from_slice(&b[..take]);
                 left -= take;
             }
-            this.record.push(at, this.outgoing(), bytes);
+            push_segment(&mut record, at, direction, bytes);
         }
         result
     }
