@@ -24,7 +24,7 @@ use picharness_harness::topology::{
     AvDialects, AvOptions, ExternalAv, MAX_EXPIRY_WAIT_SECS, MAX_RTP_SECONDS,
 };
 use picharness_simulators::av::TurnCredentials;
-use picharness_simulators::edge::{Fault, Variant};
+use picharness_simulators::edge::{ChaosMode, Fault, Variant};
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
 #[derive(Parser)]
@@ -47,6 +47,11 @@ enum Command {
         /// peer's Via alias is ignored). Verdicts must be those of a good run.
         #[arg(long = "sut-variant", value_name = "NAME")]
         sut_variants: Vec<Variant>,
+        /// Put a misbehaving Edge in the reference Edge's place (tests of the harness itself:
+        /// silent-after-accept, stall-after-tls, garbage, broken-sip, oversize, reset-after-handshake,
+        /// reset-mid-message, tls-alert, plain-text, yes-man, crash-mid-run).
+        #[arg(long = "sut-chaos", value_name = "MODE", hide = true)]
+        sut_chaos: Option<ChaosMode>,
         /// Where summary.json, junit.xml and cases/<id>/ go.
         #[arg(long, value_name = "DIR", default_value = "picharness-report")]
         report_dir: PathBuf,
@@ -321,6 +326,7 @@ fn main() -> ExitCode {
         Command::Run {
             sut_faults,
             sut_variants,
+            sut_chaos,
             report_dir,
             scenarios,
             embedded_net,
@@ -336,6 +342,7 @@ fn main() -> ExitCode {
             report_dir,
             faults: sut_faults,
             variants: sut_variants,
+            chaos: sut_chaos,
             embedded_base: embedded_net,
             shard,
             av: (*av).options(),

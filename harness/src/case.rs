@@ -6,6 +6,7 @@ mod evidence;
 mod execute;
 mod matching;
 mod outcome;
+mod preview;
 mod sip_validity;
 
 pub use evidence::{CaseArtifacts, write_case_evidence};

@@ -32,6 +32,7 @@ pub mod dns_serve;
 pub mod dns_trace;
 pub mod doctor;
 pub mod expected;
+pub mod liveness;
 pub mod locate;
 pub mod merge;
 pub mod pki_init;

@@ -18,7 +18,7 @@ use picharness_reports::{
     Attempt, CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals,
     Verdict, redact_argv,
 };
-use picharness_simulators::edge::{Fault, FaultSet, Variant, VariantSet};
+use picharness_simulators::edge::{ChaosMode, Fault, FaultSet, Variant, VariantSet};
 use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub faults: Vec<Fault>,
     /// Conformant variants of the reference Edge (`--sut-variant`).
     pub variants: Vec<Variant>,
+    /// A misbehaving Edge in the reference Edge's place (the harness's own tests).
+    pub chaos: Option<ChaosMode>,
     /// The /16 the embedded topology's loopback addresses come from.
     pub embedded_base: Ipv4Addr,
     /// Run only this slice of the cases (`--shard K/N`).
@@ -133,7 +135,9 @@ pub fn run(mut options: RunOptions) -> u8 {
         },
         None => None,
     };
-    if config.is_some() && (!options.faults.is_empty() || !options.variants.is_empty()) {
+    if config.is_some()
+        && (!options.faults.is_empty() || !options.variants.is_empty() || options.chaos.is_some())
+    {
         eprintln!(
             "picharness: --sut-fault and --sut-variant switch the embedded reference Edge; they have no meaning with --config"
         );
@@ -214,6 +218,7 @@ pub fn run(mut options: RunOptions) -> u8 {
             faults,
             VariantSet::new(options.variants.iter().copied()),
             addresses,
+            options.chaos,
         )),
     };
     let mut topology = match started {
@@ -290,6 +295,7 @@ pub fn run(mut options: RunOptions) -> u8 {
             .as_ref()
             .map(|e| e.source.display().to_string()),
         merged: None,
+        edge_liveness: shared.topology.liveness.record(),
     };
     let mut exit = if record.has_failures() {
         EXIT_FAILURES
@@ -341,6 +347,10 @@ fn invocation(options: &RunOptions) -> Invocation {
     for variant in &options.variants {
         rerun.push("--sut-variant".to_owned());
         rerun.push(variant.name().to_owned());
+    }
+    if let Some(mode) = options.chaos {
+        rerun.push("--sut-chaos".to_owned());
+        rerun.push(mode.name().to_owned());
     }
     if options.scenarios_dir != default_scenarios_dir() {
         rerun.push("--scenarios".to_owned());

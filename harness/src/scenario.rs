@@ -1,6 +1,8 @@
 //! Scenario files: one interop case per TOML file, loaded and validated up
 //! front into [`Case`] values. Every error names the file, line and field.
 
+#[cfg(test)]
+mod controls_tests;
 mod error;
 mod file_format;
 mod key_path;

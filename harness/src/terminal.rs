@@ -181,6 +181,7 @@ pub(crate) fn run_event(run: &RunRecord, report_dir: &Path, exit_code: u8) -> se
         "exit_code": exit_code,
         "expect_file": run.expect_file,
         "deviations": deviations,
+        "edge_liveness": run.edge_liveness,
     })
 }
 
@@ -215,7 +216,13 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
             text
         }
     };
-    let mut out = format!(
+    // A dead Edge explains every verdict after it, so it is said first.
+    let mut out = run
+        .edge_liveness
+        .as_ref()
+        .map(|record| format!("\npicharness: {}", crate::liveness::describe(record)))
+        .unwrap_or_default();
+    out += &format!(
         "\npicharness: {} cases against {} ({}{}): {}, {}, {}, {}, {}\n",
         t.total(),
         run.sut.access_edge_address,
@@ -389,6 +396,7 @@ mod tests {
             invocation: None,
             expect_file: None,
             merged: None,
+            edge_liveness: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! the provider peers and the internal pool. `embedded` builds the whole
 //! thing on loopback around the reference Edge.
 
+mod chaos;
 mod edge_certificate;
 mod peer_pki;
 mod staging;
@@ -20,8 +21,8 @@ use picharness_reports::SutInfo;
 use picharness_simulators::actor::{ActorSpec, SipActor};
 use picharness_simulators::dns::{DnsQueryLog, DnsServer, SrvRecord, ZoneData, start_dns_server};
 use picharness_simulators::edge::{
-    EdgeConfig, Fault, FaultSet, PoolMember, ProviderRoute, ReferenceEdge, RoutingPolicy,
-    VariantSet,
+    ChaosEdge, ChaosMode, EdgeConfig, Fault, FaultSet, PoolMember, ProviderRoute, ReferenceEdge,
+    RoutingPolicy, VariantSet,
 };
 use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
@@ -29,6 +30,7 @@ use rustls::RootCertStore;
 
 use crate::locate::LocateEdge;
 use crate::profile::ProviderProfile;
+use chaos::start_chaos_edge;
 
 mod av;
 pub use av::{
@@ -78,7 +80,11 @@ pub struct Topology {
     pub peer_pki: Option<PeerPki>,
     /// The SUT's A/V Edge; `None` when A/V is off (A/V cases are skipped).
     pub av: Option<AvView>,
+    /// Whether the Edge is still there, as the cases saw it.
+    pub liveness: crate::liveness::Liveness,
     _edge: Option<ReferenceEdge>,
+    /// The misbehaving Edge of a chaos run, in the reference Edge's place.
+    _chaos_edge: Option<ChaosEdge>,
     _av_edge: Option<picharness_simulators::av::AvEdge>,
     /// What this setting lets cases judge (the rest are skipped).
     pub setting: crate::applicability::Setting,
@@ -319,6 +325,7 @@ impl Topology {
         faults: FaultSet,
         variants: VariantSet,
         addresses: EmbeddedAddresses,
+        chaos: Option<ChaosMode>,
     ) -> Result<Self, TopologyError> {
         let pki = Arc::new(TestPki::generate("embedded").map_err(pki_error)?);
         let key_log = Arc::new(KeyLogCollector::default());
@@ -375,46 +382,60 @@ impl Topology {
                 socket(addresses.edge_external_member(), SIP_TLS_PORT),
             ],
         };
-        let edge = ReferenceEdge::start(EdgeConfig {
-            external: sut.external,
-            internal: sut.internal,
-            policy: RoutingPolicy {
-                sip_domain: SUT_DOMAIN.to_owned(),
-                additional_domains: vec![SUT_ADDITIONAL_DOMAIN.to_owned()],
-                external_fqdn: ACCESS_EDGE_FQDN.to_owned(),
-                internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
-                pool_fqdn: POOL_FQDN.to_owned(),
-                providers: profiles
-                    .iter()
-                    .map(|p| ProviderRoute {
-                        name: p.name.clone(),
-                        fqdn: p.federation_fqdn.clone(),
-                        domains: p.domains.clone(),
-                    })
-                    .collect(),
-                faults: faults.clone(),
-                options_seen: Default::default(),
-                variants,
-                external_ip: addresses.edge_external(),
-                internal_ip: addresses.edge_internal(),
-            },
-            identity: edge_identity,
-            outbound_identity: edge_outbound_identity,
-            pool_members: vec![PoolMember {
-                external: socket(addresses.edge_external_member(), SIP_TLS_PORT),
-                identity: pool_member_identity,
-            }],
-            roots: peer_pki
-                .edge_peer_roots(&trust_anchors, &faults)
-                .map_err(pki_error)?,
-            pool_address: socket(addresses.pool(), SIP_TLS_PORT),
-            pool_fqdn: POOL_FQDN.to_owned(),
-            provider_port: SIP_TLS_PORT,
-            dns_server,
-            key_log: key_log.clone(),
-        })
-        .await
-        .map_err(|e| TopologyError::Edge(e.to_string()))?;
+        let chaos_edge = match chaos {
+            Some(mode) if mode != ChaosMode::CrashMidRun => {
+                Some(start_chaos_edge(mode, &sut, &edge_identity, &trust_anchors, &key_log).await?)
+            }
+            _ => None,
+        };
+        let edge = if chaos_edge.is_some() {
+            None
+        } else {
+            Some(
+                ReferenceEdge::start(EdgeConfig {
+                    external: sut.external,
+                    internal: sut.internal,
+                    policy: RoutingPolicy {
+                        sip_domain: SUT_DOMAIN.to_owned(),
+                        additional_domains: vec![SUT_ADDITIONAL_DOMAIN.to_owned()],
+                        external_fqdn: ACCESS_EDGE_FQDN.to_owned(),
+                        internal_fqdn: EDGE_INTERNAL_FQDN.to_owned(),
+                        pool_fqdn: POOL_FQDN.to_owned(),
+                        providers: profiles
+                            .iter()
+                            .map(|p| ProviderRoute {
+                                name: p.name.clone(),
+                                fqdn: p.federation_fqdn.clone(),
+                                domains: p.domains.clone(),
+                            })
+                            .collect(),
+                        faults: faults.clone(),
+                        options_seen: Default::default(),
+                        variants,
+                        external_ip: addresses.edge_external(),
+                        internal_ip: addresses.edge_internal(),
+                    },
+                    identity: edge_identity,
+                    outbound_identity: edge_outbound_identity,
+                    pool_members: vec![PoolMember {
+                        external: socket(addresses.edge_external_member(), SIP_TLS_PORT),
+                        identity: pool_member_identity,
+                    }],
+                    roots: peer_pki
+                        .edge_peer_roots(&trust_anchors, &faults)
+                        .map_err(pki_error)?,
+                    pool_address: socket(addresses.pool(), SIP_TLS_PORT),
+                    pool_fqdn: POOL_FQDN.to_owned(),
+                    provider_port: SIP_TLS_PORT,
+                    dns_server,
+                    key_log: key_log.clone(),
+                    crash_after_requests: (chaos == Some(ChaosMode::CrashMidRun))
+                        .then_some(ChaosMode::CRASH_AFTER_REQUESTS),
+                })
+                .await
+                .map_err(|e| TopologyError::Edge(e.to_string()))?,
+            )
+        };
 
         let pool = SipActor::start(ActorSpec {
             name: "pool".to_owned(),
@@ -470,7 +491,9 @@ impl Topology {
             trust_anchors,
             peer_pki: Some(peer_pki),
             av: Some(av),
-            _edge: Some(edge),
+            _edge: edge,
+            _chaos_edge: chaos_edge,
+            liveness: crate::liveness::Liveness::default(),
             _av_edge: Some(av_edge),
             setting: crate::applicability::Setting::everything(),
             _dns: Some(dns),

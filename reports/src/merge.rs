@@ -125,6 +125,16 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
         addresses.push(run.sut.access_edge_address.clone());
         merged.started_at = merged.started_at.min(run.started_at.clone());
         merged.duration_ms = merged.duration_ms.max(run.duration_ms);
+        // A shard that saw the Edge stop answering says so for the whole run.
+        match (&mut merged.edge_liveness, run.edge_liveness) {
+            (Some(kept), Some(other)) if other.stopped_answering => {
+                kept.stopped_answering = true;
+                kept.cases_not_judged.extend(other.cases_not_judged);
+                kept.died_during = kept.died_during.take().or(other.died_during);
+            }
+            (kept @ None, other) => *kept = other,
+            _ => {}
+        }
         merged.cases.extend(run.cases);
     }
     let nets_differ = addresses.iter().any(|a| *a != addresses[0]);

@@ -223,6 +223,10 @@ pub struct RunRecord {
     /// schema version 1.
     #[serde(default)]
     pub merged: Option<MergeInfo>,
+    /// Whether the Edge stopped answering during the run, and when it was
+    /// last seen alive. Added within schema version 1; absent in older files.
+    #[serde(default)]
+    pub edge_liveness: Option<EdgeLiveness>,
 }
 
 /// What `report merge` joined.
@@ -236,6 +240,27 @@ pub struct MergeInfo {
     /// (shards of the embedded reference Edge run side by side on other
     /// loopback nets).
     pub note: Option<String>,
+}
+
+/// The run's view of the Edge staying alive: set when it stopped accepting
+/// connections during the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EdgeLiveness {
+    /// `true` when the Edge stopped accepting connections at some point.
+    pub stopped_answering: bool,
+    /// RFC 3339 UTC time the Edge was last seen alive (a connection
+    /// accepted or a message received), if ever.
+    pub last_seen_alive_at: Option<String>,
+    /// The case during which it was last seen alive.
+    pub last_seen_during: Option<String>,
+    /// The case during which it stopped answering (its verdict and evidence
+    /// are its own), when one saw it alive and then dead.
+    pub died_during: Option<String>,
+    /// Cases that started after the Edge had stopped answering: each is
+    /// inconclusive, naming when the Edge was last seen alive.
+    pub cases_not_judged: Vec<String>,
+    /// Whether it answered again later in the run.
+    pub came_back: bool,
 }
 
 impl RunRecord {

@@ -168,6 +168,14 @@ pub(crate) mod tests {
             }),
             expect_file: None,
             merged: None,
+            edge_liveness: Some(crate::model::EdgeLiveness {
+                stopped_answering: true,
+                last_seen_alive_at: Some("2026-11-24T10:00:03Z".to_owned()),
+                last_seen_during: Some("messenger.im.inbound".to_owned()),
+                died_during: Some("messenger.im.inbound".to_owned()),
+                cases_not_judged: vec!["aol.presence.pidf".to_owned()],
+                came_back: false,
+            }),
         }
     }
 

@@ -2,6 +2,7 @@
 //! the SUT when no configuration is given, with fault switches that make it
 //! misbehave in exactly one named way each.
 
+mod chaos;
 mod fault;
 mod hop;
 mod routing;
@@ -9,6 +10,7 @@ mod sdp_fault;
 mod server;
 mod variant;
 
+pub use chaos::{ChaosEdge, ChaosMode, OVERSIZE_BYTES, UnknownChaosMode};
 pub use fault::{Fault, FaultSet, UnknownFault};
 pub use routing::{Decision, OptionsSeen, ProviderRoute, RoutingPolicy, Side, Target};
 pub use server::{EdgeConfig, EdgeError, PoolMember, ReferenceEdge};

@@ -4,8 +4,8 @@
 //! slow or hostile peer can never block them.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use picharness_wire::sip::{Frame, SipMessage, StreamDecoder};
@@ -21,7 +21,8 @@ pub enum ConnEvent {
     /// A complete, parsed message.
     Message { message: SipMessage, at: SystemTime },
     /// Bytes that could not be framed or parsed; the connection is closed
-    /// after this, as the stream is out of sync. At most
+    /// after this, as the stream is out of sync. Also the start of a message
+    /// the peer never finished before it closed the connection. At most
     /// [`MAX_GARBAGE_KEPT`] bytes are kept; `error` then says how many
     /// arrived.
     Garbage {
@@ -36,6 +37,19 @@ pub enum ConnEvent {
     KeepAlive { ping: bool, at: SystemTime },
 }
 
+/// How much of the bytes received but not yet framed a handle shows.
+pub const UNFRAMED_SHOWN: usize = 1024;
+
+/// Bytes received on a connection that do not yet make a complete message
+/// (a message still arriving, or one the peer stopped sending halfway).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unframed {
+    /// How many bytes are waiting.
+    pub total: usize,
+    /// The first of them, at most [`UNFRAMED_SHOWN`].
+    pub head: Vec<u8>,
+}
+
 /// The owner's handle on a running connection. Cloning it is cheap; the
 /// connection stays open until every handle is dropped or the peer closes.
 #[derive(Debug, Clone)]
@@ -48,8 +62,10 @@ pub struct ConnHandle {
     pub peer_chain: Arc<Vec<CertificateDer<'static>>>,
     outgoing: mpsc::UnboundedSender<Vec<u8>>,
     /// Turns `true` when the connection task has read the peer's close (or
-    /// failed) and ended.
+    /// failed) and ended, before its `Closed` event is sent.
     finished: tokio::sync::watch::Receiver<bool>,
+    /// What has arrived but is not yet a complete message.
+    unframed: Arc<Mutex<Unframed>>,
 }
 
 /// The connection has ended; nothing more can be sent on it.
@@ -82,8 +98,15 @@ impl ConnHandle {
             .is_ok_and(|waited| waited.is_ok())
     }
 
+    /// Whether the connection has ended. True before its `Closed` event
+    /// reaches the owner, so an owner that saw the event never picks it.
     pub fn is_closed(&self) -> bool {
-        self.outgoing.is_closed()
+        self.outgoing.is_closed() || *self.finished.borrow()
+    }
+
+    /// The bytes received that do not (yet) make a complete message.
+    pub fn unframed(&self) -> Unframed {
+        self.unframed.lock().map(|u| u.clone()).unwrap_or_default()
     }
 }
 
@@ -138,6 +161,7 @@ where
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     let (finished_tx, finished_rx) = tokio::sync::watch::channel(false);
+    let unframed = Arc::new(Mutex::new(Unframed::default()));
     let handle = ConnHandle {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
         local: info.local,
@@ -146,31 +170,56 @@ where
         peer_chain: Arc::new(info.peer_chain),
         outgoing: out_tx.clone(),
         finished: finished_rx,
+        unframed: unframed.clone(),
     };
     let pong = info.answer_pings.then_some(out_tx);
     tokio::spawn(async move {
-        run_connection(
+        let reason = run_connection(
             stream,
             out_rx,
             pong,
-            event_tx,
+            &event_tx,
             info.record,
             info.max_message_size,
+            &unframed,
         )
         .await;
         finished_tx.send_replace(true);
+        let _ = event_tx.send(ConnEvent::Closed {
+            reason,
+            at: SystemTime::now(),
+        });
     });
     (handle, event_rx)
 }
 
+/// Keeps the handle's view of the unframed bytes up to date (cheaply: at
+/// most [`UNFRAMED_SHOWN`] bytes are copied).
+fn show_unframed(view: &Mutex<Unframed>, pending: &[u8]) {
+    let Ok(mut view) = view.lock() else {
+        return;
+    };
+    view.total = pending.len();
+    view.head = pending[..pending.len().min(UNFRAMED_SHOWN)].to_vec();
+}
+
+/// Whether unframed bytes are the start of a message rather than stray
+/// line breaks between messages.
+fn is_message_start(pending: &[u8]) -> bool {
+    pending.iter().any(|b| !matches!(b, b'\r' | b'\n'))
+}
+
+/// Serves the connection until it ends; returns why it ended.
 async fn run_connection<S>(
     stream: S,
     mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
     pong: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    events: mpsc::UnboundedSender<ConnEvent>,
+    events: &mpsc::UnboundedSender<ConnEvent>,
     record: ConnectionRecord,
     max_message_size: usize,
-) where
+    unframed: &Mutex<Unframed>,
+) -> String
+where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -189,6 +238,8 @@ async fn run_connection<S>(
     });
     let mut decoder = StreamDecoder::new(max_message_size);
     let mut buffer = vec![0u8; 16 * 1024];
+    // Set when the bytes left over were already reported as garbage.
+    let mut out_of_sync = false;
     let reason = loop {
         let read = tokio::select! {
             read = reader.read(&mut buffer) => read,
@@ -200,18 +251,29 @@ async fn run_connection<S>(
             Err(e) => break format!("read failed: {e}"),
         };
         decoder.push(&buffer[..n]);
-        match drain_frames(&mut decoder, &events, pong.as_ref()) {
-            Ok(()) => {}
-            Err(reason) => break reason,
+        let drained = drain_frames(&mut decoder, events, pong.as_ref());
+        show_unframed(unframed, decoder.pending());
+        if let Err(reason) = drained {
+            out_of_sync = true;
+            break reason;
         }
     };
+    let pending = decoder.pending();
+    if !out_of_sync && is_message_start(pending) {
+        // The peer stopped halfway through a message: what it sent is
+        // evidence, and is not a message.
+        let _ = events.send(garbage(
+            pending,
+            format!(
+                "an incomplete message ({} bytes) before the connection ended ({reason})",
+                pending.len()
+            ),
+        ));
+    }
     drop(pong);
     record.mark_closed();
-    let _ = events.send(ConnEvent::Closed {
-        reason,
-        at: SystemTime::now(),
-    });
     writer_task.abort();
+    reason
 }
 
 fn drain_frames(

@@ -25,6 +25,7 @@ use super::checks;
 use super::evidence::CaseArtifacts;
 use super::matching::describe;
 use super::outcome::Outcome;
+use super::preview::{REASON_PREVIEW, escaped_preview};
 use crate::locate::{EdgeCandidate, LocateError, locate_edge};
 use crate::scenario::{
     Action, Actor, Case, Step, TemplateVars, render_message, template_substitute,
@@ -79,6 +80,8 @@ pub(crate) struct CaseRun<'a> {
     /// Measurements a passing case reports after its reason (loss, jitter, ...).
     pub(crate) details: Vec<String>,
     started: SystemTime,
+    /// The case's id, for the run's view of the Edge's liveness.
+    case_id: String,
     _routes: Vec<UserRoute>,
 }
 
@@ -122,9 +125,12 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
         run.note(format!("step {}: {}{note}", index + 1, step.describe()));
         let result = match tokio::time::timeout_at(run.deadline, run.step(step)).await {
             Ok(result) => result,
-            Err(_) => Err(Outcome::fail(timeout_reason(step, case.timeout))),
+            Err(_) => Err(Outcome::fail(run.timed_out(step, case.timeout))),
         };
         if let Err(mut failed) = result {
+            if step.control {
+                failed = control_failed(index, step, failed);
+            }
             failed.failed_step = Some(format!("{}: {}", index + 1, step.describe()));
             run.note(format!("verdict {}: {}", failed.verdict, failed.reason));
             outcome = failed;
@@ -135,6 +141,21 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
         && outcome.verdict == Verdict::Pass
     {
         outcome = restore;
+    }
+    if talks_sip(case) {
+        let judged = topology
+            .liveness
+            .judge(
+                &case.id,
+                run.started,
+                topology.sut.external,
+                outcome.clone(),
+            )
+            .await;
+        if judged != outcome {
+            run.note(format!("liveness: {}", judged.reason));
+        }
+        outcome = judged;
     }
     if outcome.verdict == Verdict::Pass && !run.findings.is_empty() {
         outcome.reason = format!("{}: {}", outcome.reason, run.findings.join("; "));
@@ -169,8 +190,30 @@ fn extra_time(topology: &Topology, case: &Case) -> Duration {
     }
 }
 
+/// Whether the case talks SIP with the Edge (a peer or the pool acts in it):
+/// then a dead Edge explains its failure.
+fn talks_sip(case: &Case) -> bool {
+    case.steps
+        .iter()
+        .any(|s| matches!(s.actor, Actor::Peer(_) | Actor::Pool))
+}
+
 /// Why the case does not apply: a provider it uses whose profile lacks a
 /// feature the case needs.
+/// A control step proves the Edge works; when it does not hold, a refusal
+/// elsewhere in the case proves nothing, so the case cannot be judged.
+fn control_failed(index: usize, step: &Step, failed: Outcome) -> Outcome {
+    if !matches!(failed.verdict, Verdict::Fail | Verdict::Inconclusive) {
+        return failed;
+    }
+    Outcome::inconclusive(format!(
+        "control step {} ({}) did not hold, so this Edge was not shown to work and a refusal proves nothing: {}",
+        index + 1,
+        step.describe(),
+        failed.reason
+    ))
+}
+
 /// The actors that expect something in the run of expect steps starting at
 /// `rest[0]`. Within such a run, messages for different actors may arrive
 /// in any order; for each actor, order holds.
@@ -277,6 +320,7 @@ impl<'a> CaseRun<'a> {
             av_datagrams: picharness_simulators::av::DatagramLog::default(),
             details: Vec::new(),
             started: SystemTime::now(),
+            case_id: case.id.clone(),
             _routes: routes,
         }
     }
@@ -296,6 +340,52 @@ impl<'a> CaseRun<'a> {
             Actor::Dns => Err(Outcome::error("the dns actor cannot send or receive SIP")),
             Actor::Av => Err(Outcome::error("the av actor cannot send or receive SIP")),
         }
+    }
+
+    /// Why a step ran out of time, with what arrived at the step's actor
+    /// that is not a complete message (a message the Edge stopped sending
+    /// halfway): then "nothing arrived" would be untrue.
+    fn timed_out(&mut self, step: &Step, timeout: Duration) -> String {
+        let mut reason = timeout_reason(step, timeout);
+        let partial = self.unframed_at(&step.actor);
+        if let Some(first) = partial.first() {
+            reason = reason.replacen("nothing arrived at", "no complete message arrived at", 1);
+            reason.push_str(&format!("; {first}"));
+            for line in partial {
+                self.note(line);
+            }
+        }
+        reason
+    }
+
+    /// What the actor's connections hold that is not (yet) a complete
+    /// message, one line per connection.
+    fn unframed_at(&self, actor: &Actor) -> Vec<String> {
+        let Ok(sip_actor) = self.actor(actor) else {
+            return Vec::new();
+        };
+        let name = actor.name();
+        let mut seen = std::collections::HashSet::new();
+        let mut waiting = Vec::new();
+        let own = self
+            .client_connections
+            .get(name)
+            .into_iter()
+            .chain(self.last_connection.get(name))
+            .map(|c| (c.clone(), c.unframed()));
+        for (connection, unframed) in own.chain(sip_actor.unframed_accepted()) {
+            if unframed.total == 0 || !seen.insert(connection.id) {
+                continue;
+            }
+            waiting.push(format!(
+                "{} bytes of an incomplete message are waiting on {name}'s connection {} <- {}: {}",
+                unframed.total,
+                connection.local,
+                connection.remote,
+                escaped_preview(&unframed.head, REASON_PREVIEW)
+            ));
+        }
+        waiting
     }
 
     pub(crate) fn note(&mut self, text: impl Into<String>) {
@@ -361,6 +451,9 @@ impl<'a> CaseRun<'a> {
     }
 
     fn log_message(&mut self, actor: &str, kind: &str, connection: &ConnHandle, text: String) {
+        if kind == "received" {
+            self.topology.liveness.alive(&self.case_id);
+        }
         self.remember_connection(&connection.record, connection.id);
         self.remember_sut_chain(actor, connection);
         self.transcript.push(TranscriptEntry {
@@ -420,6 +513,7 @@ impl<'a> CaseRun<'a> {
                 .await
             {
                 Ok(connection) => {
+                    self.topology.liveness.alive(&self.case_id);
                     self.remember_connection(&connection.record, connection.id);
                     self.note(format!(
                         "{name} connected {} -> {remote} ({server_name}) with MTLS",

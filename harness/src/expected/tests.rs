@@ -195,6 +195,7 @@ fn init_writes_a_file_that_loads_and_holds_for_its_own_run() {
             ),
         ],
         invocation: None,
+        edge_liveness: None,
         expect_file: None,
         merged: None,
     };

@@ -100,6 +100,10 @@ pub(crate) struct StepFile {
     pub(crate) observe: Option<Spanned<ObserveFile>>,
     /// What the step is for, shown in reports.
     pub(crate) note: Option<String>,
+    /// The step proves the Edge works (see `Step::control`); a case with a
+    /// refusal step needs at least one.
+    #[serde(default)]
+    pub(crate) control: bool,
 }
 
 /// The rules an `observe` table may hold.

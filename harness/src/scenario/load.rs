@@ -238,6 +238,7 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
             );
         }
     }
+    check_controls(&ctx, &raw, &steps)?;
     let disturbs = steps
         .iter()
         .any(|s| matches!(s.action, Action::SetState { .. }));
@@ -309,6 +310,46 @@ fn check_dialog_variables(
         }
     }
     Ok(())
+}
+
+/// A refusal (a closed connection, an error response, a refused
+/// handshake) is also what an Edge that does nothing produces, so a case
+/// that counts one as a pass must prove, in a control step, that this Edge
+/// delivers a good request on the same path.
+fn check_controls(ctx: &Ctx<'_>, raw: &CaseFile, steps: &[Step]) -> Result<(), ScenarioError> {
+    let spans = raw.steps.get_ref();
+    for (index, (step, spanned)) in steps.iter().zip(spans).enumerate() {
+        if step.control && step.is_refusal() {
+            return ctx.error(
+                Some(spanned.span()),
+                format!("steps[{index}].control"),
+                "a refusal step cannot be a control step: a control proves the Edge works",
+            );
+        }
+    }
+    let Some((index, _)) = steps.iter().enumerate().find(|(_, s)| s.is_refusal()) else {
+        return Ok(());
+    };
+    let proves = steps.iter().any(|s| {
+        s.control
+            && matches!(
+                s.action,
+                Action::Expect(
+                    MessageExpectation::Request { .. } | MessageExpectation::Response { .. }
+                )
+            )
+    });
+    if proves {
+        return Ok(());
+    }
+    ctx.error(
+        spans.get(index).map(Spanned::span),
+        format!("steps[{index}].control"),
+        format!(
+            "step {} counts a refusal as a pass, which an Edge that does nothing also gives: mark the steps that prove this Edge works (a good request on the same path delivered and answered) with `control = true`, at least one of them an expect step",
+            index + 1
+        ),
+    )
 }
 
 fn check_variables(
@@ -749,6 +790,7 @@ fn parse_step(
         action,
         line,
         note: step.note.clone(),
+        control: step.control,
     })
 }
 
@@ -904,7 +946,7 @@ expect = "response 2xx"
                 continue;
             }
             let text = format!(
-                "id = \"edge.cert.x\"\ntitle = \"t\"\nrequirements = [\"CERT-01\"]\nproviders = [\"yahoo\"]\n\n[[steps]]\nactor = \"yahoo\"\ncheck = \"{name}\"\n"
+                "id = \"edge.cert.x\"\ntitle = \"t\"\nrequirements = [\"CERT-01\"]\nproviders = [\"yahoo\"]\n\n[[steps]]\nactor = \"yahoo\"\ncheck = \"{name}\"\n\n[[steps]]\nactor = \"pool\"\ncontrol = true\nexpect = \"request MESSAGE\"\n"
             );
             let case = parse_case(Path::new("c.toml"), &text, &providers()).expect(name);
             assert_eq!(case.steps[0].action, Action::Check(kind));

@@ -342,9 +342,25 @@ pub struct Step {
     /// Line of the step in its file.
     pub line: usize,
     pub note: Option<String>,
+    /// A control step: it proves this Edge works at all (a good request on
+    /// the same path delivered), so that a refusal elsewhere in the case
+    /// means something. When a control step fails the case is
+    /// inconclusive, never pass.
+    pub control: bool,
 }
 
 impl Step {
+    /// Whether the step counts the Edge saying no (a refusing response, a
+    /// closed connection, a refused handshake) as the wanted outcome, which
+    /// an Edge that does nothing also produces.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Expect(MessageExpectation::Refusal { .. })
+                | Action::Check(CheckKind::RefusesPeer(_))
+        )
+    }
+
     /// A short description for reports: "pool expects request MESSAGE".
     pub fn describe(&self) -> String {
         let actor = self.actor.name();

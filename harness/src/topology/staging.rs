@@ -306,6 +306,8 @@ impl Topology {
             av,
             setting: staging_setting(config),
             _edge: None,
+            _chaos_edge: None,
+            liveness: crate::liveness::Liveness::default(),
             _av_edge: None,
             _dns: dns,
         })

@@ -53,6 +53,9 @@ pub struct EdgeConfig {
     pub provider_port: u16,
     pub dns_server: SocketAddr,
     pub key_log: Arc<KeyLogCollector>,
+    /// Chaos, not a fault: the Edge stops (listeners closed, every
+    /// connection dropped) on receiving request number N + 1 from outside.
+    pub crash_after_requests: Option<usize>,
 }
 
 /// Another Access Edge pool member's external listener.
@@ -123,6 +126,28 @@ struct EdgeState {
     /// to that provider reuse them while they are open.
     aliased: Mutex<HashMap<String, ConnHandle>>,
     outbound: tokio::sync::Mutex<HashMap<Target, ConnHandle>>,
+    crash_after_requests: Option<usize>,
+    external_requests: std::sync::atomic::AtomicUsize,
+    /// Turns `true` when the Edge has crashed (chaos `crash-mid-run`).
+    crashed: tokio::sync::watch::Sender<bool>,
+}
+
+impl EdgeState {
+    /// Counts a request from outside; `true` when it is the one the Edge
+    /// crashes on, which it then does.
+    fn crashes_on_external_request(&self) -> bool {
+        let Some(limit) = self.crash_after_requests else {
+            return false;
+        };
+        let seen = self
+            .external_requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if seen >= limit {
+            self.crashed.send_replace(true);
+            return true;
+        }
+        false
+    }
 }
 
 impl ReferenceEdge {
@@ -189,6 +214,9 @@ impl ReferenceEdge {
             completed_invites: Mutex::new(HashSet::new()),
             aliased: Mutex::new(HashMap::new()),
             outbound: tokio::sync::Mutex::new(HashMap::new()),
+            crash_after_requests: config.crash_after_requests,
+            external_requests: std::sync::atomic::AtomicUsize::new(0),
+            crashed: tokio::sync::watch::channel(false).0,
         });
         let mut tasks = Vec::new();
         for (address, side, server) in listeners {
@@ -256,8 +284,14 @@ async fn accept_loop(
     acceptor: TlsAcceptor,
     side: Side,
 ) {
+    let mut crashed = state.crashed.subscribe();
     loop {
-        let Ok((tcp, remote)) = listener.accept().await else {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // A crashed Edge listens no more: connections are refused.
+            _ = crashed.wait_for(|c| *c) => return,
+        };
+        let Ok((tcp, remote)) = accepted else {
             continue;
         };
         let _ = tcp.set_nodelay(true);
@@ -308,8 +342,24 @@ async fn serve_connection(
     side: Side,
     provider: Option<String>,
 ) {
-    while let Some(event) = events.recv().await {
+    let mut crashed = state.crashed.subscribe();
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            // A crashed Edge drops every connection.
+            _ = crashed.wait_for(|c| *c) => None,
+        };
+        let Some(event) = event else {
+            break;
+        };
         match event {
+            ConnEvent::Message { message, .. }
+                if message.is_request()
+                    && side == Side::External
+                    && state.crashes_on_external_request() =>
+            {
+                break;
+            }
             ConnEvent::Message { message, .. } if message.is_request() => {
                 if let Some(name) = provider.as_deref()
                     && side == Side::External

@@ -8,6 +8,7 @@ use super::super::matching::{
     RuleContext, body_difference, describe, header_problem, is_expected_kind, observations,
 };
 use super::super::outcome::Outcome;
+use super::super::preview::{REASON_PREVIEW, escaped_preview};
 use super::super::sip_validity::{validity_problem, validity_warnings};
 use super::CaseRun;
 use super::dialog::DialogView;
@@ -178,10 +179,11 @@ impl CaseRun<'_> {
                     }
                     return Ok(());
                 }
-                ActorEventKind::Garbage { error, .. } => {
+                ActorEventKind::Garbage { error, bytes } => {
                     return Err(Outcome::fail(format!(
-                        "{} received bytes that are not a SIP message: {error}",
-                        event.actor
+                        "{} received bytes that are not a SIP message ({error}) while {wanted} waited for {what}: {}",
+                        event.actor,
+                        escaped_preview(&bytes, REASON_PREVIEW)
                     )));
                 }
                 ActorEventKind::KeepAlive { ping } => {
