@@ -605,6 +605,7 @@ async fn send_logged(
         let mut datagrams = lock(&log.datagrams);
         let at = SystemTime::now();
         match socket.try_send_to(bytes, to) {
+            Ok(_) if log.reporting_only => return true,
             Ok(_) => {
                 datagrams.push(Datagram {
                     at,
