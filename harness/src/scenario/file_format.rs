@@ -110,6 +110,9 @@ pub(crate) struct StepFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ObserveFile {
+    /// Headers the message should carry.
+    #[serde(default)]
+    pub(crate) has_headers: Vec<Spanned<String>>,
     /// Header name to the (templated) host its topmost value should name.
     #[serde(default)]
     pub(crate) first_value_host: BTreeMap<String, Spanned<String>>,

@@ -622,8 +622,16 @@ fn parse_step(
         }
         if let Some(observe) = &step.observe {
             let rules = observe.get_ref();
-            if rules.first_value_host.is_empty() && !rules.same_connection {
+            if rules.first_value_host.is_empty()
+                && !rules.same_connection
+                && rules.has_headers.is_empty()
+            {
                 return ctx.at(observe, field("observe"), "observe holds no rule");
+            }
+            for name in &rules.has_headers {
+                headers.push(HeaderExpectation::Observe(Box::new(
+                    HeaderExpectation::Present(name.get_ref().clone()),
+                )));
             }
             for (name, host) in &rules.first_value_host {
                 check_variables(
@@ -847,7 +855,7 @@ expect = "response 2xx"
 
     #[test]
     fn edge_naming_branch_bound_and_observe_rules_load() {
-        let rules = "has_headers = [\"Record-Route\"]\nnames_edge = [\"Record-Route\"]\nsame_branch_as = \"INVITE\"\nvalue_at_most = { \"Max-Forwards\" = 69 }\nobserve = { first_value_host = { \"Record-Route\" = \"{sut.fqdn}\" }, same_connection = true }";
+        let rules = "has_headers = [\"Record-Route\"]\nnames_edge = [\"Record-Route\"]\nsame_branch_as = \"INVITE\"\nvalue_at_most = { \"Max-Forwards\" = 69 }\nobserve = { has_headers = [\"Allow\"], first_value_host = { \"Record-Route\" = \"{sut.fqdn}\" }, same_connection = true }";
         let text = GOOD.replace("has_headers = [\"Record-Route\"]", rules);
         let case = parse_case(Path::new("g.toml"), &text, &providers()).expect("loads");
         let Action::Expect(MessageExpectation::Request { headers, .. }) = &case.steps[1].action
@@ -866,6 +874,7 @@ expect = "response 2xx"
                 host: "{sut.fqdn}".to_owned(),
             })),
             HeaderExpectation::Observe(Box::new(HeaderExpectation::SameConnection)),
+            HeaderExpectation::Observe(Box::new(HeaderExpectation::Present("Allow".to_owned()))),
         ] {
             assert!(headers.contains(&rule), "{rule:?} missing from {headers:?}");
         }
