@@ -78,3 +78,54 @@ fn unknown_fault_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no-record-route"));
 }
+
+/// A send in a dialog the actor never got (the MESSAGE that reached the
+/// pool has no Contact, so it forms none) is the scenario's error, not a
+/// failure of the SUT: the request would go out with an empty target.
+#[test]
+fn a_send_in_a_dialog_the_actor_does_not_have_is_an_error_not_a_fail() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenarios = dir.path().join("scenarios");
+    copy_dir(&scenarios_dir(), &scenarios);
+    let inbound = std::fs::read_to_string(scenarios.join("cases/messenger/im.inbound.toml"))
+        .expect("read case");
+    let misuse = inbound.replace(
+        "id = \"messenger.im.inbound\"",
+        "id = \"messenger.im.dialog-misuse\"",
+    ) + "\n[[steps]]\nactor = \"pool\"\nsend = \"\"\"\nBYE {dialog.target} SIP/2.0\nTo: {dialog.remote}\nContent-Length: 0\n\"\"\"\n";
+    std::fs::write(
+        scenarios.join("cases/messenger/im.dialog-misuse.toml"),
+        misuse,
+    )
+    .expect("write case");
+    let net = format!("127.{}.0.0", crate::support::test_net(203));
+    let report = dir.path().join("report");
+    let output = binary()
+        .arg("run")
+        .arg("--scenarios")
+        .arg(&scenarios)
+        .arg("--report-dir")
+        .arg(&report)
+        .args([
+            "--embedded-net",
+            &net,
+            "messenger.im.dialog-misuse",
+            "--exact",
+        ])
+        .output()
+        .expect("runs");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report.join("summary.json")).expect("summary"),
+    )
+    .expect("json");
+    let case = &summary["cases"][0];
+    assert_eq!(case["verdict"], "error", "{case}");
+    assert!(
+        case["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the scenario sends in a dialog, but pool is in none"),
+        "{case}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
