@@ -9,6 +9,7 @@ mod av_evidence;
 mod bundle;
 mod catalogue;
 mod certificates;
+mod chaos;
 mod ci_pipelines;
 mod dns_serve;
 mod evidence;
