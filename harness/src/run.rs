@@ -40,6 +40,12 @@ pub const EXIT_FAILURES: u8 = 1;
 /// Exit code: the run could not start.
 pub const EXIT_CANNOT_START: u8 = 2;
 
+/// How many cases run at once when `--test-threads` is not given. Cases
+/// mostly wait, so this is not the CPU count; it is bounded because their
+/// TLS handshakes and media streams do need the CPU, and a starved stream
+/// would be judged lossy.
+pub const MAX_DEFAULT_CONCURRENCY: usize = 16;
+
 /// What `picharness run` was asked to do.
 pub struct RunOptions {
     pub scenarios_dir: PathBuf,
@@ -255,7 +261,16 @@ pub fn run(mut options: RunOptions) -> u8 {
         terminal,
         progress: LiveProgress::start(),
     });
-    let trials = selected
+    let mut by_wait = selected.clone();
+    // Exclusive cases first too: against the embedded Edge each starts a
+    // private copy of the topology before it can begin.
+    by_wait.sort_by_key(|case| {
+        (
+            std::cmp::Reverse(case.exclusive),
+            std::cmp::Reverse(case.timeout),
+        )
+    });
+    let trials = by_wait
         .iter()
         .map(|case| {
             let shared = shared.clone();
@@ -268,6 +283,13 @@ pub fn run(mut options: RunOptions) -> u8 {
         .collect();
     // Our own records decide the exit code (fail/error only; libtest would
     // also count nothing for inconclusive), so the conclusion is not used.
+    // Cases wait on the network, not on the CPU: unless --test-threads says
+    // otherwise, up to MAX_DEFAULT_CONCURRENCY run at once, the ones that
+    // may wait longest (largest timeout) first, so the quick ones finish
+    // while those wait and the run takes about as long as its longest case.
+    if libtest_args.test_threads.is_none() {
+        libtest_args.test_threads = Some(selected.len().clamp(1, MAX_DEFAULT_CONCURRENCY));
+    }
     let _conclusion = libtest_mimic::run(&libtest_args, trials);
     shared.progress.finish();
 
@@ -461,7 +483,9 @@ fn run_attempt(
     // The reason quotes what the SUT sent: bounded, control characters
     // escaped, before it reaches the terminal or any report.
     outcome.reason = picharness_reports::text::reason_text(&outcome.reason);
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    // The case's own time: not its wait for exclusive cases.
+    let own = started.elapsed().saturating_sub(artifacts.waited);
+    let duration_ms = u64::try_from(own.as_millis()).unwrap_or(u64::MAX);
     (outcome, evidence, duration_ms)
 }
 

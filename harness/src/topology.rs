@@ -75,6 +75,10 @@ pub struct Topology {
     /// Ordinary cases hold this for reading; a case that disturbs shared
     /// actors (takes the pool down) holds it for writing, alone.
     pub exclusive: tokio::sync::RwLock<()>,
+    /// For the embedded topology: how to start a private copy of it (own
+    /// reference Edge, pool, peers and DNS on another block of the /16) for
+    /// a case that takes actors down, so nothing waits for that case.
+    pub private_copies: Option<PrivateCopies>,
     /// Bad peer identities for the negative MTLS cases (`None` when the
     /// harness holds no CA the SUT trusts).
     pub peer_pki: Option<PeerPki>,
@@ -107,6 +111,43 @@ pub enum TopologyError {
     Edge(String),
 }
 
+/// What a private copy of the embedded topology is started from.
+#[derive(Debug)]
+pub struct PrivateCopies {
+    profiles: Vec<ProviderProfile>,
+    faults: FaultSet,
+    variants: VariantSet,
+    addresses: EmbeddedAddresses,
+    chaos: Option<ChaosMode>,
+    started: std::sync::atomic::AtomicU8,
+}
+
+impl PrivateCopies {
+    /// Starts the next private copy: the same roles, faults and names on
+    /// the next block of four third octets of the /16 (the shared topology
+    /// uses the first), in the same chaos mode. The copy runs without A/V.
+    pub async fn start(&self) -> Result<Topology, TopologyError> {
+        let n = self
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 63;
+        let [a, b, c, _] = self.addresses.base.octets();
+        let addresses = EmbeddedAddresses {
+            base: Ipv4Addr::new(a, b, c.wrapping_add(4 * (n + 1)), 0),
+        };
+        let mut copy = Topology::embedded(
+            self.profiles.clone(),
+            self.faults.clone(),
+            self.variants.clone(),
+            addresses,
+            self.chaos,
+        )
+        .await?;
+        copy.private_copies = None;
+        Ok(copy)
+    }
+}
+
 /// Loopback addresses of the embedded roles, all derived from one /16 base
 /// so several embedded topologies can run side by side.
 #[derive(Debug, Clone, Copy)]
@@ -115,9 +156,12 @@ pub struct EmbeddedAddresses {
 }
 
 impl EmbeddedAddresses {
+    /// The address at `third.fourth` of the /16, the third octet counted
+    /// from the base's (0 for the shared topology, further blocks for its
+    /// private copies).
     fn at(self, third: u8, fourth: u8) -> IpAddr {
-        let [a, b, _, _] = self.base.octets();
-        IpAddr::V4(Ipv4Addr::new(a, b, third, fourth))
+        let [a, b, c, _] = self.base.octets();
+        IpAddr::V4(Ipv4Addr::new(a, b, c.wrapping_add(third), fourth))
     }
 
     pub fn dns(self) -> IpAddr {
@@ -411,7 +455,7 @@ impl Topology {
                             .collect(),
                         faults: faults.clone(),
                         options_seen: Default::default(),
-                        variants,
+                        variants: variants.clone(),
                         external_ip: addresses.edge_external(),
                         internal_ip: addresses.edge_internal(),
                     },
@@ -476,6 +520,14 @@ impl Topology {
             peers.insert(profile.name.clone(), actor);
         }
 
+        let private_copies = Some(PrivateCopies {
+            profiles: profiles.clone(),
+            faults: faults.clone(),
+            variants,
+            addresses,
+            chaos,
+            started: std::sync::atomic::AtomicU8::new(0),
+        });
         Ok(Self {
             sut,
             kind: "embedded-reference",
@@ -488,6 +540,7 @@ impl Topology {
             key_log,
 
             exclusive: tokio::sync::RwLock::new(()),
+            private_copies,
             trust_anchors,
             peer_pki: Some(peer_pki),
             av: Some(av),

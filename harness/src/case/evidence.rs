@@ -17,6 +17,9 @@ pub struct CaseArtifacts {
     pub evidence: CaseEvidence,
     /// Named certificate chains the SUT presented.
     pub certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
+    /// How long the case waited for others before it started (an exclusive
+    /// case against a configured SUT); not part of its duration.
+    pub waited: std::time::Duration,
 }
 
 impl CaseArtifacts {
@@ -38,6 +41,7 @@ impl CaseArtifacts {
                 transcript,
             },
             certificates,
+            waited: std::time::Duration::ZERO,
         }
     }
 }

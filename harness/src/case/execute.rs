@@ -102,8 +102,28 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
             CaseArtifacts::default(),
         );
     }
-    // Exclusive cases disturb shared actors, so they run alone; the wait
-    // for the lock is not part of the case's time.
+    // Exclusive cases disturb shared actors. Against the embedded Edge each
+    // gets a private copy of the topology, so nothing waits for it; against
+    // a configured SUT it runs alone, and its wait for the others is not
+    // part of its time.
+    if case.exclusive
+        && let Some(copies) = &topology.private_copies
+    {
+        return match copies.start().await {
+            Ok(private) => {
+                let (outcome, artifacts) = run_steps(&private, case, nonce, Duration::ZERO).await;
+                drop(private);
+                (outcome, artifacts)
+            }
+            Err(e) => (
+                Outcome::error(format!(
+                    "cannot start a private copy of the embedded topology for this exclusive case: {e}"
+                )),
+                CaseArtifacts::default(),
+            ),
+        };
+    }
+    let waiting = Instant::now();
     let _shared;
     let _alone;
     if case.exclusive {
@@ -111,6 +131,17 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
     } else {
         _shared = topology.exclusive.read().await;
     }
+    run_steps(topology, case, nonce, waiting.elapsed()).await
+}
+
+/// Runs the steps of `case` against `topology`; `waited` is how long the
+/// case waited to start (recorded with its artifacts).
+async fn run_steps(
+    topology: &Topology,
+    case: &Case,
+    nonce: &str,
+    waited: Duration,
+) -> (Outcome, CaseArtifacts) {
     let mut run = CaseRun::new(topology, case, nonce);
     let mut outcome = Outcome::pass(format!("all {} steps held", case.steps.len()));
     for (index, step) in case.steps.iter().enumerate() {
@@ -171,7 +202,8 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
         );
     }
     outcome.observations = std::mem::take(&mut run.observations);
-    let artifacts = run.finish();
+    let mut artifacts = run.finish();
+    artifacts.waited = waited;
     (outcome, artifacts)
 }
 

@@ -301,6 +301,7 @@ impl Topology {
             profiles,
             key_log,
             exclusive: tokio::sync::RwLock::new(()),
+            private_copies: None,
             trust_anchors,
             peer_pki: Some(peer_pki),
             av,
