@@ -20,6 +20,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::bounds::bounded_text;
 use crate::evidence::TranscriptEntry;
 
 /// Horizontal distance between two lifelines, in SVG units.
@@ -40,6 +41,9 @@ const FOOTER_HEIGHT: u32 = 16;
 const CHAR_WIDTH: u32 = 7;
 /// Longest note text drawn on a row (the full text is in its tooltip).
 const NOTE_CHARS: usize = 150;
+/// The most of one message's text an arrow opens (16 KiB, counted as
+/// [`crate::bounds`] counts); the transcript keeps more.
+pub const MAX_ARROW_TEXT: usize = 16 * 1024;
 
 pub const EDGE_EXTERNAL: &str = "Edge external";
 pub const EDGE_INTERNAL: &str = "Edge internal";
@@ -207,7 +211,7 @@ pub fn build_ladder(
                     to: to.to_owned(),
                     entry: index,
                     label: first_line(&entry.text),
-                    text: entry.text.clone(),
+                    text: bounded_text(&entry.text, MAX_ARROW_TEXT).into_owned(),
                 });
             }
             _ => {
@@ -543,6 +547,15 @@ mod tests {
             "{label}"
         );
         assert_eq!(ladder.messages[0].text, long);
+        let huge = format!("MESSAGE sip:a SIP/2.0\r\nX: {}", "y".repeat(100_000));
+        let ladder = build_ladder(&[entry(0, "aol", "sent", &huge)], &[], None);
+        assert!(
+            ladder.messages[0].text.len() < MAX_ARROW_TEXT + 64
+                && ladder.messages[0]
+                    .text
+                    .ends_with("more bytes not kept in this report]"),
+            "the text an arrow opens is bounded"
+        );
 
         let empty = build_ladder(&[], &[], Some("1: x"));
         assert_eq!(empty.lifelines.len(), 2);

@@ -27,11 +27,11 @@ use crate::tls::{
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Actors accept far larger messages than an Edge should (four times the
-/// 64 KiB limit; the largest message a case sends is 70,000 bytes), so that
-/// what an Edge wrongly forwards still reaches the case as evidence, while
-/// an Edge that streams junk is cut off after 256 KiB, not after megabytes.
-const ACTOR_MAX_MESSAGE_SIZE: usize = 256 * 1024;
+/// Actors accept far larger messages than an Edge should (twice the 64 KiB
+/// limit; the largest message a case sends is 70,000 bytes), so that what an
+/// Edge wrongly forwards still reaches the case as evidence, while an Edge
+/// that streams junk is cut off after 128 KiB, not after megabytes.
+const ACTOR_MAX_MESSAGE_SIZE: usize = 128 * 1024;
 
 /// How to build an actor.
 pub struct ActorSpec {
