@@ -13,9 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RData;
-use hickory_resolver::TokioResolver;
 use hickory_resolver::net::NetError;
-use picharness_simulators::dns::{DnsError, resolver};
+use picharness_simulators::dns::DnsResolver as TokioResolver;
+use picharness_simulators::dns::{DnsError, DnsQueryLog, resolver_recorded};
 use serde::Deserialize;
 
 pub use srv_order::{SrvCandidate, order_srv};
@@ -122,11 +122,13 @@ pub async fn locate_edge(
     how: LocateEdge,
     sut: &SutView,
     dns: SocketAddr,
+    log: Option<DnsQueryLog>,
 ) -> Result<Located, LocateError> {
-    let resolver = resolver(dns).map_err(|e: DnsError| LocateError::NoAnswer {
-        reason: format!("cannot build a DNS resolver for {dns}: {e}"),
-        notes: Vec::new(),
-    })?;
+    let resolver =
+        resolver_recorded(dns, false, log).map_err(|e: DnsError| LocateError::NoAnswer {
+            reason: format!("cannot build a DNS resolver for {dns}: {e}"),
+            notes: Vec::new(),
+        })?;
     let mut notes = Vec::new();
     let hosts: Vec<(String, u16, String)> = match how {
         LocateEdge::Fqdn => vec![(

@@ -84,6 +84,10 @@ pub struct Topology {
     pub peer_pki: Option<PeerPki>,
     /// The SUT's A/V Edge; `None` when A/V is off (A/V cases are skipped).
     pub av: Option<AvView>,
+    /// Where the harness's own resolvers record their DNS: the run's DNS
+    /// log when the DNS server is not in-process (whose own side logs
+    /// nothing), `None` otherwise (the server logs both sides).
+    pub dns_client_log: Option<DnsQueryLog>,
     /// Whether the Edge is still there, as the cases saw it.
     pub liveness: crate::liveness::Liveness,
     _edge: Option<ReferenceEdge>,
@@ -547,6 +551,7 @@ impl Topology {
             _edge: edge,
             _chaos_edge: chaos_edge,
             liveness: crate::liveness::Liveness::default(),
+            dns_client_log: None,
             _av_edge: Some(av_edge),
             setting: crate::applicability::Setting::everything(),
             _dns: Some(dns),

@@ -16,8 +16,11 @@
 //! only our server and do not cache (TTLs in their answers therefore read 0;
 //! the log holds the real wire TTLs).
 
+mod recording;
 #[cfg(test)]
 mod tests;
+
+pub use recording::{DnsResolver, RecordingRuntime};
 
 use std::future::Future;
 use std::io;
@@ -27,10 +30,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_server::net::NetError;
-use hickory_server::net::runtime::{TokioRuntimeProvider, TokioTime};
+use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{
     Header, HeaderCounts, Message, MessageType, Metadata, OpCode, ResponseCode,
@@ -785,7 +787,11 @@ impl ResponseHandler for CaptureResponder {
     }
 }
 
-fn resolver_with(server: SocketAddr, tcp_only: bool) -> Result<TokioResolver, DnsError> {
+fn resolver_with(
+    server: SocketAddr,
+    tcp_only: bool,
+    log: Option<DnsQueryLog>,
+) -> Result<DnsResolver, DnsError> {
     let mut ns = if tcp_only {
         NameServerConfig::tcp(server.ip())
     } else {
@@ -804,7 +810,7 @@ fn resolver_with(server: SocketAddr, tcp_only: bool) -> Result<TokioResolver, Dn
     opts.cache_size = 0;
     opts.positive_max_ttl = Some(Duration::ZERO);
     opts.negative_max_ttl = Some(Duration::ZERO);
-    TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+    DnsResolver::builder_with_config(config, RecordingRuntime::new(log))
         .with_options(opts)
         .build()
         .map_err(|e| DnsError::Resolver(e.to_string()))
@@ -812,11 +818,22 @@ fn resolver_with(server: SocketAddr, tcp_only: bool) -> Result<TokioResolver, Dn
 
 /// A resolver that asks only `server` (UDP, falling back to TCP), does not
 /// cache, makes one attempt with a 2 s timeout, and ignores /etc/hosts.
-pub fn resolver(server: SocketAddr) -> Result<TokioResolver, DnsError> {
-    resolver_with(server, false)
+pub fn resolver(server: SocketAddr) -> Result<DnsResolver, DnsError> {
+    resolver_with(server, false, None)
 }
 
 /// Like [`resolver`] but over TCP only.
-pub fn resolver_tcp_only(server: SocketAddr) -> Result<TokioResolver, DnsError> {
-    resolver_with(server, true)
+pub fn resolver_tcp_only(server: SocketAddr) -> Result<DnsResolver, DnsError> {
+    resolver_with(server, true, None)
+}
+
+/// Like [`resolver`] (`tcp_only`: [`resolver_tcp_only`]), recording every
+/// query and answer into `log` when there is one (a DNS server that is not
+/// ours, whose own side no log sees).
+pub fn resolver_recorded(
+    server: SocketAddr,
+    tcp_only: bool,
+    log: Option<DnsQueryLog>,
+) -> Result<DnsResolver, DnsError> {
+    resolver_with(server, tcp_only, log)
 }

@@ -213,6 +213,29 @@ fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() 
         !tripwire.touched(),
         "a packet went to an address the file does not name"
     );
+    // The DNS the harness exchanged with the configured server is evidence:
+    // in the trace of the case that asked and in dns.pcapng.
+    for trace in [
+        run.report_path()
+            .join("cases")
+            .join("messenger.im.inbound")
+            .join("trace.pcapng"),
+        run.report_path().join("dns.pcapng"),
+    ] {
+        let output = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(&trace)
+            .args(["-d", "udp.port==5353,dns", "-Y", "dns.flags.response == 1"])
+            .args(["-T", "fields", "-e", "dns.qry.name", "-e", "dns.a"])
+            .output()
+            .expect("tshark is required for this test");
+        let shown = text(&output.stdout);
+        assert!(
+            shown.contains(&format!("sip.contoso.test\t127.{elsewhere}.0.10")),
+            "{}: no answer for sip.contoso.test:\n{shown}",
+            trace.display()
+        );
+    }
     drop(dir);
 }
 

@@ -13,7 +13,7 @@ mod tls_versions;
 use std::time::Duration;
 
 use hickory_proto::rr::RData;
-use picharness_simulators::dns::resolver;
+use picharness_simulators::dns::resolver_recorded;
 use picharness_simulators::tls::{CertificateSummary, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
@@ -106,7 +106,7 @@ fn federation_srv_name(run: &CaseRun<'_>) -> String {
 async fn lookup_federation_srv(run: &mut CaseRun<'_>) -> Result<Vec<SrvAnswer>, Outcome> {
     let name = federation_srv_name(run);
     let dns = run.topology.dns_server;
-    let resolver = resolver(dns)
+    let resolver = resolver_recorded(dns, false, run.topology.dns_client_log.clone())
         .map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
     match resolver.srv_lookup(name.as_str()).await {
         Ok(lookup) => {

@@ -603,7 +603,14 @@ impl<'a> CaseRun<'a> {
             }
         };
         let name = actor.name().to_owned();
-        match locate_edge(how, sut, self.topology.dns_server).await {
+        match locate_edge(
+            how,
+            sut,
+            self.topology.dns_server,
+            self.topology.dns_client_log.clone(),
+        )
+        .await
+        {
             Ok(located) => {
                 for note in located.notes {
                     self.note(format!("{name} locating the Edge: {note}"));

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::RData;
-use hickory_resolver::TokioResolver;
+use picharness_simulators::dns::DnsResolver as TokioResolver;
 use picharness_simulators::dns::resolver;
 
 use super::{Findings, NETWORK_TIMEOUT};

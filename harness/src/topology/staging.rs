@@ -206,6 +206,10 @@ impl Topology {
         };
 
         let dns_log = DnsQueryLog::default();
+        // Our resolvers record what they exchange with a DNS server that is
+        // not ours; ours logs both sides itself.
+        let dns_client_log =
+            matches!(config.dns, DnsConfig::External { .. }).then(|| dns_log.clone());
         let (dns, dns_server) = match &config.dns {
             DnsConfig::InProcess { listen } => {
                 let server = start_dns_server(*listen, staging_zones(config), dns_log.clone())
@@ -309,6 +313,7 @@ impl Topology {
             _edge: None,
             _chaos_edge: None,
             liveness: crate::liveness::Liveness::default(),
+            dns_client_log,
             _av_edge: None,
             _dns: dns,
         })

@@ -59,7 +59,7 @@ fn a_answers(lookup: &hickory_resolver::lookup::Lookup) -> Vec<IpAddr> {
         .collect()
 }
 
-async fn check_lookups(r: &TokioResolver) {
+async fn check_lookups(r: &DnsResolver) {
     let srv = r.lookup(SRV_NAME, RecordType::SRV).await.expect("SRV");
     assert_eq!(
         srv_answers(&srv),

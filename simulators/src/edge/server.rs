@@ -110,7 +110,7 @@ fn transaction_key(branch: &str, method: &str) -> String {
 struct EdgeState {
     policy: RoutingPolicy,
     client: Arc<rustls::ClientConfig>,
-    resolver: hickory_resolver::TokioResolver,
+    resolver: crate::dns::DnsResolver,
     external_ip: IpAddr,
     internal_ip: IpAddr,
     pool_address: SocketAddr,

@@ -11,9 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_proto::rr::RData;
-use hickory_resolver::TokioResolver;
 use hickory_resolver::net::NetError;
-use picharness_simulators::dns::{resolver, resolver_tcp_only, response_code_of};
+use picharness_simulators::dns::DnsResolver;
+use picharness_simulators::dns::{resolver_recorded, response_code_of};
 
 use super::{ServerProbe, federation_srv_name, probe_server_certificate};
 use crate::case::execute::CaseRun;
@@ -100,7 +100,7 @@ fn no_records_text(e: &NetError) -> String {
 /// Lookups over one transport; their notes go to the case transcript when
 /// [`Lookups::flush`] is called.
 struct Lookups {
-    resolver: TokioResolver,
+    resolver: DnsResolver,
     transport: Transport,
     dns: SocketAddr,
     notes: Vec<String>,
@@ -109,10 +109,8 @@ struct Lookups {
 impl Lookups {
     fn new(run: &CaseRun<'_>, transport: Transport) -> Result<Self, Outcome> {
         let dns = run.topology.dns_server;
-        let built = match transport {
-            Transport::Udp => resolver(dns),
-            Transport::Tcp => resolver_tcp_only(dns),
-        };
+        let log = run.topology.dns_client_log.clone();
+        let built = resolver_recorded(dns, transport == Transport::Tcp, log);
         let resolver = built
             .map_err(|e| Outcome::error(format!("cannot build a DNS resolver for {dns}: {e}")))?;
         Ok(Self {
