@@ -146,18 +146,7 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "nothing arrived",
     ),
-    (
-        "no-keepalive-pong",
-        &[
-            "aol.sip.keepalive",
-            "aol.sip.keepalive-outbound",
-            "messenger.sip.keepalive",
-            "messenger.sip.keepalive-outbound",
-            "yahoo.sip.keepalive",
-            "yahoo.sip.keepalive-outbound",
-        ],
-        "pong",
-    ),
+    ("no-keepalive-pong", &[], "pong"),
     (
         "small-message-limit",
         &[
@@ -962,18 +951,32 @@ const FAULT_PHRASE_EXCEPTIONS: &[(&str, &str, &str)] = &[
 /// Faults whose symptom a requirement only asks to record (SIP-14, FED-10:
 /// "record either"): the cases pass and carry an observation holding the
 /// phrase.
-const FAULT_OBSERVATIONS: &[(&str, &[&str], &str)] = &[(
-    "no-connection-reuse",
-    &[
-        "aol.sip.connection-reuse-inbound",
-        "aol.sip.connection-reuse-outbound",
-        "messenger.sip.connection-reuse-inbound",
-        "messenger.sip.connection-reuse-outbound",
-        "yahoo.sip.connection-reuse-inbound",
-        "yahoo.sip.connection-reuse-outbound",
-    ],
-    "on a new connection",
-)];
+const FAULT_OBSERVATIONS: &[(&str, &[&str], &str)] = &[
+    (
+        "no-connection-reuse",
+        &[
+            "aol.sip.connection-reuse-inbound",
+            "aol.sip.connection-reuse-outbound",
+            "messenger.sip.connection-reuse-inbound",
+            "messenger.sip.connection-reuse-outbound",
+            "yahoo.sip.connection-reuse-inbound",
+            "yahoo.sip.connection-reuse-outbound",
+        ],
+        "on a new connection",
+    ),
+    (
+        "no-keepalive-pong",
+        &[
+            "aol.sip.keepalive",
+            "aol.sip.keepalive-outbound",
+            "messenger.sip.keepalive",
+            "messenger.sip.keepalive-outbound",
+            "yahoo.sip.keepalive",
+            "yahoo.sip.keepalive-outbound",
+        ],
+        "no CRLF keep-alive pong",
+    ),
+];
 
 /// What a case says when a control step (the proof that this Edge works at
 /// all) did not hold: a refusal it saw proves nothing, so it is inconclusive.

@@ -15,7 +15,7 @@ pub(crate) fn is_expected_kind(expectation: &MessageExpectation, message: &SipMe
             message.status().is_some_and(|s| status.matches(s))
         }
         MessageExpectation::Refusal { .. } => message.status().is_some_and(|s| s >= 300),
-        MessageExpectation::Pong => false,
+        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => false,
     }
 }
 
@@ -34,7 +34,7 @@ fn rules_of(expectation: &MessageExpectation) -> &[HeaderExpectation] {
         MessageExpectation::Request { headers, .. }
         | MessageExpectation::Response { headers, .. }
         | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong => &[],
+        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => &[],
     }
 }
 
@@ -266,7 +266,9 @@ pub(crate) fn describe(expectation: &MessageExpectation) -> String {
         MessageExpectation::Refusal { .. } => {
             "a refusal (a final response of 300 or more, or the connection closed)".to_owned()
         }
-        MessageExpectation::Pong => "a CRLF keep-alive pong".to_owned(),
+        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => {
+            "a CRLF keep-alive pong".to_owned()
+        }
     }
 }
 

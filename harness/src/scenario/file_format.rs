@@ -110,6 +110,9 @@ pub(crate) struct StepFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ObserveFile {
+    /// With `expect = "pong"`: how long to wait for the pong before
+    /// recording its absence instead of failing.
+    pub(crate) pong_within_ms: Option<Spanned<u64>>,
     /// Headers the message should carry.
     #[serde(default)]
     pub(crate) has_headers: Vec<Spanned<String>>,

@@ -625,6 +625,7 @@ fn parse_step(
             if rules.first_value_host.is_empty()
                 && !rules.same_connection
                 && rules.has_headers.is_empty()
+                && rules.pong_within_ms.is_none()
             {
                 return ctx.at(observe, field("observe"), "observe holds no rule");
             }
@@ -653,9 +654,30 @@ fn parse_step(
             }
         }
         let text = expect.get_ref().trim();
+        if let Some(observe) = &step.observe
+            && observe.get_ref().pong_within_ms.is_some()
+            && text != "pong"
+        {
+            return ctx.at(
+                observe,
+                field("observe.pong_within_ms"),
+                "pong_within_ms belongs to expect = \"pong\"",
+            );
+        }
         let expectation = match text.split_once(' ') {
             None if text == "refusal" => MessageExpectation::Refusal { headers },
-            None if text == "pong" && headers.is_empty() => MessageExpectation::Pong,
+            None if text == "pong" && headers.is_empty() => {
+                match step
+                    .observe
+                    .as_ref()
+                    .and_then(|o| o.get_ref().pong_within_ms.as_ref())
+                {
+                    Some(ms) => {
+                        MessageExpectation::PongWithin(Duration::from_millis(*ms.get_ref()))
+                    }
+                    None => MessageExpectation::Pong,
+                }
+            }
             None if text == "pong" => {
                 return ctx.at(
                     expect,

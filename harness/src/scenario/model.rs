@@ -126,6 +126,9 @@ pub enum MessageExpectation {
     Refusal { headers: Vec<HeaderExpectation> },
     /// A CRLF keep-alive pong (RFC 5626 §3.5.1) on the actor's connection.
     Pong,
+    /// A pong the requirement only asks to record (SIP-13): when none comes
+    /// within this time the case records an observation and goes on.
+    PongWithin(std::time::Duration),
 }
 
 /// Built-in checks that are more than one message.
@@ -377,6 +380,9 @@ impl Step {
             }
             Action::Expect(MessageExpectation::Refusal { .. }) => "expects a refusal".to_owned(),
             Action::Expect(MessageExpectation::Pong) => "expects a keep-alive pong".to_owned(),
+            Action::Expect(MessageExpectation::PongWithin(_)) => {
+                "observes whether a keep-alive pong comes".to_owned()
+            }
             Action::SendRaw { bytes, .. } => format!("sends {} raw bytes", bytes.len()),
             Action::SetState { up: true } => "comes back up".to_owned(),
             Action::SetState { up: false } => "goes down".to_owned(),

@@ -22,7 +22,7 @@ fn same_connection_rule(expectation: &MessageExpectation) -> Option<bool> {
         MessageExpectation::Request { headers, .. }
         | MessageExpectation::Response { headers, .. }
         | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong => return None,
+        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => return None,
     };
     if rules.contains(&HeaderExpectation::SameConnection) {
         Some(false)
@@ -50,6 +50,20 @@ impl CaseRun<'_> {
         actor: &Actor,
         expectation: &MessageExpectation,
     ) -> Result<(), Outcome> {
+        if let MessageExpectation::PongWithin(within) = expectation {
+            let wait = Box::pin(self.expect(actor, &MessageExpectation::Pong));
+            return match tokio::time::timeout(*within, wait).await {
+                Ok(result) => result,
+                Err(_) => {
+                    self.observe(format!(
+                        "no CRLF keep-alive pong reached {} within {} ms (SIP-13: Lync support unverified, recorded rather than required)",
+                        actor.name(),
+                        within.as_millis()
+                    ));
+                    Ok(())
+                }
+            };
+        }
         let wanted = actor.name();
         let what = describe(expectation);
         loop {
@@ -223,7 +237,7 @@ impl CaseRun<'_> {
             MessageExpectation::Request { headers, .. }
             | MessageExpectation::Response { headers, .. }
             | MessageExpectation::Refusal { headers } => headers,
-            MessageExpectation::Pong => return None,
+            MessageExpectation::Pong | MessageExpectation::PongWithin(_) => return None,
         };
         rules.iter().find_map(|rule| {
             let HeaderExpectation::BodyAsSentBy(sender) = rule else {
