@@ -15,7 +15,7 @@ use picharness_harness::merge::merge_command;
 use picharness_harness::report_diff::{DiffFormat, DurationThreshold, diff_command};
 
 use picharness_harness::pki_init::{PkiInitOptions, write_test_pki};
-use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, RunOptions, run};
+use picharness_harness::run::{EXIT_CANNOT_START, EXIT_OK, FindingKind, RunOptions, run};
 use picharness_harness::shard::Shard;
 use picharness_harness::sip_lint::lint_inputs;
 use picharness_harness::topology::EmbeddedAddresses;
@@ -77,6 +77,9 @@ enum Command {
         /// Re-run a case that fails or errors up to N times; one that then passes is marked flaky.
         #[arg(long, value_name = "N", default_value_t = 0)]
         retries: usize,
+        /// Also exit 1 when a case carries a finding of these kinds (comma-separated: warning,observation).
+        #[arg(long, value_enum, value_name = "KINDS", value_delimiter = ',')]
+        fail_on: Vec<FailOnArg>,
         #[command(flatten)]
         av: Box<AvArgs>,
         #[command(flatten)]
@@ -199,6 +202,9 @@ enum ReportCommand {
         /// Where the merged report goes.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also exit 1 when a case carries a finding of these kinds (comma-separated: warning,observation).
+        #[arg(long, value_enum, value_name = "KINDS", value_delimiter = ',')]
+        fail_on: Vec<FailOnArg>,
     },
     /// What changed between two runs: newly failing or passing cases, verdict and reason changes,
     /// new and removed cases, durations beyond the threshold. Exit 1 when something got worse.
@@ -314,6 +320,26 @@ impl AvArgs {
     }
 }
 
+/// A finding kind `--fail-on` can select.
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOnArg {
+    /// A requirement held in a way it flags (e.g. CERT-07: RSA 1024).
+    Warning,
+    /// Behaviour a requirement only asks to record (e.g. SIP-14 connection reuse).
+    Observation,
+}
+
+impl FailOnArg {
+    fn kinds(args: &[Self]) -> Vec<FindingKind> {
+        args.iter()
+            .map(|arg| match arg {
+                Self::Warning => FindingKind::Warning,
+                Self::Observation => FindingKind::Observation,
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ListFormat {
     Text,
@@ -335,6 +361,7 @@ fn main() -> ExitCode {
             dry_run,
             expect,
             retries,
+            fail_on,
             av,
             test_args,
         } => run(RunOptions {
@@ -350,6 +377,7 @@ fn main() -> ExitCode {
             dry_run,
             expect,
             retries,
+            fail_on: FailOnArg::kinds(&fail_on),
             test_args,
         }),
         Command::List { format, scenarios } => {
@@ -387,8 +415,8 @@ fn main() -> ExitCode {
             config,
         }),
         Command::Report {
-            command: ReportCommand::Merge { dirs, out },
-        } => merge_command(&dirs, &out),
+            command: ReportCommand::Merge { dirs, out, fail_on },
+        } => merge_command(&dirs, &out, &FailOnArg::kinds(&fail_on)),
         Command::Report {
             command:
                 ReportCommand::Diff {

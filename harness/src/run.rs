@@ -33,9 +33,13 @@ use crate::terminal::{LiveProgress, Terminal};
 use crate::topology::{EmbeddedAddresses, Topology, allowed_destinations};
 use picharness_simulators::destinations::restrict_destinations;
 
+/// The finding kinds `--fail-on` selects.
+pub use picharness_reports::FindingKind;
+
 /// Exit code: every case passed, was skipped or was inconclusive.
 pub const EXIT_OK: u8 = 0;
-/// Exit code: at least one case failed or errored.
+/// Exit code: at least one case failed or errored (or carried a finding
+/// of a kind given to `--fail-on`).
 pub const EXIT_FAILURES: u8 = 1;
 /// Exit code: the run could not start.
 pub const EXIT_CANNOT_START: u8 = 2;
@@ -71,6 +75,8 @@ pub struct RunOptions {
     /// Re-run a case that fails or errors up to this many times; one that
     /// then passes is marked flaky.
     pub retries: usize,
+    /// Finding kinds that make the run exit 1 like a fail (`--fail-on`).
+    pub fail_on: Vec<FindingKind>,
     pub test_args: Arguments,
 }
 
@@ -296,10 +302,7 @@ pub fn run(mut options: RunOptions) -> u8 {
     let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
     let order: Vec<&str> = catalogue.cases.iter().map(|c| c.id.as_str()).collect();
     cases.sort_by_key(|c| order.iter().position(|id| *id == c.id));
-    let mut totals = Totals::default();
-    for case in &cases {
-        totals.add(case.verdict);
-    }
+    let totals = Totals::of(&cases);
     let record = RunRecord {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -319,7 +322,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         merged: None,
         edge_liveness: shared.topology.liveness.record(),
     };
-    let mut exit = if record.has_failures() {
+    let mut exit = if record.has_failures(&options.fail_on) {
         EXIT_FAILURES
     } else {
         EXIT_OK
@@ -373,6 +376,11 @@ fn invocation(options: &RunOptions) -> Invocation {
     if let Some(mode) = options.chaos {
         rerun.push("--sut-chaos".to_owned());
         rerun.push(mode.name().to_owned());
+    }
+    if !options.fail_on.is_empty() {
+        let kinds: Vec<&str> = options.fail_on.iter().map(|k| k.as_str()).collect();
+        rerun.push("--fail-on".to_owned());
+        rerun.push(kinds.join(","));
     }
     if options.scenarios_dir != default_scenarios_dir() {
         rerun.push("--scenarios".to_owned());
@@ -521,6 +529,7 @@ fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Complet
     }
     let flaky = outcome.verdict == Verdict::Pass && !retries.is_empty();
     let mut record = CaseRecord {
+        findings: outcome.findings.clone(),
         id: case.id.clone(),
         title: case.title.clone(),
         providers: case.providers.clone(),

@@ -15,6 +15,7 @@ pub(crate) use error::line_of;
 pub(crate) use key_path::line_of_key;
 pub use load::{load_case_file, load_cases, parse_case};
 pub use model::{
-    Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
+    Action, Actor, Case, CheckKind, HeaderExpectation, IfUnmet, MessageExpectation, StatusPattern,
+    Step,
 };
 pub use template::{TemplateVars, render_message, substitute as template_substitute};

@@ -7,8 +7,9 @@
 //! `"type": "suite"` or `"type": "test"`):
 //!
 //! ```json
-//! {"type":"picharness","event":"case","id":"aol.im.inbound","verdict":"fail","reason":"...","failed_step":"2: ...","duration_ms":3,"requirements":["PORT-01"]}
-//! {"type":"picharness","event":"run","totals":{"pass":8,...},"sut":{...},"report_dir":"picharness-report","exit_code":1}
+//! {"type":"picharness","event":"case","id":"aol.im.inbound","verdict":"fail","reason":"...","failed_step":"2: ...","duration_ms":3,"requirements":["PORT-01"],"findings":[]}
+//! {"type":"picharness","event":"case","id":"edge.cert.key-size","verdict":"pass",...,"findings":[{"kind":"warning","requirement":"CERT-07","text":"..."}]}
+//! {"type":"picharness","event":"run","totals":{"pass":8,...,"warning":1,"observation":0},"sut":{...},"report_dir":"picharness-report","exit_code":1}
 //! ```
 //!
 //! In JSON mode the cases run one at a time on the main thread, so every
@@ -29,7 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use picharness_reports::Totals;
 
 use libtest_mimic::{Arguments, ColorSetting, FormatSetting};
-use picharness_reports::{CaseRecord, RunRecord, Verdict};
+use picharness_reports::{CaseRecord, FindingKind, RunRecord, Verdict};
 use serde_json::json;
 
 /// How the run reports to the terminal.
@@ -159,6 +160,7 @@ pub(crate) fn case_event(case: &CaseRecord) -> serde_json::Value {
         "expected": case.expected,
         "flaky": case.flaky,
         "retries": case.retries.len(),
+        "findings": case.findings,
     })
 }
 
@@ -204,14 +206,24 @@ fn paint(text: &str, verdict: Verdict, color: bool) -> String {
     }
 }
 
-/// The closing summary: one line of totals, a table of every case that did
-/// not pass (verdict, id, reason, failed step), and where the report is.
+/// The closing summary: one line of totals (verdicts, then how many cases
+/// carry a warning or an observation), a table of every case that did not
+/// pass (verdict, id, reason, failed step) followed by each warning and
+/// observation (kind, id, cited requirement, text), and where the report is.
 pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> String {
     let t = run.totals;
     let count = |n: usize, verdict: Verdict| {
         let text = format!("{n} {verdict}");
         if n > 0 {
             paint(&text, verdict, color)
+        } else {
+            text
+        }
+    };
+    let flagged = |n: usize, kind: FindingKind| {
+        let text = format!("{n} with {kind}s");
+        if n > 0 {
+            paint(&text, Verdict::Inconclusive, color)
         } else {
             text
         }
@@ -223,7 +235,7 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
         .map(|record| format!("\npicharness: {}", crate::liveness::describe(record)))
         .unwrap_or_default();
     out += &format!(
-        "\npicharness: {} cases against {} ({}{}): {}, {}, {}, {}, {}\n",
+        "\npicharness: {} cases against {} ({}{}): {}, {}, {}, {}, {}; {}, {}\n",
         t.total(),
         run.sut.access_edge_address,
         run.sut.kind,
@@ -237,6 +249,8 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
         count(t.inconclusive, Verdict::Inconclusive),
         count(t.error, Verdict::Error),
         count(t.skipped, Verdict::Skipped),
+        flagged(t.warning, FindingKind::Warning),
+        flagged(t.observation, FindingKind::Observation),
     );
     out.push_str(&flaky_lines(run));
     if let Some(file) = &run.expect_file {
@@ -251,7 +265,7 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
     let width = run
         .cases
         .iter()
-        .filter(|c| c.verdict != Verdict::Pass)
+        .filter(|c| c.verdict != Verdict::Pass || !c.findings.is_empty())
         .map(|c| c.id.len())
         .max()
         .unwrap_or(0);
@@ -266,6 +280,19 @@ pub(crate) fn summary_table(run: &RunRecord, report_dir: &Path, color: bool) -> 
             out.push_str(&format!(" [step {step}]"));
         }
         out.push('\n');
+    }
+    for case in &run.cases {
+        for finding in &case.findings {
+            let kind = paint(
+                &format!("{:<12}", finding.kind.as_str()),
+                Verdict::Inconclusive,
+                color,
+            );
+            out.push_str(&format!(
+                "  {kind} {:<width$}  {}: {}\n",
+                case.id, finding.requirement, finding.text
+            ));
+        }
     }
     out.push_str(&format!(
         "report: {} (open {})\n",
@@ -344,7 +371,7 @@ fn deviation_lines(run: &RunRecord, file: &str, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use picharness_reports::{EvidenceFiles, SCHEMA_VERSION, SutInfo, ToolInfo};
+    use picharness_reports::{EvidenceFiles, Finding, SCHEMA_VERSION, SutInfo, ToolInfo};
 
     fn run() -> RunRecord {
         let case = |id: &str, verdict, reason: &str| CaseRecord {
@@ -362,20 +389,24 @@ mod tests {
             expected: None,
             retries: Vec::new(),
             flaky: false,
+            findings: vec![],
         };
+        let mut observed = case("aol.sip.keepalive", Verdict::Pass, "all 2 steps held");
+        observed.findings.push(Finding {
+            kind: FindingKind::Observation,
+            requirement: "SIP-13".to_owned(),
+            text: "no CRLF pong came back".to_owned(),
+        });
         let cases = vec![
             case("aol.im.inbound", Verdict::Fail, "no Record-Route"),
-            case("edge.sip.max-forwards", Verdict::Pass, "all 2 steps held"),
+            observed,
             case(
                 "edge.dns.srv-federation",
                 Verdict::Inconclusive,
                 "DNS did not answer",
             ),
         ];
-        let mut totals = Totals::default();
-        for c in &cases {
-            totals.add(c.verdict);
-        }
+        let totals = Totals::of(&cases);
         RunRecord {
             schema_version: SCHEMA_VERSION,
             tool: ToolInfo {
@@ -406,9 +437,10 @@ mod tests {
         assert_eq!(
             text,
             "\npicharness: 3 cases against 127.80.0.10:5061 (embedded-reference, faults: no-record-route): \
-             1 pass, 1 fail, 1 inconclusive, 0 error, 0 skipped\n\
+             1 pass, 1 fail, 1 inconclusive, 0 error, 0 skipped; 0 with warnings, 1 with observations\n\
              \x20 fail         aol.im.inbound           no Record-Route [step 2: pool expects request MESSAGE]\n\
              \x20 inconclusive edge.dns.srv-federation  DNS did not answer [step 2: pool expects request MESSAGE]\n\
+             \x20 observation  aol.sip.keepalive        SIP-13: no CRLF pong came back\n\
              report: rep (open rep/index.html)\n"
         );
         assert!(!text.contains('\x1b'));
@@ -431,14 +463,14 @@ mod tests {
         assert!(
             text.contains(
                 "1 deviation(s) from the expected verdicts in nightly.toml:\n\
-                 \x20 error        edge.sip.max-forwards  error (not an expected result): cannot bind\n\
+                 \x20 error        aol.sip.keepalive  error (not an expected result): cannot bind\n\
                  1 result(s) other than pass were as expected (see the report)\n"
             ),
             "{text}"
         );
         assert!(!text.contains("aol.im.inbound"), "{text}");
         let end = run_event(&run, Path::new("rep"), 1);
-        assert_eq!(end["deviations"][0]["id"], "edge.sip.max-forwards");
+        assert_eq!(end["deviations"][0]["id"], "aol.sip.keepalive");
     }
 
     #[test]
@@ -475,7 +507,11 @@ mod tests {
         assert_eq!(event["type"], "picharness");
         assert_eq!(event["verdict"], "inconclusive");
         assert_eq!(event["requirements"][0], "FED-08");
+        let event = case_event(&run.cases[1]);
+        assert_eq!(event["findings"][0]["kind"], "observation");
+        assert_eq!(event["findings"][0]["requirement"], "SIP-13");
         let end = run_event(&run, Path::new("rep"), 1);
+        assert_eq!(end["totals"]["observation"], 1);
         assert_eq!(end["totals"]["fail"], 1);
         assert_eq!(end["exit_code"], 1);
         assert!(!end.to_string().contains('\n'));

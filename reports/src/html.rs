@@ -15,7 +15,9 @@
 //! `data-cases`, and after the script ran `data-ready="1"`,
 //! `data-ladders-drawn` (ladders whose SVG has a non-empty layout box) and
 //! `data-arrows-drawn` (arrows with one); each verdict count is in
-//! `#count-<verdict>`, and `#shown` says how many cases the filters show.
+//! `#count-<verdict>`, the number of cases carrying a warning or an
+//! observation in `#count-warning` and `#count-observation` (each case lists
+//! its findings under its reason and flags them in its summary line), and `#shown` says how many cases the filters show.
 //! Filters can be preset by the URL: `index.html?verdict=fail,error&provider=aol&tag=im`.
 //!
 //! The page holds no character XML 1.0 forbids or discourages, whatever the
@@ -293,6 +295,12 @@ mod tests {
             );
         }
         assert!(html.contains("data-cases=\"5\""));
+        assert!(html.contains("id=\"count-warning\">1<"), "warning count");
+        assert!(html.contains("id=\"count-observation\">0<"));
+        assert!(
+            html.contains("<span class=\"kind\">warning</span> <code>CERT-07</code>: the key is RSA 1024 &lt;bits&gt; &amp;"),
+            "finding missing or unescaped"
+        );
         assert_eq!(html.matches("<svg class=\"ladder\"").count(), 2);
         assert_eq!(html.matches("class=\"arrow").count(), 2, "two SIP arrows");
         assert!(

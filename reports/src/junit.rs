@@ -12,12 +12,15 @@
 //! | inconclusive | `<skipped type="inconclusive" message="inconclusive: reason">` |
 //!
 //! Every test case carries a `verdict` property with the real verdict, so
-//! nothing is lost, plus `requirement` properties and, for non-pass
-//! verdicts, `failed_step`; a case listed in the expected-verdicts file
-//! (`run --expect`) also carries `expected` ("fail (held): why" or
-//! "fail (deviation): why"). A case re-run after failing (`run --retries`)
-//! carries its earlier attempts as `<flakyFailure>`/`<flakyError>` (passed
-//! on a retry, plus a `flaky` property) or `<rerunFailure>`/`<rerunError>`.
+//! nothing is lost, plus `requirement` properties, one `warning` or
+//! `observation` property per finding (value `REQ-ID: text`; JUnit has no
+//! such outcome, so a passing case stays a success and CI selects on
+//! `picharness run --fail-on`) and, for non-pass verdicts, `failed_step`;
+//! a case listed in the expected-verdicts file (`run --expect`) also
+//! carries `expected` ("fail (held): why" or "fail (deviation): why"). A
+//! case re-run after failing (`run --retries`) carries its earlier attempts
+//! as `<flakyFailure>`/`<flakyError>` (passed on a retry, plus a `flaky`
+//! property) or `<rerunFailure>`/`<rerunError>`.
 //! Its system-out holds the same facts as
 //! `key: value` lines, then `[[ATTACHMENT|<report dir>/cases/<id>/trace.pcapng]]`
 //! (the convention the Jenkins JUnit Attachments plugin and GitLab read; the
@@ -183,6 +186,12 @@ fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
             format!("{} ({held}): {}", expected.verdict, expected.why),
         ));
     }
+    test_case.add_properties(case.findings.iter().map(|finding| {
+        Property::new(
+            finding.kind.as_str(),
+            format!("{}: {}", finding.requirement, finding.text),
+        )
+    }));
     test_case.set_system_out(system_out(case, report_dir));
     test_case
 }
@@ -202,6 +211,12 @@ fn system_out(case: &CaseRecord, report_dir: &Path) -> String {
     line("reason", &reason_text(&case.reason));
     if let Some(step) = &case.failed_step {
         line("failed step", step);
+    }
+    for finding in &case.findings {
+        line(
+            &format!("{} ({})", finding.kind, finding.requirement),
+            &finding.text,
+        );
     }
     if !case.requirements.is_empty() {
         line("requirements", &case.requirements.join(", "));
@@ -295,6 +310,16 @@ mod tests {
         assert_eq!(property(pass, "verdict"), ["pass"]);
         assert_eq!(property(pass, "requirement"), ["REQ-TLS-1", "REQ-TLS-2"]);
         assert!(property(pass, "failed_step").is_empty());
+        let warned = pass;
+        assert_eq!(
+            property(warned, "warning"),
+            ["CERT-07: the key is RSA 1024 <bits> & \"acceptable\"; 2048 or more is recommended"]
+        );
+        let out = warned.system_out.as_ref().unwrap().as_str();
+        assert!(
+            out.contains("warning (CERT-07): the key is RSA 1024"),
+            "{out}"
+        );
 
         let fail = by_id("edge.dns.srv-federation");
         assert_eq!(fail.classname.as_ref().unwrap().as_str(), "edge");

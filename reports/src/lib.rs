@@ -25,6 +25,6 @@ pub mod transcript;
 
 pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
 pub use model::{
-    Attempt, CaseRecord, EdgeLiveness, EvidenceFiles, Expected, Invocation, MergeInfo, RunRecord,
-    SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict, redact_argv,
+    Attempt, CaseRecord, EdgeLiveness, EvidenceFiles, Expected, Finding, FindingKind, Invocation,
+    MergeInfo, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict, redact_argv,
 };

@@ -150,11 +150,7 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
         access_edge_addresses: addresses,
     });
     merged.cases.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut totals = Totals::default();
-    for case in &merged.cases {
-        totals.add(case.verdict);
-    }
-    merged.totals = totals;
+    merged.totals = Totals::of(&merged.cases);
 
     let write_error = |path: &Path| {
         let path = path.to_path_buf();
@@ -230,9 +226,8 @@ mod tests {
     fn shard_report(dir: &Path, keep: &[usize]) -> RunRecord {
         let mut run = sample_run();
         run.cases = keep.iter().map(|&i| run.cases[i].clone()).collect();
-        run.totals = Totals::default();
+        run.totals = Totals::of(&run.cases);
         for case in &run.cases {
-            run.totals.add(case.verdict);
             let case_dir = dir.join("cases").join(&case.id);
             std::fs::create_dir_all(&case_dir).unwrap();
             std::fs::write(case_dir.join("transcript.txt"), case.id.as_bytes()).unwrap();
@@ -260,6 +255,7 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(ids, sorted);
         assert_eq!(merged.cases.len(), 5);
+        assert_eq!(merged.totals.warning, 1);
         assert_eq!(merged.totals, sample_run().totals);
         assert_eq!(merged.duration_ms, 9000);
         let back = read_summary(&out.join("summary.json")).unwrap();

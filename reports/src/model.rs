@@ -77,6 +77,49 @@ pub struct SutInfo {
     pub faults: Vec<String>,
 }
 
+/// What kind of finding a case carries beside its verdict.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    /// The requirement holds, but in a way it flags (CERT-07: an RSA 1024
+    /// key is acceptable, with a warning).
+    Warning,
+    /// The requirement asks only that the behaviour be recorded ("record
+    /// either", SIP-13, SIP-14, FED-10), or the harness says more than the
+    /// requirement asks; this is what was seen.
+    Observation,
+}
+
+impl FindingKind {
+    pub const ALL: [Self; 2] = [Self::Warning, Self::Observation];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Observation => "observation",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A warning or an observation a case reports beside its verdict: never a
+/// fail by itself, but counted and selectable (`run --fail-on warning`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The requirement id the finding cites, e.g. `CERT-07`.
+    pub requirement: String,
+    /// One sentence saying what was seen.
+    pub text: String,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
     pub pass: usize,
@@ -84,6 +127,14 @@ pub struct Totals {
     pub inconclusive: usize,
     pub error: usize,
     pub skipped: usize,
+    /// Cases carrying at least one warning (whatever their verdict). Added
+    /// within schema version 1; absent (0) in older files.
+    #[serde(default)]
+    pub warning: usize,
+    /// Cases carrying at least one observation (whatever their verdict).
+    /// Added within schema version 1; absent (0) in older files.
+    #[serde(default)]
+    pub observation: usize,
 }
 
 impl Totals {
@@ -94,6 +145,35 @@ impl Totals {
             Verdict::Inconclusive => self.inconclusive += 1,
             Verdict::Error => self.error += 1,
             Verdict::Skipped => self.skipped += 1,
+        }
+    }
+
+    /// Counts a case: its verdict, and whether it carries a warning or an
+    /// observation.
+    pub fn add_case(&mut self, case: &CaseRecord) {
+        self.add(case.verdict);
+        if case.carries(FindingKind::Warning) {
+            self.warning += 1;
+        }
+        if case.carries(FindingKind::Observation) {
+            self.observation += 1;
+        }
+    }
+
+    /// The totals of `cases`.
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseRecord>) -> Self {
+        let mut totals = Self::default();
+        for case in cases {
+            totals.add_case(case);
+        }
+        totals
+    }
+
+    /// How many cases carry a finding of `kind`.
+    pub fn findings(&self, kind: FindingKind) -> usize {
+        match kind {
+            FindingKind::Warning => self.warning,
+            FindingKind::Observation => self.observation,
         }
     }
 
@@ -146,6 +226,10 @@ pub struct CaseRecord {
     /// Added within schema version 1.
     #[serde(default)]
     pub flaky: bool,
+    /// Warnings and observations, in the order the case found them. Added
+    /// within schema version 1; absent (empty) in older files.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 /// An earlier attempt of a case that was re-run.
@@ -174,6 +258,17 @@ pub struct Expected {
 }
 
 impl CaseRecord {
+    /// Whether the case carries a finding of `kind`.
+    pub fn carries(&self, kind: FindingKind) -> bool {
+        self.findings.iter().any(|f| f.kind == kind)
+    }
+
+    /// Whether this case makes the run exit 1: a fail or an error, or a
+    /// finding of a kind the run was asked to fail on (`--fail-on`).
+    pub fn fails_run(&self, fail_on: &[FindingKind]) -> bool {
+        self.verdict.is_failure() || fail_on.iter().any(|kind| self.carries(*kind))
+    }
+
     /// Why this result is a deviation from the expected verdicts, or `None`
     /// when it is not one: a listed case whose verdict or reason is not the
     /// expected one, or an unlisted case that failed or errored.
@@ -267,11 +362,17 @@ impl RunRecord {
     /// Whether the run's results call for exit code 1: with an
     /// expected-verdicts file, any deviation from it; without one, any case
     /// that failed or errored.
-    pub fn has_failures(&self) -> bool {
+    ///
+    /// A case carrying a finding of a kind in `fail_on` (`--fail-on`)
+    /// calls for it too, with or without the file.
+    pub fn has_failures(&self, fail_on: &[FindingKind]) -> bool {
+        let selected = |c: &CaseRecord| fail_on.iter().any(|kind| c.carries(*kind));
         if self.expect_file.is_some() {
-            self.cases.iter().any(|c| c.deviation().is_some())
+            self.cases
+                .iter()
+                .any(|c| c.deviation().is_some() || selected(c))
         } else {
-            self.cases.iter().any(|c| c.verdict.is_failure())
+            self.cases.iter().any(|c| c.fails_run(fail_on))
         }
     }
 }

@@ -82,7 +82,9 @@ pub fn read_report(path: &Path) -> Result<RunRecord, SummaryError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{CaseRecord, EvidenceFiles, SutInfo, ToolInfo, Totals, Verdict};
+    use crate::model::{
+        CaseRecord, EvidenceFiles, Finding, FindingKind, SutInfo, ToolInfo, Totals, Verdict,
+    };
 
     fn case(id: &str, verdict: Verdict, reason: &str) -> CaseRecord {
         CaseRecord {
@@ -104,17 +106,25 @@ pub(crate) mod tests {
             expected: None,
             retries: Vec::new(),
             flaky: false,
+            findings: vec![],
         }
     }
 
     /// A run with one case of each verdict.
     pub(crate) fn sample_run() -> RunRecord {
+        let mut warned = case(
+            "aol.tls.client-eku",
+            Verdict::Pass,
+            "the Edge accepted the certificate",
+        );
+        warned.findings.push(Finding {
+            kind: FindingKind::Warning,
+            requirement: "CERT-07".to_owned(),
+            text: "the key is RSA 1024 <bits> & \"acceptable\"; 2048 or more is recommended"
+                .to_owned(),
+        });
         let cases = vec![
-            case(
-                "aol.tls.client-eku",
-                Verdict::Pass,
-                "the Edge accepted the certificate",
-            ),
+            warned,
             case(
                 "edge.dns.srv-federation",
                 Verdict::Fail,
@@ -136,10 +146,7 @@ pub(crate) mod tests {
                 "not applicable to this topology",
             ),
         ];
-        let mut totals = Totals::default();
-        for c in &cases {
-            totals.add(c.verdict);
-        }
+        let totals = Totals::of(&cases);
         RunRecord {
             schema_version: SCHEMA_VERSION,
             tool: ToolInfo {

@@ -978,6 +978,45 @@ const FAULT_OBSERVATIONS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// Fault, the cases that must pass carrying a finding because of it, the
+/// finding's kind and cited requirement per case, and a phrase its text
+/// must hold. Every other passing case carries no finding.
+type FindingRow = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
+const FAULT_FINDINGS: &[FindingRow] = &[
+    (
+        "no-keepalive-pong",
+        &[
+            ("aol.sip.keepalive", "SIP-13"),
+            ("aol.sip.keepalive-outbound", "SIP-13"),
+            ("messenger.sip.keepalive", "SIP-13"),
+            ("messenger.sip.keepalive-outbound", "SIP-13"),
+            ("yahoo.sip.keepalive", "SIP-13"),
+            ("yahoo.sip.keepalive-outbound", "SIP-13"),
+        ],
+        "observation",
+        "pong",
+    ),
+    (
+        "no-connection-reuse",
+        &[
+            ("aol.sip.connection-reuse-inbound", "SIP-14"),
+            ("aol.sip.connection-reuse-outbound", "FED-10"),
+            ("messenger.sip.connection-reuse-inbound", "SIP-14"),
+            ("messenger.sip.connection-reuse-outbound", "FED-10"),
+            ("yahoo.sip.connection-reuse-inbound", "SIP-14"),
+            ("yahoo.sip.connection-reuse-outbound", "FED-10"),
+        ],
+        "observation",
+        "new connection",
+    ),
+];
+
 /// What a case says when a control step (the proof that this Edge works at
 /// all) did not hold: a refusal it saw proves nothing, so it is inconclusive.
 const CONTROL_FAILED: &str = "was not shown to work";
@@ -1098,11 +1137,42 @@ pub(crate) fn check_fault(net: u8, fault: &str) {
         .iter()
         .find(|(f, _, _)| *f == fault)
         .map_or((&[][..], ""), |(_, cases, phrase)| (*cases, *phrase));
+    let flagged: &[(&str, &str)] = FAULT_FINDINGS
+        .iter()
+        .find(|(f, _, _, _)| *f == fault)
+        .map_or(&[], |(_, cases, _, _)| cases);
+    let (flag_kind, flag_phrase) = FAULT_FINDINGS
+        .iter()
+        .find(|(f, _, _, _)| *f == fault)
+        .map_or(("", ""), |(_, _, kind, phrase)| (*kind, *phrase));
     let run = run_suite(net, &["--sut-fault", fault]);
     let verdicts = run.verdicts();
+    let findings = run.findings();
+    for (id, list) in &findings {
+        match flagged.iter().find(|(case, _)| case == id) {
+            Some((_, cites)) => {
+                assert!(
+                    list.iter()
+                        .any(|(kind, requirement, text)| kind == flag_kind
+                            && requirement == cites
+                            && text.contains(flag_phrase)),
+                    "{fault}: {id} must carry a {flag_kind} citing {cites} that mentions {flag_phrase:?}: {list:?}"
+                );
+                assert_eq!(
+                    verdicts[id].0, "pass",
+                    "{fault}: {id} must pass with its {flag_kind}: {:?}",
+                    verdicts[id]
+                );
+            }
+            None => assert!(
+                list.iter().all(|(kind, _, _)| kind != "warning"),
+                "{fault}: {id} must carry no warning: {list:?}"
+            ),
+        }
+    }
     assert_eq!(verdicts.len(), all_case_ids().len(), "every case must run");
     for (id, (verdict, reason)) in &verdicts {
-        if must_observe.contains(&id.as_str()) {
+        if must_observe.contains(&id.as_str()) && !flagged.iter().any(|(case, _)| case == id) {
             assert_eq!(
                 verdict, "pass",
                 "{fault}: {id} must pass with an observation, got {verdict}: {reason}"
@@ -1121,6 +1191,8 @@ pub(crate) fn check_fault(net: u8, fault: &str) {
                 reason.contains(inconclusive_phrase),
                 "{fault}: {id}'s reason must mention {inconclusive_phrase:?}: {reason}"
             );
+        } else if flagged.iter().any(|(case, _)| case == id) {
+            // Judged above, with its finding.
         } else if must_fail.contains(&id.as_str()) {
             assert_eq!(
                 verdict, "fail",
@@ -1340,13 +1412,25 @@ fn every_fault_is_in_the_table_and_every_case_can_fail() {
             "FAULT_PHRASE_EXCEPTIONS: {fault} does not fail {case}"
         );
     }
+    for (fault, cases, _, _) in FAULT_FINDINGS {
+        assert!(table.contains(fault), "{fault} is not a fault");
+        for (id, _) in *cases {
+            assert!(
+                all_case_ids().contains(&(*id).to_owned()),
+                "FAULT_FINDINGS names unknown case {id}"
+            );
+        }
+    }
     for id in all_case_ids() {
         let covered = FAULT_TABLE
             .iter()
-            .any(|(_, cases, _)| cases.contains(&id.as_str()));
+            .any(|(_, cases, _)| cases.contains(&id.as_str()))
+            || FAULT_FINDINGS
+                .iter()
+                .any(|(_, cases, _, _)| cases.iter().any(|(case, _)| *case == id));
         assert!(
             covered,
-            "case {id} is failed by no fault switch; add one or give it a no_fault_reason"
+            "case {id} is failed (or flagged) by no fault switch; add one or give it a no_fault_reason"
         );
     }
 }
@@ -1359,4 +1443,32 @@ fn av_no_pseudo_tls_fails_the_pseudo_tls_case() {
 #[test]
 fn av_msturn_tcp_keeps_malformed_fails_the_tcp_no_cookie_case() {
     check_fault(196, "av-msturn-tcp-keeps-malformed");
+}
+
+#[test]
+fn fail_on_observation_turns_a_recorded_observation_into_exit_1() {
+    let args = [
+        "--sut-fault",
+        "no-keepalive-pong",
+        "--exact",
+        "messenger.sip.keepalive",
+    ];
+    let plain = run_suite(198, &args);
+    assert_eq!(plain.verdicts()["messenger.sip.keepalive"].0, "pass");
+    assert_eq!(plain.summary["totals"]["observation"].as_u64(), Some(1));
+    assert_eq!(plain.code(), Some(0), "an observation alone exits 0");
+    assert!(
+        plain.stdout().contains("1 with observations"),
+        "{}",
+        plain.stdout()
+    );
+    let mut strict = args.to_vec();
+    strict.extend(["--fail-on", "warning,observation"]);
+    let strict = run_suite(198, &strict);
+    assert_eq!(strict.code(), Some(1), "--fail-on observation exits 1");
+    let junit = std::fs::read_to_string(strict.report_path().join("junit.xml")).expect("junit");
+    assert!(
+        junit.contains("<property name=\"observation\" value=\"SIP-13: "),
+        "{junit}"
+    );
 }

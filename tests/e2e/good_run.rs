@@ -27,6 +27,9 @@ fn every_case_passes_against_the_good_reference_edge() {
     );
     let totals = &run.summary["totals"];
     assert_eq!(totals["pass"].as_u64(), Some(ids.len() as u64));
+    // The good Edge earns no warning and no observation.
+    assert_eq!(totals["warning"].as_u64(), Some(0), "{}", run.stdout());
+    assert_eq!(totals["observation"].as_u64(), Some(0), "{}", run.stdout());
     assert_eq!(run.summary["schema_version"].as_u64(), Some(1));
     assert!(run.report_path().join("junit.xml").is_file());
 }

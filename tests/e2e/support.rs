@@ -66,6 +66,29 @@ impl RunResult {
             .collect()
     }
 
+    /// Case id to its findings as (kind, cited requirement, text).
+    pub(crate) fn findings(&self) -> BTreeMap<String, Vec<(String, String, String)>> {
+        self.summary["cases"]
+            .as_array()
+            .expect("cases array")
+            .iter()
+            .map(|c| {
+                let findings = c["findings"]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .map(|f| {
+                                let field = |name: &str| f[name].as_str().unwrap_or("").to_owned();
+                                (field("kind"), field("requirement"), field("text"))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (c["id"].as_str().expect("id").to_owned(), findings)
+            })
+            .collect()
+    }
+
     pub(crate) fn report_path(&self) -> &Path {
         self.report.path()
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use picharness_reports::{TranscriptEntry, Verdict};
+use picharness_reports::{Finding, FindingKind, TranscriptEntry, Verdict};
 use picharness_simulators::actor::{ActorEvent, ActorEventKind, SipActor, UserRoute};
 use picharness_simulators::sip_conn::ConnHandle;
 use picharness_simulators::tls::ConnectionRecord;
@@ -75,6 +75,10 @@ pub(crate) struct CaseRun<'a> {
     findings: Vec<String>,
     /// What the case observed that its requirement does not judge.
     observations: Vec<String>,
+    /// Warnings and observations (reported beside the verdict).
+    recorded: Vec<Finding>,
+    /// The requirement an `observe` rule's observation cites.
+    first_requirement: String,
     /// UDP datagrams recorded at the harness's A/V sockets.
     pub(crate) av_datagrams: picharness_simulators::av::DatagramLog,
     /// Measurements a passing case reports after its reason (loss, jitter, ...).
@@ -144,6 +148,7 @@ async fn run_steps(
 ) -> (Outcome, CaseArtifacts) {
     let mut run = CaseRun::new(topology, case, nonce);
     let mut outcome = Outcome::pass(format!("all {} steps held", case.steps.len()));
+    let mut unmet = 0;
     for (index, step) in case.steps.iter().enumerate() {
         run.upcoming = upcoming_expect_actors(&case.steps[index + 1..]);
         // "step N: ..." marks where each step starts; the HTML ladder finds
@@ -157,6 +162,23 @@ async fn run_steps(
         let result = match tokio::time::timeout_at(run.deadline, run.step(step)).await {
             Ok(result) => result,
             Err(_) => Err(Outcome::fail(run.timed_out(step, case.timeout))),
+        };
+        let result = match (result, &step.if_unmet) {
+            (Err(failed), Some(if_unmet)) if failed.verdict == Verdict::Fail => {
+                // The requirement does not ask for this: what failed is a
+                // finding, and the case goes on.
+                run.note(format!(
+                    "step {} unmet, recorded as {} citing {}: {}",
+                    index + 1,
+                    if_unmet.kind,
+                    if_unmet.cites,
+                    failed.reason
+                ));
+                run.record_finding(if_unmet.kind, &if_unmet.cites, failed.reason);
+                unmet += 1;
+                Ok(())
+            }
+            (result, _) => result,
         };
         if let Err(mut failed) = result {
             if step.control {
@@ -172,6 +194,13 @@ async fn run_steps(
         && outcome.verdict == Verdict::Pass
     {
         outcome = restore;
+    }
+    if outcome.verdict == Verdict::Pass && unmet > 0 {
+        outcome.reason = format!(
+            "{} of {} steps held; {unmet} unmet step(s) recorded as findings (not asked for by the requirement)",
+            case.steps.len() - unmet,
+            case.steps.len()
+        );
     }
     if talks_sip(case) {
         let judged = topology
@@ -202,6 +231,7 @@ async fn run_steps(
         );
     }
     outcome.observations = std::mem::take(&mut run.observations);
+    outcome.findings = std::mem::take(&mut run.recorded);
     let mut artifacts = run.finish();
     artifacts.waited = waited;
     (outcome, artifacts)
@@ -349,6 +379,8 @@ impl<'a> CaseRun<'a> {
             certificates: Vec::new(),
             findings: Vec::new(),
             observations: Vec::new(),
+            recorded: Vec::new(),
+            first_requirement: case.requirements.first().cloned().unwrap_or_default(),
             av_datagrams: picharness_simulators::av::DatagramLog::default(),
             details: Vec::new(),
             started: SystemTime::now(),
@@ -436,6 +468,14 @@ impl<'a> CaseRun<'a> {
     pub(crate) fn observe(&mut self, text: impl Into<String>) {
         let text = text.into();
         self.note(format!("observation: {text}"));
+        // A first-class observation too, citing the case's first
+        // requirement (the one whose test method the rule goes beyond).
+        let cites = self.first_requirement.clone();
+        self.recorded.push(Finding {
+            kind: FindingKind::Observation,
+            requirement: cites,
+            text: text.clone(),
+        });
         self.observations.push(text);
     }
 
@@ -872,6 +912,23 @@ impl<'a> CaseRun<'a> {
         let text = text.into();
         self.note(text.clone());
         self.findings.push(text);
+    }
+
+    /// Records a warning or an observation citing `requirement`: counted
+    /// and reported beside the verdict, never a fail by itself.
+    pub(crate) fn record_finding(
+        &mut self,
+        kind: FindingKind,
+        requirement: &str,
+        text: impl Into<String>,
+    ) {
+        let text = text.into();
+        self.note(format!("{kind} ({requirement}): {text}"));
+        self.recorded.push(Finding {
+            kind,
+            requirement: requirement.to_owned(),
+            text,
+        });
     }
 
     /// Keeps a probe connection's record (a connection a check opened

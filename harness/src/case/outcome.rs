@@ -1,6 +1,7 @@
-//! The verdict of one case, with its one-sentence reason.
+//! The verdict of one case, with its one-sentence reason and the warnings
+//! and observations it found on the way.
 
-use picharness_reports::Verdict;
+use picharness_reports::{Finding, Verdict};
 
 /// How a case ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct Outcome {
     /// What the case saw that its requirement does not judge (a rule under
     /// `observe`, "record either" behaviour): reported, never a fail.
     pub observations: Vec<String>,
+    /// Warnings and observations, whatever the verdict.
+    pub findings: Vec<Finding>,
 }
 
 impl Outcome {
@@ -21,6 +24,7 @@ impl Outcome {
             reason: reason.into(),
             failed_step: None,
             observations: Vec::new(),
+            findings: Vec::new(),
         }
     }
 
@@ -30,6 +34,7 @@ impl Outcome {
             reason: reason.into(),
             failed_step: None,
             observations: Vec::new(),
+            findings: Vec::new(),
         }
     }
 

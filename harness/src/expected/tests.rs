@@ -45,6 +45,7 @@ fn record(id: &str, verdict: Verdict, reason: &str) -> CaseRecord {
         expected: None,
         retries: Vec::new(),
         flaky: false,
+        findings: vec![],
     }
 }
 

@@ -98,6 +98,12 @@ pub(crate) struct StepFile {
     /// Rules the requirement does not make: when one does not hold, the case
     /// records an observation instead of failing.
     pub(crate) observe: Option<Spanned<ObserveFile>>,
+    /// `warning` or `observation`: when this step fails, the case does not
+    /// fail; the failure becomes a finding of that kind and the case goes on.
+    pub(crate) if_unmet: Option<Spanned<String>>,
+    /// With `if_unmet`: the requirement id the finding cites (one of the
+    /// case's `requirements`).
+    pub(crate) cites: Option<Spanned<String>>,
     /// What the step is for, shown in reports.
     pub(crate) note: Option<String>,
     /// The step proves the Edge works (see `Step::control`); a case with a

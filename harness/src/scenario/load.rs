@@ -4,12 +4,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use picharness_reports::FindingKind;
 use toml::Spanned;
 
 use super::error::{ScenarioError, line_of};
 use super::file_format::{CaseFile, StepFile};
 use super::model::{
-    Action, Actor, Case, CheckKind, HeaderExpectation, MessageExpectation, StatusPattern, Step,
+    Action, Actor, Case, CheckKind, HeaderExpectation, IfUnmet, MessageExpectation, StatusPattern,
+    Step,
 };
 use super::template::{KNOWN_VARIABLES, MAX_FILL_TO, is_known_variable, variables_in};
 
@@ -218,7 +220,7 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         .get_ref()
         .iter()
         .enumerate()
-        .map(|(i, step)| parse_step(&ctx, i, step, providers))
+        .map(|(i, step)| parse_step(&ctx, i, step, providers, raw.requirements.get_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     check_dialog_variables(&ctx, &raw.steps, &steps)?;
     for need in &raw.needs {
@@ -399,6 +401,7 @@ fn parse_step(
     index: usize,
     spanned: &Spanned<StepFile>,
     providers: &[String],
+    requirements: &[Spanned<String>],
 ) -> Result<Step, ScenarioError> {
     let step = spanned.get_ref();
     let field = |name: &str| format!("steps[{index}].{name}");
@@ -815,13 +818,65 @@ fn parse_step(
             "a step needs an action",
         );
     };
+    let if_unmet = parse_if_unmet(ctx, index, spanned, requirements)?;
     Ok(Step {
         actor,
         action,
         line,
         note: step.note.clone(),
         control: step.control,
+        if_unmet,
     })
+}
+
+/// `if_unmet = "warning" | "observation"` with `cites = "<one of the
+/// case's requirements>"`; both or neither.
+fn parse_if_unmet(
+    ctx: &Ctx<'_>,
+    index: usize,
+    spanned: &Spanned<StepFile>,
+    requirements: &[Spanned<String>],
+) -> Result<Option<IfUnmet>, ScenarioError> {
+    let step = spanned.get_ref();
+    let field = |name: &str| format!("steps[{index}].{name}");
+    let (kind, cites) = match (&step.if_unmet, &step.cites) {
+        (None, None) => return Ok(None),
+        (Some(kind), Some(cites)) => (kind, cites),
+        (Some(_), None) | (None, Some(_)) => {
+            return ctx.error(
+                Some(spanned.span()),
+                field("if_unmet"),
+                "if_unmet and cites go together: the finding must cite a requirement",
+            );
+        }
+    };
+    let Some(kind) = FindingKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind.get_ref())
+    else {
+        return ctx.at(
+            kind,
+            field("if_unmet"),
+            format!(
+                "if_unmet is {:?}; use \"warning\" or \"observation\"",
+                kind.get_ref()
+            ),
+        );
+    };
+    if !requirements.iter().any(|r| r.get_ref() == cites.get_ref()) {
+        return ctx.at(
+            cites,
+            field("cites"),
+            format!(
+                "cites {:?}, which is not among the case's requirements",
+                cites.get_ref()
+            ),
+        );
+    }
+    Ok(Some(IfUnmet {
+        kind,
+        cites: cites.get_ref().clone(),
+    }))
 }
 
 #[cfg(test)]
@@ -911,6 +966,55 @@ expect = "response 2xx"
             let text = GOOD.replace("has_headers = [\"Record-Route\"]", bad);
             let err = parse_case(Path::new("b.toml"), &text, &providers()).unwrap_err();
             assert_eq!(err.field, field, "{err}");
+        }
+    }
+
+    #[test]
+    fn if_unmet_turns_a_step_into_a_finding_citing_a_case_requirement() {
+        let with = |extra: &str| {
+            GOOD.replace(
+                "has_headers = [\"Record-Route\"]",
+                &format!("has_headers = [\"Record-Route\"]\n{extra}"),
+            )
+        };
+        let good = with("if_unmet = \"observation\"\ncites = \"IM-01\"");
+        let case = parse_case(Path::new("g.toml"), &good, &providers()).expect("loads");
+        assert_eq!(
+            case.steps[1].if_unmet,
+            Some(IfUnmet {
+                kind: FindingKind::Observation,
+                cites: "IM-01".to_owned()
+            })
+        );
+        assert_eq!(case.steps[0].if_unmet, None);
+        let warning = with("if_unmet = \"warning\"\ncites = \"IM-01\"");
+        let case = parse_case(Path::new("g.toml"), &warning, &providers()).expect("loads");
+        assert_eq!(
+            case.steps[1].if_unmet.as_ref().map(|u| u.kind),
+            Some(FindingKind::Warning)
+        );
+        for (extra, field, message) in [
+            (
+                "if_unmet = \"observation\"",
+                "steps[1].if_unmet",
+                "go together",
+            ),
+            ("cites = \"IM-01\"", "steps[1].if_unmet", "go together"),
+            (
+                "if_unmet = \"maybe\"\ncites = \"IM-01\"",
+                "steps[1].if_unmet",
+                "\"warning\" or \"observation\"",
+            ),
+            (
+                "if_unmet = \"warning\"\ncites = \"FED-10\"",
+                "steps[1].cites",
+                "not among the case's requirements",
+            ),
+        ] {
+            let err = parse_case(Path::new("bad.toml"), &with(extra), &providers()).unwrap_err();
+            assert_eq!(err.field, field, "{extra}: {err}");
+            assert!(err.to_string().contains(message), "{extra}: {err}");
+            assert!(err.line >= 13, "{extra}: {err}");
         }
     }
 

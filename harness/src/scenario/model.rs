@@ -350,6 +350,19 @@ pub struct Step {
     /// means something. When a control step fails the case is
     /// inconclusive, never pass.
     pub control: bool,
+    /// When set, a fail of this step is reported as this finding instead
+    /// (`if_unmet` and `cites` in the file).
+    pub if_unmet: Option<IfUnmet>,
+}
+
+/// What a step's fail becomes when the requirement does not ask for what
+/// the step checks: a warning or an observation citing a requirement, and
+/// the case goes on with its next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfUnmet {
+    pub kind: picharness_reports::FindingKind,
+    /// The requirement id the finding cites.
+    pub cites: String,
 }
 
 impl Step {

@@ -16,12 +16,14 @@ use picharness_simulators::tls::{
 use rustls_pki_types::CertificateDer;
 
 use super::certificate_rules::{
-    judge_crl_distribution_point, judge_key, judge_signatures, judge_sip_domains, judge_subject,
-    judge_trust, judge_validity, now_unix,
+    KEY_WARNING_CITES, SIGNATURE_WARNING_CITES, judge_crl_distribution_point, judge_key,
+    judge_signatures, judge_sip_domains, judge_subject, judge_trust, judge_validity, key_warning,
+    now_unix, signature_warning,
 };
 use crate::case::execute::CaseRun;
 use crate::case::outcome::Outcome;
 use crate::scenario::{Actor, CheckKind};
+use picharness_reports::FindingKind;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -144,6 +146,22 @@ pub(super) async fn check_server_certificate_property(
     match judged {
         Ok(detail) => {
             run.finding(detail);
+            // What the requirement accepts but flags (CERT-07 WARN; SHA-1
+            // under CERT-08) is a warning beside the pass.
+            let warning = match kind {
+                CheckKind::CertificateKey => key_warning(&summary).map(|w| (KEY_WARNING_CITES, w)),
+                CheckKind::CertificateSignature => {
+                    signature_warning(&chain).map(|w| (SIGNATURE_WARNING_CITES, w))
+                }
+                _ => None,
+            };
+            if let Some((cites, text)) = warning {
+                run.record_finding(
+                    FindingKind::Warning,
+                    cites,
+                    format!("Edge 5061 certificate: {text}"),
+                );
+            }
             Ok(())
         }
         Err(reason) => Err(Outcome::fail(format!("Edge 5061 certificate: {reason}"))),
@@ -221,5 +239,16 @@ pub(super) async fn check_client_certificate_properties(
         "as a TLS client to {name}, the same certificate as on 5061: {}",
         details.join("; ")
     ));
+    let warnings = [
+        key_warning(&summary).map(|w| (KEY_WARNING_CITES, w)),
+        signature_warning(&chain).map(|w| (SIGNATURE_WARNING_CITES, w)),
+    ];
+    for (cites, text) in warnings.into_iter().flatten() {
+        run.record_finding(
+            FindingKind::Warning,
+            cites,
+            format!("Edge certificate presented to {name}: {text}"),
+        );
+    }
     Ok(())
 }

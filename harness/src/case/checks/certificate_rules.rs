@@ -155,18 +155,15 @@ pub(super) fn judge_signatures(chain: &[CertificateDer<'_>]) -> Result<String, S
     Ok(format!("signature algorithms [{}]", seen.join(", ")))
 }
 
-/// CERT-07: RSA 2048 or larger passes, RSA 1024 passes with a warning in
-/// the detail, smaller RSA fails; EC keys on P-256/P-384/P-521 pass (CERT-07
-/// speaks of RSA only; ECDSA signatures are allowed by CERT-08); anything
-/// else fails.
+/// CERT-07: RSA 2048 or larger passes, RSA 1024 passes (with the warning
+/// [`key_warning`] gives), smaller RSA fails; EC keys on P-256/P-384/P-521
+/// pass (CERT-07 speaks of RSA only; ECDSA signatures are allowed by
+/// CERT-08); anything else fails.
 pub(super) fn judge_key(leaf: &CertificateSummary) -> Result<String, String> {
     let key = leaf.key.as_str();
     if let Some(bits) = key.strip_prefix("RSA ").and_then(|b| b.parse::<u32>().ok()) {
         return match bits {
-            2048.. => Ok(format!("key {key}")),
-            1024..=2047 => Ok(format!(
-                "key {key} (warning: 2048 bits or more is recommended)"
-            )),
+            1024.. => Ok(format!("key {key}")),
             _ => Err(format!("the key is {key}, below 1024 bits")),
         };
     }
@@ -176,6 +173,55 @@ pub(super) fn judge_key(leaf: &CertificateSummary) -> Result<String, String> {
             "the key is {other}, neither RSA nor ECDSA on a NIST curve"
         )),
     }
+}
+
+/// The requirement [`key_warning`] cites.
+pub(crate) const KEY_WARNING_CITES: &str = "CERT-07";
+
+/// CERT-07's WARN: an RSA key of 1024 to 2047 bits is acceptable, but
+/// flagged (2048 or more is the recommended value).
+pub(crate) fn key_warning(leaf: &CertificateSummary) -> Option<String> {
+    let bits = leaf
+        .key
+        .strip_prefix("RSA ")
+        .and_then(|b| b.parse::<u32>().ok())?;
+    (1024..2048).contains(&bits).then(|| {
+        format!(
+            "the key is RSA {bits}: acceptable under CERT-07, but 2048 bits or more is the recommended value"
+        )
+    })
+}
+
+/// The requirement [`signature_warning`] cites.
+pub(crate) const SIGNATURE_WARNING_CITES: &str = "CERT-08";
+
+/// A chain certificate signed with SHA-1: CERT-08 accepts it (the 2013
+/// providers did), but it is flagged, since SHA-1 signatures are no longer
+/// trusted by current TLS clients.
+pub(crate) fn signature_warning(chain: &[CertificateDer<'_>]) -> Option<String> {
+    let sha1: Vec<String> = chain
+        .iter()
+        .enumerate()
+        .filter_map(|(index, der)| {
+            let cert = parse(der).ok()?;
+            let oid = cert.signature_algorithm.algorithm.to_id_string();
+            let name = ACCEPTED_SIGNATURES
+                .iter()
+                .find(|(o, name)| *o == oid && name.contains("SHA1"))?
+                .1;
+            Some(if index == 0 {
+                format!("the leaf ({name})")
+            } else {
+                format!("chain certificate {index} ({name})")
+            })
+        })
+        .collect();
+    (!sha1.is_empty()).then(|| {
+        format!(
+            "{} signed with SHA-1: accepted under CERT-08, but SHA-1 signatures are deprecated and refused by current TLS clients",
+            sha1.join(", ")
+        )
+    })
 }
 
 /// CERT-06: the leaf names at least one CRL distribution point URI.
@@ -213,7 +259,9 @@ pub(crate) fn judge_trust(
     let at = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(at).unwrap_or(0)));
     let parsed = ParsedCertificate::try_from(leaf)
         .map_err(|e| format!("the leaf certificate cannot be parsed: {e}"))?;
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    // The algorithms Lync 2013 and the 2013 providers took (SHA-1, RSA
+    // 1024): key size and signature algorithm are judged by their own rules.
+    let provider = picharness_simulators::tls::lync2013_verification_provider();
     let top_issuer = chain
         .last()
         .and_then(|c| parse(c).ok().map(|c| c.issuer().to_string()))
@@ -402,6 +450,25 @@ mod tests {
         );
         // The intermediate itself is signed by the ECDSA root: fine on its own.
         assert!(judge_signatures(&pss[1..]).is_ok());
+        assert_eq!(signature_warning(&chain), None);
+        let sha1 = pki
+            .issue_sha1_signed(&LeafSpec::federation("a.test", &["a.test"]))
+            .expect("sha1")
+            .chain;
+        assert!(
+            judge_signatures(&sha1)
+                .expect("sha1 passes")
+                .contains("ecdsa-with-SHA1")
+        );
+        assert!(
+            signature_warning(&sha1)
+                .expect("sha1 warns")
+                .starts_with("the leaf (ecdsa-with-SHA1) signed with SHA-1")
+        );
+        assert!(
+            judge_trust(&sha1, &pki.root_store()).is_ok(),
+            "SHA-1 chains still verify"
+        );
     }
 
     #[test]
@@ -418,11 +485,16 @@ mod tests {
             .issue_with_unheld_rsa_key(&spec, 1024)
             .expect("1024")
             .chain;
-        assert!(
-            judge_key(&key_of(&k1024))
-                .expect("1024 passes")
-                .contains("warning")
+        assert_eq!(
+            judge_key(&key_of(&k1024)).expect("1024 passes"),
+            "key RSA 1024"
         );
+        assert!(
+            key_warning(&key_of(&k1024))
+                .expect("1024 warns")
+                .contains("RSA 1024")
+        );
+        assert_eq!(key_warning(&key_of(&issue(&pki, &spec))), None);
         let k512 = pki
             .issue_with_unheld_rsa_key(&spec, 512)
             .expect("512")
