@@ -151,7 +151,10 @@ impl SipActor {
             client_auth: spec.client_auth,
             key_log: spec.key_log.clone(),
             chains: presented_to_us.clone(),
-            peer_signatures: crate::tls::PeerSignatures::Modern,
+            // The Edge's certificate as a TLS client is judged as the 2013
+            // providers judged it (RSA 1024 and SHA-1 accepted); only the
+            // certificate cases judge key size and signature algorithm.
+            peer_signatures: crate::tls::PeerSignatures::Lync2013,
         })
         .map_err(tls_error)?;
         let client = client_config(ClientTlsOptions {

@@ -313,10 +313,17 @@ pub fn client_config_with_versions(
     versions: TlsVersions,
 ) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
-    let delegate =
-        WebPkiServerVerifier::builder_with_provider(Arc::new(opts.server_roots), provider.clone())
-            .build()
-            .map_err(|e| TlsError::Config(format!("server certificate verifier: {e}")))?;
+    // The server certificate is judged as the 2013 providers judged it:
+    // chain, validity and name are checked by webpki, with the signature
+    // algorithms Lync 2013's peers accepted (RSA keys of 1024 bits, SHA-1
+    // signatures: CERT-07, CERT-08). Only the certificate cases judge key
+    // size and signature algorithm.
+    let delegate = WebPkiServerVerifier::builder_with_provider(
+        Arc::new(opts.server_roots),
+        lync2013_verification_provider(),
+    )
+    .build()
+    .map_err(|e| TlsError::Config(format!("server certificate verifier: {e}")))?;
     let builder = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions.list())
         .map_err(|e| TlsError::Config(e.to_string()))?

@@ -718,3 +718,48 @@ async fn lync2013_signatures_admit_rsa_1024_and_sha1_peers_that_modern_refuses()
         }
     }
 }
+
+#[tokio::test]
+async fn peers_complete_tls_with_an_rsa_1024_or_sha1_signed_server_but_still_check_name_and_chain()
+{
+    let pki = TestPki::generate("legacy-server").expect("pki");
+    let spec = crate::pki::LeafSpec::federation("sip.contoso.test", &["sip.contoso.test"]);
+    let servers = [
+        Arc::new(pki.issue_with_rsa_1024_key(&spec).expect("issue")),
+        Arc::new(pki.issue_sha1_signed(&spec).expect("issue")),
+    ];
+    for server_id in &servers {
+        for (name, expect_ok) in [("sip.contoso.test", true), ("wrong.contoso.test", false)] {
+            let ss = Side::new();
+            let cs = Side::new();
+            let (l, addr) = listener().await;
+            let server = server_cfg(&pki, server_id.clone(), ClientAuthMode::None, &ss);
+            let serve = tokio::spawn(serve_once(l, server));
+            let result =
+                connect_tls(Some(LOCALHOST), addr, name, client_cfg(&pki, None, &cs), T).await;
+            assert_eq!(result.is_ok(), expect_ok, "{name}: {:?}", result.err());
+            drop(result);
+            let _ = serve.await;
+        }
+    }
+    // A server from another root is still refused.
+    let other = TestPki::generate("other-root").expect("pki");
+    let foreign = Arc::new(other.issue_with_rsa_1024_key(&spec).expect("issue"));
+    let ss = Side::new();
+    let cs = Side::new();
+    let (l, addr) = listener().await;
+    let serve = tokio::spawn(serve_once(
+        l,
+        server_cfg(&other, foreign, ClientAuthMode::None, &ss),
+    ));
+    let result = connect_tls(
+        Some(LOCALHOST),
+        addr,
+        "sip.contoso.test",
+        client_cfg(&pki, None, &cs),
+        T,
+    )
+    .await;
+    assert!(result.is_err(), "an untrusted chain must still fail");
+    let _ = serve.await;
+}
