@@ -21,6 +21,7 @@
 
 mod accept_any;
 mod capture;
+pub mod capture_cap;
 mod describe;
 mod legacy_verify;
 #[cfg(test)]

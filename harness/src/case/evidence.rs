@@ -8,6 +8,10 @@ use picharness_reports::messages::write_messages;
 use picharness_reports::pcapng::write_pcapng;
 use picharness_reports::transcript::write_transcript;
 use picharness_reports::{CaseEvidence, Datagram, EvidenceFiles, TranscriptEntry};
+use picharness_simulators::tls::capture_cap::{
+    MAX_CASE_BYTES, MAX_CONNECTION_BYTES, MIN_CONNECTION_BYTES, NotKept, kept_bytes, stream_cost,
+    truncate_stream,
+};
 use picharness_simulators::tls::{ConnectionRecord, chain_to_pem, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
@@ -30,12 +34,13 @@ impl CaseArtifacts {
         transcript: Vec<TranscriptEntry>,
         mut certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     ) -> Self {
+        let (streams, transcript) = capped_streams(&connections, transcript);
         // One file per name: the first chain recorded under a name wins.
         let mut seen = std::collections::HashSet::new();
         certificates.retain(|(name, _)| seen.insert(name.clone()));
         Self {
             evidence: CaseEvidence {
-                streams: connections.iter().map(ConnectionRecord::snapshot).collect(),
+                streams,
                 datagrams,
                 key_log,
                 transcript,
@@ -106,4 +111,128 @@ pub fn write_case_evidence(
         }
     }
     (files, first_error)
+}
+
+/// The case's connections as captured, each within its own cap and all
+/// within [`MAX_CASE_BYTES`] (see `capture_cap`), and `transcript` with a
+/// note for each connection whose capture was cut, saying how much was kept
+/// and how much was left out.
+fn capped_streams(
+    connections: &[ConnectionRecord],
+    mut transcript: Vec<TranscriptEntry>,
+) -> (Vec<picharness_reports::TcpStream>, Vec<TranscriptEntry>) {
+    let mut budget = MAX_CASE_BYTES;
+    let mut streams = Vec::with_capacity(connections.len());
+    for record in connections {
+        let mut stream = record.snapshot();
+        let mut not_kept = record.not_kept();
+        let mut cap = MAX_CONNECTION_BYTES;
+        if stream_cost(&stream) > budget {
+            cap = budget.max(MIN_CONNECTION_BYTES);
+            not_kept.add(truncate_stream(&mut stream, cap));
+        }
+        budget = budget.saturating_sub(stream_cost(&stream));
+        if not_kept.any() {
+            let note = truncation_note(&stream, not_kept, cap);
+            let at = transcript.partition_point(|e| e.at <= note.at);
+            transcript.insert(at, note);
+        }
+        streams.push(stream);
+    }
+    (streams, transcript)
+}
+
+fn truncation_note(
+    stream: &picharness_reports::TcpStream,
+    not_kept: NotKept,
+    cap: usize,
+) -> TranscriptEntry {
+    let at = stream.segments.last().map_or(stream.opened_at, |s| s.at);
+    TranscriptEntry {
+        at,
+        actor: "capture".to_owned(),
+        kind: "note".to_owned(),
+        local: Some(stream.client),
+        remote: Some(stream.server),
+        text: format!(
+            "capture of {} -> {} truncated after {} bytes; {} more bytes ({} reads or writes) not kept \
+             (a connection keeps at most {} KiB of trace, a case {} KiB)",
+            stream.client,
+            stream.server,
+            kept_bytes(stream),
+            not_kept.bytes,
+            not_kept.segments,
+            cap / 1024,
+            MAX_CASE_BYTES / 1024,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picharness_simulators::tls::capture_cap::{SEGMENT_COST, kept_bytes};
+    use picharness_simulators::tls::{RecordingStream, TcpRole};
+    use tokio::io::AsyncWriteExt;
+
+    /// A connection whose client wrote `len` bytes in 1000-byte writes.
+    async fn connection(port: u16, len: usize) -> ConnectionRecord {
+        let record = ConnectionRecord::new(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            "127.0.0.2:5061".parse().unwrap(),
+        );
+        let (near, mut far) = tokio::io::duplex(1 << 20);
+        let drain = tokio::spawn(async move {
+            let mut sink = tokio::io::sink();
+            tokio::io::copy(&mut far, &mut sink).await
+        });
+        let mut stream = RecordingStream::new(near, record.clone(), TcpRole::Client);
+        for chunk in vec![b'x'; len].chunks(1000) {
+            stream.write_all(chunk).await.unwrap();
+        }
+        stream.shutdown().await.unwrap();
+        drop(stream);
+        drain.await.unwrap().unwrap();
+        record
+    }
+
+    #[tokio::test]
+    async fn a_case_keeps_at_most_its_budget_and_notes_what_it_left_out() {
+        // Three connections at their own cap: the third no longer fits the case.
+        let mut records = Vec::new();
+        for port in 40000..40003 {
+            records.push(connection(port, 2 * MAX_CONNECTION_BYTES).await);
+        }
+        let artifacts =
+            CaseArtifacts::gather(records, Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let streams = &artifacts.evidence.streams;
+        let total: usize = streams.iter().map(stream_cost).sum();
+        assert!(total <= MAX_CASE_BYTES + MIN_CONNECTION_BYTES, "{total}");
+        assert!(stream_cost(&streams[0]) > MAX_CONNECTION_BYTES - 1000 - SEGMENT_COST);
+        assert!(stream_cost(&streams[2]) >= MIN_CONNECTION_BYTES - 1000 - SEGMENT_COST);
+        let notes: Vec<&str> = artifacts
+            .evidence
+            .transcript
+            .iter()
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(notes.len(), 3, "{notes:#?}");
+        for (note, stream) in notes.iter().zip(streams) {
+            let kept = kept_bytes(stream);
+            let left = 2 * MAX_CONNECTION_BYTES as u64 - kept;
+            assert!(
+                note.contains(&format!("truncated after {kept} bytes; {left} more bytes")),
+                "{note}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_small_case_is_kept_whole_without_a_note() {
+        let records = vec![connection(40000, 5000).await];
+        let artifacts =
+            CaseArtifacts::gather(records, Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        assert_eq!(kept_bytes(&artifacts.evidence.streams[0]), 5000);
+        assert!(artifacts.evidence.transcript.is_empty());
+    }
 }

@@ -11,6 +11,8 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use picharness_reports::{Direction, Segment, TcpStream as CapturedStream};
+
+use super::capture_cap::{MAX_CONNECTION_BYTES, NotKept, fitting, segment_cost};
 use rustls_pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -29,20 +31,49 @@ pub enum TcpRole {
     Server,
 }
 
-/// The shared, growing record of one TCP connection.
+/// The shared, growing record of one TCP connection. It keeps at most
+/// [`MAX_CONNECTION_BYTES`] of trace (see [`super::capture_cap`]); bytes past
+/// that are counted, not kept.
 #[derive(Clone)]
 pub struct ConnectionRecord {
-    inner: Arc<Mutex<CapturedStream>>,
+    inner: Arc<Mutex<Captured>>,
+}
+
+/// A connection's capture and what it cost.
+struct Captured {
+    stream: CapturedStream,
+    /// Trace bytes kept so far.
+    spent: usize,
+    /// Counted but not kept, per direction.
+    not_kept_c2s: NotKept,
+    not_kept_s2c: NotKept,
+}
+
+impl Captured {
+    fn not_kept_mut(&mut self, direction: Direction) -> &mut NotKept {
+        match direction {
+            Direction::ClientToServer => &mut self.not_kept_c2s,
+            Direction::ServerToClient => &mut self.not_kept_s2c,
+        }
+    }
+
+    fn not_kept(&self) -> NotKept {
+        let mut all = self.not_kept_c2s;
+        all.add(self.not_kept_s2c);
+        all
+    }
 }
 
 impl fmt::Debug for ConnectionRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = lock(&self.inner);
+        let c = lock(&self.inner);
+        let s = &c.stream;
         f.debug_struct("ConnectionRecord")
             .field("client", &s.client)
             .field("server", &s.server)
             .field("segments", &s.segments.len())
             .field("closed", &s.closed_at.is_some())
+            .field("not_kept", &c.not_kept())
             .finish()
     }
 }
@@ -51,48 +82,60 @@ impl ConnectionRecord {
     /// A new, empty record opened now.
     pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
         Self {
-            inner: Arc::new(Mutex::new(CapturedStream {
-                client,
-                server,
-                opened_at: SystemTime::now(),
-                segments: Vec::new(),
-                closed_at: None,
+            inner: Arc::new(Mutex::new(Captured {
+                stream: CapturedStream {
+                    client,
+                    server,
+                    opened_at: SystemTime::now(),
+                    segments: Vec::new(),
+                    closed_at: None,
+                },
+                spent: 0,
+                not_kept_c2s: NotKept::default(),
+                not_kept_s2c: NotKept::default(),
             })),
         }
     }
 
-    /// A copy of everything recorded so far.
+    /// A copy of everything kept so far.
     pub fn snapshot(&self) -> CapturedStream {
-        lock(&self.inner).clone()
+        lock(&self.inner).stream.clone()
+    }
+
+    /// What was counted but not kept (past [`MAX_CONNECTION_BYTES`]).
+    pub fn not_kept(&self) -> NotKept {
+        lock(&self.inner).not_kept()
     }
 
     /// Marks the connection closed now (the first call wins).
     pub fn mark_closed(&self) {
-        let mut s = lock(&self.inner);
-        if s.closed_at.is_none() {
-            s.closed_at = Some(SystemTime::now());
+        let mut c = lock(&self.inner);
+        if c.stream.closed_at.is_none() {
+            c.stream.closed_at = Some(SystemTime::now());
         }
     }
 
     /// Whether the connection has been marked closed.
     pub fn is_closed(&self) -> bool {
-        lock(&self.inner).closed_at.is_some()
+        lock(&self.inner).stream.closed_at.is_some()
     }
 
-    /// Total bytes recorded in one direction.
+    /// Total bytes that crossed in one direction, kept or not.
     pub fn bytes(&self, direction: Direction) -> usize {
-        lock(&self.inner)
+        let mut c = lock(&self.inner);
+        let not_kept = usize::try_from(c.not_kept_mut(direction).bytes).unwrap_or(usize::MAX);
+        c.stream
             .segments
             .iter()
             .filter(|s| s.direction == direction)
             .map(|s| s.bytes.len())
-            .sum()
+            .fold(not_kept, usize::saturating_add)
     }
 
     /// Client and server addresses.
     pub fn endpoints(&self) -> (SocketAddr, SocketAddr) {
-        let s = lock(&self.inner);
-        (s.client, s.server)
+        let c = lock(&self.inner);
+        (c.stream.client, c.stream.server)
     }
 
     /// Appends bytes that crossed the socket at `at`. The caller takes `at`
@@ -103,11 +146,29 @@ impl ConnectionRecord {
     }
 }
 
-fn push_segment(stream: &mut CapturedStream, at: SystemTime, direction: Direction, bytes: Vec<u8>) {
+/// Keeps `bytes` if the connection's budget allows, else keeps the part
+/// that fits and counts the rest. Once anything was left out nothing more is
+/// kept, so the capture stays a prefix of the connection.
+fn push_segment(captured: &mut Captured, at: SystemTime, direction: Direction, mut bytes: Vec<u8>) {
     if bytes.is_empty() {
         return;
     }
-    stream.segments.push(Segment {
+    let len = bytes.len();
+    let fits = if captured.not_kept().any() {
+        0
+    } else {
+        fitting(len, captured.spent, MAX_CONNECTION_BYTES)
+    };
+    if fits < len {
+        captured.not_kept_mut(direction).count(len - fits);
+        if fits == 0 {
+            return;
+        }
+        bytes.truncate(fits);
+        bytes.shrink_to_fit();
+    }
+    captured.spent = captured.spent.saturating_add(segment_cost(fits));
+    captured.stream.segments.push(Segment {
         at,
         direction,
         bytes,
@@ -562,6 +623,33 @@ mod tests {
             "write stamped {:?} after the read of it",
             sent.duration_since(read).unwrap_or_default()
         );
+    }
+
+    #[tokio::test]
+    async fn a_flood_keeps_its_first_bytes_and_counts_the_rest() {
+        use super::super::capture_cap::{MAX_CONNECTION_BYTES, stream_cost};
+        // Numbered lines, so the kept bytes can be checked to be the first.
+        let flood: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| format!("{i:08}\r\n").into_bytes())
+            .collect();
+        let (mut stream, _) = recorded(&flood);
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, flood, "the reader still gets every byte");
+        let record = stream.record().clone();
+        let kept = record.snapshot();
+        assert!(stream_cost(&kept) <= MAX_CONNECTION_BYTES);
+        let kept_bytes: Vec<u8> = kept.segments.iter().flat_map(|s| s.bytes.clone()).collect();
+        assert!(kept_bytes.len() > MAX_CONNECTION_BYTES / 2);
+        assert_eq!(
+            kept_bytes[..],
+            flood[..kept_bytes.len()],
+            "a prefix is kept"
+        );
+        let not_kept = record.not_kept();
+        assert_eq!(not_kept.bytes as usize, flood.len() - kept_bytes.len());
+        assert!(not_kept.segments > 0);
+        assert_eq!(record.bytes(Direction::ServerToClient), flood.len());
     }
 
     /// Drives a future on the current (blocking) thread with a no-op waker;
