@@ -927,6 +927,10 @@ const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["messenger.av.call"],
         "not the one messenger sent",
     ),
+    // Acceptable with a warning: only the certificate cases flag them
+    // (FAULT_FINDINGS); every other case passes.
+    ("rsa-1024-cert", &[], ""),
+    ("sha1-signed-cert", &[], ""),
 ];
 
 /// Cases a fault fails with another symptom than its row's phrase: the
@@ -1014,6 +1018,24 @@ const FAULT_FINDINGS: &[FindingRow] = &[
         ],
         "observation",
         "new connection",
+    ),
+    (
+        "rsa-1024-cert",
+        &[
+            ("edge.cert.key-size", "CERT-07"),
+            ("messenger.tls.client-cert-properties", "CERT-07"),
+        ],
+        "warning",
+        "RSA 1024",
+    ),
+    (
+        "sha1-signed-cert",
+        &[
+            ("edge.cert.signature-algorithm", "CERT-08"),
+            ("messenger.tls.client-cert-properties", "CERT-08"),
+        ],
+        "warning",
+        "SHA-1",
     ),
 ];
 
@@ -1239,6 +1261,8 @@ macro_rules! fault_test {
 }
 
 fault_test!(no_client_eku, 60, "no-client-eku");
+fault_test!(rsa_1024_cert, 201, "rsa-1024-cert");
+fault_test!(sha1_signed_cert, 202, "sha1-signed-cert");
 fault_test!(no_record_route, 61, "no-record-route");
 fault_test!(dns_srv_wrong_port, 62, "dns-srv-wrong-port");
 fault_test!(dns_target_not_in_san, 63, "dns-target-not-in-san");

@@ -108,6 +108,10 @@ fn issue_with_faults(
         pki.issue_pss_signed(spec)
     } else if faults.has(Fault::WeakKey) {
         pki.issue_with_unheld_rsa_key(spec, WEAK_KEY_BITS)
+    } else if faults.has(Fault::Rsa1024Cert) {
+        pki.issue_with_rsa_1024_key(spec)
+    } else if faults.has(Fault::Sha1SignedCert) {
+        pki.issue_sha1_signed(spec)
     } else {
         pki.issue(spec)
     }

@@ -88,6 +88,10 @@ pub enum Fault {
     DifferentOutboundCert,
     /// The Edge certificate has a 512-bit RSA key.
     WeakKey,
+    /// The Edge certificate has an RSA 1024 key (CERT-07: acceptable, with a warning).
+    Rsa1024Cert,
+    /// The Edge certificate is signed ecdsa-with-SHA1 (CERT-08: accepted, with a warning).
+    Sha1SignedCert,
     /// The Edge certificate's SAN lacks the access-edge FQDN (the subject CN still holds it).
     SanMismatch,
     /// The Edge trusts a root it should not, the one the untrusted-issuer peer comes from.
@@ -133,7 +137,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 59] = [
+    pub const ALL: [Self; 61] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -193,6 +197,8 @@ impl Fault {
         Self::AvNoExpiry,
         Self::AvNoRelay,
         Self::SdpRewritten,
+        Self::Rsa1024Cert,
+        Self::Sha1SignedCert,
     ];
 
     pub fn name(self) -> &'static str {
@@ -256,6 +262,8 @@ impl Fault {
             Self::AvNoExpiry => "av-no-expiry",
             Self::AvNoRelay => "av-no-relay",
             Self::SdpRewritten => "sdp-rewritten",
+            Self::Rsa1024Cert => "rsa-1024-cert",
+            Self::Sha1SignedCert => "sha1-signed-cert",
         }
     }
 
@@ -409,6 +417,12 @@ impl Fault {
             }
             Self::AvIgnoreUnknownAttributes => {
                 "A/V Edge ignores unknown comprehension-required STUN attributes instead of answering 420"
+            }
+            Self::Rsa1024Cert => {
+                "Edge certificate has an RSA 1024 key (acceptable under CERT-07, flagged as a warning; the 2013 peers talk to it)"
+            }
+            Self::Sha1SignedCert => {
+                "Edge certificate is signed ecdsa-with-SHA1 (accepted under CERT-08, flagged as a warning; the 2013 peers talk to it)"
             }
         }
     }
