@@ -210,6 +210,10 @@ fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() 
         "{reason}"
     );
     assert!(
+        reason.contains("because the SUT's DNS pointed there"),
+        "the refusal must say why: {reason}"
+    );
+    assert!(
         !tripwire.touched(),
         "a packet went to an address the file does not name"
     );
@@ -235,6 +239,55 @@ fn a_destination_the_configuration_does_not_name_is_refused_before_any_packet() 
             "{}: no answer for sip.contoso.test:\n{shown}",
             trace.display()
         );
+    }
+    drop(dir);
+}
+
+#[test]
+fn an_srv_record_on_a_port_the_edge_does_not_listen_on_fails_dns_01() {
+    let net = test_net(203);
+    let (dir, config) = staging_dir(net);
+    // The SUT's DNS publishes its SRV record on port 5062; the file names
+    // the Edge on 5061 only, so the allow-list refuses 5062: that refusal
+    // is the SUT's DNS breaking DNS-01, not a harness error.
+    let dns_listen = format!("127.{net}.0.53:5353");
+    let mut dns = binary()
+        .args(["dns", "serve", "--embedded-net"])
+        .arg(format!("127.{net}.0.0"))
+        .args(["--listen", &dns_listen, "--sut-fault", "dns-srv-wrong-port"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dns serve");
+    // Something answers TCP where the file says the Edge listens, so the
+    // run sees an Edge alive and judges the case.
+    let _edge = Tripwire::at(&format!("127.{net}.0.10:5061"));
+    let text_before = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text_before.replace(
+            &format!("server = \"in-process\"\nlisten = \"127.{net}.0.2:5353\""),
+            &format!("server = \"{dns_listen}\""),
+        ) + &format!("\n[providers.partner]\nlisten = \"127.{net}.2.1:5061\"\n"),
+    )
+    .expect("write");
+    std::thread::sleep(Duration::from_millis(500));
+    let run = run_suite(
+        203,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "partner.im.inbound",
+            "--exact",
+        ],
+    );
+    let _ = dns.kill();
+    let _ = dns.wait();
+    let verdicts = run.verdicts();
+    let (verdict, reason) = &verdicts["partner.im.inbound"];
+    assert_eq!(verdict, "fail", "{reason}");
+    for phrase in ["DNS-01", "5062", "because the SUT pointed there"] {
+        assert!(reason.contains(phrase), "{phrase:?} missing: {reason}");
     }
     drop(dir);
 }

@@ -578,6 +578,7 @@ impl<'a> CaseRun<'a> {
         let sip_actor = self.actor(actor)?;
         let mut failures = Vec::new();
         let mut all_refused_here = true;
+        let mut wrong_ports: Vec<u16> = Vec::new();
         for candidate in candidates {
             let (remote, server_name) = (candidate.address, candidate.server_name);
             match sip_actor
@@ -601,6 +602,9 @@ impl<'a> CaseRun<'a> {
                     }
                     all_refused_here &=
                         matches!(error, picharness_simulators::tls::TlsError::Refused(_));
+                    if matches!(error, picharness_simulators::tls::TlsError::Refused(_)) {
+                        wrong_ports.push(remote.port());
+                    }
                     let failure = format!("at {remote} ({server_name}): {error}");
                     self.note(format!("{name} could not connect {failure}"));
                     failures.push(failure);
@@ -611,9 +615,29 @@ impl<'a> CaseRun<'a> {
             "{name} could not open a mutual TLS connection to the Edge {}",
             failures.join("; nor ")
         );
-        // The harness declined to send: nothing was learnt about the SUT.
+        // The harness declined to send. For a peer, the destination came
+        // from the SUT's DNS: a port other than 5061 is the SUT's DNS
+        // breaking DNS-01 (never the harness's safety net posing as Edge
+        // behaviour); an address the configuration does not name is said as
+        // such, since the configuration may be what is incomplete.
         if all_refused_here && !failures.is_empty() {
-            return Err(Outcome::error(reason));
+            if matches!(actor, Actor::Peer(_)) && wrong_ports.iter().any(|p| *p != 5061) {
+                return Err(Outcome::fail(format!(
+                    "the SUT's DNS points {name} at port {} where the Edge must listen on 5061 (DNS-01); the harness's address allow-list refused to send there because the SUT pointed there: {}",
+                    wrong_ports
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    failures.join("; ")
+                )));
+            }
+            let why = if matches!(actor, Actor::Peer(_)) {
+                "; the address allow-list refused it because the SUT's DNS pointed there, but the configuration does not name that address, so the Edge could not be judged"
+            } else {
+                ""
+            };
+            return Err(Outcome::error(format!("{reason}{why}")));
         }
         Err(Outcome::fail(reason))
     }
