@@ -432,6 +432,27 @@ pub(crate) async fn turn_relay_roundtrip(
     Ok(())
 }
 
+/// Media to a relay the address allow-list refuses is never dropped
+/// silently: a relay port outside 50,000-59,999 is the SUT's fail (PORT-06,
+/// AV-04), any other refused relay an error that says why; `None` when the
+/// relay may be sent to.
+pub(crate) fn relay_refusal(relayed: std::net::SocketAddr) -> Option<Outcome> {
+    let refused = picharness_simulators::destinations::check_destination(relayed).err()?;
+    Some(judge_refused_relay(relayed, &refused.to_string()))
+}
+
+fn judge_refused_relay(relayed: std::net::SocketAddr, refusal: &str) -> Outcome {
+    if !(50_000..=59_999).contains(&relayed.port()) {
+        Outcome::fail(format!(
+            "the A/V Edge relays media on {relayed}, outside 50,000-59,999 (PORT-06, AV-04); the harness's address allow-list refused to send media there because the SUT pointed there ({refusal})"
+        ))
+    } else {
+        Outcome::error(format!(
+            "the harness's address allow-list refused to send media to the relay {relayed} the SUT allocated, so the media could not be judged: {refusal}"
+        ))
+    }
+}
+
 pub(crate) async fn rtp_stream(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
     let view = av_view(run)?;
     let mut client = connect(run, &view, StunTransport::Udp).await?;
@@ -445,6 +466,10 @@ pub(crate) async fn rtp_stream(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
         .channel_bind(CHANNEL, peer_address, run.deadline)
         .await
         .map_err(|e| judged("ChannelBind", e))?;
+    if let Some(refused) = relay_refusal(allocated.relayed) {
+        run.note(refused.reason.clone());
+        return Err(refused);
+    }
     let report = stream_through_relay(
         &mut client,
         CHANNEL,
@@ -506,4 +531,28 @@ pub(crate) async fn stun_unknown_attribute(run: &mut CaseRun<'_>) -> Result<(), 
         "420 with UNKNOWN-ATTRIBUTES 0x{UNASSIGNED_REQUIRED_ATTRIBUTE:04x}"
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod relay_refusal_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_relay_outside_the_range_is_the_sut_s_fail_and_inside_it_an_error() {
+        let out = judge_refused_relay("203.0.113.12:40000".parse().unwrap(), "refused");
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.reason.contains("PORT-06"), "{}", out.reason);
+        assert!(
+            out.reason.contains("because the SUT pointed there"),
+            "{}",
+            out.reason
+        );
+        let inside = judge_refused_relay("203.0.113.99:50001".parse().unwrap(), "refused");
+        assert_eq!(inside.verdict, Verdict::Error);
+        assert!(
+            inside.reason.contains("allow-list refused"),
+            "{}",
+            inside.reason
+        );
+    }
 }

@@ -202,6 +202,10 @@ async fn judge_and_stream(
         .media
         .take()
         .ok_or_else(|| Outcome::error("the call's media socket was already used"))?;
+    if let Some(refused) = super::av::relay_refusal(offered_relay) {
+        run.note(refused.reason.clone());
+        return Err(refused);
+    }
     let report = stream_through_relay(
         &mut call.client,
         CHANNEL,
