@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use picharness_wire::sip::{Frame, SipMessage, StreamDecoder};
 use rustls_pki_types::CertificateDer;
@@ -14,6 +14,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::tls::ConnectionRecord;
+
+mod flood;
+
+use flood::FloodGate;
+pub use flood::{FLOOD_FRAMES_PER_WINDOW, FLOOD_WINDOW};
 
 /// What a connection task reports to its owner.
 #[derive(Debug)]
@@ -240,6 +245,7 @@ where
     let mut buffer = vec![0u8; 16 * 1024];
     // Set when the bytes left over were already reported as garbage.
     let mut out_of_sync = false;
+    let mut flood = FloodGate::new(Instant::now());
     let reason = loop {
         let read = tokio::select! {
             read = reader.read(&mut buffer) => read,
@@ -251,7 +257,7 @@ where
             Err(e) => break format!("read failed: {e}"),
         };
         decoder.push(&buffer[..n]);
-        let drained = drain_frames(&mut decoder, events, pong.as_ref());
+        let drained = drain_frames(&mut decoder, events, pong.as_ref(), &mut flood);
         show_unframed(unframed, decoder.pending());
         if let Err(reason) = drained {
             out_of_sync = true;
@@ -280,9 +286,14 @@ fn drain_frames(
     decoder: &mut StreamDecoder,
     events: &mpsc::UnboundedSender<ConnEvent>,
     pong: Option<&mpsc::UnboundedSender<Vec<u8>>>,
+    flood: &mut FloodGate,
 ) -> Result<(), String> {
     loop {
-        match decoder.next_frame() {
+        let frame = decoder.next_frame();
+        if matches!(frame, Ok(Some(_))) {
+            flood.admit(Instant::now())?;
+        }
+        match frame {
             Ok(None) => return Ok(()),
             Ok(Some(Frame::Ping)) => {
                 if let Some(pong) = pong {
@@ -372,6 +383,46 @@ mod tests {
             events.recv().await,
             Some(ConnEvent::Closed { .. })
         ));
+        writer.abort();
+    }
+
+    #[tokio::test]
+    async fn a_peer_flooding_keep_alives_is_cut_off_by_the_harness_limit_and_says_so() {
+        let (mut peer, ours) = tokio::io::duplex(64 * 1024);
+        let address: SocketAddr = "127.0.0.1:5061".parse().expect("address");
+        let (_handle, mut events) = spawn_connection(
+            ours,
+            ConnectionInfo {
+                local: address,
+                remote: address,
+                record: ConnectionRecord::new(address, address),
+                peer_chain: Vec::new(),
+                max_message_size: 64 * 1024,
+                answer_pings: false,
+            },
+        );
+        let writer = tokio::spawn(async move {
+            // Single-CRLF pongs, far more than the limit, in one burst.
+            let burst = b"\r\n".repeat(4 * FLOOD_FRAMES_PER_WINDOW as usize);
+            let _ = peer.write_all(&burst).await;
+            let _ = peer.flush().await;
+            // Keep the stream open: the harness, not the peer, must end it.
+            std::future::pending::<()>().await;
+        });
+        let mut keep_alives = 0u32;
+        let reason = loop {
+            match events.recv().await {
+                Some(ConnEvent::KeepAlive { .. }) => keep_alives += 1,
+                Some(ConnEvent::Closed { reason, .. }) => break reason,
+                Some(other) => panic!("unexpected event {other:?}"),
+                None => panic!("the connection ended without a Closed event"),
+            }
+        };
+        assert!(keep_alives >= FLOOD_FRAMES_PER_WINDOW, "{keep_alives}");
+        assert!(
+            reason.contains("flood limit") && reason.contains("not a requirement on the Edge"),
+            "{reason}"
+        );
         writer.abort();
     }
 }
