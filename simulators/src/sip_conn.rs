@@ -18,7 +18,7 @@ use crate::tls::ConnectionRecord;
 mod flood;
 
 use flood::FloodGate;
-pub use flood::{FLOOD_FRAMES_PER_WINDOW, FLOOD_WINDOW};
+pub use flood::{FLOOD_CLOSE_PREFIX, FLOOD_FRAMES_PER_WINDOW, FLOOD_WINDOW};
 
 /// What a connection task reports to its owner.
 #[derive(Debug)]

@@ -309,3 +309,15 @@ fn an_edge_that_dies_mid_run_is_called_out() {
         run.stderr
     );
 }
+
+#[test]
+fn a_flood_of_small_valid_frames_stays_bounded() {
+    let run = check_mode(249, "flood", &[]);
+    let verdicts = run.verdicts();
+    assert!(
+        verdicts
+            .values()
+            .any(|(_, reason)| reason.contains("flood limit")),
+        "no case names the harness's flood limit: {verdicts:?}"
+    );
+}

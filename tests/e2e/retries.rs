@@ -7,13 +7,13 @@ use crate::support::run_suite;
 #[test]
 fn a_case_that_passes_on_retry_is_flaky_everywhere() {
     let fault = ["--sut-fault", "ignore-first-options", "sip.options"];
-    let plain = run_suite(236, &fault);
+    let plain = run_suite(243, &fault);
     assert_eq!(plain.code(), Some(1), "{}", plain.stdout());
     let verdicts = plain.verdicts();
     assert_eq!(verdicts.len(), 3, "{verdicts:?}");
     assert!(verdicts.values().all(|(v, _)| v == "fail"), "{verdicts:?}");
 
-    let retried = run_suite(236, &[&fault[..], &["--retries", "2"]].concat());
+    let retried = run_suite(243, &[&fault[..], &["--retries", "2"]].concat());
     assert_eq!(retried.code(), Some(0), "{}", retried.stdout());
     let cases = retried.summary["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), 3);

@@ -98,7 +98,7 @@ fn a_send_in_a_dialog_the_actor_does_not_have_is_an_error_not_a_fail() {
         misuse,
     )
     .expect("write case");
-    let net = format!("127.{}.0.0", crate::support::test_net(203));
+    let net = format!("127.{}.0.0", crate::support::test_net(246));
     let report = dir.path().join("report");
     let output = binary()
         .arg("run")

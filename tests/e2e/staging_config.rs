@@ -128,7 +128,7 @@ fn dry_run_shows_the_plan_and_every_address_and_sends_nothing() {
 
 #[test]
 fn an_error_in_the_configuration_names_file_line_and_field() {
-    let net = test_net(182);
+    let net = test_net(248);
     let (_dir, config) = staging_dir(net);
     let text_before = std::fs::read_to_string(&config).expect("read");
     std::fs::write(
@@ -387,7 +387,7 @@ fn done_by_run(summary: &serde_json::Value) -> Planned {
 
 #[test]
 fn dry_run_plans_exactly_what_the_run_does() {
-    let net = test_net(186);
+    let net = test_net(247);
     let (_dir, config) = staging_dir(net);
     let text_before = std::fs::read_to_string(&config).expect("read");
     std::fs::write(
@@ -414,7 +414,7 @@ fn dry_run_plans_exactly_what_the_run_does() {
         assert!(!planned.is_empty(), "{extra:?}: empty plan");
         let mut args = vec!["--config", config_arg.as_str()];
         args.extend_from_slice(extra);
-        let run = run_suite(186, &args);
+        let run = run_suite(247, &args);
         assert_eq!(
             done_by_run(&run.summary),
             planned,

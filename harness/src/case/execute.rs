@@ -17,9 +17,11 @@ use tokio::time::Instant;
 
 mod dialog;
 mod expect;
+mod sent_requests;
 pub(crate) use expect::warning_note;
 
 use dialog::DialogView;
+use sent_requests::SentRequests;
 
 use super::checks;
 use super::evidence::CaseArtifacts;
@@ -49,6 +51,8 @@ pub(crate) struct CaseRun<'a> {
     last_response_to: HashMap<String, String>,
     /// The body of the latest message each actor sent (`body_as_sent_by`).
     last_sent_body: HashMap<String, Vec<u8>>,
+    /// The requests each actor sent, to tell its answers from stray responses.
+    sent_requests: SentRequests,
     /// The latest 2xx response to an INVITE any actor received (the SDP answer).
     invite_answer: Option<SipMessage>,
     /// The A/V call's relay and media sockets, between `av-call-allocate` and `av-call-media`.
@@ -365,6 +369,7 @@ impl<'a> CaseRun<'a> {
             last_branch: HashMap::new(),
             last_response_to: HashMap::new(),
             last_sent_body: HashMap::new(),
+            sent_requests: SentRequests::default(),
             invite_answer: None,
             call: None,
             deferred: VecDeque::new(),
@@ -750,6 +755,7 @@ impl<'a> CaseRun<'a> {
         };
         self.vars.set("dialog.route", route);
         let bytes = render_message(template, &self.vars);
+        self.sent_requests.record(actor.name(), &bytes);
         let body = bytes
             .windows(4)
             .position(|w| w == b"\r\n\r\n")

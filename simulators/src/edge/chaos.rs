@@ -51,13 +51,16 @@ pub enum ChaosMode {
     PlainText,
     /// Completes TLS and answers every request 200 OK without forwarding it.
     YesMan,
+    /// Completes TLS, then answers the first request with an endless stream
+    /// of small, valid 200 OK responses and CRLF keep-alives.
+    Flood,
     /// The reference Edge, which stops (listeners closed, connections
     /// dropped) while handling the fourth request it receives from outside.
     CrashMidRun,
 }
 
 impl ChaosMode {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::SilentAfterAccept,
         Self::StallAfterTls,
         Self::Garbage,
@@ -68,6 +71,7 @@ impl ChaosMode {
         Self::TlsAlert,
         Self::PlainText,
         Self::YesMan,
+        Self::Flood,
         Self::CrashMidRun,
     ];
 
@@ -83,6 +87,7 @@ impl ChaosMode {
             Self::TlsAlert => "tls-alert",
             Self::PlainText => "plain-text",
             Self::YesMan => "yes-man",
+            Self::Flood => "flood",
             Self::CrashMidRun => "crash-mid-run",
         }
     }
@@ -221,6 +226,11 @@ async fn serve(mode: ChaosMode, mut tcp: TcpStream, acceptor: TlsAcceptor) {
                 let _ = stream_oversize(&mut tls).await;
             }
         }
+        ChaosMode::Flood => {
+            if read_some(&mut tls).await {
+                let _ = stream_small_frames(&mut tls).await;
+            }
+        }
         ChaosMode::BrokenSip | ChaosMode::YesMan => answer_requests(mode, &mut tls).await,
         ChaosMode::SilentAfterAccept
         | ChaosMode::TlsAlert
@@ -260,6 +270,18 @@ async fn stream_oversize<S: AsyncWrite + Unpin>(stream: &mut S) -> std::io::Resu
     }
     stream.write_all(b"\r\nContent-Length: 0\r\n\r\n").await?;
     stream.flush().await
+}
+
+/// Writes small, well-formed responses that answer nothing and CRLF pongs
+/// until the peer stops reading (or [`HOLD`] ends the connection).
+async fn stream_small_frames<S: AsyncWrite + Unpin>(stream: &mut S) -> std::io::Result<()> {
+    let response = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS flood.invalid;branch=z9hG4bKflood\r\n\
+From: <sip:flood@flood.invalid>;tag=1\r\nTo: <sip:flood@flood.invalid>;tag=2\r\n\
+Call-ID: flood\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n\r\n";
+    let burst = response.repeat(64);
+    loop {
+        stream.write_all(&burst).await?;
+    }
 }
 
 /// Frames the requests that arrive and answers each: malformed SIP

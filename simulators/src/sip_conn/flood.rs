@@ -12,6 +12,10 @@
 
 use std::time::{Duration, Instant};
 
+/// How the close reason of a connection the harness ended for flooding
+/// starts, so the runner never takes that close for the Edge's.
+pub const FLOOD_CLOSE_PREFIX: &str = "the harness stopped reading this connection";
+
 /// Frames one connection may deliver within [`FLOOD_WINDOW`].
 pub const FLOOD_FRAMES_PER_WINDOW: u32 = 5_000;
 
@@ -43,7 +47,7 @@ impl FloodGate {
         self.in_window += 1;
         if self.in_window > FLOOD_FRAMES_PER_WINDOW {
             return Err(format!(
-                "the harness stopped reading this connection: more than {FLOOD_FRAMES_PER_WINDOW} \
+                "{FLOOD_CLOSE_PREFIX}: more than {FLOOD_FRAMES_PER_WINDOW} \
                  SIP messages or keep-alives arrived within {} s (the harness's flood limit, \
                  not a requirement on the Edge)",
                 FLOOD_WINDOW.as_secs()

@@ -2,6 +2,7 @@
 //! the step's expectation, and logging every arrival once.
 
 use picharness_simulators::actor::{ActorEvent, ActorEventKind};
+use picharness_simulators::sip_conn::FLOOD_CLOSE_PREFIX;
 use picharness_wire::sip::SipMessage;
 
 use super::super::matching::{
@@ -12,6 +13,7 @@ use super::super::preview::{REASON_PREVIEW, escaped_preview};
 use super::super::sip_validity::{validity_problem, validity_warnings};
 use super::CaseRun;
 use super::dialog::DialogView;
+use super::sent_requests::Answers;
 use crate::scenario::{Actor, HeaderExpectation, MessageExpectation};
 
 /// How the expectation judges connection reuse: `Some(false)` requires it,
@@ -98,6 +100,22 @@ impl CaseRun<'_> {
                             "{} at {}: passed over while {wanted} waited for {what}",
                             message.summary(),
                             event.actor
+                        ));
+                        continue;
+                    }
+                    if !message.is_request()
+                        && self.sent_requests.answers(&event.actor, &message) == Answers::No
+                    {
+                        self.note(format!(
+                            "{} at {}: answers no request {} sent (Via branch {}, CSeq {}); passed over, as a UA discards a response that matches no transaction (RFC 3261 §17.1.3)",
+                            message.summary(),
+                            event.actor,
+                            event.actor,
+                            message.top_via_branch().unwrap_or("none"),
+                            message
+                                .headers
+                                .first("cseq")
+                                .unwrap_or("none")
                         ));
                         continue;
                     }
@@ -207,6 +225,12 @@ impl CaseRun<'_> {
                     {
                         return Ok(());
                     }
+                }
+                ActorEventKind::Closed { reason } if reason.starts_with(FLOOD_CLOSE_PREFIX) => {
+                    return Err(Outcome::inconclusive(format!(
+                        "{reason}; {wanted}'s wait for {what} cannot be judged after the harness closed {}'s connection itself",
+                        event.actor
+                    )));
                 }
                 ActorEventKind::Closed { reason }
                     if event.actor == wanted

@@ -1,0 +1,163 @@
+//! Which requests each actor of a case sent, by topmost Via branch, so a
+//! response is taken only as the answer to a request its actor really sent
+//! (RFC 3261 §17.1.3: a client transaction matches a response by the branch
+//! of the topmost Via and the CSeq method). A response that matches none is
+//! what a real UA discards; the runner passes it over with a note instead
+//! of taking it as the answer it waits for.
+
+use std::collections::{HashMap, HashSet};
+
+use picharness_wire::sip::SipMessage;
+
+/// Whether a response answers a request its actor sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answers {
+    /// Its topmost Via branch and CSeq method are those of a sent request.
+    Yes,
+    /// It matches no request the actor sent.
+    No,
+    /// The actor sent something whose branch could not be read (a
+    /// deliberately malformed request): the response is not judged.
+    CannotTell,
+}
+
+#[derive(Debug, Default)]
+struct ActorSends {
+    /// (branch, method) of every request sent.
+    requests: HashSet<(String, String)>,
+    /// Whether a sent message could not be read back.
+    unreadable: bool,
+}
+
+/// The requests every actor of one case sent.
+#[derive(Debug, Default)]
+pub(crate) struct SentRequests {
+    by_actor: HashMap<String, ActorSends>,
+}
+
+impl SentRequests {
+    /// Records the message `actor` is about to send, as rendered.
+    pub(crate) fn record(&mut self, actor: &str, bytes: &[u8]) {
+        let sends = self.by_actor.entry(actor.to_owned()).or_default();
+        match SipMessage::parse(bytes) {
+            Ok(message) if message.is_request() => {
+                let branch = message.top_via_branch().map(str::to_owned);
+                let method = message.cseq().map(|(_, method)| method.to_owned());
+                match (branch, method) {
+                    (Some(branch), Some(method)) => {
+                        sends.requests.insert((branch, method));
+                    }
+                    _ => sends.unreadable = true,
+                }
+            }
+            Ok(_) => {}
+            Err(_) => sends.unreadable = true,
+        }
+    }
+
+    /// Whether `response`, received by `actor`, answers a request it sent.
+    pub(crate) fn answers(&self, actor: &str, response: &SipMessage) -> Answers {
+        let Some(sends) = self.by_actor.get(actor) else {
+            return Answers::No;
+        };
+        let branch = response.top_via_branch();
+        let method = response.cseq().map(|(_, method)| method);
+        let matched = branch.zip(method).is_some_and(|(branch, method)| {
+            sends
+                .requests
+                .contains(&(branch.to_owned(), method.to_owned()))
+        });
+        match (matched, sends.unreadable) {
+            (true, _) => Answers::Yes,
+            (false, true) => Answers::CannotTell,
+            (false, false) => Answers::No,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(branch: &str, method: &str) -> Vec<u8> {
+        format!(
+            "{method} sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TLS peer.example.net;branch={branch}\r\n\
+             From: <sip:alice@example.net>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c1\r\n\
+             CSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn response(branch: &str, method: &str) -> SipMessage {
+        let text = format!(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS peer.example.net;branch={branch}\r\n\
+             From: <sip:alice@example.net>;tag=1\r\nTo: <sip:bob@example.com>;tag=2\r\n\
+             Call-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        );
+        SipMessage::parse(text.as_bytes()).expect("response parses")
+    }
+
+    #[test]
+    fn a_response_with_the_branch_and_method_of_a_sent_request_answers_it() {
+        let mut sent = SentRequests::default();
+        sent.record("aol", &request("z9hG4bK-1", "OPTIONS"));
+        assert_eq!(
+            sent.answers("aol", &response("z9hG4bK-1", "OPTIONS")),
+            Answers::Yes
+        );
+    }
+
+    #[test]
+    fn another_branch_another_method_or_another_actor_answers_nothing() {
+        let mut sent = SentRequests::default();
+        sent.record("aol", &request("z9hG4bK-1", "OPTIONS"));
+        assert_eq!(
+            sent.answers("aol", &response("z9hG4bK-2", "OPTIONS")),
+            Answers::No
+        );
+        assert_eq!(
+            sent.answers("aol", &response("z9hG4bK-1", "MESSAGE")),
+            Answers::No
+        );
+        assert_eq!(
+            sent.answers("pool", &response("z9hG4bK-1", "OPTIONS")),
+            Answers::No
+        );
+    }
+
+    #[test]
+    fn a_cancel_and_its_invite_share_a_branch_and_both_are_answered() {
+        let mut sent = SentRequests::default();
+        sent.record("aol", &request("z9hG4bK-1", "INVITE"));
+        sent.record("aol", &request("z9hG4bK-1", "CANCEL"));
+        assert_eq!(
+            sent.answers("aol", &response("z9hG4bK-1", "CANCEL")),
+            Answers::Yes
+        );
+        assert_eq!(
+            sent.answers("aol", &response("z9hG4bK-1", "INVITE")),
+            Answers::Yes
+        );
+    }
+
+    #[test]
+    fn after_an_unreadable_send_a_stray_response_cannot_be_told() {
+        let mut sent = SentRequests::default();
+        sent.record("aol", b"NOT SIP AT ALL\r\n\r\n");
+        assert_eq!(
+            sent.answers("aol", &response("z9hG4bK-9", "OPTIONS")),
+            Answers::CannotTell
+        );
+    }
+
+    #[test]
+    fn responses_the_actor_sends_are_not_requests_it_waits_on() {
+        let mut sent = SentRequests::default();
+        let answer = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS edge;branch=z9hG4bK-e\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
+        sent.record("pool", answer);
+        assert_eq!(
+            sent.answers("pool", &response("z9hG4bK-e", "MESSAGE")),
+            Answers::No
+        );
+    }
+}
