@@ -1,7 +1,8 @@
 //! Which requests each actor of a case sent, by topmost Via branch, so a
 //! response is taken only as the answer to a request its actor really sent
 //! (RFC 3261 §17.1.3: a client transaction matches a response by the branch
-//! of the topmost Via and the CSeq method). A response that matches none is
+//! of the topmost Via and the CSeq method; here any Via of the response may
+//! carry the branch, see [`SentRequests::answers`]). A response that matches none is
 //! what a real UA discards; the runner passes it over with a note instead
 //! of taking it as the answer it waits for.
 
@@ -60,12 +61,18 @@ impl SentRequests {
         let Some(sends) = self.by_actor.get(actor) else {
             return Answers::No;
         };
-        let branch = response.top_via_branch();
-        let method = response.cseq().map(|(_, method)| method);
-        let matched = branch.zip(method).is_some_and(|(branch, method)| {
-            sends
-                .requests
-                .contains(&(branch.to_owned(), method.to_owned()))
+        // Any Via, not only the topmost: a response that still carries the
+        // Edge's own Via above ours answers our request, and the validator
+        // names that defect better than a wait that times out would.
+        let method = response.cseq().map(|(_, method)| method.to_owned());
+        let matched = method.is_some_and(|method| {
+            response.vias().iter().any(|via| {
+                via.branch().is_some_and(|branch| {
+                    sends
+                        .requests
+                        .contains(&(branch.to_owned(), method.clone()))
+                })
+            })
         });
         match (matched, sends.unreadable) {
             (true, _) => Answers::Yes,
@@ -138,6 +145,17 @@ mod tests {
             sent.answers("aol", &response("z9hG4bK-1", "INVITE")),
             Answers::Yes
         );
+    }
+
+    #[test]
+    fn our_branch_below_a_via_the_edge_left_on_still_answers_the_request() {
+        let mut sent = SentRequests::default();
+        sent.record("aol", &request("z9hG4bK-1", "MESSAGE"));
+        let text = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS edge.example.com;branch=z9hG4bK-edge\r\n\
+                    Via: SIP/2.0/TLS peer.example.net;branch=z9hG4bK-1\r\nCSeq: 1 MESSAGE\r\n\
+                    Content-Length: 0\r\n\r\n";
+        let response = SipMessage::parse(text.as_bytes()).expect("response parses");
+        assert_eq!(sent.answers("aol", &response), Answers::Yes);
     }
 
     #[test]
