@@ -9,30 +9,14 @@
 //! the exact bytes are in `trace.pcapng`.
 
 use std::borrow::Cow;
-use std::fmt::Write;
+
+use picharness_wire::text::escape_chars;
 
 /// The most characters of a case's reason (it is one sentence; what the SUT
 /// sent is quoted in it, bounded, by the checks).
 pub const MAX_REASON_CHARS: usize = 2_000;
 
-/// `text` unchanged when it has at most `max_chars` characters; otherwise
-/// its first and last characters with the number left out in between, as
-/// `abc…[1234 characters left out]…xyz`. Cuts fall between characters.
-pub fn elide(text: &str, max_chars: usize) -> Cow<'_, str> {
-    let total = text.chars().count();
-    if total <= max_chars {
-        return Cow::Borrowed(text);
-    }
-    let tail = max_chars / 3;
-    let head = max_chars - tail;
-    let offset = |n: usize| text.char_indices().nth(n).map_or(text.len(), |(i, _)| i);
-    Cow::Owned(format!(
-        "{}…[{} characters left out]…{}",
-        &text[..offset(head)],
-        total - head - tail,
-        &text[offset(total - tail)..]
-    ))
-}
+pub use picharness_wire::text::elide;
 
 /// At most `max_bytes` of `text`, cut at the last character boundary at or
 /// before it; `None` when nothing had to be cut.
@@ -51,7 +35,7 @@ pub fn cut_at(text: &str, max_bytes: usize) -> Option<&str> {
 /// escapes; tab is kept when `keep_tab`. Line breaks count as control
 /// characters: callers split lines first.
 pub fn visible_controls(text: &str, keep_tab: bool) -> Cow<'_, str> {
-    replace_chars(text, |c| c.is_control() && !(keep_tab && c == '\t'))
+    escape_chars(text, |c| c.is_control() && !(keep_tab && c == '\t'))
 }
 
 /// A reason as every report and the terminal show it: elided to
@@ -65,7 +49,7 @@ pub fn reason_text(reason: &str) -> String {
 /// noncharacters) written as a `\u{..}` escape. Rust strings hold no
 /// surrogates: bytes that were not UTF-8 became U+FFFD when decoded.
 pub fn xml_safe(text: &str) -> Cow<'_, str> {
-    replace_chars(text, |c| !is_xml_friendly(c))
+    escape_chars(text, |c| !is_xml_friendly(c))
 }
 
 /// Whether `c` may stand in an XML 1.0 document (the `Char` production)
@@ -78,21 +62,6 @@ fn is_xml_friendly(c: char) -> bool {
         _ if c.is_control() => false,
         _ => !(0xFDD0..=0xFDEF).contains(&n) && (n & 0xFFFE) != 0xFFFE,
     }
-}
-
-fn replace_chars(text: &str, replace: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(&replace) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if replace(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -337,6 +337,31 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
+    /// A connection task over an in-memory stream: the peer's end, the
+    /// handle and the events, with `max_message_size` as the framing limit.
+    fn connection_with_limit(
+        max_message_size: usize,
+    ) -> (
+        tokio::io::DuplexStream,
+        ConnHandle,
+        mpsc::UnboundedReceiver<ConnEvent>,
+    ) {
+        let (peer, ours) = tokio::io::duplex(64 * 1024);
+        let address: SocketAddr = "127.0.0.1:5061".parse().expect("address");
+        let (handle, events) = spawn_connection(
+            ours,
+            ConnectionInfo {
+                local: address,
+                remote: address,
+                record: ConnectionRecord::new(address, address),
+                peer_chain: Vec::new(),
+                max_message_size,
+                answer_pings: false,
+            },
+        );
+        (peer, handle, events)
+    }
+
     #[test]
     fn small_garbage_is_kept_whole() {
         let ConnEvent::Garbage { bytes, error, .. } = garbage(b"junk", "bad".to_owned()) else {
@@ -347,19 +372,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_peer_streaming_megabytes_leaves_64_kib_marked_as_truncated() {
-        let (mut peer, ours) = tokio::io::duplex(64 * 1024);
-        let address: SocketAddr = "127.0.0.1:5061".parse().expect("address");
-        let (_handle, mut events) = spawn_connection(
-            ours,
-            ConnectionInfo {
-                local: address,
-                remote: address,
-                record: ConnectionRecord::new(address, address),
-                peer_chain: Vec::new(),
-                max_message_size: 4 * 1024 * 1024,
-                answer_pings: false,
-            },
-        );
+        let (mut peer, _handle, mut events) = connection_with_limit(4 * 1024 * 1024);
         let writer = tokio::spawn(async move {
             let _ = peer.write_all(b"SIP/2.0 200 OK\r\nX: ").await;
             let junk = vec![b'a'; 1024 * 1024];
@@ -388,19 +401,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_peer_flooding_keep_alives_is_cut_off_by_the_harness_limit_and_says_so() {
-        let (mut peer, ours) = tokio::io::duplex(64 * 1024);
-        let address: SocketAddr = "127.0.0.1:5061".parse().expect("address");
-        let (_handle, mut events) = spawn_connection(
-            ours,
-            ConnectionInfo {
-                local: address,
-                remote: address,
-                record: ConnectionRecord::new(address, address),
-                peer_chain: Vec::new(),
-                max_message_size: 64 * 1024,
-                answer_pings: false,
-            },
-        );
+        let (mut peer, _handle, mut events) = connection_with_limit(64 * 1024);
         let writer = tokio::spawn(async move {
             // Single-CRLF pongs, far more than the limit, in one burst.
             let burst = b"\r\n".repeat(4 * FLOOD_FRAMES_PER_WINDOW as usize);

@@ -52,12 +52,19 @@ pub fn quote(text: &str) -> String {
 /// `\u{..}` escape, so that it cannot move a terminal's cursor or end a
 /// line in a report. Other characters are kept.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    escape_chars(text, char::is_control)
+}
+
+/// `text` with every character `escape` picks written as a visible
+/// `\u{..}` escape (hexadecimal code point in braces); borrowed unchanged
+/// when it picks none.
+pub fn escape_chars(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escape) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if c.is_control() {
+        if escape(c) {
             let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         } else {
             out.push(c);
