@@ -228,8 +228,17 @@ fn reset_after_handshake_passes_no_refusal_case() {
     let verdicts = run.verdicts();
     for id in ["aol.policy.foreign-domain", "aol.sip.oversize"] {
         let (verdict, reason) = &verdicts[id];
-        assert_eq!(verdict, "inconclusive", "{id}: {reason}");
-        assert!(reason.contains("was not shown to work"), "{id}: {reason}");
+        // Which comes first is a race: the reset after the handshake (the
+        // refusal step then holds and the failed control makes the case
+        // inconclusive) or the request (the send finds the connection
+        // already closed: a fail saying so). Neither is a pass.
+        match verdict.as_str() {
+            "inconclusive" => {
+                assert!(reason.contains("was not shown to work"), "{id}: {reason}")
+            }
+            "fail" => assert!(reason.contains("closed the connection"), "{id}: {reason}"),
+            other => panic!("{id}: {other}: {reason}"),
+        }
     }
 }
 
