@@ -5,7 +5,7 @@
 //! timestamps, datagrams, TLS key log lines, SIP transcript entries). The
 //! writers turn those into `summary.json`, `junit.xml`, `trace.pcapng`,
 //! `transcript.txt`, `messages.json` and `index.html` (whose ladder diagrams
-//! `ladder` lays out). This crate depends on no other picharness crate.
+//! `ladder` lays out); `keylog` picks the TLS secrets a trace needs. This crate depends on no other picharness crate.
 
 pub mod bounds;
 pub mod bundle;
@@ -13,6 +13,7 @@ pub mod diff;
 pub mod evidence;
 pub mod html;
 pub mod junit;
+pub mod keylog;
 pub mod ladder;
 pub mod merge;
 pub mod messages;

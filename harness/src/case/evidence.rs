@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use picharness_reports::keylog::key_log_for;
 use picharness_reports::messages::write_messages;
 use picharness_reports::pcapng::write_pcapng;
 use picharness_reports::transcript::write_transcript;
@@ -35,6 +36,8 @@ impl CaseArtifacts {
         mut certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     ) -> Self {
         let (streams, transcript) = capped_streams(&connections, transcript);
+        // The secrets of this case's connections only, not the whole run's.
+        let key_log = key_log_for(&key_log, &streams);
         // One file per name: the first chain recorded under a name wins.
         let mut seen = std::collections::HashSet::new();
         certificates.retain(|(name, _)| seen.insert(name.clone()));
