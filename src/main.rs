@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::bundle::evidence_command;
+use picharness_harness::bundle::requirement_texts;
+use picharness_harness::cases_doc::{REQUIREMENTS_FILE, cases_markdown};
 use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text, load_catalogue};
 use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
 use picharness_harness::doctor::doctor;
@@ -87,6 +89,7 @@ enum Command {
     },
     /// List every case with its title, providers and requirement ids.
     List {
+        /// `markdown` is the full catalogue (requirement texts, steps, fault switches): docs/cases.md.
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
         /// Directory holding profiles/ and cases/.
@@ -344,6 +347,8 @@ impl FailOnArg {
 enum ListFormat {
     Text,
     Json,
+    /// The catalogue as docs/cases.md holds it.
+    Markdown,
 }
 
 fn main() -> ExitCode {
@@ -387,6 +392,13 @@ fn main() -> ExitCode {
                     match format {
                         ListFormat::Text => print!("{}", list_text(&catalogue.cases)),
                         ListFormat::Json => println!("{}", list_json(&catalogue.cases)),
+                        ListFormat::Markdown => {
+                            // A missing requirements file leaves every text marked as missing.
+                            let texts = std::fs::read_to_string(dir.join(REQUIREMENTS_FILE))
+                                .map(|text| requirement_texts(&text))
+                                .unwrap_or_default();
+                            print!("{}", cases_markdown(&catalogue.cases, &dir, &texts));
+                        }
                     }
                     EXIT_OK
                 }

@@ -20,10 +20,14 @@
 //! `expected` reads the expected-verdicts file of `run --expect` and writes
 //! one from a report (`picharness expect init`).
 //! `sip_lint` reads SIP messages from files for `picharness sip lint`.
+//! `fault_table` is the data that proves every check can fail (which fault
+//! switch fails, flags or leaves inconclusive which case); `cases_doc`
+//! renders the catalogue with it as `docs/cases.md`.
 
 pub mod applicability;
 pub mod bundle;
 pub mod case;
+pub mod cases_doc;
 pub mod catalogue;
 pub mod config;
 pub mod data_file;
@@ -32,6 +36,7 @@ pub mod dns_serve;
 pub mod dns_trace;
 pub mod doctor;
 pub mod expected;
+pub mod fault_table;
 pub mod liveness;
 pub mod locate;
 pub mod merge;

@@ -43,3 +43,21 @@ fn run_list_prints_trials_without_starting_anything() {
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(text.contains("aol.tls.client-eku: test"), "{text}");
 }
+
+#[test]
+fn the_checked_in_case_catalogue_is_current() {
+    use picharness_harness::cases_doc::{CASES_DOC_PATH, REGENERATE_COMMAND};
+    let output = binary()
+        .args(["list", "--format", "markdown"])
+        .output()
+        .expect("list runs");
+    assert!(output.status.success(), "{output:?}");
+    let generated = String::from_utf8_lossy(&output.stdout).into_owned();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(CASES_DOC_PATH);
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == generated,
+        "{CASES_DOC_PATH} is stale (a case, requirement text or fault-table row changed); \
+         regenerate it from the repository root with:\n\n    {REGENERATE_COMMAND}\n"
+    );
+}
