@@ -66,14 +66,14 @@ enum Command {
         /// Run only shard K of N (cases sorted by id, dealt round-robin); merge with `report merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<Shard>,
-        /// Run against the Edge this staging configuration names (see README "Testing a staging Edge").
+        /// Run against the Edge this staging configuration names (see docs/staging.md).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// With --config: print the mode, which cases apply and every address and port that would be
         /// bound or contacted, then exit without sending anything.
         #[arg(long, requires = "config")]
         dry_run: bool,
-        /// Expected verdicts (TOML, see README "Nightly CI"): only deviations from them fail the run.
+        /// Expected verdicts (TOML, see docs/ci.md): only deviations from them fail the run.
         #[arg(long, value_name = "FILE")]
         expect: Option<PathBuf>,
         /// Re-run a case that fails or errors up to N times; one that then passes is marked flaky.

@@ -12,6 +12,7 @@ mod certificates;
 mod chaos;
 mod ci_pipelines;
 mod dns_serve;
+mod docs;
 mod evidence;
 mod expected;
 mod faults;

@@ -18,7 +18,7 @@
 //!
 //! The harness and the reference A/V Edge share this code, so a pass
 //! against the reference proves the exchange, not bit-compatibility with a
-//! Lync 2013 A/V Edge; see the README.
+//! Lync 2013 A/V Edge; see docs/av.md.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
