@@ -133,7 +133,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Requirements catalogue (Markdown table rows `| ID | text |`) whose texts go into the bundle
-        /// [default: ../shared/requirements.md beside the repository, when present].
+        /// [default: ../shared/requirements.md beside the repository when present, else scenarios/requirements.md].
         #[arg(long, value_name = "FILE")]
         requirements: Option<PathBuf>,
     },

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use picharness_reports::bundle::write_bundle;
 
+use crate::cases_doc::REQUIREMENTS_FILE;
+use crate::catalogue::default_scenarios_dir;
 use crate::run::{EXIT_CANNOT_START, EXIT_OK};
 
 /// Writes the bundle of `case_id` from `report_dir` to `out` (default
@@ -50,10 +52,12 @@ pub fn evidence_command(
 }
 
 /// The project's requirements catalogue beside the repository
-/// (`../shared/requirements.md`), when it is there.
+/// (`../shared/requirements.md`) when it is there, else the texts the
+/// repository keeps (`scenarios/requirements.md`).
 fn default_requirements_file() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/requirements.md");
-    path.is_file().then_some(path)
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/requirements.md");
+    let inside = default_scenarios_dir().join(REQUIREMENTS_FILE);
+    [beside, inside].into_iter().find(|path| path.is_file())
 }
 
 /// Reads `| ID | requirement | ... |` rows of a Markdown requirements table
@@ -79,6 +83,14 @@ pub fn requirement_texts(markdown: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_requirements_have_the_texts_the_cases_cite() {
+        let path =
+            default_requirements_file().expect("scenarios/requirements.md is in the repository");
+        let texts = requirement_texts(&std::fs::read_to_string(path).expect("readable"));
+        assert!(texts.contains_key("FED-09"), "{texts:?}");
+    }
 
     #[test]
     fn reads_requirement_rows_and_skips_everything_else() {
