@@ -212,6 +212,23 @@ fn every_documented_command_and_flag_is_in_the_binary() {
             }
         }
     }
+    // Options named on their own in the command reference (`--retries N`)
+    // belong to some subcommand.
+    let all_help: String = cache.values().cloned().collect();
+    let reference = std::fs::read_to_string(root().join("docs/commands.md")).expect("commands.md");
+    for code in code_of(&reference) {
+        if !code.starts_with("--") {
+            continue;
+        }
+        let flag: String = code
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let hidden = HIDDEN.iter().any(|(_, hidden, _)| *hidden == flag);
+        if !hidden && !lists_flag(&all_help, &flag) {
+            problems.push(format!("docs/commands.md: `{code}`: no command has {flag}"));
+        }
+    }
     for (_, _, invocation) in HIDDEN {
         let output = binary().args(*invocation).output().expect("runs");
         assert!(
