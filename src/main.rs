@@ -76,12 +76,11 @@ enum Command {
         /// Expected verdicts (TOML, see docs/ci.md): only deviations from them fail the run.
         #[arg(long, value_name = "FILE")]
         expect: Option<PathBuf>,
-        /// Re-run a case that fails or errors up to N times; one that then passes is marked flaky.
-        #[arg(long, value_name = "N", default_value_t = 0)]
-        retries: usize,
         /// Also exit 1 when a case carries a finding of these kinds (comma-separated: warning,observation).
         #[arg(long, value_enum, value_name = "KINDS", value_delimiter = ',')]
         fail_on: Vec<FailOnArg>,
+        #[command(flatten)]
+        report: Box<ReportArgs>,
         #[command(flatten)]
         av: Box<AvArgs>,
         #[command(flatten)]
@@ -332,6 +331,18 @@ enum FailOnArg {
     Observation,
 }
 
+/// How often a case runs and how large the report may grow.
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Re-run a case that fails or errors up to N times; one that then passes is marked flaky.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: usize,
+    /// The most bytes the report directory may take (default 48000000); each case's evidence gets a
+    /// share of it and says what it left out (see docs/report-budget.md).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1_000_000..))]
+    report_limit: Option<u64>,
+}
+
 impl FailOnArg {
     fn kinds(args: &[Self]) -> Vec<FindingKind> {
         args.iter()
@@ -365,8 +376,8 @@ fn main() -> ExitCode {
             config,
             dry_run,
             expect,
-            retries,
             fail_on,
+            report,
             av,
             test_args,
         } => run(RunOptions {
@@ -381,8 +392,9 @@ fn main() -> ExitCode {
             config,
             dry_run,
             expect,
-            retries,
+            retries: report.retries,
             fail_on: FailOnArg::kinds(&fail_on),
+            report_limit: report.report_limit,
             test_args,
         }),
         Command::List { format, scenarios } => {

@@ -7,12 +7,14 @@ use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use picharness_reports::html::write_html;
-use picharness_reports::junit::write_junit;
+use picharness_reports::budget::{CaseBudget, RunBudget};
+use picharness_reports::html::write_html_within;
+use picharness_reports::junit::write_junit_within;
 use picharness_reports::summary::write_summary;
 use picharness_reports::{
     Attempt, CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals,
@@ -77,6 +79,9 @@ pub struct RunOptions {
     pub retries: usize,
     /// Finding kinds that make the run exit 1 like a fail (`--fail-on`).
     pub fail_on: Vec<FindingKind>,
+    /// The most bytes the report directory may take (`--report-limit`;
+    /// default [`RunBudget::LIMIT`]).
+    pub report_limit: Option<u64>,
     pub test_args: Arguments,
 }
 
@@ -91,6 +96,10 @@ struct Shared {
     expected: Option<ExpectedVerdicts>,
     terminal: Terminal,
     progress: LiveProgress,
+    /// Each attempt's share of the report budget.
+    budget: RunBudget,
+    /// What is left of the budget's pool.
+    pool: AtomicU64,
 }
 
 /// Runs the suite; returns the process exit code.
@@ -254,9 +263,25 @@ pub fn run(mut options: RunOptions) -> u8 {
         );
         return EXIT_CANNOT_START;
     }
+    let budget = RunBudget::within(
+        options.report_limit.unwrap_or(RunBudget::LIMIT),
+        selected.len(),
+        options.retries,
+    );
+    if !budget.fits() {
+        eprintln!(
+            "picharness: warning: {} cases with --retries {} are more than the report budget of {} bytes can hold \
+             at its minimum per case; the report may be larger",
+            selected.len(),
+            options.retries,
+            budget.limit
+        );
+    }
     let started_at = SystemTime::now();
     let started = Instant::now();
     let shared = Arc::new(Shared {
+        pool: AtomicU64::new(budget.pool),
+        budget,
         topology,
         runtime: runtime.handle().clone(),
         report_dir: options.report_dir.clone(),
@@ -331,16 +356,17 @@ pub fn run(mut options: RunOptions) -> u8 {
         eprintln!("picharness: cannot write summary.json: {e}");
         exit = EXIT_FAILURES;
     }
-    if let Err(e) = write_junit(&options.report_dir.join("junit.xml"), &record) {
+    let junit = options.report_dir.join("junit.xml");
+    if let Err(e) = write_junit_within(&junit, &record, budget.junit()) {
         eprintln!("picharness: cannot write junit.xml: {e}");
         exit = EXIT_FAILURES;
     }
     let dns_trace = options.report_dir.join("dns.pcapng");
-    if let Err(e) = write_dns_trace(&dns_trace, &shared.topology.dns_log) {
+    if let Err(e) = write_dns_trace(&dns_trace, &shared.topology.dns_log, budget.dns_trace()) {
         eprintln!("picharness: cannot write {}: {e}", dns_trace.display());
         exit = EXIT_FAILURES;
     }
-    if let Err(e) = write_html(&options.report_dir, &record) {
+    if let Err(e) = write_html_within(&options.report_dir, &record, budget.html()) {
         eprintln!("picharness: cannot write index.html: {e}");
         exit = EXIT_FAILURES;
     }
@@ -475,8 +501,15 @@ fn run_attempt(
             CaseArtifacts::default(),
         ),
     };
+    let share = draw(
+        &shared.pool,
+        &shared.budget.case(nonce != shared.nonce),
+        &artifacts.need(),
+    );
+    let mut artifacts = artifacts;
+    artifacts.fit(&share);
     let (evidence, write_error): (EvidenceFiles, Option<String>) =
-        write_case_evidence(&shared.report_dir, case_dir, &artifacts);
+        write_case_evidence(&shared.report_dir, case_dir, &artifacts, share.certificates);
     if let Some(e) = write_error {
         if outcome.verdict == Verdict::Pass {
             outcome = Outcome::error(format!(
@@ -495,6 +528,26 @@ fn run_attempt(
     let own = started.elapsed().saturating_sub(artifacts.waited);
     let duration_ms = u64::try_from(own.as_millis()).unwrap_or(u64::MAX);
     (outcome, evidence, duration_ms)
+}
+
+/// `floor` grown towards `need` with what it takes from `pool`.
+fn draw(pool: &AtomicU64, floor: &CaseBudget, need: &CaseBudget) -> CaseBudget {
+    let mut available = pool.load(Ordering::Relaxed);
+    loop {
+        let (grown, taken) = floor.grown(need, available);
+        if taken == 0 {
+            return grown;
+        }
+        match pool.compare_exchange_weak(
+            available,
+            available - taken,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return grown,
+            Err(now) => available = now,
+        }
+    }
 }
 
 fn run_trial(shared: &Shared, case: &Case, skip: Option<&str>) -> Result<Completion, Failed> {

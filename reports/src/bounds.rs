@@ -26,34 +26,74 @@ pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 /// The most all the entries of one case keep (128 KiB).
 pub const MAX_CASE_BYTES: usize = 128 * 1024;
 /// What an entry keeps once the case's budget is spent.
-pub const MIN_ENTRY_BYTES: usize = 256;
+pub const MIN_ENTRY_BYTES: usize = 128;
+/// The most the line marking a cut entry, or the note saying how many
+/// entries were left out, costs.
+pub const MAX_NOTE_BYTES: usize = 100;
 /// The most entries one case keeps.
 pub const MAX_ENTRIES: usize = 200;
 /// How many of the last entries are kept when there are too many.
 pub const KEPT_LAST: usize = 50;
 
+/// How much of a transcript is kept: the constants above, or smaller
+/// ones a run's budget sets (see [`crate::budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most one entry keeps.
+    pub entry_bytes: usize,
+    /// The most all entries keep (beyond it, each keeps
+    /// [`MIN_ENTRY_BYTES`]).
+    pub case_bytes: usize,
+    /// The most entries kept.
+    pub entries: usize,
+}
+
+impl Limits {
+    /// The constants above.
+    pub const DEFAULT: Self = Self {
+        entry_bytes: MAX_ENTRY_BYTES,
+        case_bytes: MAX_CASE_BYTES,
+        entries: MAX_ENTRIES,
+    };
+
+    /// How many of the last entries are kept when there are too many.
+    fn kept_last(&self) -> usize {
+        KEPT_LAST.min(self.entries / 4)
+    }
+}
+
 /// What a report file of one case holds of `entries` (see the module docs).
 /// Borrows when nothing had to be cut.
 pub fn bounded_entries(entries: &[TranscriptEntry]) -> Cow<'_, [TranscriptEntry]> {
-    let fits = entries.len() <= MAX_ENTRIES
-        && entries.iter().map(|e| cost(&e.text)).sum::<usize>() <= MAX_CASE_BYTES;
+    bounded_entries_within(entries, Limits::DEFAULT)
+}
+
+/// [`bounded_entries`] within `limits`.
+pub fn bounded_entries_within(
+    entries: &[TranscriptEntry],
+    limits: Limits,
+) -> Cow<'_, [TranscriptEntry]> {
+    let max_entries = limits.entries.max(1);
+    let fits = entries.len() <= max_entries
+        && entries.iter().all(|e| cost(&e.text) <= limits.entry_bytes)
+        && entries.iter().map(|e| cost(&e.text)).sum::<usize>() <= limits.case_bytes;
     if fits {
         return Cow::Borrowed(entries);
     }
-    let selected: Vec<&TranscriptEntry> = if entries.len() > MAX_ENTRIES {
-        let head = MAX_ENTRIES - KEPT_LAST;
+    let head = max_entries - limits.kept_last();
+    let selected: Vec<&TranscriptEntry> = if entries.len() > max_entries {
         entries[..head]
             .iter()
-            .chain(&entries[entries.len() - KEPT_LAST..])
+            .chain(&entries[entries.len() - limits.kept_last()..])
             .collect()
     } else {
         entries.iter().collect()
     };
     let left_out = entries.len() - selected.len();
-    let mut budget = MAX_CASE_BYTES;
+    let mut budget = limits.case_bytes;
     let mut out = Vec::with_capacity(selected.len() + 1);
     for (i, entry) in selected.into_iter().enumerate() {
-        if left_out > 0 && i == MAX_ENTRIES - KEPT_LAST {
+        if left_out > 0 && i == head {
             out.push(TranscriptEntry {
                 at: entry.at,
                 actor: "report".to_owned(),
@@ -61,11 +101,11 @@ pub fn bounded_entries(entries: &[TranscriptEntry]) -> Cow<'_, [TranscriptEntry]
                 local: None,
                 remote: None,
                 text: format!(
-                    "{left_out} transcript entries left out here (a case keeps at most {MAX_ENTRIES})"
+                    "{left_out} transcript entries left out here (this case keeps at most {max_entries})"
                 ),
             });
         }
-        let allowed = budget.clamp(MIN_ENTRY_BYTES, MAX_ENTRY_BYTES);
+        let allowed = budget.clamp(MIN_ENTRY_BYTES, limits.entry_bytes.max(MIN_ENTRY_BYTES));
         let text = bounded_text(&entry.text, allowed);
         budget = budget.saturating_sub(cost(&text));
         out.push(TranscriptEntry {
@@ -192,7 +232,7 @@ mod tests {
         assert_eq!(
             note.text,
             format!(
-                "{} transcript entries left out here (a case keeps at most {MAX_ENTRIES})",
+                "{} transcript entries left out here (this case keeps at most {MAX_ENTRIES})",
                 10_000 - MAX_ENTRIES
             )
         );

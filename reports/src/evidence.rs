@@ -29,6 +29,20 @@ pub struct TcpStream {
     pub segments: Vec<Segment>,
     /// When the connection was closed, if it was before the capture ended.
     pub closed_at: Option<SystemTime>,
+    /// Bytes left out between two of `segments` (a connection shared with
+    /// other cases, kept from its start and from this case's start).
+    pub omitted: Option<Omitted>,
+}
+
+/// Bytes of a TCP connection left out after its first segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Omitted {
+    /// How many of the stream's segments come before the gap.
+    pub after: usize,
+    /// Client-to-server bytes left out.
+    pub client_bytes: u64,
+    /// Server-to-client bytes left out.
+    pub server_bytes: u64,
 }
 
 /// One UDP datagram (DNS, STUN, RTP).
@@ -62,4 +76,7 @@ pub struct CaseEvidence {
     /// NSS key log lines (`CLIENT_RANDOM ...`, `CLIENT_HANDSHAKE_TRAFFIC_SECRET ...`), newline separated.
     pub key_log: Vec<u8>,
     pub transcript: Vec<TranscriptEntry>,
+    /// What was left out of the trace and why: written as comments of the
+    /// pcapng file itself.
+    pub trace_notes: Vec<String>,
 }

@@ -95,6 +95,12 @@ struct CertificateView {
 
 /// Renders the page for `run`, reading side files from `report_dir`.
 pub fn render_html(run: &RunRecord, report_dir: &Path) -> Result<String, HtmlError> {
+    render_html_with(run, report_dir, true)
+}
+
+/// The page without ladders and certificate dumps (each case says where
+/// they are) when `full` is false.
+fn render_html_with(run: &RunRecord, report_dir: &Path, full: bool) -> Result<String, HtmlError> {
     let mut env = Environment::new();
     env.add_template("index.html", TEMPLATE)?;
     let page = Page {
@@ -112,7 +118,13 @@ pub fn render_html(run: &RunRecord, report_dir: &Path) -> Result<String, HtmlErr
             .cases
             .iter()
             .enumerate()
-            .map(|(index, record)| case_view(index, record, report_dir))
+            .map(|(index, record)| {
+                if full {
+                    case_view(index, record, report_dir)
+                } else {
+                    compact_view(index, record)
+                }
+            })
             .collect(),
     };
     let html = env
@@ -126,9 +138,57 @@ pub fn render_html(run: &RunRecord, report_dir: &Path) -> Result<String, HtmlErr
 
 /// Writes `index.html` into `report_dir` (see the module docs).
 pub fn write_html(report_dir: &Path, run: &RunRecord) -> Result<(), HtmlError> {
-    let html = render_html(run, report_dir)?;
+    write_html_within(report_dir, run, u64::MAX)
+}
+
+/// Writes `index.html` of at most `max` bytes: the full page if it fits,
+/// else the page without ladders and certificate dumps, else a short page
+/// that says why and points to `summary.json` and `junit.xml`.
+pub fn write_html_within(report_dir: &Path, run: &RunRecord, max: u64) -> Result<(), HtmlError> {
+    let fits = |html: &String| u64::try_from(html.len()).is_ok_and(|len| len <= max);
+    let mut html = render_html_with(run, report_dir, true)?;
+    if !fits(&html) {
+        html = render_html_with(run, report_dir, false)?;
+    }
+    if !fits(&html) {
+        html = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>picharness report</title></head><body>\n\
+             <p>This page would take {} bytes, more than its share of the report budget ({max} bytes). \
+             Every case's verdict and reason are in <a href=\"summary.json\">summary.json</a> and \
+             <a href=\"junit.xml\">junit.xml</a>, its evidence under <code>cases/</code>.</p>\n</body></html>\n",
+            html.len()
+        );
+    }
     let path = report_dir.join("index.html");
     std::fs::write(&path, html).map_err(|source| HtmlError::Io { path, source })
+}
+
+/// A case without its ladder and certificate dumps.
+fn compact_view(index: usize, record: &CaseRecord) -> CaseView<'_> {
+    CaseView {
+        index,
+        record,
+        reason: reason_text(&record.reason),
+        ladder: None,
+        ladder_problem: Some(
+            "ladder left out: the full page is over its share of the report budget; \
+             the messages are in the case's transcript.txt and messages.json"
+                .to_owned(),
+        ),
+        certificates: record
+            .evidence
+            .certificates
+            .iter()
+            .map(|pem| CertificateView {
+                pem: pem.clone(),
+                name: Path::new(pem)
+                    .file_stem()
+                    .map_or_else(|| pem.clone(), |s| s.to_string_lossy().into_owned()),
+                dump: None,
+                problem: Some("dump left out of this page: see the .txt beside the PEM".to_owned()),
+            })
+            .collect(),
+    }
 }
 
 fn verdict_counts<'a>(cases: impl Iterator<Item = &'a CaseRecord>) -> Vec<VerdictCount> {

@@ -66,6 +66,24 @@ pub enum JunitError {
 /// Evidence paths are resolved against `report_dir`, where each case's
 /// transcript is read from.
 pub fn junit_report(run: &RunRecord, report_dir: &Path) -> Report {
+    junit_report_with(run, report_dir, Detail::Full)
+}
+
+/// How much of each case `junit.xml` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Everything, with the transcript's first bytes.
+    Full,
+    /// No transcript.
+    NoTranscript,
+    /// No transcript, and reasons cut to [`SHORT_REASON_BYTES`].
+    Short,
+}
+
+/// What a reason keeps in the shortest form of the report.
+const SHORT_REASON_BYTES: usize = 200;
+
+fn junit_report_with(run: &RunRecord, report_dir: &Path, detail: Detail) -> Report {
     let mut suite = TestSuite::new(SUITE_NAME);
     suite.set_time(Duration::from_millis(run.duration_ms));
     suite.add_properties([
@@ -85,7 +103,18 @@ pub fn junit_report(run: &RunRecord, report_dir: &Path) -> Report {
             .iter()
             .map(|fault| Property::new("sut.fault", fault.as_str())),
     );
-    suite.add_test_cases(run.cases.iter().map(|case| test_case(case, report_dir)));
+    suite.add_test_cases(run.cases.iter().map(|case| {
+        if detail == Detail::Short {
+            let mut short = case.clone();
+            shorten(&mut short.reason);
+            for attempt in &mut short.retries {
+                shorten(&mut attempt.reason);
+            }
+            test_case(&short, report_dir, detail)
+        } else {
+            test_case(case, report_dir, detail)
+        }
+    }));
 
     let mut report = Report::new(SUITE_NAME);
     report.set_time(Duration::from_millis(run.duration_ms));
@@ -102,18 +131,42 @@ pub fn render_junit(run: &RunRecord, report_dir: &Path) -> Result<String, JunitE
     })
 }
 
+/// Cuts a reason to [`SHORT_REASON_BYTES`], saying so.
+fn shorten(reason: &mut String) {
+    if let Some(head) = cut_at(reason, SHORT_REASON_BYTES) {
+        *reason = format!("{head} [cut: the full reason is in summary.json]");
+    }
+}
+
 /// Writes the JUnit report of `run` to `path`; the report directory is the
 /// one `path` is in.
 pub fn write_junit(path: &Path, run: &RunRecord) -> Result<(), JunitError> {
+    write_junit_within(path, run, u64::MAX)
+}
+
+/// Writes the JUnit report within `max` bytes if it can: the full report,
+/// else without the transcripts, else with reasons cut short as well (each
+/// cut says where the rest is).
+pub fn write_junit_within(path: &Path, run: &RunRecord, max: u64) -> Result<(), JunitError> {
     let report_dir = path.parent().unwrap_or_else(|| Path::new(""));
-    let xml = render_junit(run, report_dir)?;
+    let mut xml = String::new();
+    for detail in [Detail::Full, Detail::NoTranscript, Detail::Short] {
+        let rendered = junit_report_with(run, report_dir, detail).to_string()?;
+        xml = match xml_safe(&rendered) {
+            std::borrow::Cow::Borrowed(_) => rendered,
+            std::borrow::Cow::Owned(safe) => safe,
+        };
+        if u64::try_from(xml.len()).is_ok_and(|len| len <= max) {
+            break;
+        }
+    }
     std::fs::write(path, xml).map_err(|source| JunitError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
+fn test_case(case: &CaseRecord, report_dir: &Path, detail: Detail) -> TestCase {
     let reason = reason_text(&case.reason);
     let mut status = match case.verdict {
         Verdict::Pass => TestCaseStatus::success(),
@@ -192,13 +245,13 @@ fn test_case(case: &CaseRecord, report_dir: &Path) -> TestCase {
             format!("{}: {}", finding.requirement, finding.text),
         )
     }));
-    test_case.set_system_out(system_out(case, report_dir));
+    test_case.set_system_out(system_out(case, report_dir, detail));
     test_case
 }
 
 /// The case's facts as `key: value` lines, for people reading CI output,
 /// the trace as an attachment, and the transcript.
-fn system_out(case: &CaseRecord, report_dir: &Path) -> String {
+fn system_out(case: &CaseRecord, report_dir: &Path, detail: Detail) -> String {
     let mut out = String::new();
     let mut line = |key: &str, value: &str| {
         out.push_str(key);
@@ -239,7 +292,9 @@ fn system_out(case: &CaseRecord, report_dir: &Path) -> String {
             report_dir.join(trace).display()
         ));
     }
-    if let Some(transcript) = &case.evidence.transcript {
+    if detail != Detail::Full {
+        out.push_str("\n[transcript left out of junit.xml: over its share of the report budget]\n");
+    } else if let Some(transcript) = &case.evidence.transcript {
         let path = report_dir.join(transcript);
         out.push('\n');
         match std::fs::read_to_string(&path) {

@@ -97,6 +97,7 @@ mod tests {
                 segment(Direction::ClientToServer, b),
             ],
             closed_at: None,
+            omitted: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! `ladder` lays out); `keylog` picks the TLS secrets a trace needs. This crate depends on no other picharness crate.
 
 pub mod bounds;
+pub mod budget;
 pub mod bundle;
 pub mod diff;
 pub mod evidence;
@@ -24,7 +25,9 @@ pub mod summary;
 pub mod text;
 pub mod transcript;
 
-pub use evidence::{CaseEvidence, Datagram, Direction, Segment, TcpStream, TranscriptEntry};
+pub use evidence::{
+    CaseEvidence, Datagram, Direction, Omitted, Segment, TcpStream, TranscriptEntry,
+};
 pub use model::{
     Attempt, CaseRecord, EdgeLiveness, EvidenceFiles, Expected, Finding, FindingKind, Invocation,
     MergeInfo, RunRecord, SCHEMA_VERSION, SutInfo, ToolInfo, Totals, Verdict, redact_argv,

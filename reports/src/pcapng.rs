@@ -9,6 +9,14 @@
 //! `closed_at`. Each [`Datagram`] becomes one UDP frame. All frames are
 //! written in time order after the Decryption Secrets Block.
 //!
+//! What was left out of the capture is said in the file: each of
+//! [`CaseEvidence::trace_notes`] is a comment of the section header (what
+//! `capinfos` shows as a file comment), and where a stream's bytes were left
+//! out between two segments ([`crate::evidence::Omitted`]) the sequence
+//! numbers jump by the bytes left out (Wireshark shows "previous segment not
+//! captured") and the first frame after the gap carries a comment saying how
+//! many bytes are missing.
+//!
 //! The TCP framing is synthesized, not captured: initial sequence numbers,
 //! windows, MAC addresses and pure ACKs are made up so that Wireshark's TCP
 //! analysis finds nothing to complain about. The payload bytes and their
@@ -21,10 +29,11 @@ use std::time::{Duration, SystemTime};
 
 use etherparse::err::packet::BuildVecWriteError;
 use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep};
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::blocks::unknown::UnknownBlock;
 use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness};
@@ -112,7 +121,18 @@ pub fn pcapng_bytes(evidence: &CaseEvidence) -> Result<Vec<u8>, PcapError> {
     // Stable, so frames of one stream with equal times keep their order.
     frames.sort_by_key(|frame| frame.at);
 
-    let mut writer = PcapNgWriter::with_endianness(Vec::new(), Endianness::Little)?;
+    let section = SectionHeaderBlock {
+        endianness: Endianness::Little,
+        major_version: 1,
+        minor_version: 0,
+        section_length: -1,
+        options: evidence
+            .trace_notes
+            .iter()
+            .map(|note| SectionHeaderOption::Comment(Cow::Owned(note.clone())))
+            .collect(),
+    };
+    let mut writer = PcapNgWriter::with_section_header(Vec::new(), section)?;
     let interface = InterfaceDescriptionBlock {
         linktype: DataLink::ETHERNET,
         snaplen: SNAPLEN,
@@ -143,7 +163,11 @@ pub fn pcapng_bytes(evidence: &CaseEvidence) -> Result<Vec<u8>, PcapError> {
             timestamp: frame.at,
             original_len,
             data: Cow::Borrowed(&frame.data),
-            options: vec![],
+            options: frame
+                .comment
+                .iter()
+                .map(|c| EnhancedPacketOption::Comment(Cow::Borrowed(c.as_str())))
+                .collect(),
         }))?;
     }
     Ok(writer.into_inner())
@@ -167,6 +191,8 @@ fn secrets_body(key_log: &[u8]) -> Result<Vec<u8>, PcapError> {
 struct Frame {
     at: Duration,
     data: Vec<u8>,
+    /// A comment of the frame (bytes left out before it).
+    comment: Option<String>,
 }
 
 /// Time since the UNIX epoch; times before it are clamped to the epoch.
@@ -236,7 +262,11 @@ fn tcp_frame(
             what: format!("TCP {} -> {} seq {seq}", src.addr, dst.addr),
             source,
         })?;
-    Ok(Frame { at, data })
+    Ok(Frame {
+        at,
+        data,
+        comment: None,
+    })
 }
 
 /// Sequence state of one direction of a TCP conversation.
@@ -300,8 +330,22 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
     server.next_seq = server.next_seq.wrapping_add(1);
     push_pure_ack(frames, now, &client, &mut server)?;
 
-    for (at, segment) in ordered_segments(stream) {
+    let mut gap = stream.omitted;
+    for (at, index, segment) in ordered_segments(stream) {
         now = at;
+        let mut comment = None;
+        if let Some(omitted) = gap.filter(|o| index >= o.after) {
+            gap = None;
+            // Sequence numbers are modulo 2^32 (RFC 9293).
+            client.next_seq = client.next_seq.wrapping_add(omitted.client_bytes as u32);
+            server.next_seq = server.next_seq.wrapping_add(omitted.server_bytes as u32);
+            comment = Some(format!(
+                "{} bytes from the client and {} from the server left out before this frame \
+                 (a connection shared with other cases: its start and this case's part are kept); \
+                 TLS records after the gap cannot be decrypted, see transcript.txt",
+                omitted.client_bytes, omitted.server_bytes
+            ));
+        }
         let (sender, receiver) = match segment.direction {
             Direction::ClientToServer => (&mut client, &mut server),
             Direction::ServerToClient => (&mut server, &mut client),
@@ -312,14 +356,16 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
                 psh: true,
                 ..TcpFlags::default()
             };
-            frames.push(tcp_frame(
+            let mut frame = tcp_frame(
                 now,
                 sender.endpoint,
                 receiver.endpoint,
                 sender.next_seq,
                 flags,
                 chunk,
-            )?);
+            )?;
+            frame.comment = comment.take();
+            frames.push(frame);
             // Sequence numbers are modulo 2^32 (RFC 9293), and a chunk is at
             // most MAX_SEGMENT_PAYLOAD bytes, so the truncation is exact.
             sender.next_seq = sender.next_seq.wrapping_add(chunk.len() as u32);
@@ -373,26 +419,27 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
 /// directions were recorded by different tasks, a write recorded after a
 /// read but stamped before it still appears before it, instead of after the
 /// answer it caused.
-fn ordered_segments(stream: &TcpStream) -> Vec<(Duration, &Segment)> {
+fn ordered_segments(stream: &TcpStream) -> Vec<(Duration, usize, &Segment)> {
     let opened = since_epoch(stream.opened_at);
     let mut latest_to_server = opened;
     let mut latest_to_client = opened;
-    let mut ordered: Vec<(Duration, &Segment)> = stream
+    let mut ordered: Vec<(Duration, usize, &Segment)> = stream
         .segments
         .iter()
-        .filter(|segment| !segment.bytes.is_empty())
-        .map(|segment| {
+        .enumerate()
+        .filter(|(_, segment)| !segment.bytes.is_empty())
+        .map(|(index, segment)| {
             let latest = match segment.direction {
                 Direction::ClientToServer => &mut latest_to_server,
                 Direction::ServerToClient => &mut latest_to_client,
             };
             *latest = (*latest).max(since_epoch(segment.at));
-            (*latest, segment)
+            (*latest, index, segment)
         })
         .collect();
     // Stable: equal times keep their recorded order, and within a direction
     // times never decrease, so each direction's order is kept.
-    ordered.sort_by_key(|(at, _)| *at);
+    ordered.sort_by_key(|(at, _, _)| *at);
     ordered
 }
 
@@ -439,6 +486,7 @@ fn datagram_frame(datagram: &Datagram) -> Result<Frame, PcapError> {
     Ok(Frame {
         at: since_epoch(datagram.at),
         data,
+        comment: None,
     })
 }
 
@@ -521,6 +569,7 @@ mod tests {
                     },
                 ],
                 closed_at: Some(t(base, 4_000)),
+                omitted: None,
             }],
             datagrams: vec![Datagram {
                 // Before the stream, to prove frames are sorted by time.
@@ -531,6 +580,7 @@ mod tests {
             }],
             key_log: KEY_LOG.to_vec(),
             transcript: vec![],
+            trace_notes: vec![],
         }
     }
 
@@ -649,6 +699,7 @@ mod tests {
                     segment(2_500, Direction::ClientToServer, b"request-3"),
                 ],
                 closed_at: None,
+                omitted: None,
             }],
             ..CaseEvidence::default()
         };
@@ -746,6 +797,7 @@ mod tests {
                     bytes: b"hello".to_vec(),
                 }],
                 closed_at: None,
+                omitted: None,
             }],
             datagrams: vec![Datagram {
                 at: base,
@@ -800,6 +852,7 @@ mod tests {
             opened_at: base,
             segments,
             closed_at: Some(t(base, 100)),
+            omitted: None,
         }
     }
 

@@ -330,3 +330,62 @@ fn a_flood_of_small_valid_frames_stays_bounded() {
         "no case names the harness's flood limit: {verdicts:?}"
     );
 }
+
+/// A report limit given on the command line, scaled down for the 31 AOL
+/// cases: the whole report directory keeps to it whatever the Edge streams.
+const SMALL_LIMIT: u64 = 2_000_000;
+
+/// Runs `mode` under [`SMALL_LIMIT`] and checks that the report keeps to
+/// it, stays valid, and says in the files themselves what it left out.
+fn check_small_limit(net: u8, mode: &str) {
+    let limit = SMALL_LIMIT.to_string();
+    let run = run_chaos(
+        net,
+        mode,
+        &[FILTER, "--test-threads", "16", "--report-limit", &limit],
+    );
+    let size = dir_size(run.report.path());
+    assert!(
+        size <= SMALL_LIMIT,
+        "{mode}: report of {size} bytes over the limit of {SMALL_LIMIT}"
+    );
+    let verdicts = run.verdicts();
+    assert!(verdicts.len() >= 30, "{mode}: {verdicts:?}");
+    let junit = std::fs::read_to_string(run.report.path().join("junit.xml")).expect("junit.xml");
+    if let Err(e) = roxmltree::Document::parse(&junit) {
+        panic!("{mode}: junit.xml is not XML: {e}");
+    }
+    let html = std::fs::read_to_string(run.report.path().join("index.html")).expect("index.html");
+    assert!(html.contains("</html>"), "{mode}: index.html is cut short");
+    // Every trace that was cut says so in the pcapng itself and in the
+    // transcript.
+    let mut cut = 0;
+    for id in verdicts.keys() {
+        let dir = run.report.path().join("cases").join(id);
+        let transcript = std::fs::read_to_string(dir.join("transcript.txt")).expect("transcript");
+        if transcript.contains("this trace is cut to fit its share of the report budget") {
+            cut += 1;
+            let trace = std::fs::read(dir.join("trace.pcapng")).expect("trace");
+            assert!(
+                trace
+                    .windows(b"report budget".len())
+                    .any(|w| w == b"report budget"),
+                "{mode}: {id}: the cut trace does not say so"
+            );
+        }
+    }
+    assert!(
+        cut > 0,
+        "{mode}: no trace had to be cut under {SMALL_LIMIT} bytes"
+    );
+}
+
+#[test]
+fn oversize_messages_keep_to_a_small_report_limit() {
+    check_small_limit(251, "oversize");
+}
+
+#[test]
+fn a_flood_keeps_to_a_small_report_limit() {
+    check_small_limit(252, "flood");
+}

@@ -3,9 +3,15 @@
 //! `messages.json`) and certificates.
 
 use std::path::Path;
+use std::time::SystemTime;
 
+use std::borrow::Cow;
+
+use picharness_reports::bounds::{Limits, bounded_entries, bounded_entries_within, cost};
+use picharness_reports::budget::{CaseBudget, MAX_TRACE_BYTES};
 use picharness_reports::keylog::key_log_for;
 use picharness_reports::messages::write_messages;
+use picharness_reports::pcapng::pcapng_bytes;
 use picharness_reports::pcapng::write_pcapng;
 use picharness_reports::transcript::write_transcript;
 use picharness_reports::{CaseEvidence, Datagram, EvidenceFiles, TranscriptEntry};
@@ -16,6 +22,8 @@ use picharness_simulators::tls::capture_cap::{
 use picharness_simulators::tls::{ConnectionRecord, chain_to_pem, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
+use super::trace_budget::fit_trace;
+
 /// Everything one case captured, ready to be written.
 #[derive(Debug, Default)]
 pub struct CaseArtifacts {
@@ -25,6 +33,8 @@ pub struct CaseArtifacts {
     /// How long the case waited for others before it started (an exclusive
     /// case against a configured SUT); not part of its duration.
     pub waited: std::time::Duration,
+    /// When the case began (connections opened before are shared).
+    pub started: Option<SystemTime>,
 }
 
 impl CaseArtifacts {
@@ -35,7 +45,7 @@ impl CaseArtifacts {
         transcript: Vec<TranscriptEntry>,
         mut certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     ) -> Self {
-        let (streams, transcript) = capped_streams(&connections, transcript);
+        let (streams, transcript, trace_notes) = capped_streams(&connections, transcript);
         // The secrets of this case's connections only, not the whole run's.
         let key_log = key_log_for(&key_log, &streams);
         // One file per name: the first chain recorded under a name wins.
@@ -47,9 +57,47 @@ impl CaseArtifacts {
                 datagrams,
                 key_log,
                 transcript,
+                trace_notes,
             },
             certificates,
             waited: std::time::Duration::ZERO,
+            started: None,
+        }
+    }
+
+    /// What these artifacts would keep under the per-case maxima alone: the
+    /// allowance that cuts nothing (the trace as rendered, up to 1 MiB; the
+    /// transcript as the default bounds keep it).
+    pub fn need(&self) -> CaseBudget {
+        let trace = pcapng_bytes(&self.evidence)
+            .map_or(0, |b| b.len())
+            .min(MAX_TRACE_BYTES);
+        let kept = bounded_entries(&self.evidence.transcript);
+        let case_bytes = kept.iter().map(|e| cost(&e.text)).sum::<usize>();
+        CaseBudget {
+            trace,
+            transcript: Limits {
+                case_bytes: case_bytes.min(Limits::DEFAULT.case_bytes),
+                entries: kept.len().min(Limits::DEFAULT.entries),
+                ..Limits::DEFAULT
+            },
+            certificates: 0,
+        }
+    }
+
+    /// Cuts the artifacts to an attempt's share of the run's report budget:
+    /// the trace first (its notes join the transcript), then the transcript.
+    /// Certificates are fitted as they are written.
+    pub fn fit(&mut self, budget: &CaseBudget) {
+        let started = self
+            .started
+            .or_else(|| self.evidence.streams.iter().map(|s| s.opened_at).min())
+            .unwrap_or_else(SystemTime::now);
+        fit_trace(&mut self.evidence, started, budget.trace);
+        if let Cow::Owned(kept) =
+            bounded_entries_within(&self.evidence.transcript, budget.transcript)
+        {
+            self.evidence.transcript = kept;
         }
     }
 }
@@ -62,6 +110,7 @@ pub fn write_case_evidence(
     report_dir: &Path,
     case_dir: &Path,
     artifacts: &CaseArtifacts,
+    certificate_bytes: usize,
 ) -> (EvidenceFiles, Option<String>) {
     if let Err(e) = std::fs::create_dir_all(case_dir) {
         return (
@@ -95,8 +144,10 @@ pub fn write_case_evidence(
         Ok(()) => files.messages = Some(relative("messages.json")),
         Err(e) => first_error = first_error.or(Some(format!("messages.json: {e}"))),
     }
+    let mut certificate_room = certificate_bytes;
     for (name, chain) in &artifacts.certificates {
         let pem_name = format!("{name}.pem");
+        let pem = chain_to_pem(chain);
         let mut dump = String::new();
         for (index, der) in chain.iter().enumerate() {
             dump.push_str(&format!("# certificate {index}\n"));
@@ -106,7 +157,23 @@ pub fn write_case_evidence(
             }
             dump.push('\n');
         }
-        let written = std::fs::write(case_dir.join(&pem_name), chain_to_pem(chain))
+        if pem.len() + dump.len() > certificate_room {
+            // Over this case's share of the report budget: a line saying
+            // so instead; the chain's bytes are in trace.pcapng.
+            let note = format!(
+                "certificate chain {name} ({} certificates, {} bytes of PEM) not kept: \
+                 over this case's share of the report budget; its bytes are in trace.pcapng\n",
+                chain.len(),
+                pem.len()
+            );
+            certificate_room = certificate_room.saturating_sub(note.len());
+            if let Err(e) = std::fs::write(case_dir.join(format!("{name}.txt")), note) {
+                first_error = first_error.or(Some(format!("{name}.txt: {e}")));
+            }
+            continue;
+        }
+        certificate_room -= pem.len() + dump.len();
+        let written = std::fs::write(case_dir.join(&pem_name), pem)
             .and_then(|()| std::fs::write(case_dir.join(format!("{name}.txt")), dump));
         match written {
             Ok(()) => files.certificates.push(relative(&pem_name)),
@@ -123,8 +190,13 @@ pub fn write_case_evidence(
 fn capped_streams(
     connections: &[ConnectionRecord],
     mut transcript: Vec<TranscriptEntry>,
-) -> (Vec<picharness_reports::TcpStream>, Vec<TranscriptEntry>) {
+) -> (
+    Vec<picharness_reports::TcpStream>,
+    Vec<TranscriptEntry>,
+    Vec<String>,
+) {
     let mut budget = MAX_CASE_BYTES;
+    let mut trace_notes = Vec::new();
     let mut streams = Vec::with_capacity(connections.len());
     for record in connections {
         let mut stream = record.snapshot();
@@ -137,13 +209,20 @@ fn capped_streams(
         budget = budget.saturating_sub(stream_cost(&stream));
         if not_kept.any() {
             let note = truncation_note(&stream, not_kept, cap);
+            if trace_notes.len() < MAX_CAPTURE_NOTES {
+                trace_notes.push(note.text.clone());
+            }
             let at = transcript.partition_point(|e| e.at <= note.at);
             transcript.insert(at, note);
         }
         streams.push(stream);
     }
-    (streams, transcript)
+    (streams, transcript, trace_notes)
 }
+
+/// The most capture notes copied into a trace's comments (each is also in
+/// the transcript).
+const MAX_CAPTURE_NOTES: usize = 4;
 
 fn truncation_note(
     stream: &picharness_reports::TcpStream,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::transcript_log::TranscriptLog;
 use picharness_reports::{Finding, FindingKind, TranscriptEntry, Verdict};
 use picharness_simulators::actor::{ActorEvent, ActorEventKind, SipActor, UserRoute};
 use picharness_simulators::sip_conn::ConnHandle;
@@ -73,7 +74,7 @@ pub(crate) struct CaseRun<'a> {
     /// Whether the case runs alone (and so cleans up after itself).
     exclusive: bool,
     records: BTreeMap<u64, ConnectionRecord>,
-    transcript: Vec<TranscriptEntry>,
+    transcript: TranscriptLog,
     pub(crate) certificates: Vec<(String, Vec<CertificateDer<'static>>)>,
     /// What checks found that the pass reason should say (how the Edge refused, ...).
     findings: Vec<String>,
@@ -380,7 +381,7 @@ impl<'a> CaseRun<'a> {
             downed: Vec::new(),
             exclusive: case.exclusive,
             records: BTreeMap::new(),
-            transcript: Vec::new(),
+            transcript: TranscriptLog::default(),
             certificates: Vec::new(),
             findings: Vec::new(),
             observations: Vec::new(),
@@ -1038,9 +1039,10 @@ impl<'a> CaseRun<'a> {
             self.records.into_values().collect(),
             datagrams,
             self.topology.key_log.snapshot(),
-            self.transcript,
+            self.transcript.into_entries(),
             self.certificates,
         );
+        artifacts.started = Some(self.started);
         // DNS over TCP of the case's time window, beside the UDP datagrams.
         artifacts
             .evidence

@@ -89,6 +89,7 @@ impl ConnectionRecord {
                     opened_at: SystemTime::now(),
                     segments: Vec::new(),
                     closed_at: None,
+                    omitted: None,
                 },
                 spent: 0,
                 not_kept_c2s: NotKept::default(),

@@ -142,6 +142,7 @@ mod tests {
                 })
                 .collect(),
             closed_at: None,
+            omitted: None,
         }
     }
 
