@@ -19,6 +19,15 @@ pub fn write_dns_trace(path: &Path, log: &DnsQueryLog, max_bytes: u64) -> Result
         transcript: Vec::new(),
         trace_notes: Vec::new(),
     };
+    if log.not_kept() > 0 {
+        evidence.trace_notes.push(format!(
+            "{} later DNS datagrams or TCP connections not kept: the run's DNS log keeps at most {} bytes of \
+             datagrams and {} TCP connections in memory",
+            log.not_kept(),
+            picharness_simulators::dns::MAX_LOG_BYTES,
+            picharness_simulators::dns::MAX_TCP_CONNECTIONS
+        ));
+    }
     let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
     let started = evidence
         .datagrams

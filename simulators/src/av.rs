@@ -21,8 +21,8 @@ mod ms_tcp_tests;
 mod tests;
 
 pub use client::{
-    Allocated, AvClientError, DatagramLog, RecordingUdp, Relayed, StunTcpClient, TurnClient,
-    TurnCredentials, TurnTransport, bind_recording_udp,
+    Allocated, AvClientError, DatagramLog, MAX_CASE_DATAGRAM_BYTES, RecordingUdp, Relayed,
+    StunTcpClient, TurnClient, TurnCredentials, TurnTransport, bind_recording_udp,
 };
 pub use config::{AvBehaviour, AvEdgeConfig, RELAY_PORTS};
 pub use media::{DirectionStats, PACKET_INTERVAL, StreamReport, stream_through_relay};

@@ -228,7 +228,19 @@ pub struct DnsQueryLog {
     /// Keep nothing, only report to the watcher: a server that runs until
     /// stopped (`picharness dns serve`) must not grow with every query.
     reporting_only: bool,
+    /// Payload bytes of the datagrams kept, and messages (datagrams and
+    /// TCP connections) counted but not kept past [`MAX_LOG_BYTES`] and
+    /// [`MAX_TCP_CONNECTIONS`].
+    kept: Arc<Mutex<(usize, u64)>>,
 }
+
+/// The most datagram payload a run's DNS log keeps in memory (a good run
+/// of the whole catalogue logs about 40 kB): an Edge that floods the DNS
+/// server must not grow the harness's memory without bound.
+pub const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
+/// The most DNS-over-TCP connections the log keeps (a good run opens
+/// three); each keeps at most 512 KiB.
+pub const MAX_TCP_CONNECTIONS: usize = 64;
 
 /// One query the server received and what it sent back, as reported to a
 /// [`DnsQueryLog::watch`]er.
@@ -336,15 +348,34 @@ impl DnsQueryLog {
     }
 
     fn push(&self, d: Datagram) {
-        if !self.reporting_only {
-            lock(&self.datagrams).push(d);
+        if self.reporting_only {
+            return;
         }
+        let mut kept = lock(&self.kept);
+        if kept.0 + d.bytes.len() > MAX_LOG_BYTES {
+            kept.1 += 1;
+            return;
+        }
+        kept.0 += d.bytes.len();
+        drop(kept);
+        lock(&self.datagrams).push(d);
     }
 
     fn push_tcp(&self, record: ConnectionRecord) {
-        if !self.reporting_only {
-            lock(&self.tcp).push(record);
+        if self.reporting_only {
+            return;
         }
+        let mut tcp = lock(&self.tcp);
+        if tcp.len() >= MAX_TCP_CONNECTIONS {
+            lock(&self.kept).1 += 1;
+            return;
+        }
+        tcp.push(record);
+    }
+
+    /// Messages and connections counted but not kept (see [`MAX_LOG_BYTES`]).
+    pub fn not_kept(&self) -> u64 {
+        lock(&self.kept).1
     }
 
     /// Reports every later query, with its answer, on the returned channel

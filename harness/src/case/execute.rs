@@ -1027,7 +1027,7 @@ impl<'a> CaseRun<'a> {
         self.remaining()
     }
 
-    fn finish(self) -> CaseArtifacts {
+    fn finish(mut self) -> CaseArtifacts {
         let ended = SystemTime::now();
         let from = self
             .started
@@ -1035,6 +1035,13 @@ impl<'a> CaseRun<'a> {
             .unwrap_or(self.started);
         let mut datagrams = self.topology.dns_log.between(from, ended);
         datagrams.extend(self.av_datagrams.snapshot());
+        let datagrams_not_kept = self.av_datagrams.not_kept();
+        if datagrams_not_kept > 0 {
+            self.note(format!(
+                "{datagrams_not_kept} later datagrams not kept: a case keeps at most {} bytes of datagrams",
+                picharness_simulators::av::MAX_CASE_DATAGRAM_BYTES
+            ));
+        }
         let mut artifacts = CaseArtifacts::gather(
             self.records.into_values().collect(),
             datagrams,

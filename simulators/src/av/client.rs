@@ -46,17 +46,41 @@ fn io(e: &std::io::Error) -> AvClientError {
     AvClientError::Io(e.to_string())
 }
 
-/// Datagrams recorded at the harness's UDP sockets, shared by a case's sockets.
+/// Datagrams recorded at the harness's UDP sockets, shared by a case's
+/// sockets. It keeps at most [`MAX_CASE_DATAGRAM_BYTES`] of payload (a
+/// good RTP stream is about 25 kB) and counts the rest, so an A/V Edge that
+/// floods a case's sockets cannot grow the harness's memory without bound.
 #[derive(Debug, Clone, Default)]
-pub struct DatagramLog(Arc<Mutex<Vec<Datagram>>>);
+pub struct DatagramLog(Arc<Mutex<KeptDatagrams>>);
+
+#[derive(Debug, Default)]
+struct KeptDatagrams {
+    datagrams: Vec<Datagram>,
+    bytes: usize,
+    not_kept: u64,
+}
+
+/// The most datagram payload one case's log keeps.
+pub const MAX_CASE_DATAGRAM_BYTES: usize = 2 * 1024 * 1024;
 
 impl DatagramLog {
     fn push(&self, datagram: Datagram) {
-        lock(&self.0).push(datagram);
+        let mut kept = lock(&self.0);
+        if kept.bytes + datagram.bytes.len() > MAX_CASE_DATAGRAM_BYTES {
+            kept.not_kept += 1;
+            return;
+        }
+        kept.bytes += datagram.bytes.len();
+        kept.datagrams.push(datagram);
     }
 
     pub fn snapshot(&self) -> Vec<Datagram> {
-        lock(&self.0).clone()
+        lock(&self.0).datagrams.clone()
+    }
+
+    /// Datagrams counted but not kept.
+    pub fn not_kept(&self) -> u64 {
+        lock(&self.0).not_kept
     }
 }
 
@@ -647,5 +671,27 @@ impl TurnClient {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_datagrams_is_counted_past_the_cap() {
+        let log = DatagramLog::default();
+        for _ in 0..3_000 {
+            log.push(Datagram {
+                at: SystemTime::UNIX_EPOCH,
+                source: "127.0.0.1:1".parse().expect("address"),
+                destination: "127.0.0.1:2".parse().expect("address"),
+                bytes: vec![0; 1_200],
+            });
+        }
+        let kept: usize = log.snapshot().iter().map(|d| d.bytes.len()).sum();
+        assert!(kept <= MAX_CASE_DATAGRAM_BYTES);
+        assert_eq!(log.snapshot().len() as u64 + log.not_kept(), 3_000);
+        assert!(log.not_kept() > 0);
     }
 }

@@ -470,3 +470,21 @@ async fn real_dig_gets_authoritative_answers_over_udp_and_tcp() {
         "one TCP connection per dig +tcp"
     );
 }
+
+#[test]
+fn a_flood_of_queries_is_counted_past_the_log_cap() {
+    let log = DnsQueryLog::new();
+    let datagram = Datagram {
+        at: std::time::SystemTime::UNIX_EPOCH,
+        source: "127.0.0.1:1".parse().expect("address"),
+        destination: "127.0.0.1:53".parse().expect("address"),
+        bytes: vec![0; 512],
+    };
+    let sent = 2 * MAX_LOG_BYTES / 512;
+    for _ in 0..sent {
+        log.push(datagram.clone());
+    }
+    let kept: usize = log.snapshot().iter().map(|d| d.bytes.len()).sum();
+    assert!(kept <= MAX_LOG_BYTES);
+    assert_eq!(log.snapshot().len() as u64 + log.not_kept(), sent as u64);
+}
