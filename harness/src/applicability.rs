@@ -187,6 +187,7 @@ impl CheckKind {
             | Self::ClientCertificateProperties
             | Self::TlsVersions
             | Self::RefusesPeer(_)
+            | Self::RefusesImpostor(_)
             | Self::AcceptsLegacyPeer(_) => None,
         }
     }

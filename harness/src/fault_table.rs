@@ -247,7 +247,24 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "silent-when-next-hop-down",
-        &["edge.sip.pool-down"],
+        &[
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-no-server-eku",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "aol.tls.outbound-impostor-untrusted",
+            "aol.tls.outbound-impostor-wrong-name",
+            "edge.sip.pool-down",
+            "messenger.tls.outbound-impostor-expired",
+            "messenger.tls.outbound-impostor-no-server-eku",
+            "messenger.tls.outbound-impostor-not-yet-valid",
+            "messenger.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-wrong-name",
+            "yahoo.tls.outbound-impostor-expired",
+            "yahoo.tls.outbound-impostor-no-server-eku",
+            "yahoo.tls.outbound-impostor-not-yet-valid",
+            "yahoo.tls.outbound-impostor-untrusted",
+            "yahoo.tls.outbound-impostor-wrong-name",
+        ],
         "nothing arrived",
     ),
     (
@@ -719,7 +736,12 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "accept-untrusted-peer",
-        &["messenger.tls.untrusted-peer"],
+        &[
+            "aol.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-untrusted",
+            "messenger.tls.untrusted-peer",
+            "yahoo.tls.outbound-impostor-untrusted",
+        ],
         "reached pool",
     ),
     (
@@ -932,13 +954,63 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     // (FAULT_FINDINGS); every other case passes.
     ("rsa-1024-cert", &[], ""),
     ("sha1-signed-cert", &[], ""),
+    (
+        "no-outbound-name-check",
+        &[
+            "aol.tls.outbound-impostor-wrong-name",
+            "messenger.tls.outbound-impostor-wrong-name",
+            "yahoo.tls.outbound-impostor-wrong-name",
+        ],
+        "CN=sip.rogue-provider.test",
+    ),
+    (
+        "any-outbound-root",
+        &[
+            "aol.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-untrusted",
+            "yahoo.tls.outbound-impostor-untrusted",
+        ],
+        "test root untrusted",
+    ),
+    (
+        "no-outbound-validity-check",
+        &[
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "messenger.tls.outbound-impostor-expired",
+            "messenger.tls.outbound-impostor-not-yet-valid",
+            "yahoo.tls.outbound-impostor-expired",
+            "yahoo.tls.outbound-impostor-not-yet-valid",
+        ],
+        "delivered the Lync user's MESSAGE",
+    ),
+    // Lync 2013's check of a provider's EKU is undocumented: delivering to
+    // a server without serverAuth is an observation (FAULT_OBSERVATIONS).
+    ("no-outbound-eku-check", &[], ""),
 ];
 
 /// Cases a fault fails with another symptom than its row's phrase: the
 /// legacy peer probes ignore the Edge's certificate, so under a fault that
 /// breaks it they fail when the pool refuses the Edge's onward connection
-/// and the Edge answers 503.
+/// and the Edge answers 503. The root `accept-untrusted-peer` makes the
+/// Edge trust is trusted when it connects out too: the untrusted impostor
+/// cases fail by delivering to the impostor, whose issuer their reason names.
 pub const FAULT_PHRASE_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "accept-untrusted-peer",
+        "aol.tls.outbound-impostor-untrusted",
+        "test root untrusted",
+    ),
+    (
+        "accept-untrusted-peer",
+        "messenger.tls.outbound-impostor-untrusted",
+        "test root untrusted",
+    ),
+    (
+        "accept-untrusted-peer",
+        "yahoo.tls.outbound-impostor-untrusted",
+        "test root untrusted",
+    ),
     ("expired-cert", "aol.tls.peer-sha1-signature", "next hop"),
     ("expired-cert", "yahoo.tls.peer-rsa-1024", "next hop"),
     (
@@ -957,6 +1029,15 @@ pub const FAULT_PHRASE_EXCEPTIONS: &[(&str, &str, &str)] = &[
 /// "record either"): the cases pass and carry an observation holding the
 /// phrase.
 pub const FAULT_OBSERVATIONS: &[(&str, &[&str], &str)] = &[
+    (
+        "no-outbound-eku-check",
+        &[
+            "aol.tls.outbound-impostor-no-server-eku",
+            "messenger.tls.outbound-impostor-no-server-eku",
+            "yahoo.tls.outbound-impostor-no-server-eku",
+        ],
+        "without the serverAuth EKU",
+    ),
     (
         "no-connection-reuse",
         &[
@@ -1050,38 +1131,96 @@ pub const CONTROL_FAILED: &str = "was not shown to work";
 /// relayed MESSAGE invalid leaves them unable to judge the refusal.
 pub const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
     (
+        // AOL refuses the Edge's client certificate: the outbound control
+        // step of the AOL impostor cases cannot be delivered.
+        "no-client-eku",
+        &[
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-no-server-eku",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "aol.tls.outbound-impostor-untrusted",
+            "aol.tls.outbound-impostor-wrong-name",
+        ],
+        CONTROL_FAILED,
+    ),
+    (
         "no-server-eku",
         &[
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-no-server-eku",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "aol.tls.outbound-impostor-untrusted",
+            "aol.tls.outbound-impostor-wrong-name",
             "aol.tls.peer-without-client-eku",
+            "messenger.tls.outbound-impostor-expired",
+            "messenger.tls.outbound-impostor-no-server-eku",
+            "messenger.tls.outbound-impostor-not-yet-valid",
+            "messenger.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-wrong-name",
             "messenger.tls.peer-without-certificate",
             "messenger.tls.untrusted-peer",
             "messenger.tls.wrong-name-peer",
             "yahoo.tls.expired-peer",
             "yahoo.tls.not-yet-valid-peer",
+            "yahoo.tls.outbound-impostor-expired",
+            "yahoo.tls.outbound-impostor-no-server-eku",
+            "yahoo.tls.outbound-impostor-not-yet-valid",
+            "yahoo.tls.outbound-impostor-untrusted",
+            "yahoo.tls.outbound-impostor-wrong-name",
         ],
         CONTROL_FAILED,
     ),
     (
         "expired-cert",
         &[
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-no-server-eku",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "aol.tls.outbound-impostor-untrusted",
+            "aol.tls.outbound-impostor-wrong-name",
             "aol.tls.peer-without-client-eku",
+            "messenger.tls.outbound-impostor-expired",
+            "messenger.tls.outbound-impostor-no-server-eku",
+            "messenger.tls.outbound-impostor-not-yet-valid",
+            "messenger.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-wrong-name",
             "messenger.tls.peer-without-certificate",
             "messenger.tls.untrusted-peer",
             "messenger.tls.wrong-name-peer",
             "yahoo.tls.expired-peer",
             "yahoo.tls.not-yet-valid-peer",
+            "yahoo.tls.outbound-impostor-expired",
+            "yahoo.tls.outbound-impostor-no-server-eku",
+            "yahoo.tls.outbound-impostor-not-yet-valid",
+            "yahoo.tls.outbound-impostor-untrusted",
+            "yahoo.tls.outbound-impostor-wrong-name",
         ],
         CONTROL_FAILED,
     ),
     (
         "weak-key",
         &[
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-no-server-eku",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "aol.tls.outbound-impostor-untrusted",
+            "aol.tls.outbound-impostor-wrong-name",
             "aol.tls.peer-without-client-eku",
+            "messenger.tls.outbound-impostor-expired",
+            "messenger.tls.outbound-impostor-no-server-eku",
+            "messenger.tls.outbound-impostor-not-yet-valid",
+            "messenger.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-wrong-name",
             "messenger.tls.peer-without-certificate",
             "messenger.tls.untrusted-peer",
             "messenger.tls.wrong-name-peer",
             "yahoo.tls.expired-peer",
             "yahoo.tls.not-yet-valid-peer",
+            "yahoo.tls.outbound-impostor-expired",
+            "yahoo.tls.outbound-impostor-no-server-eku",
+            "yahoo.tls.outbound-impostor-not-yet-valid",
+            "yahoo.tls.outbound-impostor-untrusted",
+            "yahoo.tls.outbound-impostor-wrong-name",
         ],
         CONTROL_FAILED,
     ),
@@ -1103,10 +1242,20 @@ pub const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
             "aol.policy.foreign-domain",
             "aol.sip.keepalive",
             "aol.sip.oversize",
+            "aol.tls.outbound-impostor-expired",
+            "aol.tls.outbound-impostor-no-server-eku",
+            "aol.tls.outbound-impostor-not-yet-valid",
+            "aol.tls.outbound-impostor-untrusted",
+            "aol.tls.outbound-impostor-wrong-name",
             "aol.tls.peer-without-client-eku",
             "messenger.policy.foreign-domain",
             "messenger.sip.keepalive",
             "messenger.sip.oversize",
+            "messenger.tls.outbound-impostor-expired",
+            "messenger.tls.outbound-impostor-no-server-eku",
+            "messenger.tls.outbound-impostor-not-yet-valid",
+            "messenger.tls.outbound-impostor-untrusted",
+            "messenger.tls.outbound-impostor-wrong-name",
             "messenger.tls.peer-without-certificate",
             "messenger.tls.untrusted-peer",
             "messenger.tls.wrong-name-peer",
@@ -1115,6 +1264,11 @@ pub const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
             "yahoo.sip.oversize",
             "yahoo.tls.expired-peer",
             "yahoo.tls.not-yet-valid-peer",
+            "yahoo.tls.outbound-impostor-expired",
+            "yahoo.tls.outbound-impostor-no-server-eku",
+            "yahoo.tls.outbound-impostor-not-yet-valid",
+            "yahoo.tls.outbound-impostor-untrusted",
+            "yahoo.tls.outbound-impostor-wrong-name",
         ],
         CONTROL_FAILED,
     ),

@@ -2,14 +2,18 @@
 //! can be set up to federate with the harness's simulated providers: the
 //! root CA to install as a trusted root, an Access Edge certificate, one
 //! certificate per provider peer for its federation FQDN (serverAuth and
-//! clientAuth), and the bad peer certificates the negative MTLS cases
-//! present. Private keys are written mode 0600.
+//! clientAuth), the bad peer certificates the negative MTLS cases
+//! present, and the certificates an impostor at a provider's address
+//! presents to the Edge connecting out (docs/certificates-outbound.md).
+//! Private keys are written mode 0600.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use picharness_simulators::pki::{BadPeerCertificate, CertifiedKey, LeafSpec, TestPki};
+use picharness_simulators::pki::{
+    BadPeerCertificate, CertifiedKey, ImpostorCertificate, LeafSpec, TestPki,
+};
 use picharness_simulators::tls::chain_to_pem;
 
 use crate::profile::ProviderProfile;
@@ -183,10 +187,14 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
                 write_pair(&dir.join("bad"), bad.label(), &key)?;
             }
         }
+        for bad in ImpostorCertificate::ALL {
+            let key = bad.issue(&root, &untrusted, peer_fqdn).map_err(pki_error)?;
+            write_pair(&dir.join("impostor"), bad.label(), &key)?;
+        }
         let _ = writeln!(
             notes,
-            "  {:<10} {peer_fqdn:<30} peers/{}/peer.pem (bad ones: peers/{}/bad/)",
-            profile.name, profile.name, profile.name
+            "  {:<10} {peer_fqdn:<30} peers/{}/peer.pem (bad ones: peers/{}/bad/, impostor server certificates: peers/{}/impostor/)",
+            profile.name, profile.name, profile.name, profile.name
         );
     }
     let _ = writeln!(notes);
@@ -296,8 +304,16 @@ mod tests {
                 }
             }
         }
-        // root + edge + peer + 7 bad peer keys (5 refused, RSA 1024 and SHA-1 accepted).
-        assert_eq!(keys, 10);
+        // root + edge + peer + 7 bad peer keys (5 refused, RSA 1024 and
+        // SHA-1 accepted) + 5 impostor server keys.
+        assert_eq!(keys, 15);
+        for impostor in ImpostorCertificate::ALL {
+            let pem = std::fs::read_to_string(
+                out.join(format!("peers/yahoo/impostor/{}.pem", impostor.label())),
+            )
+            .expect("read");
+            assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        }
         for legacy in ["rsa-1024", "sha1-signature"] {
             let pem = std::fs::read_to_string(out.join(format!("peers/yahoo/bad/{legacy}.pem")))
                 .expect("read");

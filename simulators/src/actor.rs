@@ -3,6 +3,13 @@
 //! opens client connections for cases, and delivers what arrives to the
 //! inbox of the case that owns the user or Call-ID it is addressed to.
 //! Requests nobody owns are answered 404, as a real server would.
+//!
+//! A case can make the actor's listener present another certificate for a
+//! while (see `impostor`), to play an impostor at the provider's address.
+
+mod impostor;
+
+pub use impostor::{FailedHandshake, ImpostorReport};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +33,8 @@ use crate::tls::{
 };
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long closing a connection waits for the other side's close.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Actors accept far larger messages than an Edge should (twice the 64 KiB
 /// limit; the largest message a case sends is 70,000 bytes), so that what an
@@ -108,6 +117,13 @@ pub struct SipActor {
     /// Accepted connections still open, so a case that waited in vain can
     /// say what arrived on them that is not (yet) a message.
     accepted: Mutex<HashMap<u64, ConnHandle>>,
+    /// Client connections the actor opened that are still open.
+    opened: Mutex<HashMap<u64, ConnHandle>>,
+    /// How the listener's TLS is set up, to present another certificate.
+    server_options: ServerTlsOptions,
+    /// The other certificate the listener presents while impersonating.
+    impostor: Mutex<Option<impostor::Impostor>>,
+    impersonations: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for SipActor {
@@ -145,7 +161,7 @@ impl SipActor {
         };
         let presented_to_us = ChainRecorder::default();
         let presented_by_servers = ChainRecorder::default();
-        let server = server_config(ServerTlsOptions {
+        let server_options = ServerTlsOptions {
             identity: spec.identity.clone(),
             client_roots: spec.roots.clone(),
             client_auth: spec.client_auth,
@@ -155,8 +171,8 @@ impl SipActor {
             // providers judged it (RSA 1024 and SHA-1 accepted); only the
             // certificate cases judge key size and signature algorithm.
             peer_signatures: crate::tls::PeerSignatures::Lync2013,
-        })
-        .map_err(tls_error)?;
+        };
+        let server = server_config(server_options.clone()).map_err(tls_error)?;
         let client = client_config(ClientTlsOptions {
             identity: Some(spec.identity.clone()),
             server_roots: spec.roots.clone(),
@@ -186,17 +202,17 @@ impl SipActor {
             down: watch::channel(false).0,
             connection_owners: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashMap::new()),
+            opened: Mutex::new(HashMap::new()),
+            server_options,
+            impostor: Mutex::new(None),
+            impersonations: std::sync::atomic::AtomicU64::new(0),
         });
         actor.serve(listener);
         Ok(actor)
     }
 
     fn serve(self: &Arc<Self>, listener: TcpListener) {
-        let task = tokio::spawn(accept_loop(
-            Arc::downgrade(self),
-            listener,
-            self.acceptor.clone(),
-        ));
+        let task = tokio::spawn(accept_loop(Arc::downgrade(self), listener));
         if let Ok(mut slot) = self.listener.lock()
             && let Some(old) = slot.replace(task)
         {
@@ -239,6 +255,107 @@ impl SipActor {
 
     pub fn is_down(&self) -> bool {
         *self.down.borrow()
+    }
+
+    /// Plays an impostor: from now on the listener presents `identity`
+    /// (with the same client-certificate policy), and every connection
+    /// open so far, accepted or opened, is closed so that whoever talks to
+    /// this actor next has to connect again and meet the impostor.
+    pub async fn impersonate(&self, identity: Arc<CertifiedKey>) -> Result<(), ActorError> {
+        let chain = identity.chain.clone();
+        let server = server_config(ServerTlsOptions {
+            identity,
+            ..self.server_options.clone()
+        })
+        .map_err(|e| ActorError::Tls {
+            actor: self.name.clone(),
+            message: e.to_string(),
+        })?;
+        let generation = self
+            .impersonations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut slot) = self.impostor.lock() {
+            *slot = Some(impostor::Impostor::new(
+                TlsAcceptor::from(server),
+                generation,
+                chain,
+            ));
+        }
+        self.close_all(|_| true).await;
+        Ok(())
+    }
+
+    /// Stops impersonating: the listener presents the actor's own
+    /// certificate again and the connections accepted as the impostor are
+    /// closed. Returns what happened meanwhile (empty if it was not
+    /// impersonating).
+    pub async fn stop_impersonating(&self) -> ImpostorReport {
+        // A handshake still under way decides how the impostor was met:
+        // wait for it (each is bounded by the handshake timeout).
+        let settle_by = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT + CLOSE_WAIT;
+        while tokio::time::Instant::now() < settle_by && !self.impostor_settled() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let report = self
+            .impostor
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .map(|i| i.report)
+            .unwrap_or_default();
+        self.close_all(|id| report.accepted.contains(&id)).await;
+        report
+    }
+
+    /// Closes the open connections whose id `which` picks, waiting a
+    /// moment for the other side to close too.
+    async fn close_all(&self, which: impl Fn(u64) -> bool) {
+        let mut open: Vec<ConnHandle> = Vec::new();
+        for map in [&self.accepted, &self.opened] {
+            if let Ok(map) = map.lock() {
+                open.extend(map.values().filter(|c| which(c.id)).cloned());
+            }
+        }
+        let closing: Vec<_> = open
+            .into_iter()
+            .map(|c| tokio::spawn(async move { c.close(CLOSE_WAIT).await }))
+            .collect();
+        for task in closing {
+            let _ = task.await;
+        }
+    }
+
+    fn impostor_settled(&self) -> bool {
+        match self.impostor.lock().ok().as_deref() {
+            Some(Some(impostor)) => impostor.report.settled(),
+            _ => true,
+        }
+    }
+
+    /// The listener's acceptor for a connection just taken, and the
+    /// impersonation it belongs to (if any), which counts the attempt.
+    fn current_acceptor(&self) -> (TlsAcceptor, Option<u64>) {
+        match self.impostor.lock().ok().as_deref_mut() {
+            Some(Some(impostor)) => {
+                impostor.report.attempts += 1;
+                (impostor.acceptor.clone(), Some(impostor.generation))
+            }
+            _ => (self.acceptor.clone(), None),
+        }
+    }
+
+    /// Notes how a handshake of impersonation `generation` ended.
+    fn impostor_handshake(&self, generation: u64, outcome: Result<u64, FailedHandshake>) {
+        if let Ok(mut slot) = self.impostor.lock()
+            && let Some(impostor) = slot.as_mut().filter(|i| i.generation == generation)
+        {
+            match outcome {
+                Ok(id) => {
+                    impostor.report.accepted.insert(id);
+                }
+                Err(failed) => impostor.report.failed.push(failed),
+            }
+        }
     }
 
     fn claimed_by(&self, connection: u64) -> Option<Inbox> {
@@ -328,6 +445,9 @@ impl SipActor {
                 answer_pings: true,
             },
         );
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.insert(handle.id, handle.clone());
+        }
         tokio::spawn(forward_all(
             Arc::downgrade(self),
             self.name.clone(),
@@ -402,25 +522,39 @@ async fn forward_all(
             break;
         }
     }
-    if let Some(actor) = actor.upgrade()
-        && let Ok(mut owners) = actor.connection_owners.lock()
-    {
-        owners.remove(&handle.id);
+    if let Some(actor) = actor.upgrade() {
+        if let Ok(mut owners) = actor.connection_owners.lock() {
+            owners.remove(&handle.id);
+        }
+        if let Ok(mut opened) = actor.opened.lock() {
+            opened.remove(&handle.id);
+        }
     }
 }
 
-async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: TlsAcceptor) {
+async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener) {
     loop {
         let Ok((tcp, remote)) = listener.accept().await else {
             continue;
         };
         let _ = tcp.set_nodelay(true);
         let local = tcp.local_addr().unwrap_or(remote);
-        let acceptor = acceptor.clone();
+        let Some((acceptor, impersonation)) = actor.upgrade().map(|a| a.current_acceptor()) else {
+            return;
+        };
         let actor = actor.clone();
         tokio::spawn(async move {
-            let Ok((tls, record)) = accept_tls(tcp, &acceptor, HANDSHAKE_TIMEOUT).await else {
-                return;
+            let (tls, record) = match accept_tls(tcp, &acceptor, HANDSHAKE_TIMEOUT).await {
+                Ok(accepted) => accepted,
+                Err((error, record)) => {
+                    if let (Some(generation), Some(actor)) = (impersonation, actor.upgrade()) {
+                        actor.impostor_handshake(
+                            generation,
+                            Err(FailedHandshake::new(&error, record)),
+                        );
+                    }
+                    return;
+                }
             };
             let peer_chain = presented_chain(tls.get_ref().1);
             let (handle, events) = spawn_connection(
@@ -434,10 +568,13 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener, acceptor: Tls
                     answer_pings: true,
                 },
             );
-            if let Some(actor) = actor.upgrade()
-                && let Ok(mut accepted) = actor.accepted.lock()
-            {
-                accepted.insert(handle.id, handle.clone());
+            if let Some(actor) = actor.upgrade() {
+                if let Some(generation) = impersonation {
+                    actor.impostor_handshake(generation, Ok(handle.id));
+                }
+                if let Ok(mut accepted) = actor.accepted.lock() {
+                    accepted.insert(handle.id, handle.clone());
+                }
             }
             dispatch(actor, handle, events).await;
         });

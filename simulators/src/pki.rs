@@ -10,6 +10,7 @@
 //! `tls::ServerTlsOptions` for how the harness checks that itself).
 
 mod bad_peer;
+mod impostor;
 mod load;
 mod pss;
 mod rsa1024;
@@ -20,6 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use bad_peer::{BadPeerCertificate, WRONG_PEER_NAME};
+pub use impostor::ImpostorCertificate;
 pub use rsa1024::{LEGACY_RSA_BITS, Rsa1024SigningKey};
 
 use rcgen::{

@@ -24,6 +24,7 @@ mod capture;
 pub mod capture_cap;
 mod describe;
 mod legacy_verify;
+mod overlook;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +53,7 @@ pub use capture::{
 };
 pub use describe::{CertificateSummary, chain_to_pem, der_to_pem, describe_certificate};
 pub use legacy_verify::lync2013_verification_provider;
+pub use overlook::{OverlookedChecks, ServerCheck};
 
 use crate::pki::CertifiedKey;
 
@@ -313,6 +315,17 @@ pub fn client_config_with_versions(
     opts: ClientTlsOptions,
     versions: TlsVersions,
 ) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config_overlooking(opts, versions, OverlookedChecks::new())
+}
+
+/// Builds a client config that offers only `versions` and skips the
+/// server-certificate checks in `overlook` (the reference Edge's outbound
+/// fault switches; see `overlook`).
+pub fn client_config_overlooking(
+    opts: ClientTlsOptions,
+    versions: TlsVersions,
+    overlook: OverlookedChecks,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
     // The server certificate is judged as the 2013 providers judged it:
     // chain, validity and name are checked by webpki, with the signature
@@ -332,6 +345,7 @@ pub fn client_config_with_versions(
         .with_custom_certificate_verifier(Arc::new(RecordingServerVerifier {
             delegate,
             chains: opts.chains,
+            overlook,
         }));
     let mut config = match opts.identity {
         Some(id) => with_client_identity(builder, &id)?,
@@ -395,11 +409,13 @@ fn result_text<T>(r: &Result<T, rustls::Error>) -> Result<(), String> {
     }
 }
 
-/// Records the server's chain, then verifies it with webpki (name included).
+/// Records the server's chain, then verifies it with webpki (name
+/// included), skipping only the checks in `overlook`.
 #[derive(Debug)]
 struct RecordingServerVerifier {
     delegate: Arc<WebPkiServerVerifier>,
     chains: ChainRecorder,
+    overlook: OverlookedChecks,
 }
 
 impl ServerCertVerifier for RecordingServerVerifier {
@@ -411,7 +427,9 @@ impl ServerCertVerifier for RecordingServerVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self.delegate.verify_server_cert(
+        let result = overlook::verify(
+            &self.delegate,
+            &self.overlook,
             end_entity,
             intermediates,
             server_name,

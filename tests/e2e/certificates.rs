@@ -423,6 +423,8 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
         "edge/access-edge.pem",
         "peers/messenger/peer.pem",
         "peers/aol/bad/wrong-name.pem",
+        "peers/aol/impostor/wrong-name.pem",
+        "peers/aol/impostor/no-server-auth-eku.pem",
         "peers/aol/bad/rsa-1024.pem",
         "peers/aol/bad/sha1-signature.pem",
     ] {
@@ -436,6 +438,12 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
     for (bad, why) in [
         ("peers/yahoo/bad/expired.pem", "expired"),
         ("peers/yahoo/bad/not-yet-valid.pem", "not yet valid"),
+        ("peers/yahoo/impostor/expired.pem", "expired"),
+        ("peers/yahoo/impostor/not-yet-valid.pem", "not yet valid"),
+        (
+            "peers/yahoo/impostor/untrusted-issuer.pem",
+            "unable to get local issuer",
+        ),
         (
             "peers/yahoo/bad/untrusted-issuer.pem",
             "unable to get local issuer",
@@ -455,6 +463,14 @@ fn pki_init_writes_private_keys_and_certificates_openssl_accepts() {
     );
     assert!(
         eku.contains("Server Authentication") && !eku.contains("Client Authentication"),
+        "{eku}"
+    );
+    let eku = openssl_text(
+        &["x509", "-noout", "-ext", "extendedKeyUsage"],
+        &out.join("peers/aol/impostor/no-server-auth-eku.pem"),
+    );
+    assert!(
+        eku.contains("Client Authentication") && !eku.contains("Server Authentication"),
         "{eku}"
     );
     let rsa_1024 = openssl_text(

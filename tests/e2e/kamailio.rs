@@ -19,6 +19,21 @@ use crate::support::{binary, pki_init, run_suite, scenarios_dir, test_net};
 /// phrase its reason must contain. Every other case that applies passes.
 const KAMAILIO_FAILS: &[(&str, &str, &str)] = &[
     (
+        "aol.tls.outbound-impostor-wrong-name",
+        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
+        "CN=sip.rogue-provider.test",
+    ),
+    (
+        "messenger.tls.outbound-impostor-wrong-name",
+        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
+        "CN=sip.rogue-provider.test",
+    ),
+    (
+        "yahoo.tls.outbound-impostor-wrong-name",
+        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
+        "CN=sip.rogue-provider.test",
+    ),
+    (
         "yahoo.tls.peer-rsa-1024",
         "OpenSSL 3's default security level (2) refuses a peer key below 2048 bits; Lync 2013 accepts RSA 1024 (CERT-07)",
         "with TLS alert bad_certificate",
@@ -66,6 +81,21 @@ const KAMAILIO_OBSERVED: &[(&str, &str, &str)] = &[
 /// contain. At OpenSSL security level 0 it lets the RSA 1024 and SHA-1 peers
 /// in, so the two legacy peer cases pass here.
 const KAMAILIO_ADDRESSES_FAILS: &[(&str, &str, &str)] = &[
+    (
+        "aol.tls.outbound-impostor-wrong-name",
+        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
+        "CN=sip.rogue-provider.test",
+    ),
+    (
+        "messenger.tls.outbound-impostor-wrong-name",
+        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
+        "CN=sip.rogue-provider.test",
+    ),
+    (
+        "yahoo.tls.outbound-impostor-wrong-name",
+        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
+        "CN=sip.rogue-provider.test",
+    ),
     (
         "edge.sip.loop-detection",
         "tm has no merged-request detection (SIP-20): the second copy is relayed as a new transaction",

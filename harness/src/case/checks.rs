@@ -6,6 +6,7 @@
 mod certificate;
 mod certificate_pool;
 pub(crate) mod certificate_rules;
+mod impostor;
 mod mtls_legacy;
 mod mtls_refusal;
 mod tls_versions;
@@ -61,6 +62,7 @@ pub(crate) async fn run_check(
         }
         CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
         CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
+        CheckKind::RefusesImpostor(bad) => impostor::check_refuses_impostor(run, actor, bad).await,
         CheckKind::AcceptsLegacyPeer(legacy) => {
             mtls_legacy::check_accepts_legacy_peer(run, actor, legacy).await
         }

@@ -71,6 +71,9 @@ pub(crate) struct CaseRun<'a> {
     last_connection: HashMap<String, ConnHandle>,
     /// Actors this case took down; they are brought back up when it ends.
     downed: Vec<Actor>,
+    /// Actors this case replaced with an impostor; they are themselves
+    /// again when it ends.
+    pub(crate) impersonated: Vec<Actor>,
     /// Whether the case runs alone (and so cleans up after itself).
     exclusive: bool,
     records: BTreeMap<u64, ConnectionRecord>,
@@ -379,6 +382,7 @@ impl<'a> CaseRun<'a> {
             dialogs: HashMap::new(),
             last_connection: HashMap::new(),
             downed: Vec::new(),
+            impersonated: Vec::new(),
             exclusive: case.exclusive,
             records: BTreeMap::new(),
             transcript: TranscriptLog::default(),
@@ -706,7 +710,7 @@ impl<'a> CaseRun<'a> {
         }
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &mut self,
         actor: &Actor,
         template: &str,
@@ -834,6 +838,9 @@ impl<'a> CaseRun<'a> {
                     ));
                 }
             }
+        }
+        for actor in std::mem::take(&mut self.impersonated) {
+            self.actor(&actor)?.stop_impersonating().await;
         }
         for actor in std::mem::take(&mut self.downed) {
             self.set_state(&actor, true).await?;
@@ -991,6 +998,17 @@ impl<'a> CaseRun<'a> {
         &mut self,
         within: Duration,
     ) -> Option<(String, SipMessage)> {
+        self.next_arrival_on(within)
+            .await
+            .map(|(actor, message, _)| (actor, message))
+    }
+
+    /// Like [`Self::next_arrival_to_answer`], with the id of the connection
+    /// the message arrived on.
+    pub(crate) async fn next_arrival_on(
+        &mut self,
+        within: Duration,
+    ) -> Option<(String, SipMessage, u64)> {
         let deadline = Instant::now() + within.min(self.remaining());
         loop {
             let event = tokio::time::timeout_at(deadline, self.inbox.recv())
@@ -1005,7 +1023,7 @@ impl<'a> CaseRun<'a> {
                         .insert((event.actor.clone(), method.to_owned()), kept.clone());
                     self.last_request.insert(event.actor.clone(), kept);
                 }
-                return Some((event.actor, message));
+                return Some((event.actor, message, event.connection.id));
             }
         }
     }

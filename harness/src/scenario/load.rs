@@ -241,14 +241,17 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         }
     }
     check_controls(&ctx, &raw, &steps)?;
-    let disturbs = steps
-        .iter()
-        .any(|s| matches!(s.action, Action::SetState { .. }));
+    let disturbs = steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::SetState { .. } | Action::Check(CheckKind::RefusesImpostor(_))
+        )
+    });
     if disturbs && !raw.exclusive {
         return ctx.at(
             &raw.steps,
             "exclusive",
-            "a case that takes an actor down must say `exclusive = true`",
+            "a case that takes an actor down or replaces it with an impostor must say `exclusive = true`",
         );
     }
     Ok(Case {
@@ -777,6 +780,7 @@ fn parse_step(
             | CheckKind::ClientCertificateProperties
             | CheckKind::TlsVersions
             | CheckKind::RefusesPeer(_)
+            | CheckKind::RefusesImpostor(_)
             | CheckKind::AcceptsLegacyPeer(_) => matches!(actor, Actor::Peer(_)),
             CheckKind::StunBindingUdp
             | CheckKind::StunBindingTcp

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use picharness_simulators::pki::BadPeerCertificate;
+use picharness_simulators::pki::{BadPeerCertificate, ImpostorCertificate};
 
 /// Who performs a step.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -177,6 +177,10 @@ pub enum CheckKind {
     /// A peer with a legacy certificate Lync 2013 accepts (RSA 1024, SHA-1)
     /// completes MTLS and its MESSAGE is delivered.
     AcceptsLegacyPeer(BadPeerCertificate),
+    /// Connecting out to this provider, the Edge meets an impostor at the
+    /// provider's address presenting this kind of bad server certificate:
+    /// it must not deliver the pool's MESSAGE there, and must answer it.
+    RefusesImpostor(ImpostorCertificate),
     /// STUN Binding on UDP 3478: success to our transaction, XOR-MAPPED-ADDRESS = our source.
     StunBindingUdp,
     /// The same over TCP 443 with stream framing, answered on the same connection.
@@ -222,7 +226,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 46] = [
+    pub const ALL: [(&'static str, Self); 51] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -278,6 +282,26 @@ impl CheckKind {
         (
             "accepts-peer-with-sha1-signature",
             Self::AcceptsLegacyPeer(BadPeerCertificate::Sha1Signature),
+        ),
+        (
+            "refuses-impostor-with-wrong-name",
+            Self::RefusesImpostor(ImpostorCertificate::WrongName),
+        ),
+        (
+            "refuses-untrusted-impostor",
+            Self::RefusesImpostor(ImpostorCertificate::UntrustedIssuer),
+        ),
+        (
+            "refuses-expired-impostor",
+            Self::RefusesImpostor(ImpostorCertificate::Expired),
+        ),
+        (
+            "refuses-not-yet-valid-impostor",
+            Self::RefusesImpostor(ImpostorCertificate::NotYetValid),
+        ),
+        (
+            "refuses-impostor-without-server-eku",
+            Self::RefusesImpostor(ImpostorCertificate::NoServerAuthEku),
         ),
         ("stun-binding-udp", Self::StunBindingUdp),
         ("stun-binding-tcp", Self::StunBindingTcp),
@@ -373,7 +397,7 @@ impl Step {
         matches!(
             self.action,
             Action::Expect(MessageExpectation::Refusal { .. })
-                | Action::Check(CheckKind::RefusesPeer(_))
+                | Action::Check(CheckKind::RefusesPeer(_) | CheckKind::RefusesImpostor(_))
         )
     }
 

@@ -1,12 +1,15 @@
 //! What the harness needs to impersonate provider peers beyond their normal
 //! identity: the CA the SUT trusts (to issue expired, misnamed or
-//! EKU-less peer certificates), a CA it does not trust, and the roots the
-//! peers trust the SUT's certificate with.
+//! EKU-less peer certificates, and the certificates of impostors at a
+//! provider's address), a CA it does not trust, and the roots the peers
+//! trust the SUT's certificate with.
 
 use std::sync::Arc;
 
 use picharness_simulators::edge::{Fault, FaultSet};
-use picharness_simulators::pki::{BadPeerCertificate, CertifiedKey, PkiError, TestPki};
+use picharness_simulators::pki::{
+    BadPeerCertificate, CertifiedKey, ImpostorCertificate, PkiError, TestPki,
+};
 use rustls::RootCertStore;
 
 /// The embedded topology's peer-side PKI.
@@ -53,5 +56,15 @@ impl PeerPki {
         Ok(bad
             .issue(&self.trusted, &self.untrusted, fqdn)?
             .map(Arc::new))
+    }
+
+    /// The certificate an impostor at the address of the provider whose
+    /// federation FQDN is `fqdn` presents when it is wrong in the way `bad` says.
+    pub fn impostor_identity(
+        &self,
+        bad: ImpostorCertificate,
+        fqdn: &str,
+    ) -> Result<Arc<CertifiedKey>, PkiError> {
+        Ok(Arc::new(bad.issue(&self.trusted, &self.untrusted, fqdn)?))
     }
 }

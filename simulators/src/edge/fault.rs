@@ -134,10 +134,18 @@ pub enum Fault {
     AvNoRelay,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
     SdpRewritten,
+    /// Connecting out, the provider's certificate need not name the FQDN connected to.
+    NoOutboundNameCheck,
+    /// Connecting out, the provider's chain may end in any root.
+    AnyOutboundRoot,
+    /// Connecting out, the provider's certificate may be expired or not yet valid.
+    NoOutboundValidityCheck,
+    /// Connecting out, the provider's certificate need not carry serverAuth.
+    NoOutboundEkuCheck,
 }
 
 impl Fault {
-    pub const ALL: [Self; 61] = [
+    pub const ALL: [Self; 65] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -199,6 +207,10 @@ impl Fault {
         Self::SdpRewritten,
         Self::Rsa1024Cert,
         Self::Sha1SignedCert,
+        Self::NoOutboundNameCheck,
+        Self::AnyOutboundRoot,
+        Self::NoOutboundValidityCheck,
+        Self::NoOutboundEkuCheck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -264,6 +276,10 @@ impl Fault {
             Self::SdpRewritten => "sdp-rewritten",
             Self::Rsa1024Cert => "rsa-1024-cert",
             Self::Sha1SignedCert => "sha1-signed-cert",
+            Self::NoOutboundNameCheck => "no-outbound-name-check",
+            Self::AnyOutboundRoot => "any-outbound-root",
+            Self::NoOutboundValidityCheck => "no-outbound-validity-check",
+            Self::NoOutboundEkuCheck => "no-outbound-eku-check",
         }
     }
 
@@ -423,6 +439,18 @@ impl Fault {
             }
             Self::Sha1SignedCert => {
                 "Edge certificate is signed ecdsa-with-SHA1 (accepted under CERT-08, flagged as a warning; the 2013 peers talk to it)"
+            }
+            Self::NoOutboundNameCheck => {
+                "connecting out to a provider, the Edge does not check that the server's certificate names the provider's FQDN"
+            }
+            Self::AnyOutboundRoot => {
+                "connecting out to a provider, the Edge accepts a server certificate chaining to any root"
+            }
+            Self::NoOutboundValidityCheck => {
+                "connecting out to a provider, the Edge accepts an expired or not yet valid server certificate"
+            }
+            Self::NoOutboundEkuCheck => {
+                "connecting out to a provider, the Edge accepts a server certificate without the serverAuth EKU"
             }
         }
     }

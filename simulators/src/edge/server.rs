@@ -21,9 +21,10 @@ use super::variant::Variant;
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
 use crate::tls::{
-    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, PeerSignatures,
-    ServerTlsOptions, TlsVersions, accept_tls, client_config, connect_tls, describe_certificate,
-    presented_chain, server_config, server_config_with_versions,
+    ChainRecorder, ClientAuthMode, ClientTlsOptions, KeyLogCollector, OverlookedChecks,
+    PeerSignatures, ServerCheck, ServerTlsOptions, TlsVersions, accept_tls,
+    client_config_overlooking, connect_tls, describe_certificate, presented_chain, server_config,
+    server_config_with_versions,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -176,17 +177,21 @@ impl ReferenceEdge {
                 external_server_config(&config, &member.identity)?,
             ));
         }
-        let client = client_config(ClientTlsOptions {
-            identity: Some(
-                config
-                    .outbound_identity
-                    .clone()
-                    .unwrap_or_else(|| config.identity.clone()),
-            ),
-            server_roots: config.roots.clone(),
-            key_log: config.key_log.clone(),
-            chains: ChainRecorder::default(),
-        })
+        let client = client_config_overlooking(
+            ClientTlsOptions {
+                identity: Some(
+                    config
+                        .outbound_identity
+                        .clone()
+                        .unwrap_or_else(|| config.identity.clone()),
+                ),
+                server_roots: config.roots.clone(),
+                key_log: config.key_log.clone(),
+                chains: ChainRecorder::default(),
+            },
+            TlsVersions::Tls12And13,
+            outbound_checks_overlooked(&config.policy.faults),
+        )
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
         let resolver =
             crate::dns::resolver(config.dns_server).map_err(|e| EdgeError::Dns(e.to_string()))?;
@@ -233,6 +238,21 @@ impl ReferenceEdge {
         }
         Ok(Self { tasks })
     }
+}
+
+/// The checks of a provider's certificate the Edge skips when it connects
+/// out, one per outbound fault switch.
+fn outbound_checks_overlooked(faults: &super::FaultSet) -> OverlookedChecks {
+    [
+        (Fault::NoOutboundNameCheck, ServerCheck::HostName),
+        (Fault::AnyOutboundRoot, ServerCheck::Root),
+        (Fault::NoOutboundValidityCheck, ServerCheck::Validity),
+        (Fault::NoOutboundEkuCheck, ServerCheck::ServerAuthEku),
+    ]
+    .into_iter()
+    .filter(|(fault, _)| faults.has(*fault))
+    .map(|(_, check)| check)
+    .collect()
 }
 
 /// The external listener's TLS: mutual TLS that demands a client
