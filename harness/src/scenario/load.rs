@@ -1084,9 +1084,16 @@ expect = "response 2xx"
             if !peer_check {
                 continue;
             }
+            // An impostor replaces a shared actor: only exclusive cases may.
+            let exclusive = matches!(kind, CheckKind::RefusesImpostor(_));
             let text = format!(
-                "id = \"edge.cert.x\"\ntitle = \"t\"\nrequirements = [\"CERT-01\"]\nproviders = [\"yahoo\"]\n\n[[steps]]\nactor = \"yahoo\"\ncheck = \"{name}\"\n\n[[steps]]\nactor = \"pool\"\ncontrol = true\nexpect = \"request MESSAGE\"\n"
+                "id = \"edge.cert.x\"\ntitle = \"t\"\nrequirements = [\"CERT-01\"]\nproviders = [\"yahoo\"]\nexclusive = {exclusive}\n\n[[steps]]\nactor = \"yahoo\"\ncheck = \"{name}\"\n\n[[steps]]\nactor = \"pool\"\ncontrol = true\nexpect = \"request MESSAGE\"\n"
             );
+            if exclusive {
+                let shared = text.replace("exclusive = true", "exclusive = false");
+                let err = parse_case(Path::new("c.toml"), &shared, &providers()).unwrap_err();
+                assert_eq!(err.field, "exclusive", "{name}: {err}");
+            }
             let case = parse_case(Path::new("c.toml"), &text, &providers()).expect(name);
             assert_eq!(case.steps[0].action, Action::Check(kind));
             assert_eq!(kind.name(), name);
