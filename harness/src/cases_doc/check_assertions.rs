@@ -2,7 +2,7 @@
 //! The match is exhaustive: a new [`CheckKind`] does not compile until it
 //! says here what it asserts.
 
-use picharness_simulators::pki::BadPeerCertificate;
+use picharness_simulators::pki::{BadPeerCertificate, ImpostorCertificate};
 
 use crate::scenario::CheckKind;
 
@@ -66,6 +66,16 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
             return format!(
                 "the Edge refuses a peer presenting {}: {refused}",
                 bad_certificate(bad)
+            );
+        }
+        CheckKind::RefusesImpostor(bad) => {
+            let judged = if bad == ImpostorCertificate::NoServerAuthEku {
+                "delivering to it is an observation (Lync's check of a provider's EKU is undocumented)"
+            } else {
+                "the MESSAGE reaching the impostor fails, with the certificate the Edge accepted"
+            };
+            return format!(
+                "connecting out to the provider, the Edge meets an impostor presenting {bad}: it ends the handshake, nothing reaches the impostor, and the pool gets 408, 480, 503 or 504 (another 3xx-6xx with an observation); {judged}"
             );
         }
         CheckKind::AcceptsLegacyPeer(legacy) => {
