@@ -79,6 +79,11 @@ enum Command {
         /// Also exit 1 when a case carries a finding of these kinds (comma-separated: warning,observation).
         #[arg(long, value_enum, value_name = "KINDS", value_delimiter = ',')]
         fail_on: Vec<FailOnArg>,
+        /// Also run the robustness cases (tag `robustness`): hostile input (malformed, oversized,
+        /// abusive) with a liveness probe after each; left out unless asked, as they may disturb
+        /// the Edge (see docs/robustness.md).
+        #[arg(long)]
+        include_robustness: bool,
         #[command(flatten)]
         report: Box<ReportArgs>,
         #[command(flatten)]
@@ -378,6 +383,7 @@ fn main() -> ExitCode {
             expect,
             fail_on,
             report,
+            include_robustness,
             av,
             test_args,
         } => run(RunOptions {
@@ -395,6 +401,7 @@ fn main() -> ExitCode {
             retries: report.retries,
             fail_on: FailOnArg::kinds(&fail_on),
             report_limit: report.report_limit,
+            include_robustness,
             test_args,
         }),
         Command::List { format, scenarios } => {

@@ -188,7 +188,9 @@ impl CheckKind {
             | Self::TlsVersions
             | Self::RefusesPeer(_)
             | Self::RefusesImpostor(_)
-            | Self::AcceptsLegacyPeer(_) => None,
+            | Self::AcceptsLegacyPeer(_)
+            | Self::LivenessProbe
+            | Self::NothingMalformedInward => None,
         }
     }
 }

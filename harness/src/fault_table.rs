@@ -987,6 +987,27 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     // Lync 2013's check of a provider's EKU is undocumented: delivering to
     // a server without serverAuth is an observation (FAULT_OBSERVATIONS).
     ("no-outbound-eku-check", &[], ""),
+    (
+        "relay-malformed",
+        &["edge.robustness.sip.missing-call-id"],
+        "relayed malformed input inward",
+    ),
+    (
+        "crash-on-malformed",
+        &[
+            "edge.robustness.sip.garbage-bytes",
+            "edge.robustness.sip.missing-call-id",
+        ],
+        "crashed",
+    ),
+    (
+        "hang-on-malformed",
+        &[
+            "edge.robustness.sip.garbage-bytes",
+            "edge.robustness.sip.missing-call-id",
+        ],
+        "stopped serving others",
+    ),
 ];
 
 /// Cases a fault fails with another symptom than its row's phrase: the

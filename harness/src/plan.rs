@@ -15,6 +15,13 @@ use crate::scenario::Case;
 use crate::shard::Shard;
 use crate::topology::{AvOptions, allowed_destinations};
 
+/// The tag of the robustness family: hostile input meant to disturb the
+/// Edge. A run includes these cases only when asked (`--include-robustness`).
+pub const ROBUSTNESS_TAG: &str = "robustness";
+
+/// Why a run leaves the robustness cases out, as the plan and the dry run say.
+pub const ROBUSTNESS_EXCLUDED: &str = "robustness cases not run: they send hostile input meant to disturb the Edge (a staging Edge may stop serving real peers); --include-robustness runs them";
+
 /// What a run will do with each case: the one plan both `--dry-run` and
 /// the run itself follow.
 pub struct CasePlan<'a> {
@@ -25,6 +32,9 @@ pub struct CasePlan<'a> {
     /// How many cases the filter, `--skip` and `--shard` leave out (not in
     /// the report at all).
     pub left_out: usize,
+    /// How many robustness cases the selection holds that the run leaves
+    /// out because `--include-robustness` was not given (not in the report).
+    pub robustness_excluded: usize,
 }
 
 /// Which cases the command line selects: `--shard` and libtest's filter,
@@ -32,6 +42,8 @@ pub struct CasePlan<'a> {
 pub struct Selection<'a> {
     pub shard: Option<Shard>,
     pub args: &'a Arguments,
+    /// `--include-robustness`: run the robustness family too.
+    pub include_robustness: bool,
 }
 
 impl Selection<'_> {
@@ -58,6 +70,9 @@ impl Selection<'_> {
         }
         if let Some(shard) = self.shard {
             parts.push(format!("--shard {shard}"));
+        }
+        if !self.include_robustness {
+            parts.push("robustness cases need --include-robustness".to_owned());
         }
         if parts.is_empty() {
             "the scenario directory holds no case".to_owned()
@@ -89,10 +104,15 @@ impl<'a> CasePlan<'a> {
             applying: Vec::new(),
             skipped: Vec::new(),
             left_out: 0,
+            robustness_excluded: 0,
         };
         for case in cases {
             if !selection.selects(case, &in_shard) {
                 plan.left_out += 1;
+                continue;
+            }
+            if !selection.include_robustness && is_robustness(case) {
+                plan.robustness_excluded += 1;
                 continue;
             }
             match setting
@@ -104,6 +124,12 @@ impl<'a> CasePlan<'a> {
             }
         }
         plan
+    }
+
+    /// The plan's line about the robustness family, when it left some out.
+    pub fn robustness_note(&self) -> Option<String> {
+        (self.robustness_excluded > 0)
+            .then(|| format!("{} {ROBUSTNESS_EXCLUDED}", self.robustness_excluded))
     }
 
     /// Whether the selection left no case at all.
@@ -129,6 +155,11 @@ impl<'a> CasePlan<'a> {
             })
             .collect()
     }
+}
+
+/// Whether `case` belongs to the robustness family.
+pub fn is_robustness(case: &Case) -> bool {
+    case.tags.iter().any(|t| t == ROBUSTNESS_TAG)
 }
 
 /// The setting a run plays in: the configuration (embedded when `None`)
@@ -215,6 +246,9 @@ pub fn describe_plan(config: &StagingConfig, plan: &CasePlan<'_>, every_case: bo
         plan.skipped.len(),
         plan.left_out
     );
+    if let Some(note) = plan.robustness_note() {
+        let _ = writeln!(out, "    {note}");
+    }
     if every_case {
         for case in &plan.applying {
             let _ = writeln!(out, "    run   {}", case.id);

@@ -82,6 +82,8 @@ pub struct RunOptions {
     /// The most bytes the report directory may take (`--report-limit`;
     /// default [`RunBudget::LIMIT`]).
     pub report_limit: Option<u64>,
+    /// Run the robustness family too (hostile input; left out by default).
+    pub include_robustness: bool,
     pub test_args: Arguments,
 }
 
@@ -181,6 +183,7 @@ pub fn run(mut options: RunOptions) -> u8 {
     let selection = Selection {
         shard: options.shard,
         args: &options.test_args,
+        include_robustness: options.include_robustness,
     };
     let plan = CasePlan::new(&catalogue.cases, &selection, &setting, &catalogue.profiles);
     if plan.is_empty() {

@@ -32,6 +32,10 @@ use crate::tls::{
     server_config,
 };
 
+mod intake;
+
+pub use intake::{Intake, IntakeEntry, IntakeKind};
+
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long closing a connection waits for the other side's close.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -124,6 +128,8 @@ pub struct SipActor {
     /// The other certificate the listener presents while impersonating.
     impostor: Mutex<Option<impostor::Impostor>>,
     impersonations: std::sync::atomic::AtomicU64,
+    /// Every message and every run of garbage that reached the actor lately.
+    intake: Intake,
 }
 
 impl Drop for SipActor {
@@ -206,6 +212,7 @@ impl SipActor {
             server_options,
             impostor: Mutex::new(None),
             impersonations: std::sync::atomic::AtomicU64::new(0),
+            intake: Intake::default(),
         });
         actor.serve(listener);
         Ok(actor)
@@ -413,6 +420,11 @@ impl SipActor {
         }
     }
 
+    /// What reached the actor lately (messages and garbage), any case's.
+    pub fn intake(&self) -> &Intake {
+        &self.intake
+    }
+
     /// Opens a client connection from this actor's address; everything that
     /// arrives on it goes to `inbox`.
     pub async fn connect(
@@ -509,6 +521,9 @@ async fn forward_all(
     inbox: Inbox,
 ) {
     while let Some(e) = events.recv().await {
+        if let Some(actor) = actor.upgrade() {
+            actor.intake.record(handle.remote, &e);
+        }
         let closed = matches!(e, ConnEvent::Closed { .. });
         let owner = match (&e, actor.upgrade()) {
             (ConnEvent::Message { message, .. }, Some(actor)) if message.is_request() => {
@@ -603,6 +618,7 @@ async fn dispatch(
         let Some(actor) = actor.upgrade() else {
             return;
         };
+        actor.intake.record(handle.remote, &e);
         let owner = actor
             .connection_owners
             .lock()

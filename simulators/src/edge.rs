@@ -5,6 +5,7 @@
 mod chaos;
 mod fault;
 mod hop;
+mod malformed;
 mod routing;
 mod sdp_fault;
 mod server;

@@ -1,10 +1,11 @@
 //! The whole suite against the good reference Edge: every case passes.
 
-use crate::support::{all_case_ids, run_suite};
+use crate::support::{all_case_ids_with_robustness, run_suite};
 
 #[test]
 fn every_case_passes_against_the_good_reference_edge() {
-    let run = run_suite(81, &[]);
+    // The robustness family too: no good Edge may fail a robustness case.
+    let run = run_suite(81, &["--include-robustness"]);
     let verdicts = run.verdicts();
     let failing: Vec<_> = verdicts.iter().filter(|(_, (v, _))| v != "pass").collect();
     assert!(
@@ -14,7 +15,7 @@ fn every_case_passes_against_the_good_reference_edge() {
     );
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr());
     let ids: Vec<String> = verdicts.keys().cloned().collect();
-    let mut expected = all_case_ids();
+    let mut expected = all_case_ids_with_robustness();
     expected.sort();
     assert_eq!(
         ids, expected,

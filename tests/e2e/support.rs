@@ -152,8 +152,23 @@ pub(crate) fn pki_init(dir: &Path, extra: &[&str]) {
     );
 }
 
-/// Every case file's id, read from the scenarios directory.
+/// The id of every case a run includes by default: every case file's id
+/// but the robustness family's (run only with `--include-robustness`).
 pub(crate) fn all_case_ids() -> Vec<String> {
+    listed_cases()
+        .into_iter()
+        .filter(|(_, robustness)| !robustness)
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Every case file's id, the robustness family's too.
+pub(crate) fn all_case_ids_with_robustness() -> Vec<String> {
+    listed_cases().into_iter().map(|(id, _)| id).collect()
+}
+
+/// Every case file's id and whether it is tagged `robustness`.
+fn listed_cases() -> Vec<(String, bool)> {
     let output = binary()
         .args(["list", "--format", "json"])
         .output()
@@ -168,6 +183,11 @@ pub(crate) fn all_case_ids() -> Vec<String> {
         .as_array()
         .expect("array")
         .iter()
-        .map(|c| c["id"].as_str().expect("id").to_owned())
+        .map(|c| {
+            let robustness = c["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.iter().any(|t| t == "robustness"));
+            (c["id"].as_str().expect("id").to_owned(), robustness)
+        })
         .collect()
 }

@@ -11,6 +11,10 @@ mod mtls_legacy;
 mod mtls_refusal;
 mod tls_versions;
 
+mod inward;
+pub(crate) use inward::RELAYED_INWARD;
+pub(crate) mod liveness_probe;
+
 use std::time::Duration;
 
 use hickory_proto::rr::RData;
@@ -90,6 +94,8 @@ pub(crate) async fn run_check(
         CheckKind::TurnAllocationExpiry => av_expiry::turn_allocation_expiry(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,
+        CheckKind::LivenessProbe => liveness_probe::check_liveness(run, actor).await,
+        CheckKind::NothingMalformedInward => inward::check_nothing_malformed_inward(run),
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 mod dialog;
 mod expect;
+mod robustness;
 mod sent_requests;
 pub(crate) use expect::warning_note;
 
@@ -91,6 +92,8 @@ pub(crate) struct CaseRun<'a> {
     pub(crate) av_datagrams: picharness_simulators::av::DatagramLog,
     /// Measurements a passing case reports after its reason (loss, jitter, ...).
     pub(crate) details: Vec<String>,
+    /// An expect step is waiting for the answer to a hostile input.
+    answering_hostile: bool,
     started: SystemTime,
     /// The case's id, for the run's view of the Edge's liveness.
     case_id: String,
@@ -191,6 +194,9 @@ async fn run_steps(
         if let Err(mut failed) = result {
             if step.control {
                 failed = control_failed(index, step, failed);
+            }
+            if crate::plan::is_robustness(case) {
+                failed = robustness::classify(&mut run, case, index, step, failed).await;
             }
             failed.failed_step = Some(format!("{}: {}", index + 1, step.describe()));
             run.note(format!("verdict {}: {}", failed.verdict, failed.reason));
@@ -393,6 +399,7 @@ impl<'a> CaseRun<'a> {
             first_requirement: case.requirements.first().cloned().unwrap_or_default(),
             av_datagrams: picharness_simulators::av::DatagramLog::default(),
             details: Vec::new(),
+            answering_hostile: false,
             started: SystemTime::now(),
             case_id: case.id.clone(),
             _routes: routes,
@@ -1038,6 +1045,11 @@ impl<'a> CaseRun<'a> {
     /// The latest 2xx to an INVITE that reached any actor.
     pub(crate) fn invite_answer(&self) -> Option<&SipMessage> {
         self.invite_answer.as_ref()
+    }
+
+    /// When the case began (what reached an actor since belongs to it).
+    pub(crate) fn started_at(&self) -> SystemTime {
+        self.started
     }
 
     /// Waits no longer than the deadline; used by checks that poll.

@@ -15,7 +15,9 @@ pub(crate) fn is_expected_kind(expectation: &MessageExpectation, message: &SipMe
             message.status().is_some_and(|s| status.matches(s))
         }
         MessageExpectation::Refusal { .. } => message.status().is_some_and(|s| s >= 300),
-        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => false,
+        MessageExpectation::Pong
+        | MessageExpectation::PongWithin(_)
+        | MessageExpectation::RefusalOrSilence(_) => false,
     }
 }
 
@@ -34,7 +36,9 @@ fn rules_of(expectation: &MessageExpectation) -> &[HeaderExpectation] {
         MessageExpectation::Request { headers, .. }
         | MessageExpectation::Response { headers, .. }
         | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => &[],
+        MessageExpectation::Pong
+        | MessageExpectation::PongWithin(_)
+        | MessageExpectation::RefusalOrSilence(_) => &[],
     }
 }
 
@@ -268,6 +272,10 @@ pub(crate) fn describe(expectation: &MessageExpectation) -> String {
         }
         MessageExpectation::Pong | MessageExpectation::PongWithin(_) => {
             "a CRLF keep-alive pong".to_owned()
+        }
+        MessageExpectation::RefusalOrSilence(_) => {
+            "a refusal (a final response of 300 or more, or the connection closed) or silence"
+                .to_owned()
         }
     }
 }

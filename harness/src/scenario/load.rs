@@ -48,6 +48,10 @@ impl Ctx<'_> {
     }
 }
 
+/// How long `expect = "refusal-or-silence"` waits before it takes silence
+/// as the Edge discarding the input.
+pub(crate) const REFUSAL_SILENCE_WAIT: Duration = Duration::from_secs(2);
+
 /// Loads every `*.toml` file under `dir` (recursively, in path order).
 /// All files are read; every error found is returned, not just the first.
 pub fn load_cases(dir: &Path, providers: &[String]) -> Result<Vec<Case>, Vec<ScenarioError>> {
@@ -335,13 +339,15 @@ fn check_controls(ctx: &Ctx<'_>, raw: &CaseFile, steps: &[Step]) -> Result<(), S
     let Some((index, _)) = steps.iter().enumerate().find(|(_, s)| s.is_refusal()) else {
         return Ok(());
     };
+    // A liveness probe delivers a good MESSAGE and brings its 200 back:
+    // run as a control it proves the Edge works as an expect step does.
     let proves = steps.iter().any(|s| {
         s.control
             && matches!(
                 s.action,
                 Action::Expect(
                     MessageExpectation::Request { .. } | MessageExpectation::Response { .. }
-                )
+                ) | Action::Check(CheckKind::LivenessProbe)
             )
     });
     if proves {
@@ -351,7 +357,7 @@ fn check_controls(ctx: &Ctx<'_>, raw: &CaseFile, steps: &[Step]) -> Result<(), S
         spans.get(index).map(Spanned::span),
         format!("steps[{index}].control"),
         format!(
-            "step {} counts a refusal as a pass, which an Edge that does nothing also gives: mark the steps that prove this Edge works (a good request on the same path delivered and answered) with `control = true`, at least one of them an expect step",
+            "step {} counts a refusal as a pass, which an Edge that does nothing also gives: mark the steps that prove this Edge works (a good request on the same path delivered and answered) with `control = true`, at least one of them an expect step or a liveness probe",
             index + 1
         ),
     )
@@ -672,6 +678,9 @@ fn parse_step(
         }
         let expectation = match text.split_once(' ') {
             None if text == "refusal" => MessageExpectation::Refusal { headers },
+            None if text == "refusal-or-silence" && headers.is_empty() => {
+                MessageExpectation::RefusalOrSilence(REFUSAL_SILENCE_WAIT)
+            }
             None if text == "pong" && headers.is_empty() => {
                 match step
                     .observe
@@ -781,7 +790,9 @@ fn parse_step(
             | CheckKind::TlsVersions
             | CheckKind::RefusesPeer(_)
             | CheckKind::RefusesImpostor(_)
-            | CheckKind::AcceptsLegacyPeer(_) => matches!(actor, Actor::Peer(_)),
+            | CheckKind::AcceptsLegacyPeer(_)
+            | CheckKind::LivenessProbe => matches!(actor, Actor::Peer(_)),
+            CheckKind::NothingMalformedInward => matches!(actor, Actor::Pool),
             CheckKind::StunBindingUdp
             | CheckKind::StunBindingTcp
             | CheckKind::TurnAuthChallenge

@@ -129,6 +129,9 @@ pub enum MessageExpectation {
     /// A pong the requirement only asks to record (SIP-13): when none comes
     /// within this time the case records an observation and goes on.
     PongWithin(std::time::Duration),
+    /// A refusal, or nothing within this time (the Edge discarded the
+    /// input, which SIP-10 allows); an accepting answer fails.
+    RefusalOrSilence(std::time::Duration),
 }
 
 /// Built-in checks that are more than one message.
@@ -223,10 +226,16 @@ pub enum CheckKind {
     /// Judges the SDP offer and answer as they arrived and streams RTP between the
     /// candidates they name, through the relay.
     AvCallMedia,
+    /// Robustness: a fresh good peer completes mutual TLS, its MESSAGE
+    /// reaches the pool and the pool's 200 comes back, within a bound.
+    LivenessProbe,
+    /// Robustness: nothing that fails the SIP validator, and nothing of the
+    /// case's hostile message, reached the pool during the case.
+    NothingMalformedInward,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 51] = [
+    pub const ALL: [(&'static str, Self); 53] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -323,6 +332,8 @@ impl CheckKind {
         ("turn-allocation-expiry", Self::TurnAllocationExpiry),
         ("av-call-allocate", Self::AvCallAllocate),
         ("av-call-media", Self::AvCallMedia),
+        ("liveness-probe", Self::LivenessProbe),
+        ("nothing-malformed-inward", Self::NothingMalformedInward),
     ];
 
     pub fn name(self) -> &'static str {
@@ -396,8 +407,9 @@ impl Step {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self.action,
-            Action::Expect(MessageExpectation::Refusal { .. })
-                | Action::Check(CheckKind::RefusesPeer(_) | CheckKind::RefusesImpostor(_))
+            Action::Expect(
+                MessageExpectation::Refusal { .. } | MessageExpectation::RefusalOrSilence(_)
+            ) | Action::Check(CheckKind::RefusesPeer(_) | CheckKind::RefusesImpostor(_))
         )
     }
 
@@ -416,6 +428,9 @@ impl Step {
                 format!("expects response {status}")
             }
             Action::Expect(MessageExpectation::Refusal { .. }) => "expects a refusal".to_owned(),
+            Action::Expect(MessageExpectation::RefusalOrSilence(_)) => {
+                "expects a refusal or silence".to_owned()
+            }
             Action::Expect(MessageExpectation::Pong) => "expects a keep-alive pong".to_owned(),
             Action::Expect(MessageExpectation::PongWithin(_)) => {
                 "observes whether a keep-alive pong comes".to_owned()

@@ -142,10 +142,16 @@ pub enum Fault {
     NoOutboundValidityCheck,
     /// Connecting out, the provider's certificate need not carry serverAuth.
     NoOutboundEkuCheck,
+    /// A malformed request from outside is forwarded to the pool instead of answered 400.
+    RelayMalformed,
+    /// The Edge crashes (stops listening, drops every connection) on malformed input from outside.
+    CrashOnMalformed,
+    /// After malformed input from outside the Edge still accepts connections but serves no request.
+    HangOnMalformed,
 }
 
 impl Fault {
-    pub const ALL: [Self; 65] = [
+    pub const ALL: [Self; 68] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -211,6 +217,9 @@ impl Fault {
         Self::AnyOutboundRoot,
         Self::NoOutboundValidityCheck,
         Self::NoOutboundEkuCheck,
+        Self::RelayMalformed,
+        Self::CrashOnMalformed,
+        Self::HangOnMalformed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -280,6 +289,9 @@ impl Fault {
             Self::AnyOutboundRoot => "any-outbound-root",
             Self::NoOutboundValidityCheck => "no-outbound-validity-check",
             Self::NoOutboundEkuCheck => "no-outbound-eku-check",
+            Self::RelayMalformed => "relay-malformed",
+            Self::CrashOnMalformed => "crash-on-malformed",
+            Self::HangOnMalformed => "hang-on-malformed",
         }
     }
 
@@ -451,6 +463,15 @@ impl Fault {
             }
             Self::NoOutboundEkuCheck => {
                 "connecting out to a provider, the Edge accepts a server certificate without the serverAuth EKU"
+            }
+            Self::RelayMalformed => {
+                "Edge forwards a malformed request from outside to the pool instead of answering 400 (robustness)"
+            }
+            Self::CrashOnMalformed => {
+                "Edge crashes on malformed input from outside: it stops listening and drops every connection (robustness)"
+            }
+            Self::HangOnMalformed => {
+                "after malformed input from outside the Edge accepts connections but serves no request (robustness)"
             }
         }
     }

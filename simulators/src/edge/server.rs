@@ -15,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::fault::Fault;
 use super::hop::{ack_for, cancel_for};
+use super::malformed::{Reaction, is_oversize, problem, reaction};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
 use super::sdp_fault::rewrite_sdp;
 use super::variant::Variant;
@@ -131,6 +132,8 @@ struct EdgeState {
     external_requests: std::sync::atomic::AtomicUsize,
     /// Turns `true` when the Edge has crashed (chaos `crash-mid-run`).
     crashed: tokio::sync::watch::Sender<bool>,
+    /// Turns `true` when malformed input hung the Edge (`hang-on-malformed`).
+    hung: std::sync::atomic::AtomicBool,
 }
 
 impl EdgeState {
@@ -222,6 +225,7 @@ impl ReferenceEdge {
             crash_after_requests: config.crash_after_requests,
             external_requests: std::sync::atomic::AtomicUsize::new(0),
             crashed: tokio::sync::watch::channel(false).0,
+            hung: std::sync::atomic::AtomicBool::new(false),
         });
         let mut tasks = Vec::new();
         for (address, side, server) in listeners {
@@ -372,6 +376,44 @@ async fn serve_connection(
         let Some(event) = event else {
             break;
         };
+        let is_request =
+            matches!(&event, ConnEvent::Message { message, .. } if message.is_request());
+        if side == Side::External {
+            let malformed = match &event {
+                ConnEvent::Message { message, .. } if message.is_request() => {
+                    problem(message).map(|why| (why, true))
+                }
+                // A message over the size limit is refused as too large
+                // (SIP-21), not as malformed.
+                ConnEvent::Garbage { error, .. } if !is_oversize(error) => {
+                    Some((error.clone(), false))
+                }
+                _ => None,
+            };
+            if let Some((why, request)) = malformed {
+                match reaction(&state.policy.faults, why, request) {
+                    Reaction::Forward => {}
+                    Reaction::Crash => {
+                        state.crashed.send_replace(true);
+                        break;
+                    }
+                    Reaction::Hang => {
+                        state.hung.store(true, std::sync::atomic::Ordering::SeqCst);
+                        continue;
+                    }
+                    Reaction::Refuse(why) => {
+                        if let ConnEvent::Message { message, .. } = &event {
+                            let refused = refusal(message, 400, "Bad Request", Some(&why));
+                            let _ = handle.send(refused.to_bytes());
+                        }
+                        continue;
+                    }
+                }
+            }
+        }
+        if is_request && state.hung.load(std::sync::atomic::Ordering::SeqCst) {
+            continue;
+        }
         match event {
             ConnEvent::Message { message, .. }
                 if message.is_request()

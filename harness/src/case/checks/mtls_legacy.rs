@@ -53,7 +53,7 @@ fn requirement(legacy: BadPeerCertificate) -> &'static str {
 }
 
 /// What the peer's TLS connection said while it waited.
-enum Read {
+pub(super) enum Read {
     Response(SipMessage),
     Closed(String),
     Silence,
@@ -236,7 +236,7 @@ pub(super) async fn check_accepts_legacy_peer(
 
 /// Reads from the peer's connection until one SIP message, the end of the
 /// connection, or `deadline`.
-async fn read_response<S: tokio::io::AsyncRead + Unpin>(
+pub(super) async fn read_response<S: tokio::io::AsyncRead + Unpin>(
     tls: &mut S,
     decoder: &mut StreamDecoder,
     buffer: &mut [u8],

@@ -24,7 +24,9 @@ fn same_connection_rule(expectation: &MessageExpectation) -> Option<bool> {
         MessageExpectation::Request { headers, .. }
         | MessageExpectation::Response { headers, .. }
         | MessageExpectation::Refusal { headers } => headers,
-        MessageExpectation::Pong | MessageExpectation::PongWithin(_) => return None,
+        MessageExpectation::Pong
+        | MessageExpectation::PongWithin(_)
+        | MessageExpectation::RefusalOrSilence(_) => return None,
     };
     if rules.contains(&HeaderExpectation::SameConnection) {
         Some(false)
@@ -59,6 +61,29 @@ impl CaseRun<'_> {
                 Err(_) => {
                     self.observe(format!(
                         "no CRLF keep-alive pong reached {} within {} ms (SIP-13: Lync support unverified, recorded rather than required)",
+                        actor.name(),
+                        within.as_millis()
+                    ));
+                    Ok(())
+                }
+            };
+        }
+        if let MessageExpectation::RefusalOrSilence(within) = expectation {
+            let refusal = MessageExpectation::Refusal {
+                headers: Vec::new(),
+            };
+            // The answer to a malformed request may lack what the request
+            // lacked (a 400 to a request without Call-ID has none): it is
+            // judged by its status, not by the validator.
+            self.answering_hostile = true;
+            let wait = Box::pin(self.expect(actor, &refusal));
+            let waited = tokio::time::timeout(*within, wait).await;
+            self.answering_hostile = false;
+            return match waited {
+                Ok(result) => result,
+                Err(_) => {
+                    self.note(format!(
+                        "nothing came back to {} within {} ms: the Edge discarded the input (SIP-10 allows a malformed request to be discarded)",
                         actor.name(),
                         within.as_millis()
                     ));
@@ -156,7 +181,12 @@ impl CaseRun<'_> {
                         return Err(Outcome::fail(problem));
                     }
                     if let Some(problem) = validity_problem(&message, wanted) {
-                        return Err(Outcome::fail(problem));
+                        if !self.answering_hostile {
+                            return Err(Outcome::fail(problem));
+                        }
+                        self.note(format!(
+                            "the answer to the hostile input is itself not valid SIP (not judged): {problem}"
+                        ));
                     }
                     for warning in validity_warnings(&message) {
                         self.note(format!("{} at {wanted}: {warning}", message.summary()));
@@ -261,7 +291,9 @@ impl CaseRun<'_> {
             MessageExpectation::Request { headers, .. }
             | MessageExpectation::Response { headers, .. }
             | MessageExpectation::Refusal { headers } => headers,
-            MessageExpectation::Pong | MessageExpectation::PongWithin(_) => return None,
+            MessageExpectation::Pong
+            | MessageExpectation::PongWithin(_)
+            | MessageExpectation::RefusalOrSilence(_) => return None,
         };
         rules.iter().find_map(|rule| {
             let HeaderExpectation::BodyAsSentBy(sender) = rule else {
