@@ -222,6 +222,12 @@ fn expected(expectation: &MessageExpectation) -> String {
             headers,
         ),
         MessageExpectation::Pong => return "a CRLF keep-alive pong".to_owned(),
+        MessageExpectation::RefusalOrSilence(wait) => {
+            return format!(
+                "a refusal (a final response of 300 or more, or the connection closed), or nothing within {} ms (discarded)",
+                wait.as_millis()
+            );
+        }
         MessageExpectation::PongWithin(wait) => {
             return format!(
                 "a CRLF keep-alive pong within {} ms, recorded as an observation when none comes",

@@ -144,6 +144,12 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
         CheckKind::AvCallMedia => {
             "the SDP offer and answer as they arrived are RTP/AVP with relayed candidates on the A/V Edge's address, and RTP flows both ways between the candidates they name within the loss and latency limits"
         }
+        CheckKind::LivenessProbe => {
+            "a fresh connection with this peer's certificate completes mutual TLS, its MESSAGE reaches the pool and the pool's 200 comes back, each within 5 s; failing names the Edge crashed (no connection) or stopped serving others"
+        }
+        CheckKind::NothingMalformedInward => {
+            "nothing that reached the pool during the case (routed or not, SIP or not) fails the SIP validator, and the case's hostile request did not reach it"
+        }
     };
     text.to_owned()
 }
