@@ -1085,6 +1085,10 @@ expect = "response 2xx"
     fn certificate_and_mtls_checks_load_for_peers_only() {
         for (name, kind) in CheckKind::ALL {
             // DNS checks belong to the dns actor (except the SAN one), A/V checks to av.
+            // The no-malformed-inward check belongs to the pool.
+            if kind == CheckKind::NothingMalformedInward {
+                continue;
+            }
             let peer_check = kind == CheckKind::DnsSrvTargetInSan
                 || !(kind.name().starts_with("dns-")
                     || kind.name().starts_with("stun-")
@@ -1112,6 +1116,22 @@ expect = "response 2xx"
             let err = parse_case(Path::new("c.toml"), &by_pool, &providers()).unwrap_err();
             assert_eq!(err.field, "steps[0].actor", "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn the_inward_check_is_the_pools_and_a_liveness_probe_can_be_the_control() {
+        let text = "id = \"edge.robustness.x\"\ntitle = \"t\"\nrequirements = [\"SIP-10\"]\nproviders = [\"yahoo\"]\ntags = [\"robustness\"]\n\n[[steps]]\nactor = \"yahoo\"\ncontrol = true\ncheck = \"liveness-probe\"\n\n[[steps]]\nactor = \"yahoo\"\nsend_raw = \"x\"\n\n[[steps]]\nactor = \"yahoo\"\nexpect = \"refusal-or-silence\"\n\n[[steps]]\nactor = \"pool\"\ncheck = \"nothing-malformed-inward\"\n";
+        let case = parse_case(Path::new("c.toml"), text, &providers()).expect("loads");
+        assert_eq!(
+            case.steps[2].action,
+            Action::Expect(MessageExpectation::RefusalOrSilence(REFUSAL_SILENCE_WAIT))
+        );
+        let by_peer = text.replace("actor = \"pool\"\ncheck", "actor = \"yahoo\"\ncheck");
+        let err = parse_case(Path::new("c.toml"), &by_peer, &providers()).unwrap_err();
+        assert_eq!(err.field, "steps[3].actor", "{err}");
+        let no_control = text.replace("control = true\n", "");
+        let err = parse_case(Path::new("c.toml"), &no_control, &providers()).unwrap_err();
+        assert!(err.message.contains("liveness probe"), "{err}");
     }
 
     #[test]
