@@ -55,6 +55,10 @@ pub(crate) struct StepFile {
     /// of the actor's own client connection.
     #[serde(default)]
     pub(crate) reuse_connection: bool,
+    /// With `send`: the message is deliberately malformed (a robustness
+    /// case's hostile input), so its start line is not checked.
+    #[serde(default)]
+    pub(crate) hostile: bool,
     /// A built-in check.
     pub(crate) check: Option<Spanned<String>>,
     /// Headers the expected message must carry.

@@ -524,10 +524,17 @@ fn parse_step(
             format!("the {} actor only runs checks", actor.name()),
         );
     }
+    if step.hostile && step.send.is_none() {
+        return ctx.error(
+            Some(spanned.span()),
+            field("hostile"),
+            "hostile belongs to a send step",
+        );
+    }
     let action = if let Some(template) = &step.send {
         check_variables(ctx, template, &field("send"))?;
         let first_line = template.get_ref().lines().next().unwrap_or_default();
-        if first_line.split(' ').count() != 3 {
+        if !step.hostile && first_line.split(' ').count() != 3 {
             return ctx.at(
                 template,
                 field("send"),

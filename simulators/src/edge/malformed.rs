@@ -2,7 +2,8 @@
 //! SIP validator finds an error in is answered 400 Bad Request, with the
 //! first error in a Warning, and is not forwarded: the Edge is the boundary
 //! (RFC 3261 §16.3 asks a proxy to validate a request before forwarding it).
-//! Bytes that are not SIP end the connection (the stream is out of sync).
+//! A malformed response is dropped. Bytes that are not SIP end the
+//! connection (the stream is out of sync).
 //! The robustness fault switches change that: `relay-malformed` forwards the
 //! request, `crash-on-malformed` crashes the Edge, `hang-on-malformed`
 //! leaves it accepting connections but serving nothing.
@@ -42,7 +43,8 @@ pub(super) fn is_oversize(error: &str) -> bool {
 }
 
 /// How the Edge with `faults` reacts to malformed input; `request` tells a
-/// parsed request (which can be forwarded) from garbage (which cannot).
+/// parsed request (which can be forwarded) from a response or garbage
+/// (which cannot).
 pub(super) fn reaction(faults: &FaultSet, why: String, request: bool) -> Reaction {
     if faults.has(Fault::CrashOnMalformed) {
         Reaction::Crash

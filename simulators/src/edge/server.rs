@@ -383,6 +383,8 @@ async fn serve_connection(
                 ConnEvent::Message { message, .. } if message.is_request() => {
                     problem(message).map(|why| (why, true))
                 }
+                // A malformed response is dropped: it answers nothing.
+                ConnEvent::Message { message, .. } => problem(message).map(|why| (why, false)),
                 // A message over the size limit is refused as too large
                 // (SIP-21), not as malformed.
                 ConnEvent::Garbage { error, .. } if !is_oversize(error) => {
@@ -402,7 +404,9 @@ async fn serve_connection(
                         continue;
                     }
                     Reaction::Refuse(why) => {
-                        if let ConnEvent::Message { message, .. } = &event {
+                        if let ConnEvent::Message { message, .. } = &event
+                            && message.is_request()
+                        {
                             let refused = refusal(message, 400, "Bad Request", Some(&why));
                             let _ = handle.send(refused.to_bytes());
                         }
