@@ -695,3 +695,62 @@ fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
         "only {skipped_for_pool} cases were skipped for needing the pool"
     );
 }
+
+/// The robustness family against Kamailio: the verdict of every case is
+/// recorded in `KAMAILIO_ROBUSTNESS` (a fail names what broke).
+#[test]
+fn the_robustness_family_against_kamailio_gives_the_recorded_verdicts() {
+    let lab = Lab::new(test_net(218));
+    let kamailio = lab.start_kamailio();
+    let config = lab.write_config("sandwich");
+    let config = config.display().to_string();
+    let run = run_suite(
+        218,
+        &[
+            "--config",
+            config.as_str(),
+            "--include-robustness",
+            "--test-threads",
+            "1",
+            "robustness",
+        ],
+    );
+    let log = std::fs::read_to_string(&kamailio.log).unwrap_or_default();
+    let verdicts = run.verdicts();
+    for (id, (verdict, reason)) in &verdicts {
+        println!("{verdict:12} {id}: {reason}");
+    }
+    assert!(!verdicts.is_empty(), "{}", run.stdout());
+    let mut wrong = Vec::new();
+    for (id, (verdict, reason)) in &verdicts {
+        match KAMAILIO_ROBUSTNESS.iter().find(|(case, _, _)| case == id) {
+            Some((_, _, phrase)) if verdict == "fail" && reason.contains(phrase) => {}
+            None if verdict == "pass" => {}
+            Some((_, why, phrase)) => wrong.push(format!(
+                "{id}: expected fail ({why}; reason containing {phrase:?}), got {verdict}: {reason}"
+            )),
+            None => wrong.push(format!("{id}: expected pass, got {verdict}: {reason}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} robustness verdict(s) differ from the record:\n{}\n\nKamailio log tail:\n{}",
+        wrong.len(),
+        wrong.join("\n"),
+        log.lines().rev().take(40).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Robustness cases Kamailio fails, why, and a phrase the reason holds.
+const KAMAILIO_ROBUSTNESS: &[(&str, &str, &str)] = &[
+    (
+        "edge.robustness.rfc4475.baddate",
+        "the configuration forwards what parses; Kamailio does not check that Date is in GMT (RFC 3261 §20.17), so RFC 4475 §3.1.2.12 reaches the pool",
+        "relayed malformed input inward: INVITE",
+    ),
+    (
+        "edge.robustness.rfc4475.escruri",
+        "Kamailio relays a Request-URI with a headers component (?Route=...), which a Request-URI must not carry (RFC 3261 §19.1.1; RFC 4475 §3.1.2.11)",
+        "relayed malformed input inward: INVITE",
+    ),
+];
