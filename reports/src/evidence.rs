@@ -29,8 +29,9 @@ pub struct TcpStream {
     pub segments: Vec<Segment>,
     /// When the connection was closed, if it was before the capture ended.
     pub closed_at: Option<SystemTime>,
-    /// Bytes left out between two of `segments` (a connection shared with
-    /// other cases, kept from its start and from this case's start).
+    /// Bytes left out between two of `segments`: a long connection keeps
+    /// its start and its latest bytes, and a connection shared with other
+    /// cases may keep only its start and this case's part.
     pub omitted: Option<Omitted>,
 }
 
@@ -43,6 +44,17 @@ pub struct Omitted {
     pub client_bytes: u64,
     /// Server-to-client bytes left out.
     pub server_bytes: u64,
+    /// Reads or writes left out, whole or in part.
+    pub segments: u64,
+    /// When the last of the left-out bytes crossed, if known.
+    pub until: Option<SystemTime>,
+}
+
+impl Omitted {
+    /// All bytes left out, both directions.
+    pub fn bytes(&self) -> u64 {
+        self.client_bytes.saturating_add(self.server_bytes)
+    }
 }
 
 /// One UDP datagram (DNS, STUN, RTP).

@@ -341,7 +341,7 @@ fn stream_frames(stream: &TcpStream, frames: &mut Vec<Frame>) -> Result<(), Pcap
             server.next_seq = server.next_seq.wrapping_add(omitted.server_bytes as u32);
             comment = Some(format!(
                 "{} bytes from the client and {} from the server left out before this frame \
-                 (a connection shared with other cases: its start and this case's part are kept); \
+                 (the capture keeps this connection's start and a later part, see the file comments); \
                  TLS records after the gap cannot be decrypted, see transcript.txt",
                 omitted.client_bytes, omitted.server_bytes
             ));

@@ -22,6 +22,7 @@ use picharness_simulators::tls::capture_cap::{
 use picharness_simulators::tls::{ConnectionRecord, chain_to_pem, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
+use super::capture_gaps::note_gaps;
 use super::trace_budget::fit_trace;
 
 /// Everything one case captured, ready to be written.
@@ -85,14 +86,17 @@ impl CaseArtifacts {
         }
     }
 
-    /// Cuts the artifacts to an attempt's share of the run's report budget:
-    /// the trace first (its notes join the transcript), then the transcript.
+    /// Notes the gaps the capture left in long connections where they touch
+    /// this case, then cuts the artifacts to an attempt's share of the run's
+    /// report budget: the trace first (its notes join the transcript), then
+    /// the transcript.
     /// Certificates are fitted as they are written.
     pub fn fit(&mut self, budget: &CaseBudget) {
         let started = self
             .started
             .or_else(|| self.evidence.streams.iter().map(|s| s.opened_at).min())
             .unwrap_or_else(SystemTime::now);
+        note_gaps(&mut self.evidence, started);
         fit_trace(&mut self.evidence, started, budget.trace);
         if let Cow::Owned(kept) =
             bounded_entries_within(&self.evidence.transcript, budget.transcript)
@@ -185,8 +189,10 @@ pub fn write_case_evidence(
 
 /// The case's connections as captured, each within its own cap and all
 /// within [`MAX_CASE_BYTES`] (see `capture_cap`), and `transcript` with a
-/// note for each connection whose capture was cut, saying how much was kept
-/// and how much was left out.
+/// note for each connection whose capture was cut here, saying how much was
+/// kept and how much was left out. (A gap the capture itself left between
+/// a connection's head and tail is noted when the case's start is known:
+/// see `trace_budget::note_gaps`.)
 fn capped_streams(
     connections: &[ConnectionRecord],
     mut transcript: Vec<TranscriptEntry>,
@@ -200,7 +206,7 @@ fn capped_streams(
     let mut streams = Vec::with_capacity(connections.len());
     for record in connections {
         let mut stream = record.snapshot();
-        let mut not_kept = record.not_kept();
+        let mut not_kept = NotKept::default();
         let mut cap = MAX_CONNECTION_BYTES;
         if stream_cost(&stream) > budget {
             cap = budget.max(MIN_CONNECTION_BYTES);
@@ -278,6 +284,9 @@ mod tests {
         record
     }
 
+    // Each connection now keeps its head and latest bytes with a gap between
+    // (no longer a prefix with a "truncated" note); the case's cap still
+    // cuts the third to a prefix, with a note.
     #[tokio::test]
     async fn a_case_keeps_at_most_its_budget_and_notes_what_it_left_out() {
         // Three connections at their own cap: the third no longer fits the case.
@@ -292,21 +301,87 @@ mod tests {
         assert!(total <= MAX_CASE_BYTES + MIN_CONNECTION_BYTES, "{total}");
         assert!(stream_cost(&streams[0]) > MAX_CONNECTION_BYTES - 1000 - SEGMENT_COST);
         assert!(stream_cost(&streams[2]) >= MIN_CONNECTION_BYTES - 1000 - SEGMENT_COST);
+        for stream in &streams[..2] {
+            let gap = stream.omitted.expect("a gap between head and tail");
+            assert_eq!(
+                gap.bytes() + kept_bytes(stream),
+                2 * MAX_CONNECTION_BYTES as u64
+            );
+        }
+        assert!(streams[2].omitted.is_none(), "cut to a prefix");
         let notes: Vec<&str> = artifacts
             .evidence
             .transcript
             .iter()
             .map(|e| e.text.as_str())
             .collect();
-        assert_eq!(notes.len(), 3, "{notes:#?}");
-        for (note, stream) in notes.iter().zip(streams) {
-            let kept = kept_bytes(stream);
-            let left = 2 * MAX_CONNECTION_BYTES as u64 - kept;
-            assert!(
-                note.contains(&format!("truncated after {kept} bytes; {left} more bytes")),
-                "{note}"
-            );
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        let kept = kept_bytes(&streams[2]);
+        let left = 2 * MAX_CONNECTION_BYTES as u64 - kept;
+        assert!(
+            notes[0].contains(&format!("truncated after {kept} bytes; {left} more bytes")),
+            "{}",
+            notes[0]
+        );
+    }
+
+    /// The Edge's connection to the pool outlives many cases: after far more
+    /// than a connection keeps has crossed it, a case's part (which crossed
+    /// it last) is still in the case's trace, even cut to a small share,
+    /// with the bytes before it counted as a gap.
+    #[tokio::test]
+    async fn a_case_keeps_its_part_of_a_long_shared_connection() {
+        let record = ConnectionRecord::new(
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.2:5061".parse().unwrap(),
+        );
+        let (near, mut far) = tokio::io::duplex(1 << 20);
+        let drain = tokio::spawn(async move {
+            let mut sink = tokio::io::sink();
+            tokio::io::copy(&mut far, &mut sink).await
+        });
+        let mut stream = RecordingStream::new(near, record.clone(), TcpRole::Client);
+        // Earlier cases: 2 MiB in 2.3 kB messages.
+        for _ in 0..(2 << 20) / 2300 {
+            stream.write_all(&[b'o'; 2300]).await.unwrap();
         }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let started = SystemTime::now();
+        for _ in 0..3 {
+            stream.write_all(&[b'c'; 2300]).await.unwrap();
+        }
+        let mut artifacts =
+            CaseArtifacts::gather(vec![record], Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        artifacts.started = Some(started);
+        let budget = CaseBudget {
+            trace: 40_000,
+            transcript: Limits::DEFAULT,
+            certificates: 0,
+        };
+        artifacts.fit(&budget);
+        let kept = &artifacts.evidence.streams[0];
+        let case_part: usize = kept
+            .segments
+            .iter()
+            .filter(|s| s.bytes.iter().all(|b| *b == b'c'))
+            .map(|s| s.bytes.len())
+            .sum();
+        assert_eq!(case_part, 3 * 2300, "the case's part is whole");
+        let gap = kept.omitted.expect("a gap");
+        assert_eq!(
+            gap.bytes() + kept_bytes(kept),
+            ((2 << 20) / 2300 * 2300 + 3 * 2300) as u64
+        );
+        assert!(
+            !artifacts
+                .evidence
+                .transcript
+                .iter()
+                .any(|e| e.text.contains("not in the trace")),
+            "no note of a lost part"
+        );
+        drop(stream);
+        drain.await.unwrap().unwrap();
     }
 
     #[tokio::test]

@@ -131,14 +131,21 @@ fn share_out(streams: &mut [TcpStream], share: usize) {
 
 /// Keeps of a connection opened before `started` its first
 /// [`SHARED_HEAD_BYTES`] and the segments from `started`, and says what
-/// was left out between them.
+/// was left out between them. A gap the capture already has (what slid out
+/// of its tail) joins the new one when the case's part begins after it; when
+/// the case's part begins before it, the stream is left as it is (its gap
+/// is noted by `capture_gaps`).
 fn window_shared(stream: &mut TcpStream, started: SystemTime) -> Option<String> {
-    if stream.opened_at >= started || stream.omitted.is_some() {
+    if stream.opened_at >= started {
         return None;
     }
+    let gap = stream.omitted;
+    let head_end = gap.map_or(stream.segments.len(), |g| {
+        g.after.min(stream.segments.len())
+    });
     let mut head = 0usize;
     let mut spent = 0usize;
-    for segment in &stream.segments {
+    for segment in &stream.segments[..head_end] {
         if segment.at >= started || spent + segment.bytes.len() > SHARED_HEAD_BYTES {
             break;
         }
@@ -151,20 +158,25 @@ fn window_shared(stream: &mut TcpStream, started: SystemTime) -> Option<String> 
         .position(|s| s.at >= started)
         .unwrap_or(stream.segments.len())
         .max(head);
-    if window == head {
+    if window == head || gap.is_some_and(|g| window < g.after) {
         return None;
     }
-    let mut omitted = Omitted {
-        after: head,
+    let mut omitted = gap.unwrap_or(Omitted {
+        after: 0,
         client_bytes: 0,
         server_bytes: 0,
-    };
+        segments: 0,
+        until: None,
+    });
+    omitted.after = head;
     for segment in stream.segments.drain(head..window) {
         let len = u64::try_from(segment.bytes.len()).unwrap_or(u64::MAX);
         match segment.direction {
             Direction::ClientToServer => omitted.client_bytes += len,
             Direction::ServerToClient => omitted.server_bytes += len,
         }
+        omitted.segments += 1;
+        omitted.until = omitted.until.max(Some(segment.at));
     }
     stream.omitted = Some(omitted);
     Some(format!(
@@ -172,7 +184,7 @@ fn window_shared(stream: &mut TcpStream, started: SystemTime) -> Option<String> 
          its first {spent} bytes and what crossed it from the case's start are kept, {} bytes between them are left out",
         stream.client,
         stream.server,
-        omitted.client_bytes + omitted.server_bytes
+        omitted.bytes()
     ))
 }
 
@@ -265,6 +277,33 @@ mod tests {
         // The comment is in the file.
         let bytes = pcapng_bytes(&evidence).expect("renders");
         assert!(bytes.windows(9).any(|w| w == b"left out "));
+    }
+
+    #[test]
+    fn a_capture_gap_joins_the_window_gap_when_the_case_part_is_in_the_tail() {
+        // 1000 segments of 1 kB; the capture kept 0..300 and 700..1000.
+        let mut s = stream(0, 1000, 1000);
+        s.segments.drain(300..700);
+        s.omitted = Some(Omitted {
+            after: 300,
+            client_bytes: 200_000,
+            server_bytes: 200_000,
+            segments: 400,
+            until: Some(at(699)),
+        });
+        let mut evidence = CaseEvidence {
+            streams: vec![s],
+            ..CaseEvidence::default()
+        };
+        fit_trace(&mut evidence, at(900), 300_000);
+        let s = &evidence.streams[0];
+        let gap = s.omitted.expect("a gap");
+        assert_eq!(gap.after, 16);
+        assert_eq!(s.segments.len(), 16 + 100);
+        assert_eq!(gap.bytes(), 884 * 1000);
+        assert_eq!(gap.segments, 884);
+        assert!(s.segments[16..].iter().all(|seg| seg.at >= at(900)));
+        assert!(size(&evidence) <= 300_000);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! tokio-rustls (so it sees ciphertext), the NSS key log that lets Wireshark
 //! decrypt it, and the recorder of every certificate chain our verifiers saw.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -10,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use picharness_reports::{Direction, Segment, TcpStream as CapturedStream};
+use picharness_reports::{Direction, Omitted, Segment, TcpStream as CapturedStream};
 
-use super::capture_cap::{MAX_CONNECTION_BYTES, NotKept, fitting, segment_cost};
+use super::capture_cap::{HEAD_BYTES, SEGMENT_COST, TAIL_BYTES, fitting, segment_cost};
 use rustls_pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -31,9 +32,10 @@ pub enum TcpRole {
     Server,
 }
 
-/// The shared, growing record of one TCP connection. It keeps at most
-/// [`MAX_CONNECTION_BYTES`] of trace (see [`super::capture_cap`]); bytes past
-/// that are counted, not kept.
+/// The shared, growing record of one TCP connection. It keeps its first
+/// [`HEAD_BYTES`] and a sliding tail of its latest [`TAIL_BYTES`] of trace
+/// (see [`super::capture_cap`]); bytes that slide out of the tail are
+/// counted as a gap between the two, not kept.
 #[derive(Clone)]
 pub struct ConnectionRecord {
     inner: Arc<Mutex<Captured>>,
@@ -41,26 +43,47 @@ pub struct ConnectionRecord {
 
 /// A connection's capture and what it cost.
 struct Captured {
+    /// The addresses, times and the head's segments.
     stream: CapturedStream,
-    /// Trace bytes kept so far.
-    spent: usize,
-    /// Counted but not kept, per direction.
-    not_kept_c2s: NotKept,
-    not_kept_s2c: NotKept,
+    /// Trace bytes of the head.
+    head_spent: usize,
+    /// Whether a segment no longer fitted the head: later ones go to the tail.
+    head_full: bool,
+    /// The latest segments after the head.
+    tail: VecDeque<Segment>,
+    /// Trace bytes of the tail.
+    tail_spent: usize,
+    /// What slid out of the tail (its `after` is set by [`Self::snapshot`]).
+    gap: Option<Omitted>,
 }
 
 impl Captured {
-    fn not_kept_mut(&mut self, direction: Direction) -> &mut NotKept {
+    /// Counts `len` bytes of a segment sent at `at` as left out in the gap.
+    fn leave_out(&mut self, direction: Direction, len: usize, at: SystemTime) {
+        let len = u64::try_from(len).unwrap_or(u64::MAX);
+        let gap = self.gap.get_or_insert(Omitted {
+            after: 0,
+            client_bytes: 0,
+            server_bytes: 0,
+            segments: 0,
+            until: None,
+        });
         match direction {
-            Direction::ClientToServer => &mut self.not_kept_c2s,
-            Direction::ServerToClient => &mut self.not_kept_s2c,
+            Direction::ClientToServer => gap.client_bytes = gap.client_bytes.saturating_add(len),
+            Direction::ServerToClient => gap.server_bytes = gap.server_bytes.saturating_add(len),
         }
+        gap.segments = gap.segments.saturating_add(1);
+        gap.until = gap.until.max(Some(at));
     }
 
-    fn not_kept(&self) -> NotKept {
-        let mut all = self.not_kept_c2s;
-        all.add(self.not_kept_s2c);
-        all
+    fn snapshot(&self) -> CapturedStream {
+        let mut stream = self.stream.clone();
+        stream.segments.extend(self.tail.iter().cloned());
+        stream.omitted = self.gap.map(|gap| Omitted {
+            after: self.stream.segments.len(),
+            ..gap
+        });
+        stream
     }
 }
 
@@ -71,9 +94,9 @@ impl fmt::Debug for ConnectionRecord {
         f.debug_struct("ConnectionRecord")
             .field("client", &s.client)
             .field("server", &s.server)
-            .field("segments", &s.segments.len())
+            .field("segments", &(s.segments.len() + c.tail.len()))
             .field("closed", &s.closed_at.is_some())
-            .field("not_kept", &c.not_kept())
+            .field("gap", &c.gap)
             .finish()
     }
 }
@@ -91,21 +114,19 @@ impl ConnectionRecord {
                     closed_at: None,
                     omitted: None,
                 },
-                spent: 0,
-                not_kept_c2s: NotKept::default(),
-                not_kept_s2c: NotKept::default(),
+                head_spent: 0,
+                head_full: false,
+                tail: VecDeque::new(),
+                tail_spent: 0,
+                gap: None,
             })),
         }
     }
 
-    /// A copy of everything kept so far.
+    /// A copy of everything kept so far: the head, the tail and, between
+    /// them, the gap of what slid out of the tail.
     pub fn snapshot(&self) -> CapturedStream {
-        lock(&self.inner).stream.clone()
-    }
-
-    /// What was counted but not kept (past [`MAX_CONNECTION_BYTES`]).
-    pub fn not_kept(&self) -> NotKept {
-        lock(&self.inner).not_kept()
+        lock(&self.inner).snapshot()
     }
 
     /// Marks the connection closed now (the first call wins).
@@ -123,14 +144,21 @@ impl ConnectionRecord {
 
     /// Total bytes that crossed in one direction, kept or not.
     pub fn bytes(&self, direction: Direction) -> usize {
-        let mut c = lock(&self.inner);
-        let not_kept = usize::try_from(c.not_kept_mut(direction).bytes).unwrap_or(usize::MAX);
+        let c = lock(&self.inner);
+        let left_out = c.gap.map_or(0, |gap| match direction {
+            Direction::ClientToServer => gap.client_bytes,
+            Direction::ServerToClient => gap.server_bytes,
+        });
         c.stream
             .segments
             .iter()
+            .chain(c.tail.iter())
             .filter(|s| s.direction == direction)
             .map(|s| s.bytes.len())
-            .fold(not_kept, usize::saturating_add)
+            .fold(
+                usize::try_from(left_out).unwrap_or(usize::MAX),
+                usize::saturating_add,
+            )
     }
 
     /// Client and server addresses.
@@ -147,33 +175,56 @@ impl ConnectionRecord {
     }
 }
 
-/// Keeps `bytes` if the connection's budget allows, else keeps the part
-/// that fits and counts the rest. Once anything was left out nothing more is
-/// kept, so the capture stays a prefix of the connection.
+/// Keeps `bytes` in the head while it has room, else at the end of the
+/// tail, sliding the tail's oldest segments into the gap until the tail is
+/// back within [`TAIL_BYTES`]. A segment larger than the whole tail keeps
+/// its last bytes. So the head stays a prefix of the connection, the tail
+/// its latest bytes, and the gap exactly what lies between them.
 fn push_segment(captured: &mut Captured, at: SystemTime, direction: Direction, mut bytes: Vec<u8>) {
+    if !captured.head_full && !bytes.is_empty() {
+        // What fits of this segment ends the head; the rest starts the tail.
+        let fits = fitting(bytes.len(), captured.head_spent, HEAD_BYTES);
+        let rest = bytes.split_off(fits);
+        if fits > 0 {
+            bytes.shrink_to_fit();
+            captured.head_spent += segment_cost(fits);
+            captured.stream.segments.push(Segment {
+                at,
+                direction,
+                bytes,
+            });
+        }
+        captured.head_full = !rest.is_empty();
+        bytes = rest;
+    }
     if bytes.is_empty() {
         return;
     }
-    let len = bytes.len();
-    let fits = if captured.not_kept().any() {
-        0
+    let room = TAIL_BYTES - SEGMENT_COST;
+    let bytes = if bytes.len() > room {
+        let cut = bytes.len() - room;
+        captured.leave_out(direction, cut, at);
+        bytes[cut..].to_vec()
     } else {
-        fitting(len, captured.spent, MAX_CONNECTION_BYTES)
+        bytes
     };
-    if fits < len {
-        captured.not_kept_mut(direction).count(len - fits);
-        if fits == 0 {
-            return;
-        }
-        bytes.truncate(fits);
-        bytes.shrink_to_fit();
-    }
-    captured.spent = captured.spent.saturating_add(segment_cost(fits));
-    captured.stream.segments.push(Segment {
+    captured.tail_spent = captured
+        .tail_spent
+        .saturating_add(segment_cost(bytes.len()));
+    captured.tail.push_back(Segment {
         at,
         direction,
         bytes,
     });
+    while captured.tail_spent > TAIL_BYTES {
+        let Some(old) = captured.tail.pop_front() else {
+            break;
+        };
+        captured.tail_spent = captured
+            .tail_spent
+            .saturating_sub(segment_cost(old.bytes.len()));
+        captured.leave_out(old.direction, old.bytes.len(), old.at);
+    }
 }
 
 /// An `AsyncRead + AsyncWrite` wrapper that records every chunk read or
@@ -626,13 +677,23 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_flood_keeps_its_first_bytes_and_counts_the_rest() {
-        use super::super::capture_cap::{MAX_CONNECTION_BYTES, stream_cost};
-        // Numbered lines, so the kept bytes can be checked to be the first.
-        let flood: Vec<u8> = (0..100_000u32)
+    /// Numbered lines, so kept bytes can be checked to be the right ones.
+    fn numbered(lines: u32) -> Vec<u8> {
+        (0..lines)
             .flat_map(|i| format!("{i:08}\r\n").into_bytes())
-            .collect();
+            .collect()
+    }
+
+    fn joined(segments: &[Segment]) -> Vec<u8> {
+        segments.iter().flat_map(|s| s.bytes.clone()).collect()
+    }
+
+    // Was "a flood keeps its first bytes": a capture is no longer a prefix
+    // only; it keeps its start and its latest bytes, and counts the gap.
+    #[tokio::test]
+    async fn a_flood_keeps_its_start_and_its_latest_bytes_and_counts_the_gap() {
+        use super::super::capture_cap::{MAX_CONNECTION_BYTES, stream_cost};
+        let flood = numbered(100_000);
         let (mut stream, _) = recorded(&flood);
         let mut got = Vec::new();
         stream.read_to_end(&mut got).await.unwrap();
@@ -640,17 +701,83 @@ mod tests {
         let record = stream.record().clone();
         let kept = record.snapshot();
         assert!(stream_cost(&kept) <= MAX_CONNECTION_BYTES);
-        let kept_bytes: Vec<u8> = kept.segments.iter().flat_map(|s| s.bytes.clone()).collect();
-        assert!(kept_bytes.len() > MAX_CONNECTION_BYTES / 2);
+        let gap = kept.omitted.expect("a gap");
+        let head = joined(&kept.segments[..gap.after]);
+        let tail = joined(&kept.segments[gap.after..]);
+        assert!(head.len() > HEAD_BYTES / 2);
+        assert_eq!(head[..], flood[..head.len()], "the head is the start");
         assert_eq!(
-            kept_bytes[..],
-            flood[..kept_bytes.len()],
-            "a prefix is kept"
+            tail[..],
+            flood[flood.len() - tail.len()..],
+            "the tail is the end"
         );
-        let not_kept = record.not_kept();
-        assert_eq!(not_kept.bytes as usize, flood.len() - kept_bytes.len());
-        assert!(not_kept.segments > 0);
+        assert_eq!(gap.client_bytes, 0);
+        assert_eq!(
+            gap.server_bytes as usize,
+            flood.len() - head.len() - tail.len()
+        );
+        assert!(gap.segments > 0);
         assert_eq!(record.bytes(Direction::ServerToClient), flood.len());
+    }
+
+    /// 2 MiB pushed through one record in writes of assorted sizes (some
+    /// larger than the whole tail): the head and the latest bytes are kept,
+    /// the gap holds exactly the rest, and the capture never holds more
+    /// than its cap, whatever was pushed so far.
+    #[test]
+    fn a_long_connection_keeps_its_head_and_a_bounded_sliding_tail() {
+        use super::super::capture_cap::{MAX_CONNECTION_BYTES, stream_cost};
+        let record = ConnectionRecord::new(
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.2:5061".parse().unwrap(),
+        );
+        let data = numbered(2 * 1024 * 1024 / 10);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let sizes = [1, 700, 2300, 16_384, 90, 300_000, 5];
+        let (mut from, mut n) = (0usize, 0usize);
+        while from < data.len() {
+            let len = sizes[n % sizes.len()].min(data.len() - from);
+            let direction = if n % 3 == 0 {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            };
+            record.push(
+                t0 + Duration::from_millis(n as u64),
+                direction,
+                data[from..from + len].to_vec(),
+            );
+            from += len;
+            n += 1;
+            let c = lock(&record.inner);
+            assert!(c.head_spent <= HEAD_BYTES && c.tail_spent <= TAIL_BYTES);
+            let payload: usize = c
+                .stream
+                .segments
+                .iter()
+                .chain(c.tail.iter())
+                .map(|s| s.bytes.capacity())
+                .sum();
+            assert!(payload <= MAX_CONNECTION_BYTES, "{payload} after {from}");
+        }
+        let kept = record.snapshot();
+        assert!(stream_cost(&kept) <= MAX_CONNECTION_BYTES);
+        let gap = kept.omitted.expect("a gap");
+        let head = joined(&kept.segments[..gap.after]);
+        let tail = joined(&kept.segments[gap.after..]);
+        assert_eq!(head[..], data[..head.len()]);
+        assert_eq!(tail[..], data[data.len() - tail.len()..]);
+        assert!(head.len() > HEAD_BYTES / 2, "{}", head.len());
+        assert!(tail.len() > TAIL_BYTES / 2, "{}", tail.len());
+        assert_eq!(gap.bytes() as usize, data.len() - head.len() - tail.len());
+        // The gap ends where the tail begins.
+        let first_tail = kept.segments[gap.after].at;
+        assert!(gap.until.expect("a time") <= first_tail);
+        let sent = |d| record.bytes(d);
+        assert_eq!(
+            sent(Direction::ClientToServer) + sent(Direction::ServerToClient),
+            data.len()
+        );
     }
 
     /// Drives a future on the current (blocking) thread with a no-op waker;

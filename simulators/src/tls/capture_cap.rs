@@ -5,17 +5,26 @@
 //! A capture is measured in *trace bytes*: each segment costs its payload
 //! plus [`SEGMENT_COST`], about what it adds to `trace.pcapng` (its frame's
 //! block and headers and the acknowledgement written after it) and a little
-//! more than what it costs in memory. The first bytes are kept (they are the
-//! evidence: the handshake and the first messages); once the budget is
-//! spent, further bytes are counted in a [`NotKept`] and dropped, so what is
-//! kept is always a prefix of the connection.
+//! more than what it costs in memory.
+//!
+//! A connection keeps its first [`HEAD_BYTES`] (the evidence of its start:
+//! the handshake and the first messages) and then a sliding tail of its
+//! latest [`TAIL_BYTES`]: once the tail is full, its oldest segments make
+//! room for new ones and are counted as a gap between head and tail
+//! ([`picharness_reports::Omitted`]: bytes per direction and when the last
+//! of them crossed). So a long-lived connection (the Edge's connection to
+//! the pool, which every case shares and which carries about 2.3 kB per
+//! case) still holds each running case's part, and a flood keeps its start
+//! and its latest bytes, never more than the cap.
 //!
 //! The bounds, measured against a run of the whole catalogue against the
 //! reference Edge (135 cases): the largest connection was 213 kB of trace and
 //! the largest case trace 562 kB, so both caps are about twice what a
 //! conforming Edge needs:
 //!
-//! - one connection keeps at most [`MAX_CONNECTION_BYTES`] (512 KiB);
+//! - one connection keeps at most [`MAX_CONNECTION_BYTES`] (512 KiB: a
+//!   256 KiB head and a 256 KiB tail; in memory that is at most 512 KiB of
+//!   payload, since a segment's cost is more than its bookkeeping);
 //! - one case keeps at most [`MAX_CASE_BYTES`] (1 MiB) of all its
 //!   connections, in the order they were opened; once that is spent, each
 //!   further connection keeps at most [`MIN_CONNECTION_BYTES`] (16 KiB: its
@@ -26,7 +35,12 @@ use picharness_reports::TcpStream as CapturedStream;
 /// What one recorded segment costs beyond its payload, in trace bytes.
 pub const SEGMENT_COST: usize = 160;
 /// The most one connection's capture keeps (512 KiB of trace).
-pub const MAX_CONNECTION_BYTES: usize = 512 * 1024;
+pub const MAX_CONNECTION_BYTES: usize = HEAD_BYTES + TAIL_BYTES;
+/// What a connection keeps of its start (256 KiB of trace).
+pub const HEAD_BYTES: usize = 256 * 1024;
+/// What a connection keeps of its latest bytes once its head is full
+/// (256 KiB of trace: about 110 cases' part of the shared pool connection).
+pub const TAIL_BYTES: usize = 256 * 1024;
 /// The most one case keeps of all its connections (1 MiB of trace).
 pub const MAX_CASE_BYTES: usize = 1024 * 1024;
 /// What a connection keeps once its case's budget is spent (16 KiB).
@@ -76,7 +90,7 @@ pub fn stream_cost(stream: &CapturedStream) -> usize {
         .fold(0, usize::saturating_add)
 }
 
-/// Payload bytes kept in `stream`.
+/// Payload bytes kept in `stream` (not counting a gap).
 pub fn kept_bytes(stream: &CapturedStream) -> u64 {
     stream
         .segments
@@ -93,7 +107,9 @@ pub(crate) fn fitting(len: usize, spent: usize, max: usize) -> usize {
 }
 
 /// Cuts `stream` to its longest prefix that costs at most `max` trace
-/// bytes (a segment may be cut in part) and says what was left out.
+/// bytes (a segment may be cut in part) and says what was left out. When
+/// the cut reaches back to a gap between head and tail, the gap's bytes are
+/// counted as left out too and the gap is gone: what is kept is a prefix.
 pub fn truncate_stream(stream: &mut CapturedStream, max: usize) -> NotKept {
     let mut spent = 0usize;
     let mut not_kept = NotKept::default();
@@ -116,6 +132,13 @@ pub fn truncate_stream(stream: &mut CapturedStream, max: usize) -> NotKept {
     if let Some(at) = cut_at {
         for dropped in stream.segments.drain(at..) {
             not_kept.count(dropped.bytes.len());
+        }
+        if let Some(gap) = stream.omitted.filter(|g| g.after >= stream.segments.len()) {
+            not_kept.add(NotKept {
+                bytes: gap.bytes(),
+                segments: gap.segments,
+            });
+            stream.omitted = None;
         }
     }
     not_kept
