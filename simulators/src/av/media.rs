@@ -21,8 +21,13 @@ pub const PACKET_INTERVAL: Duration = Duration::from_millis(20);
 const SAMPLES_PER_PACKET: u32 = 160;
 const CLOCK_RATE_PER_MS: f64 = 8.0;
 const PAYLOAD_LEN: usize = 160;
-/// How long to keep listening after the last packet was sent.
-const DRAIN: Duration = Duration::from_millis(500);
+/// How long a side keeps listening, once it has sent its own receiver
+/// report, for the other side's report. Listening stops as soon as that
+/// report arrives (it is the last thing the other side sends, so the
+/// stream's packets are in by then); the wait is measured from when this
+/// side got there, not from the stream's schedule, so a side that fell
+/// behind under load still gets the whole wait.
+const REPORT_WAIT: Duration = Duration::from_secs(2);
 
 /// What one receiving side measured.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -213,16 +218,20 @@ pub async fn stream_through_relay(
         let mut sent = 0u64;
         for index in 0..=packets {
             let next = (start + PACKET_INTERVAL * index).min(deadline);
-            let until = if index == packets {
-                (start + PACKET_INTERVAL * packets + DRAIN).min(deadline)
-            } else {
-                next
-            };
-            if index == packets {
+            let last = index == packets;
+            if last {
                 let report = receiver.report(PEER_SSRC, CLIENT_SSRC, packets);
                 let _ = peer.send_to(&report, relayed).await;
             }
-            while let Some((bytes, from, at)) = peer.recv_until(until).await {
+            let until = if last {
+                (Instant::now() + REPORT_WAIT).min(deadline)
+            } else {
+                next
+            };
+            while !(last && receiver.rtcp.is_some()) {
+                let Some((bytes, from, at)) = peer.recv_until(until).await else {
+                    break;
+                };
                 if from == relayed {
                     receiver.accept(&bytes, at);
                 } else {
@@ -245,16 +254,20 @@ pub async fn stream_through_relay(
     let mut sent = 0u64;
     let mut failure = None;
     for index in 0..=packets {
-        let until = if index == packets {
-            (start + PACKET_INTERVAL * packets + DRAIN).min(deadline)
-        } else {
-            (start + PACKET_INTERVAL * index).min(deadline)
-        };
-        if index == packets && failure.is_none() {
+        let last = index == packets;
+        if last && failure.is_none() {
             let report = receiver.report(CLIENT_SSRC, PEER_SSRC, packets);
             client.send_channel_data(channel, &report).await?;
         }
+        let until = if last {
+            (Instant::now() + REPORT_WAIT).min(deadline)
+        } else {
+            (start + PACKET_INTERVAL * index).min(deadline)
+        };
         loop {
+            if last && receiver.rtcp.is_some() {
+                break;
+            }
             match client.recv_relayed(until).await {
                 Ok(Some(relayed_data)) => {
                     if relayed_data.channel == Some(channel) {
