@@ -212,6 +212,10 @@ enum ReportCommand {
         /// Also exit 1 when a case carries a finding of these kinds (comma-separated: warning,observation).
         #[arg(long, value_enum, value_name = "KINDS", value_delimiter = ',')]
         fail_on: Vec<FailOnArg>,
+        /// The most bytes the merged report may take (default 48000000): junit.xml and index.html
+        /// fall back to shorter forms to fit (see docs/report-budget.md).
+        #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1_000_000..))]
+        report_limit: Option<u64>,
     },
     /// What changed between two runs: newly failing or passing cases, verdict and reason changes,
     /// new and removed cases, durations beyond the threshold. Exit 1 when something got worse.
@@ -446,8 +450,14 @@ fn main() -> ExitCode {
             config,
         }),
         Command::Report {
-            command: ReportCommand::Merge { dirs, out, fail_on },
-        } => merge_command(&dirs, &out, &FailOnArg::kinds(&fail_on)),
+            command:
+                ReportCommand::Merge {
+                    dirs,
+                    out,
+                    fail_on,
+                    report_limit,
+                },
+        } => merge_command(&dirs, &out, &FailOnArg::kinds(&fail_on), report_limit),
         Command::Report {
             command:
                 ReportCommand::Diff {

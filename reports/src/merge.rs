@@ -9,6 +9,15 @@
 //! copied, so evidence paths stay valid; then `summary.json`, `junit.xml` and
 //! `index.html` are written to the output directory.
 //!
+//! The merged report keeps to a report limit as a run does (see
+//! [`crate::budget`]): `junit.xml` and `index.html` get a run's allowances
+//! for that many cases, cut further to what the copied case folders and
+//! `summary.json` leave of the limit (shared in the allowances' proportion),
+//! and fall back as in a run (no transcripts, then short reasons; a page
+//! without ladders, then a short page). The case folders are copied whole:
+//! each shard already kept to its own limit, so shards meant to be merged
+//! run with their share of the limit.
+//!
 //! Shards of the embedded reference Edge run side by side on one machine
 //! need different `--embedded-net` values, so their Access Edge addresses
 //! differ (`127.91.0.10:5061`, `127.92.0.10:5061`); with the same fault
@@ -17,8 +26,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::html::{HtmlError, write_html};
-use crate::junit::{JunitError, write_junit};
+use crate::budget::RunBudget;
+use crate::html::{HtmlError, write_html_within};
+use crate::junit::{JunitError, write_junit_within};
 use crate::model::{MergeInfo, RunRecord, SutInfo, Totals};
 use crate::summary::{SummaryError, read_summary, write_summary};
 
@@ -64,9 +74,20 @@ pub enum MergeError {
     Html(#[from] HtmlError),
 }
 
-/// Merges the reports in `inputs` into `out` (see the module docs) and
-/// returns the merged record.
+/// Merges the reports in `inputs` into `out` within the default report
+/// limit ([`RunBudget::LIMIT`]) and returns the merged record.
 pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeError> {
+    merge_reports_within(inputs, out, RunBudget::LIMIT)
+}
+
+/// Merges the reports in `inputs` into `out` (see the module docs), writing
+/// `junit.xml` and `index.html` to fit in `limit` bytes of the whole output
+/// directory, and returns the merged record.
+pub fn merge_reports_within(
+    inputs: &[PathBuf],
+    out: &Path,
+    limit: u64,
+) -> Result<RunRecord, MergeError> {
     let (first_dir, rest) = inputs.split_first().ok_or(MergeError::NoInputs)?;
     let same_dir = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -162,9 +183,39 @@ pub fn merge_reports(inputs: &[PathBuf], out: &Path) -> Result<RunRecord, MergeE
     }
     let summary = out.join("summary.json");
     write_summary(&summary, &merged).map_err(write_error(&summary))?;
-    write_junit(&out.join("junit.xml"), &merged)?;
-    write_html(out, &merged)?;
+    let budget = RunBudget::within(limit, merged.cases.len(), 0);
+    let room = limit.saturating_sub(dir_bytes(out));
+    let (junit_share, html_share) = (budget.junit(), budget.html());
+    let junit_max = u64::try_from(
+        u128::from(room) * u128::from(junit_share)
+            / u128::from(junit_share.saturating_add(html_share).max(1)),
+    )
+    .unwrap_or(u64::MAX)
+    .min(junit_share);
+    let junit = out.join("junit.xml");
+    write_junit_within(&junit, &merged, junit_max)?;
+    let junit_bytes = std::fs::metadata(&junit).map_or(0, |m| m.len());
+    write_html_within(
+        out,
+        &merged,
+        html_share.min(room.saturating_sub(junit_bytes)),
+    )?;
     Ok(merged)
+}
+
+/// The bytes of the files under `dir` (what cannot be read counts 0).
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_bytes(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .fold(0, u64::saturating_add)
 }
 
 /// Whether `a` and `b` are the embedded reference Edge with the same fault
@@ -234,6 +285,45 @@ mod tests {
         }
         write_summary(&dir.join("summary.json"), &run).unwrap();
         run
+    }
+
+    #[test]
+    fn a_merged_report_keeps_to_its_limit() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (0..2).map(|i| root.path().join(format!("s{i}"))).collect();
+        for (dir, keep) in dirs.iter().zip([&[0usize, 2, 4][..], &[1, 3][..]]) {
+            let mut run = shard_report(dir, keep);
+            // Long reasons make junit.xml and index.html large.
+            for case in &mut run.cases {
+                case.reason = "r".repeat(20_000);
+            }
+            write_summary(&dir.join("summary.json"), &run).unwrap();
+        }
+        let whole = root.path().join("whole");
+        merge_reports(&dirs, &whole).unwrap();
+        // Room for half of what the unlimited junit.xml and index.html take.
+        let size = |name: &str| std::fs::metadata(whole.join(name)).unwrap().len();
+        let run_files = size("junit.xml") + size("index.html");
+        let limit = dir_bytes(&whole) - run_files / 2;
+        let out = root.path().join("out");
+        let merged = merge_reports_within(&dirs, &out, limit).unwrap();
+        assert!(dir_bytes(&out) <= limit, "{} > {limit}", dir_bytes(&out));
+        assert_eq!(read_summary(&out.join("summary.json")).unwrap(), merged);
+        let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+        assert!(
+            junit.contains("the full reason is in summary.json"),
+            "{junit}"
+        );
+        let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+        assert!(html.contains("summary.json"));
+        for case in &merged.cases {
+            assert!(
+                out.join("cases")
+                    .join(&case.id)
+                    .join("transcript.txt")
+                    .is_file()
+            );
+        }
     }
 
     #[test]
