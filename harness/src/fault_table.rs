@@ -842,6 +842,15 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "invalid SIP",
     ),
     (
+        "record-route-no-transport",
+        &[
+            "aol.sip.record-route-outbound",
+            "messenger.sip.record-route-outbound",
+            "yahoo.sip.record-route-outbound",
+        ],
+        "transport=tls or the sips scheme",
+    ),
+    (
         "av-relay-out-of-range",
         &["av.msturn.allocate", "av.turn.relay-range"],
         "50,000-59,999",

@@ -82,6 +82,27 @@ pub(crate) fn host_of(name: &str, value: &str) -> Option<String> {
     SipUri::parse(&uri).ok().map(|uri| uri.host)
 }
 
+/// Whether a name-addr's URI is secure: the `sips` scheme, or a
+/// `transport=tls` URI parameter. A parameter after the angle brackets
+/// belongs to the header, not the URI, so it does not count. A value without
+/// angle brackets is read whole as the URI: a bare addr-spec where RFC 3261
+/// wants a name-addr is the SIP validity check's to report, by its name.
+fn is_secure_uri(value: &str) -> bool {
+    let value = value.trim();
+    let uri = if value.contains('<') {
+        NameAddr::parse(value).map_or_else(|| value.to_owned(), |n| n.uri)
+    } else {
+        value.to_owned()
+    };
+    SipUri::parse(&uri).is_ok_and(|uri| {
+        uri.scheme.eq_ignore_ascii_case("sips")
+            || uri
+                .param("transport")
+                .flatten()
+                .is_some_and(|t| t.eq_ignore_ascii_case("tls"))
+    })
+}
+
 fn rule_problem(
     rule: &HeaderExpectation,
     message: &SipMessage,
@@ -166,6 +187,23 @@ fn rule_problem(
                 format!(
                     "{what} reached {actor} with topmost {name}: {top} (expected its host to be the Edge: one of {})",
                     context.edge_hosts.join(", ")
+                )
+            })
+        }
+        HeaderExpectation::SecureUri(name) => {
+            let Some(top) = message
+                .headers
+                .values(name)
+                .first()
+                .map(|v| (*v).to_owned())
+            else {
+                return Some(format!(
+                    "{what} reached {actor} without a {name} header (expected one with transport=tls or sips)"
+                ));
+            };
+            (!is_secure_uri(&top)).then(|| {
+                format!(
+                    "{what} reached {actor} with topmost {name}: {top} (expected its URI to carry transport=tls or the sips scheme)"
                 )
             })
         }
@@ -311,6 +349,27 @@ Content-Length: 0\r\n\r\n";
             branch_of: &branch_of,
         };
         rule_problem(&rule, &message, "pool", &context)
+    }
+
+    #[test]
+    fn a_record_route_is_secure_with_transport_tls_or_sips_only() {
+        assert_eq!(
+            judge(
+                HeaderExpectation::SecureUri("Record-Route".to_owned()),
+                None
+            ),
+            None
+        );
+        for (value, secure) in [
+            ("<sips:edge.contoso.test;lr>", true),
+            ("<sip:edge.contoso.test:5061;TRANSPORT=TLS;lr>", true),
+            ("<sip:edge.contoso.test:5061;lr>", false),
+            ("<sip:edge.contoso.test:5061;transport=tcp;lr>", false),
+            ("<sip:edge.contoso.test:5061;lr>;transport=tls", false),
+            ("sip:edge.contoso.test:5061;transport=tls;lr", true),
+        ] {
+            assert_eq!(is_secure_uri(value), secure, "{value}");
+        }
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub(crate) struct StepFile {
     /// address of the Edge).
     #[serde(default)]
     pub(crate) names_edge: Vec<Spanned<String>>,
+    /// Headers whose topmost value's URI must be secure: the `sips` scheme
+    /// or a `transport=tls` parameter (FED-06).
+    #[serde(default)]
+    pub(crate) secure_uri: Vec<Spanned<String>>,
     /// Header name to the (templated) host its topmost value must name.
     #[serde(default)]
     pub(crate) first_value_host: BTreeMap<String, Spanned<String>>,

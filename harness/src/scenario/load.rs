@@ -466,6 +466,7 @@ fn parse_step(
         || step.body_as_sent_by.is_some()
         || step.same_connection
         || !step.names_edge.is_empty()
+        || !step.secure_uri.is_empty()
         || !step.first_value_host.is_empty()
         || step.same_branch_as.is_some()
         || !step.value_at_most.is_empty()
@@ -613,6 +614,9 @@ fn parse_step(
         }
         for name in &step.names_edge {
             headers.push(HeaderExpectation::NamesEdge(name.get_ref().clone()));
+        }
+        for name in &step.secure_uri {
+            headers.push(HeaderExpectation::SecureUri(name.get_ref().clone()));
         }
         for (name, host) in &step.first_value_host {
             check_variables(ctx, host, &field(&format!("first_value_host.{name}")))?;
@@ -954,7 +958,7 @@ expect = "response 2xx"
 
     #[test]
     fn edge_naming_branch_bound_and_observe_rules_load() {
-        let rules = "has_headers = [\"Record-Route\"]\nnames_edge = [\"Record-Route\"]\nsame_branch_as = \"INVITE\"\nvalue_at_most = { \"Max-Forwards\" = 69 }\nobserve = { has_headers = [\"Allow\"], first_value_host = { \"Record-Route\" = \"{sut.fqdn}\" }, same_connection = true }";
+        let rules = "has_headers = [\"Record-Route\"]\nnames_edge = [\"Record-Route\"]\nsecure_uri = [\"Record-Route\"]\nsame_branch_as = \"INVITE\"\nvalue_at_most = { \"Max-Forwards\" = 69 }\nobserve = { has_headers = [\"Allow\"], first_value_host = { \"Record-Route\" = \"{sut.fqdn}\" }, same_connection = true }";
         let text = GOOD.replace("has_headers = [\"Record-Route\"]", rules);
         let case = parse_case(Path::new("g.toml"), &text, &providers()).expect("loads");
         let Action::Expect(MessageExpectation::Request { headers, .. }) = &case.steps[1].action
@@ -963,6 +967,7 @@ expect = "response 2xx"
         };
         for rule in [
             HeaderExpectation::NamesEdge("Record-Route".to_owned()),
+            HeaderExpectation::SecureUri("Record-Route".to_owned()),
             HeaderExpectation::SameBranchAs("INVITE".to_owned()),
             HeaderExpectation::AtMost {
                 name: "Max-Forwards".to_owned(),

@@ -88,6 +88,10 @@ pub enum HeaderExpectation {
     /// (FED-06) or only "the Edge's own Via" (FED-07, SIP-18) is judged
     /// with this rule.
     NamesEdge(String),
+    /// The URI of the header's topmost value is secure: the `sips` scheme
+    /// or a `transport=tls` URI parameter (FED-06 "with transport=tls (or
+    /// sips)").
+    SecureUri(String),
     /// The host of the header's topmost value is exactly this (templated)
     /// name, case-insensitively.
     FirstHost {

@@ -104,6 +104,8 @@ pub enum Fault {
     PoolMemberDifferentCert,
     /// Record-Route is inserted as a bare addr-spec, without angle brackets.
     RecordRouteAddrSpec,
+    /// Record-Route URIs carry neither `transport=tls` nor the `sips` scheme.
+    RecordRouteNoTransport,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
     AvRelayOutOfRange,
     /// The A/V Edge does not listen on TCP 443.
@@ -151,7 +153,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 68] = [
+    pub const ALL: [Self; 69] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -196,6 +198,7 @@ impl Fault {
         Self::SanMissingSipDomain,
         Self::PoolMemberDifferentCert,
         Self::RecordRouteAddrSpec,
+        Self::RecordRouteNoTransport,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
         Self::AvWrongMappedAddress,
@@ -268,6 +271,7 @@ impl Fault {
             Self::SanMissingSipDomain => "san-missing-sip-domain",
             Self::PoolMemberDifferentCert => "pool-member-different-cert",
             Self::RecordRouteAddrSpec => "record-route-addr-spec",
+            Self::RecordRouteNoTransport => "record-route-no-transport",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
             Self::AvWrongMappedAddress => "av-wrong-mapped-address",
@@ -410,6 +414,9 @@ impl Fault {
             }
             Self::RecordRouteAddrSpec => {
                 "Edge inserts Record-Route without <>, so lr and transport become header parameters"
+            }
+            Self::RecordRouteNoTransport => {
+                "Edge's Record-Route URIs carry neither transport=tls nor sips (FED-06 asks for one)"
             }
             Self::AvRelayOutOfRange => "A/V Edge allocates relay ports in 40,000-49,999",
             Self::AvNoTcp443 => "A/V Edge does not listen for STUN/TURN on TCP 443",

@@ -406,17 +406,19 @@ impl RoutingPolicy {
             } else {
                 ("<", ">")
             };
+            let transport = if self.faults.has(Fault::RecordRouteNoTransport) {
+                ""
+            } else {
+                ";transport=tls"
+            };
             request.headers.prepend(
                 "Record-Route",
-                format!(
-                    "{open}sip:{}:5061;transport=tls;lr{close}",
-                    self.host_of(side)
-                ),
+                format!("{open}sip:{}:5061{transport};lr{close}", self.host_of(side)),
             );
             request.headers.prepend(
                 "Record-Route",
                 format!(
-                    "{open}sip:{}:5061;transport=tls;lr{close}",
+                    "{open}sip:{}:5061{transport};lr{close}",
                     self.host_of(egress)
                 ),
             );
@@ -641,6 +643,32 @@ mod tests {
             assert_eq!(values.len(), 2);
             assert!(
                 values.iter().all(|v| v.starts_with('<') == bracketed),
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn record_route_no_transport_fault_drops_transport_tls() {
+        for (faults, secure) in [
+            (FaultSet::default(), true),
+            (FaultSet::new([Fault::RecordRouteNoTransport]), false),
+        ] {
+            let d = policy(faults).route(
+                Side::External,
+                Some("messenger"),
+                inbound("hotmail.com", 70),
+                "b",
+            );
+            let Decision::Forward { request, .. } = d else {
+                panic!("expected forward")
+            };
+            let values = request.headers.values("record-route");
+            assert_eq!(values.len(), 2);
+            assert!(
+                values
+                    .iter()
+                    .all(|v| v.contains(";transport=tls") == secure),
                 "{values:?}"
             );
         }
