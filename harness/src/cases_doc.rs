@@ -264,6 +264,9 @@ fn header_rule(rule: &HeaderExpectation) -> String {
         HeaderExpectation::NamesEdge(name) => {
             format!("the topmost {name} names the Edge (an FQDN or an address of it)")
         }
+        HeaderExpectation::SecureUri(name) => {
+            format!("the topmost {name}'s URI carries `transport=tls` or is `sips:`")
+        }
         HeaderExpectation::FirstHost { name, host } => {
             format!("the topmost {name}'s host is `{}`", code(host))
         }
