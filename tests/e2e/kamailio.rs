@@ -754,3 +754,47 @@ const KAMAILIO_ROBUSTNESS: &[(&str, &str, &str)] = &[
         "relayed malformed input inward: INVITE",
     ),
 ];
+
+/// coturn relaying on 40,000-40,999, behind the Kamailio Access Edge, in
+/// sandwich mode: the address allow-list names the A/V Edge's relays on
+/// 50,000-59,999 only. The range case fails citing PORT-06, and the media
+/// cases say the allow-list refused the out-of-range relay the SUT pointed
+/// at instead of streaming into a silent drop and reporting 100 % loss.
+#[test]
+fn coturn_relaying_outside_the_range_fails_the_media_cases_naming_the_refusal() {
+    let lab = Lab::new(test_net(204));
+    let _kamailio = lab.start_kamailio();
+    let _coturn = start_coturn(
+        &lab.ip(0, 12),
+        "messenger-av",
+        "coturn-lab-pw",
+        (40_000, 40_999),
+    );
+    let config = lab.write_config("sandwich");
+    let config = config.display().to_string();
+    let run = run_suite(
+        204,
+        &["--config", config.as_str(), "--test-threads", "2", "av."],
+    );
+    let verdicts = run.verdicts();
+    for (id, (verdict, reason)) in &verdicts {
+        println!("{verdict:12} {id}: {reason}");
+    }
+    let (verdict, reason) = &verdicts["av.turn.relay-range"];
+    assert_eq!(verdict, "fail", "{reason}");
+    assert!(
+        reason.contains("outside the relay range 50,000-59,999"),
+        "{reason}"
+    );
+    for id in ["av.media.rtp-stream", "messenger.av.call"] {
+        let (verdict, reason) = &verdicts[id];
+        assert_eq!(verdict, "fail", "{id}: {reason}");
+        for phrase in ["PORT-06", "allow-list"] {
+            assert!(
+                reason.contains(phrase),
+                "{id}: {phrase:?} missing: {reason}"
+            );
+        }
+        assert!(!reason.contains("100.0%"), "{id}: {reason}");
+    }
+}
