@@ -851,6 +851,15 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "transport=tls or the sips scheme",
     ),
     (
+        "lengthen-subscription",
+        &[
+            "aol.presence.subscribe-inbound",
+            "messenger.presence.subscribe-inbound",
+            "yahoo.presence.subscribe-inbound",
+        ],
+        "expected at most 3600",
+    ),
+    (
         "av-relay-out-of-range",
         &["av.msturn.allocate", "av.turn.relay-range"],
         "50,000-59,999",

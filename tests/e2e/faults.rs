@@ -173,6 +173,7 @@ fault_test!(no_lync_headers, 57, "no-lync-headers");
 fault_test!(pass_through_trust_header, 56, "pass-through-trust-header");
 fault_test!(silent_when_next_hop_down, 55, "silent-when-next-hop-down");
 fault_test!(record_route_no_transport, 207, "record-route-no-transport");
+fault_test!(lengthen_subscription, 208, "lengthen-subscription");
 fault_test!(no_outbound_name_check, 213, "no-outbound-name-check");
 fault_test!(any_outbound_root, 214, "any-outbound-root");
 fault_test!(

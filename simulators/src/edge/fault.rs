@@ -106,6 +106,8 @@ pub enum Fault {
     RecordRouteAddrSpec,
     /// Record-Route URIs carry neither `transport=tls` nor the `sips` scheme.
     RecordRouteNoTransport,
+    /// A 2xx to SUBSCRIBE is relayed with its Expires doubled.
+    LengthenSubscription,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
     AvRelayOutOfRange,
     /// The A/V Edge does not listen on TCP 443.
@@ -153,7 +155,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 69] = [
+    pub const ALL: [Self; 70] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -199,6 +201,7 @@ impl Fault {
         Self::PoolMemberDifferentCert,
         Self::RecordRouteAddrSpec,
         Self::RecordRouteNoTransport,
+        Self::LengthenSubscription,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
         Self::AvWrongMappedAddress,
@@ -272,6 +275,7 @@ impl Fault {
             Self::PoolMemberDifferentCert => "pool-member-different-cert",
             Self::RecordRouteAddrSpec => "record-route-addr-spec",
             Self::RecordRouteNoTransport => "record-route-no-transport",
+            Self::LengthenSubscription => "lengthen-subscription",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
             Self::AvWrongMappedAddress => "av-wrong-mapped-address",
@@ -414,6 +418,9 @@ impl Fault {
             }
             Self::RecordRouteAddrSpec => {
                 "Edge inserts Record-Route without <>, so lr and transport become header parameters"
+            }
+            Self::LengthenSubscription => {
+                "Edge relays a 2xx to SUBSCRIBE with its Expires doubled, longer than the subscriber asked (PRES-02)"
             }
             Self::RecordRouteNoTransport => {
                 "Edge's Record-Route URIs carry neither transport=tls nor sips (FED-06 asks for one)"

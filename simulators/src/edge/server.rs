@@ -652,6 +652,19 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
         return;
     };
     let status = response.status().unwrap_or_default();
+    if state.policy.faults.has(Fault::LengthenSubscription)
+        && method == "SUBSCRIBE"
+        && (200..300).contains(&status)
+        && let Some(expires) = response
+            .headers
+            .first("expires")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        response
+            .headers
+            .set("Expires", expires.saturating_mul(2).to_string());
+    }
+    let status = response.status().unwrap_or_default();
     let pending = if status >= 200 {
         table.remove(&key)
     } else {
