@@ -67,8 +67,9 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
     run.note(format!(
         "liveness probe: a fresh {peer} connection to {remote} with mutual TLS"
     ));
+    let sip_actor_ip = sip_actor.ip();
     let connected = connect_tls_recorded(
-        Some(sip_actor.ip()),
+        Some(sip_actor_ip),
         remote,
         &server_name,
         config,
@@ -84,7 +85,8 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
             if let Some(record) = &record {
                 run.remember_probe_connection(record);
             }
-            return Err(connect_failure(&error, remote));
+            let refused_now = still_refuses(sip_actor_ip, remote).await;
+            return Err(connect_failure(&error, remote, refused_now));
         }
     };
 
@@ -189,7 +191,28 @@ fn stopped(why: String) -> Outcome {
 }
 
 /// What a probe that could not complete mutual TLS says about the Edge.
-fn connect_failure(error: &TlsError, remote: std::net::SocketAddr) -> Outcome {
+/// After a handshake that broke off, whether a new TCP connection to the
+/// Edge is refused: an Edge that crashes can still accept one last
+/// connection and then reset it as it goes down, and that is a crash, not
+/// an Edge that serves TCP but not TLS.
+async fn still_refuses(local: std::net::IpAddr, remote: std::net::SocketAddr) -> bool {
+    let socket = match remote {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    };
+    let Ok(socket) = socket else {
+        return false;
+    };
+    if socket.bind(std::net::SocketAddr::new(local, 0)).is_err() {
+        return false;
+    }
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), socket.connect(remote)).await,
+        Ok(Err(ref e)) if e.kind() == std::io::ErrorKind::ConnectionRefused
+    )
+}
+
+fn connect_failure(error: &TlsError, remote: std::net::SocketAddr, refused_now: bool) -> Outcome {
     match error {
         TlsError::ConnectRefused { .. }
         | TlsError::Connect { .. }
@@ -205,6 +228,12 @@ fn connect_failure(error: &TlsError, remote: std::net::SocketAddr) -> Outcome {
         } if !matches!(own, rustls::Error::AlertReceived(_)) => Outcome::inconclusive(format!(
             "the liveness probe's own side of the handshake failed ({own}), so whether the Edge still serves good peers cannot be seen"
         )),
+        TlsError::Handshake { .. } | TlsError::Timeout { .. } | TlsError::Io(_) if refused_now => {
+            Outcome::fail(format!(
+                "{CRASHED}: the Edge accepted a fresh good peer's TCP connection, broke off the handshake ({}) and now refuses connections at {remote}",
+                handshake_refusal(error)
+            ))
+        }
         TlsError::Handshake { .. } | TlsError::Timeout { .. } | TlsError::Io(_) => {
             stopped(format!(
                 "the Edge accepted a fresh good peer's TCP connection but did not complete mutual TLS ({})",
