@@ -92,6 +92,51 @@ mod tests {
         assert!(texts.contains_key("FED-09"), "{texts:?}");
     }
 
+    /// id -> (requirement, test method) of every requirement row.
+    fn rows_with_methods(markdown: &str) -> BTreeMap<String, (String, String)> {
+        let texts = requirement_texts(markdown);
+        markdown
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.trim().strip_prefix('|')?.split('|').map(str::trim);
+                let id = cells.next()?;
+                let text = texts.get(id)?;
+                let method = cells.nth(1)?;
+                Some((id.to_owned(), (text.clone(), method.to_owned())))
+            })
+            .collect()
+    }
+
+    /// The repository's copy (what cases cite and `docs/cases.md` quotes)
+    /// keeps every row of the project's catalogue word for word, requirement
+    /// and test method, so a row changed upstream cannot silently drift. CI
+    /// checks the repository out beside `shared/`; without it there is
+    /// nothing to compare and the test says so.
+    #[test]
+    fn the_repository_copy_keeps_every_catalogue_row_word_for_word() {
+        let upstream =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/requirements.md");
+        let Ok(upstream) = std::fs::read_to_string(&upstream) else {
+            eprintln!("{} absent: nothing to compare", upstream.display());
+            return;
+        };
+        let copy = std::fs::read_to_string(default_scenarios_dir().join(REQUIREMENTS_FILE))
+            .expect("scenarios/requirements.md is in the repository");
+        let copy = rows_with_methods(&copy);
+        let upstream = rows_with_methods(&upstream);
+        assert!(
+            upstream.len() > 50,
+            "catalogue rows read: {}",
+            upstream.len()
+        );
+        let drifted: Vec<String> = upstream
+            .iter()
+            .filter(|(id, row)| copy.get(*id) != Some(row))
+            .map(|(id, row)| format!("{id}: catalogue {row:?}, copy {:?}", copy.get(id)))
+            .collect();
+        assert!(drifted.is_empty(), "rows differ:\n{}", drifted.join("\n"));
+    }
+
     #[test]
     fn reads_requirement_rows_and_skips_everything_else() {
         let text = "# Title\n| id | requirement |\n|---|---|\n| FED-09 | Max-Forwards 0 gets 483. | x |\n| not-an-id | y |\nplain line\n";

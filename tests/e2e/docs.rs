@@ -2,7 +2,8 @@
 //! command in the code of README.md and docs/*.md names subcommands that
 //! exist and flags their `--help` lists, every fault switch it names exists,
 //! the README opens with exactly the two set-up commands (the second being
-//! what `.ci/run` runs), and every relative link and anchor resolves.
+//! what `.ci/run` runs), every relative link and anchor resolves, and every
+//! docs page can be reached from the README by following links.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -342,6 +343,46 @@ fn every_relative_link_in_the_docs_resolves() {
         problems.is_empty(),
         "broken links:\n{}",
         problems.join("\n")
+    );
+}
+
+/// The relative Markdown files `file` links to (fragments dropped).
+fn markdown_links_of(file: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(file).expect("doc readable");
+    let dir = file.parent().unwrap_or(Path::new("."));
+    text.match_indices("](")
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 2..];
+            let target = &rest[..rest.find(')')?];
+            let path = target.split('#').next().unwrap_or_default();
+            (!target.contains("://") && path.ends_with(".md")).then(|| dir.join(path))
+        })
+        .filter_map(|p| p.canonicalize().ok())
+        .collect()
+}
+
+#[test]
+fn every_docs_page_is_reachable_from_the_readme() {
+    let mut reached = vec![root().join("README.md").canonicalize().expect("README")];
+    let mut next = 0;
+    while next < reached.len() {
+        for linked in markdown_links_of(&reached[next].clone()) {
+            if !reached.contains(&linked) {
+                reached.push(linked);
+            }
+        }
+        next += 1;
+    }
+    let orphans: Vec<String> = doc_files()
+        .iter()
+        .filter_map(|f| f.canonicalize().ok())
+        .filter(|f| !reached.contains(f))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "docs no link path from README.md reaches:\n{}",
+        orphans.join("\n")
     );
 }
 
