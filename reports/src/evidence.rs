@@ -92,3 +92,24 @@ pub struct CaseEvidence {
     /// pcapng file itself.
     pub trace_notes: Vec<String>,
 }
+
+impl CaseEvidence {
+    /// Records a note about the capture itself (what it left out and why):
+    /// in the transcript at its time, and, when `in_trace`, as a comment of
+    /// the pcapng file too.
+    pub fn add_capture_note(&mut self, at: SystemTime, text: String, in_trace: bool) {
+        if in_trace {
+            self.trace_notes.push(text.clone());
+        }
+        let entry = TranscriptEntry {
+            at,
+            actor: "capture".to_owned(),
+            kind: "note".to_owned(),
+            local: None,
+            remote: None,
+            text,
+        };
+        let index = self.transcript.partition_point(|e| e.at <= entry.at);
+        self.transcript.insert(index, entry);
+    }
+}

@@ -14,7 +14,7 @@
 
 use std::time::SystemTime;
 
-use picharness_reports::{CaseEvidence, TcpStream, TranscriptEntry};
+use picharness_reports::{CaseEvidence, TcpStream};
 use picharness_simulators::tls::capture_cap::{HEAD_BYTES, TAIL_BYTES};
 
 /// The most gap notes copied into a trace's comments (each is also in the
@@ -30,19 +30,7 @@ pub(super) fn note_gaps(evidence: &mut CaseEvidence, started: SystemTime) {
         .filter_map(|stream| gap_note(stream, started))
         .collect();
     for (n, (at, text)) in notes.into_iter().enumerate() {
-        if n < MAX_TRACE_NOTES {
-            evidence.trace_notes.push(text.clone());
-        }
-        let entry = TranscriptEntry {
-            at,
-            actor: "capture".to_owned(),
-            kind: "note".to_owned(),
-            local: None,
-            remote: None,
-            text,
-        };
-        let index = evidence.transcript.partition_point(|e| e.at <= entry.at);
-        evidence.transcript.insert(index, entry);
+        evidence.add_capture_note(at, text, n < MAX_TRACE_NOTES);
     }
 }
 

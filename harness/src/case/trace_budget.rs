@@ -19,7 +19,7 @@
 use std::time::SystemTime;
 
 use picharness_reports::pcapng::pcapng_bytes;
-use picharness_reports::{CaseEvidence, Direction, Omitted, TcpStream, TranscriptEntry};
+use picharness_reports::{CaseEvidence, Direction, Omitted, TcpStream};
 use picharness_simulators::tls::capture_cap::{kept_bytes, stream_cost, truncate_stream};
 
 /// What a shared connection keeps of its start: its handshake (both
@@ -102,17 +102,7 @@ pub fn fit_trace(evidence: &mut CaseEvidence, started: SystemTime, max: usize) {
         if let Some(cut) = picharness_reports::text::cut_at(&text, NOTE_BYTES) {
             text = cut.to_owned();
         }
-        evidence.trace_notes.push(text.clone());
-        let entry = TranscriptEntry {
-            at,
-            actor: "capture".to_owned(),
-            kind: "note".to_owned(),
-            local: None,
-            remote: None,
-            text,
-        };
-        let index = evidence.transcript.partition_point(|e| e.at <= entry.at);
-        evidence.transcript.insert(index, entry);
+        evidence.add_capture_note(at, text, true);
     }
 }
 
