@@ -179,36 +179,11 @@ impl Headers {
 /// Splits a header value on commas that are outside quotes and angle
 /// brackets.
 pub(crate) fn split_list(value: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut depth_angle = false;
-    let mut quoted = false;
-    let mut escaped = false;
-    let mut start = 0;
-    for (i, ch) in value.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => depth_angle = true,
-            '>' if !quoted => depth_angle = false,
-            ',' if !quoted && !depth_angle => {
-                let part = value[start..i].trim();
-                if !part.is_empty() {
-                    out.push(part);
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    let part = value[start..].trim();
-    if !part.is_empty() {
-        out.push(part);
-    }
-    out
+    crate::sip::syntax::split_outside_quotes(value, ',')
+        .into_iter()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
