@@ -12,6 +12,7 @@ pub mod av;
 pub mod destinations;
 pub mod dns;
 pub mod edge;
+pub mod http;
 pub mod pki;
 pub mod sip_conn;
 pub mod tls;

@@ -10,6 +10,8 @@
 //! `tls::ServerTlsOptions` for how the harness checks that itself).
 
 mod bad_peer;
+mod crl;
+mod defect;
 mod impostor;
 mod load;
 mod pss;
@@ -21,6 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use bad_peer::{BadPeerCertificate, WRONG_PEER_NAME};
+pub use crl::{CRL_VALIDITY, RevokedIdentity, serial_of};
 pub use impostor::ImpostorCertificate;
 pub use rsa1024::{LEGACY_RSA_BITS, Rsa1024SigningKey};
 
@@ -62,6 +65,9 @@ pub enum PkiError {
     /// Re-signing a certificate (RSASSA-PSS) failed.
     #[error("re-signing a certificate failed: {0}")]
     Resign(String),
+    /// A certificate to revoke could not be read.
+    #[error("revocation: {0}")]
+    Revocation(String),
     /// Making a legacy (RSA 1024 or SHA-1) certificate with RustCrypto failed.
     #[error("legacy certificate: {0}")]
     Legacy(String),

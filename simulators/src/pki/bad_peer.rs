@@ -13,8 +13,7 @@
 
 use std::fmt;
 
-use time::{Duration, OffsetDateTime};
-
+use super::defect::{Defect, issue_with_defect, provider_spec};
 use super::{CertifiedKey, KeyKind, LeafSpec, PkiError, TestPki};
 
 /// One way a peer's client certificate can be wrong.
@@ -96,38 +95,25 @@ impl BadPeerCertificate {
         untrusted: &TestPki,
         fqdn: &str,
     ) -> Result<Option<CertifiedKey>, PkiError> {
-        let mut spec = LeafSpec::federation(fqdn, &[fqdn]);
-        spec.key = KeyKind::EcdsaP256;
-        let now = OffsetDateTime::now_utc();
-        let issued = match self {
+        let spec = provider_spec(fqdn);
+        let defect = match self {
             Self::NoCertificate => return Ok(None),
-            Self::UntrustedIssuer => untrusted.issue(&spec)?,
-            Self::Expired => trusted.issue_with_validity(
-                &spec,
-                now - Duration::days(31),
-                now - Duration::days(1),
-            )?,
-            Self::NotYetValid => trusted.issue_with_validity(
-                &spec,
-                now + Duration::days(1),
-                now + Duration::days(31),
-            )?,
-            Self::WrongName => trusted.issue(&LeafSpec {
-                common_name: WRONG_PEER_NAME.to_owned(),
-                dns_names: vec![WRONG_PEER_NAME.to_owned()],
-                ..spec
-            })?,
-            Self::NoClientAuthEku => trusted.issue(&LeafSpec {
-                client_auth: false,
-                ..spec
-            })?,
-            Self::Rsa1024Key => trusted.issue_with_rsa_1024_key(&LeafSpec {
-                key: KeyKind::Rsa2048,
-                ..spec
-            })?,
-            Self::Sha1Signature => trusted.issue_sha1_signed(&spec)?,
+            Self::Rsa1024Key => {
+                return trusted
+                    .issue_with_rsa_1024_key(&LeafSpec {
+                        key: KeyKind::Rsa2048,
+                        ..spec
+                    })
+                    .map(Some);
+            }
+            Self::Sha1Signature => return trusted.issue_sha1_signed(&spec).map(Some),
+            Self::UntrustedIssuer => Defect::UntrustedIssuer,
+            Self::Expired => Defect::Expired,
+            Self::NotYetValid => Defect::NotYetValid,
+            Self::WrongName => Defect::WrongName,
+            Self::NoClientAuthEku => Defect::NoClientAuthEku,
         };
-        Ok(Some(issued))
+        issue_with_defect(Some(defect), spec, trusted, untrusted).map(Some)
     }
 }
 
@@ -141,6 +127,7 @@ impl fmt::Display for BadPeerCertificate {
 mod tests {
     use super::*;
     use crate::tls::describe_certificate;
+    use time::OffsetDateTime;
 
     #[test]
     fn each_bad_certificate_is_wrong_in_its_own_way() {

@@ -8,9 +8,8 @@
 
 use std::fmt;
 
-use time::{Duration, OffsetDateTime};
-
-use super::{CertifiedKey, KeyKind, LeafSpec, PkiError, TestPki, WRONG_PEER_NAME};
+use super::defect::{Defect, issue_with_defect, provider_spec};
+use super::{CertifiedKey, PkiError, TestPki};
 
 /// One way the certificate of the server the Edge connects out to can be wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,31 +68,14 @@ impl ImpostorCertificate {
         untrusted: &TestPki,
         fqdn: &str,
     ) -> Result<CertifiedKey, PkiError> {
-        let mut spec = LeafSpec::federation(fqdn, &[fqdn]);
-        spec.key = KeyKind::EcdsaP256;
-        let now = OffsetDateTime::now_utc();
-        match self {
-            Self::WrongName => trusted.issue(&LeafSpec {
-                common_name: WRONG_PEER_NAME.to_owned(),
-                dns_names: vec![WRONG_PEER_NAME.to_owned()],
-                ..spec
-            }),
-            Self::UntrustedIssuer => untrusted.issue(&spec),
-            Self::Expired => trusted.issue_with_validity(
-                &spec,
-                now - Duration::days(31),
-                now - Duration::days(1),
-            ),
-            Self::NotYetValid => trusted.issue_with_validity(
-                &spec,
-                now + Duration::days(1),
-                now + Duration::days(31),
-            ),
-            Self::NoServerAuthEku => trusted.issue(&LeafSpec {
-                server_auth: false,
-                ..spec
-            }),
-        }
+        let defect = match self {
+            Self::WrongName => Defect::WrongName,
+            Self::UntrustedIssuer => Defect::UntrustedIssuer,
+            Self::Expired => Defect::Expired,
+            Self::NotYetValid => Defect::NotYetValid,
+            Self::NoServerAuthEku => Defect::NoServerAuthEku,
+        };
+        issue_with_defect(Some(defect), provider_spec(fqdn), trusted, untrusted)
     }
 }
 
@@ -107,6 +89,7 @@ impl fmt::Display for ImpostorCertificate {
 mod tests {
     use super::*;
     use crate::tls::describe_certificate;
+    use time::OffsetDateTime;
 
     #[test]
     fn each_impostor_certificate_is_wrong_in_its_own_way() {
