@@ -859,6 +859,10 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "expected at most 3600",
     ),
+    // The embedded topology installs no address allow-list, so the cases
+    // that send to the relay judge delivery and pass; against a configured
+    // Edge they fail citing PORT-06 when the allow-list refuses such a
+    // relay (proven against coturn in tests/e2e/kamailio.rs).
     (
         "av-relay-out-of-range",
         &["av.msturn.allocate", "av.turn.relay-range"],

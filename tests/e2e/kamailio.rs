@@ -757,9 +757,11 @@ const KAMAILIO_ROBUSTNESS: &[(&str, &str, &str)] = &[
 
 /// coturn relaying on 40,000-40,999, behind the Kamailio Access Edge, in
 /// sandwich mode: the address allow-list names the A/V Edge's relays on
-/// 50,000-59,999 only. The range case fails citing PORT-06, and the media
-/// cases say the allow-list refused the out-of-range relay the SUT pointed
-/// at instead of streaming into a silent drop and reporting 100 % loss.
+/// 50,000-59,999 only. The range case fails citing PORT-06, and every case
+/// that sends to the relay (the media cases and both round trips) fails
+/// citing PORT-06, saying the allow-list refused the out-of-range relay the
+/// SUT pointed at, instead of streaming into a silent drop and reporting
+/// 100 % loss or ending in a harness error.
 #[test]
 fn coturn_relaying_outside_the_range_fails_the_media_cases_naming_the_refusal() {
     let lab = Lab::new(test_net(204));
@@ -786,10 +788,15 @@ fn coturn_relaying_outside_the_range_fails_the_media_cases_naming_the_refusal() 
         reason.contains("outside the relay range 50,000-59,999"),
         "{reason}"
     );
-    for id in ["av.media.rtp-stream", "messenger.av.call"] {
+    for id in [
+        "av.media.rtp-stream",
+        "messenger.av.call",
+        "av.turn.relay-roundtrip",
+        "av.turn.relay-roundtrip-tcp",
+    ] {
         let (verdict, reason) = &verdicts[id];
         assert_eq!(verdict, "fail", "{id}: {reason}");
-        for phrase in ["PORT-06", "allow-list"] {
+        for phrase in ["PORT-06", "allow-list", "because the SUT pointed there"] {
             assert!(
                 reason.contains(phrase),
                 "{id}: {phrase:?} missing: {reason}"

@@ -387,6 +387,13 @@ pub(crate) async fn turn_relay_roundtrip(
         .await
         .map_err(io)?;
     expect_at_peer(run, &peer, relayed, b"send-indication", "a Send indication").await?;
+    // The way back starts at the peer, which sends to the relayed address:
+    // an address the allow-list refuses is judged, never an unexplained error.
+    if let Some(refused) = relay_refusal(relayed) {
+        run.note(refused.reason.clone());
+        release(run, &mut client).await;
+        return Err(refused);
+    }
     peer.send_to(b"data-indication", relayed)
         .await
         .map_err(io)?;
@@ -435,7 +442,11 @@ pub(crate) async fn turn_relay_roundtrip(
 /// Media to a relay the address allow-list refuses is never dropped
 /// silently: a relay port outside 50,000-59,999 is the SUT's fail (PORT-06,
 /// AV-04), any other refused relay an error that says why; `None` when the
-/// relay may be sent to.
+/// relay may be sent to. Every case that sends to a relayed address asks
+/// here first (the round trips, the RTP stream, the call's media), so they
+/// judge a refused relay alike; with no allow-list (the embedded topology)
+/// nothing is refused and they judge delivery, leaving the range to
+/// `av.turn.relay-range`.
 pub(crate) fn relay_refusal(relayed: std::net::SocketAddr) -> Option<Outcome> {
     let refused = picharness_simulators::destinations::check_destination(relayed).err()?;
     Some(judge_refused_relay(relayed, &refused.to_string()))
