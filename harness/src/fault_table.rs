@@ -169,26 +169,16 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "arrived at pool",
     ),
     (
+        // SIP-23: judged once per provider and direction, by the IM session
+        // cases; the presence dialogs do not assert it again.
         "keep-own-route",
         &[
             "aol.im.session-inbound",
             "aol.im.session-outbound",
-            "aol.presence.refresh-inbound",
-            "aol.presence.subscribe-inbound",
-            "aol.presence.subscribe-outbound",
-            "aol.presence.unsubscribe-inbound",
             "messenger.im.session-inbound",
             "messenger.im.session-outbound",
-            "messenger.presence.refresh-inbound",
-            "messenger.presence.subscribe-inbound",
-            "messenger.presence.subscribe-outbound",
-            "messenger.presence.unsubscribe-inbound",
             "yahoo.im.session-inbound",
             "yahoo.im.session-outbound",
-            "yahoo.presence.refresh-inbound",
-            "yahoo.presence.subscribe-inbound",
-            "yahoo.presence.subscribe-outbound",
-            "yahoo.presence.unsubscribe-inbound",
         ],
         "Route",
     ),
@@ -853,11 +843,14 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     (
         "lengthen-subscription",
         &[
+            "aol.presence.refresh-inbound",
             "aol.presence.subscribe-inbound",
+            "messenger.presence.refresh-inbound",
             "messenger.presence.subscribe-inbound",
+            "yahoo.presence.refresh-inbound",
             "yahoo.presence.subscribe-inbound",
         ],
-        "expected at most 3600",
+        "(expected at most",
     ),
     // The embedded topology installs no address allow-list, so the cases
     // that send to the relay judge delivery and pass; against a configured
