@@ -33,6 +33,9 @@ pub struct Setting {
     /// How many Access Edge pool member addresses the run knows, and where
     /// they are named.
     pub pool_members: (usize, String),
+    /// `Some(why)` when the harness serves no CRL (no `[crl]` table), so
+    /// the revocation cases cannot run.
+    pub crl_off: Option<String>,
 }
 
 impl Setting {
@@ -47,6 +50,7 @@ impl Setting {
             dialects: AvDialects::BOTH,
             dialects_origin: "the embedded A/V Edge speaks both".to_owned(),
             pool_members: (2, "the embedded topology".to_owned()),
+            crl_off: None,
         }
     }
 
@@ -81,6 +85,14 @@ impl Setting {
         if *members < 2 && has_check(case, CheckKind::CertificatePoolMembers) {
             return Some(format!(
                 "not applicable: {named_in} names {members} Access Edge pool member address(es); comparing certificates needs at least two"
+            ));
+        }
+        if let Some(off) = &self.crl_off
+            && (has_check(case, CheckKind::RefusesRevokedPeer)
+                || has_check(case, CheckKind::RefusesRevokedImpostor))
+        {
+            return Some(format!(
+                "not applicable: the harness serves no CRL, so it cannot present a revoked certificate ({off})"
             ));
         }
         let (standard, ms_turn) = dialects_used(case);
@@ -188,6 +200,8 @@ impl CheckKind {
             | Self::TlsVersions
             | Self::RefusesPeer(_)
             | Self::RefusesImpostor(_)
+            | Self::RefusesRevokedPeer
+            | Self::RefusesRevokedImpostor
             | Self::AcceptsLegacyPeer(_)
             | Self::LivenessProbe
             | Self::NothingMalformedInward => None,

@@ -109,6 +109,9 @@ pub struct StagingConfig {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Every case waits at least this long (slow networks).
     pub case_timeout: Option<Duration>,
+    /// Where the harness serves CRLs (`[crl] listen`); `None`: no
+    /// responder, and the revocation cases are skipped.
+    pub crl_listen: Option<SocketAddr>,
 }
 
 /// Reads and validates `path`; `profiles` are the known provider profiles.

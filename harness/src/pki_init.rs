@@ -4,7 +4,8 @@
 //! certificate per provider peer for its federation FQDN (serverAuth and
 //! clientAuth), the bad peer certificates the negative MTLS cases
 //! present, and the certificates an impostor at a provider's address
-//! presents to the Edge connecting out (docs/certificates-outbound.md).
+//! presents to the Edge connecting out (docs/certificates-outbound.md),
+//! among them a revoked one each way and the CRL (DER) that revokes them.
 //! Private keys are written mode 0600.
 
 use std::fmt::Write as _;
@@ -85,6 +86,11 @@ fn write_public(path: &Path, text: &str) -> Result<(), PkiInitError> {
     std::fs::write(path, text).map_err(io_error(path))
 }
 
+/// Writes a public binary file (the CRL).
+fn write_public_bytes(path: &Path, bytes: &[u8]) -> Result<(), PkiInitError> {
+    std::fs::write(path, bytes).map_err(io_error(path))
+}
+
 /// Writes a secret file (keys): created with mode 0600, never readable by
 /// group or others, even for a moment.
 fn write_secret(path: &Path, text: &str) -> Result<(), PkiInitError> {
@@ -133,8 +139,9 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
     write_public(&untrusted_dir.join("root.pem"), &untrusted.ca_pem())?;
 
     let fqdn = options.access_edge_fqdn.as_str();
+    let crl_url = format!("http://{fqdn}/crl/picharness.crl");
     let mut edge_spec = LeafSpec::federation(fqdn, &[fqdn, options.sip_domain.as_str()]);
-    edge_spec.crl_distribution_point = Some(format!("http://{fqdn}/crl/picharness.crl"));
+    edge_spec.crl_distribution_point = Some(crl_url.clone());
     let edge = root.issue(&edge_spec).map_err(pki_error)?;
     write_pair(&out.join("edge"), "access-edge", &edge)?;
     if let Some(internal) = &options.internal_edge_fqdn {
@@ -175,6 +182,7 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
         notes,
         "Provider peers (each peer connects from, and must resolve as, its federation FQDN):"
     );
+    let mut revoked = Vec::new();
     for profile in &options.profiles {
         let peer_fqdn = profile.federation_fqdn.as_str();
         let dir = out.join("peers").join(&profile.name);
@@ -191,12 +199,36 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
             let key = bad.issue(&root, &untrusted, peer_fqdn).map_err(pki_error)?;
             write_pair(&dir.join("impostor"), bad.label(), &key)?;
         }
+        // The provider's good certificate with the CRL distribution point,
+        // once as a peer connecting in and once as an impostor's server
+        // certificate; crl/picharness.crl revokes both.
+        for side in ["bad", "impostor"] {
+            let key = root
+                .issue_revoked(peer_fqdn, &crl_url)
+                .map_err(pki_error)?
+                .identity;
+            write_pair(&dir.join(side), "revoked", &key)?;
+            revoked.extend(key.leaf().cloned());
+        }
         let _ = writeln!(
             notes,
             "  {:<10} {peer_fqdn:<30} peers/{}/peer.pem (bad ones: peers/{}/bad/, impostor server certificates: peers/{}/impostor/)",
             profile.name, profile.name, profile.name, profile.name
         );
     }
+    let crl_dir = out.join("crl");
+    std::fs::create_dir_all(&crl_dir).map_err(io_error(&crl_dir))?;
+    let crl = root.issue_crl(&revoked).map_err(pki_error)?;
+    write_public_bytes(&crl_dir.join("picharness.crl"), crl.as_ref())?;
+    let _ = writeln!(notes);
+    let _ = writeln!(
+        notes,
+        "crl/picharness.crl (DER, signed by ca/root.pem) revokes peers/*/bad/revoked.pem and peers/*/impostor/revoked.pem;"
+    );
+    let _ = writeln!(
+        notes,
+        "  their CRL distribution point, like the Edge certificate's, is {crl_url}. A run issues its own, served at [crl] listen."
+    );
     let _ = writeln!(notes);
     let _ = writeln!(
         notes,
@@ -209,6 +241,7 @@ pub fn write_test_pki(options: &PkiInitOptions) -> Result<String, PkiInitError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls_pki_types::pem::PemObject;
 
     fn profile(name: &str, fqdn: &str) -> ProviderProfile {
         ProviderProfile {
@@ -305,8 +338,26 @@ mod tests {
             }
         }
         // root + edge + peer + 7 bad peer keys (5 refused, RSA 1024 and
-        // SHA-1 accepted) + 5 impostor server keys.
-        assert_eq!(keys, 15);
+        // SHA-1 accepted) + 5 impostor server keys + 2 revoked.
+        assert_eq!(keys, 17);
+        let crl = std::fs::read(out.join("crl/picharness.crl")).expect("crl");
+        let (_, crl) = x509_parser::parse_x509_crl(&crl).expect("a DER CRL");
+        let listed: Vec<Vec<u8>> = crl
+            .iter_revoked_certificates()
+            .map(|r| r.raw_serial().to_vec())
+            .collect();
+        for side in ["bad", "impostor"] {
+            let pem =
+                std::fs::read(out.join(format!("peers/yahoo/{side}/revoked.pem"))).expect("read");
+            let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).expect("pem");
+            let serial = picharness_simulators::pki::serial_of(&der).expect("serial");
+            assert!(listed.contains(&serial), "{side}/revoked.pem is on the CRL");
+            let summary = picharness_simulators::tls::describe_certificate(&der).expect("describe");
+            assert_eq!(
+                summary.crl_distribution_points,
+                vec!["http://sip.contoso.test/crl/picharness.crl".to_owned()]
+            );
+        }
         for impostor in ImpostorCertificate::ALL {
             let pem = std::fs::read_to_string(
                 out.join(format!("peers/yahoo/impostor/{}.pem", impostor.label())),

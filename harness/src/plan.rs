@@ -166,35 +166,38 @@ pub fn is_robustness(case: &Case) -> bool {
 /// and the A/V flags. Each part names what set it: the configuration key
 /// in its file, or the flag, only when the user passed it.
 pub fn run_setting(config: Option<&StagingConfig>, av: &AvOptions) -> Setting {
-    let mut setting = match config {
-        Some(config) => {
-            let file = config.source.display().to_string();
-            let (dialects, origin) = match &config.av {
-                Some(av) => (
-                    av.dialects,
-                    format!("av.dialects in {file}; [\"ms-turn\"] when the key is absent"),
-                ),
-                None => (
-                    crate::topology::AvDialects::BOTH,
-                    format!("A/V is off in {file}"),
-                ),
-            };
-            crate::applicability::Setting {
-                has_pool: config.mode == crate::config::TopologyMode::Sandwich,
-                judges_dns: matches!(config.dns, DnsConfig::External { .. }),
-                providers: Some(config.providers.keys().cloned().collect()),
-                config_file: Some(file.clone()),
-                av_off: config
-                    .av
-                    .is_none()
-                    .then(|| format!("there is no [av] table, or av.enabled = false, in {file}")),
-                dialects,
-                dialects_origin: origin,
-                pool_members: (config.sut.external.len(), format!("sut.external in {file}")),
+    let mut setting =
+        match config {
+            Some(config) => {
+                let file = config.source.display().to_string();
+                let (dialects, origin) = match &config.av {
+                    Some(av) => (
+                        av.dialects,
+                        format!("av.dialects in {file}; [\"ms-turn\"] when the key is absent"),
+                    ),
+                    None => (
+                        crate::topology::AvDialects::BOTH,
+                        format!("A/V is off in {file}"),
+                    ),
+                };
+                crate::applicability::Setting {
+                    has_pool: config.mode == crate::config::TopologyMode::Sandwich,
+                    judges_dns: matches!(config.dns, DnsConfig::External { .. }),
+                    providers: Some(config.providers.keys().cloned().collect()),
+                    config_file: Some(file.clone()),
+                    av_off: config.av.is_none().then(|| {
+                        format!("there is no [av] table, or av.enabled = false, in {file}")
+                    }),
+                    dialects,
+                    dialects_origin: origin,
+                    pool_members: (config.sut.external.len(), format!("sut.external in {file}")),
+                    crl_off: config.crl_listen.is_none().then(|| {
+                        format!("there is no [crl] table with a listen address in {file}")
+                    }),
+                }
             }
-        }
-        None => Setting::everything(),
-    };
+            None => Setting::everything(),
+        };
     if av.disabled {
         setting.av_off = Some("--no-av".to_owned());
     }

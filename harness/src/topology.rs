@@ -24,6 +24,7 @@ use picharness_simulators::edge::{
     ChaosEdge, ChaosMode, EdgeConfig, Fault, FaultSet, PoolMember, ProviderRoute, ReferenceEdge,
     RoutingPolicy, VariantSet,
 };
+use picharness_simulators::http::{CrlResponder, HttpLog};
 use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
 use picharness_simulators::tls::{ClientAuthMode, KeyLogCollector};
 use rustls::RootCertStore;
@@ -84,6 +85,10 @@ pub struct Topology {
     pub peer_pki: Option<PeerPki>,
     /// The SUT's A/V Edge; `None` when A/V is off (A/V cases are skipped).
     pub av: Option<AvView>,
+    /// The HTTP responder serving the CRLs at the distribution points of
+    /// the provider certificates the harness issues; `None` when the
+    /// staging configuration names no `[crl] listen` address.
+    pub crl: Option<CrlResponder>,
     /// Where the harness's own resolvers record their DNS: the run's DNS
     /// log when the DNS server is not in-process (whose own side logs
     /// nothing), `None` otherwise (the server logs both sides).
@@ -113,6 +118,11 @@ pub enum TopologyError {
     Actor(String),
     #[error("reference Edge: {0}")]
     Edge(String),
+    #[error("CRL responder on {address}: {message}")]
+    Crl {
+        address: SocketAddr,
+        message: String,
+    },
 }
 
 /// What a private copy of the embedded topology is started from.
@@ -170,6 +180,11 @@ impl EmbeddedAddresses {
 
     pub fn dns(self) -> IpAddr {
         self.at(0, 2)
+    }
+
+    /// Where the CRL responder listens.
+    pub fn crl(self) -> IpAddr {
+        self.at(0, 3)
     }
 
     pub fn edge_external(self) -> IpAddr {
@@ -327,6 +342,37 @@ pub(crate) fn embedded_zones(
     zones
 }
 
+/// The path of the CRL that covers the provider certificates the harness
+/// issues at start (it revokes none of them).
+pub const PROVIDER_CRL_PATH: &str = "/crl/providers.crl";
+
+/// Starts the CRL responder on `ip`: port 80 where it may bind it (what
+/// PORT-09 names), otherwise a high port; the URLs carry the port.
+async fn start_crl_responder(ip: IpAddr) -> Result<CrlResponder, TopologyError> {
+    let mut last_error = String::new();
+    for port in [80, 8080, 10080] {
+        match CrlResponder::start(socket(ip, port), HttpLog::default()).await {
+            Ok(responder) => return Ok(responder),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(TopologyError::Crl {
+        address: socket(ip, 80),
+        message: last_error,
+    })
+}
+
+/// Publishes the providers' CRL on `responder`; returns its URL, the CRL
+/// distribution point of the provider certificates.
+pub(crate) fn publish_provider_crl(
+    responder: &CrlResponder,
+    pki: &TestPki,
+) -> Result<String, TopologyError> {
+    let crl = pki.issue_crl(&[]).map_err(pki_error)?;
+    responder.publish(PROVIDER_CRL_PATH, &crl);
+    Ok(responder.url(PROVIDER_CRL_PATH))
+}
+
 fn leaf(
     common_name: &str,
     dns_names: &[&str],
@@ -417,6 +463,8 @@ impl Topology {
         if faults.has(Fault::DnsNoTcp) {
             dns.set_answer_over_tcp(false);
         }
+        let crl = start_crl_responder(addresses.crl()).await?;
+        let provider_crl_url = publish_provider_crl(&crl, &pki)?;
 
         let sut = SutView {
             sip_domain: SUT_DOMAIN.to_owned(),
@@ -504,10 +552,9 @@ impl Topology {
         let mut peers = BTreeMap::new();
         for (profile, peer) in profiles.iter().zip(addresses.peers(&profiles)) {
             let fqdn = profile.federation_fqdn.as_str();
-            let identity = Arc::new(
-                pki.issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256))
-                    .map_err(pki_error)?,
-            );
+            let mut spec = leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256);
+            spec.crl_distribution_point = Some(provider_crl_url.clone());
+            let identity = Arc::new(pki.issue(&spec).map_err(pki_error)?);
             let actor = SipActor::start(ActorSpec {
                 name: profile.name.clone(),
                 fqdn: profile.federation_fqdn.clone(),
@@ -548,6 +595,7 @@ impl Topology {
             trust_anchors,
             peer_pki: Some(peer_pki),
             av: Some(av),
+            crl: Some(crl),
             _edge: edge,
             _chaos_edge: chaos_edge,
             liveness: crate::liveness::Liveness::default(),

@@ -182,6 +182,7 @@ fault_test!(
     "no-outbound-validity-check"
 );
 fault_test!(no_outbound_eku_check, 217, "no-outbound-eku-check");
+fault_test!(no_revocation_check, 155, "no-revocation-check");
 fault_test!(relay_malformed, 236, "relay-malformed");
 fault_test!(crash_on_malformed, 237, "crash-on-malformed");
 fault_test!(hang_on_malformed, 238, "hang-on-malformed");

@@ -19,6 +19,36 @@ use crate::support::{binary, pki_init, run_suite, scenarios_dir, test_net};
 /// phrase its reason must contain. Every other case that applies passes.
 const KAMAILIO_FAILS: &[(&str, &str, &str)] = &[
     (
+        "aol.tls.revoked-peer",
+        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09); the revoked peer is let in",
+        "no GET reached",
+    ),
+    (
+        "aol.tls.outbound-impostor-revoked",
+        "tls module: no CRL is fetched when connecting out either (PORT-09), and the server presenting the revoked certificate receives the MESSAGE",
+        "no GET reached",
+    ),
+    (
+        "messenger.tls.revoked-peer",
+        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09); the revoked peer is let in",
+        "no GET reached",
+    ),
+    (
+        "messenger.tls.outbound-impostor-revoked",
+        "tls module: no CRL is fetched when connecting out either (PORT-09), and the server presenting the revoked certificate receives the MESSAGE",
+        "no GET reached",
+    ),
+    (
+        "yahoo.tls.revoked-peer",
+        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09); the revoked peer is let in",
+        "no GET reached",
+    ),
+    (
+        "yahoo.tls.outbound-impostor-revoked",
+        "tls module: no CRL is fetched when connecting out either (PORT-09), and the server presenting the revoked certificate receives the MESSAGE",
+        "no GET reached",
+    ),
+    (
         "aol.tls.outbound-impostor-wrong-name",
         "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
         "CN=sip.rogue-provider.test",
@@ -81,6 +111,36 @@ const KAMAILIO_OBSERVED: &[(&str, &str, &str)] = &[
 /// contain. At OpenSSL security level 0 it lets the RSA 1024 and SHA-1 peers
 /// in, so the two legacy peer cases pass here.
 const KAMAILIO_ADDRESSES_FAILS: &[(&str, &str, &str)] = &[
+    (
+        "aol.tls.revoked-peer",
+        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09); the revoked peer is let in",
+        "no GET reached",
+    ),
+    (
+        "aol.tls.outbound-impostor-revoked",
+        "tls module: no CRL is fetched when connecting out either (PORT-09), and the server presenting the revoked certificate receives the MESSAGE",
+        "no GET reached",
+    ),
+    (
+        "messenger.tls.revoked-peer",
+        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09); the revoked peer is let in",
+        "no GET reached",
+    ),
+    (
+        "messenger.tls.outbound-impostor-revoked",
+        "tls module: no CRL is fetched when connecting out either (PORT-09), and the server presenting the revoked certificate receives the MESSAGE",
+        "no GET reached",
+    ),
+    (
+        "yahoo.tls.revoked-peer",
+        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09); the revoked peer is let in",
+        "no GET reached",
+    ),
+    (
+        "yahoo.tls.outbound-impostor-revoked",
+        "tls module: no CRL is fetched when connecting out either (PORT-09), and the server presenting the revoked certificate receives the MESSAGE",
+        "no GET reached",
+    ),
     (
         "aol.tls.outbound-impostor-wrong-name",
         "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
@@ -487,6 +547,9 @@ ca_key = "pki/ca/root.key"
 server = "in-process"
 listen = "{dns}:5353"
 
+[crl]
+listen = "{crl}:8080"
+
 [av]
 udp = "{av}:3478"
 tcp = "{av}:3478"
@@ -499,6 +562,7 @@ media_peer_ip = "{media_peer}"
             external = self.ip(0, 10),
             internal = self.ip(0, 11),
             dns = self.ip(0, 2),
+            crl = self.ip(0, 3),
             av = self.ip(0, 12),
             av_client = self.ip(1, 100),
             media_peer = self.ip(0, 21),

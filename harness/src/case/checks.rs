@@ -9,6 +9,7 @@ pub(crate) mod certificate_rules;
 mod impostor;
 mod mtls_legacy;
 mod mtls_refusal;
+mod revocation;
 mod tls_versions;
 
 mod inward;
@@ -67,6 +68,10 @@ pub(crate) async fn run_check(
         CheckKind::TlsVersions => tls_versions::check_tls_versions(run, actor).await,
         CheckKind::RefusesPeer(bad) => mtls_refusal::check_refuses_peer(run, actor, bad).await,
         CheckKind::RefusesImpostor(bad) => impostor::check_refuses_impostor(run, actor, bad).await,
+        CheckKind::RefusesRevokedPeer => revocation::check_refuses_revoked_peer(run, actor).await,
+        CheckKind::RefusesRevokedImpostor => {
+            revocation::check_refuses_revoked_impostor(run, actor).await
+        }
         CheckKind::AcceptsLegacyPeer(legacy) => {
             mtls_legacy::check_accepts_legacy_peer(run, actor, legacy).await
         }

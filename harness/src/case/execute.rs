@@ -1063,6 +1063,15 @@ impl<'a> CaseRun<'a> {
             .started
             .checked_sub(Duration::from_millis(1))
             .unwrap_or(self.started);
+        let crl_log = self.topology.crl.as_ref().map(|crl| crl.log().clone());
+        if let Some(log) = &crl_log {
+            for request in log.requests_between(from, ended) {
+                self.note(format!(
+                    "HTTP request to the CRL responder: {}",
+                    request.one_line()
+                ));
+            }
+        }
         let mut datagrams = self.topology.dns_log.between(from, ended);
         datagrams.extend(self.av_datagrams.snapshot());
         let datagrams_not_kept = self.av_datagrams.not_kept();
@@ -1085,6 +1094,13 @@ impl<'a> CaseRun<'a> {
             .evidence
             .streams
             .extend(self.topology.dns_log.tcp_streams_between(from, ended));
+        // CRL fetches (HTTP) of the same window.
+        if let Some(log) = crl_log {
+            artifacts
+                .evidence
+                .streams
+                .extend(log.tcp_streams_between(from, ended));
+        }
         artifacts
     }
 }

@@ -78,6 +78,12 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
                 "connecting out to the provider, the Edge meets an impostor presenting {bad}: it ends the handshake, nothing reaches the impostor, and the pool gets 408, 480, 503 or 504 (another 3xx-6xx with an observation); {judged}"
             );
         }
+        CheckKind::RefusesRevokedPeer => {
+            "a peer presenting its provider's certificate, revoked by the CA (the harness serves the CRL at the certificate's distribution point), connects in and sends a MESSAGE: the Edge must fetch that CRL over HTTP (PORT-09; no GET fails); refusing the peer is reported, accepting it is an observation (no requirement asks for the refusal)"
+        }
+        CheckKind::RefusesRevokedImpostor => {
+            "connecting out to the provider, the Edge meets an impostor presenting the provider's certificate revoked by the CA: the Edge must fetch the CRL at its distribution point over HTTP (PORT-09; no GET fails); not delivering (408, 480, 503 or 504 to the pool) is reported, delivering is an observation (no requirement asks for the refusal)"
+        }
         CheckKind::AcceptsLegacyPeer(legacy) => {
             return format!(
                 "a peer presenting {}, which Lync 2013 accepts, completes mutual TLS and its MESSAGE reaches the pool and is answered",

@@ -20,6 +20,15 @@ pub(crate) struct ConfigFile {
     #[serde(default)]
     pub(crate) providers: BTreeMap<String, Spanned<ProviderFile>>,
     pub(crate) timeouts: Option<Spanned<TimeoutsFile>>,
+    pub(crate) crl: Option<Spanned<CrlFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CrlFile {
+    /// `ADDR:PORT` where the harness serves the CRLs of the provider
+    /// certificates it issues (their CRL distribution point).
+    pub(crate) listen: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -167,6 +167,7 @@ pub(crate) fn parse_config(
                 None
             }
         });
+    let crl_listen = raw.crl.as_ref().and_then(|crl| crl_listen(&mut ctx, crl));
     check_listeners_distinct(&mut ctx, &raw);
     match (mode, sut, ca_certificate, ca_key, dns) {
         (Some(mode), Some(sut), Some(ca_certificate), Some(ca_key), Some(dns))
@@ -183,6 +184,7 @@ pub(crate) fn parse_config(
                 av,
                 providers,
                 case_timeout,
+                crl_listen,
             })
         }
         _ => Err(ctx.errors),
@@ -439,6 +441,24 @@ fn providers(
 }
 
 /// Two simulated roles may not bind the same socket.
+/// `[crl] listen`: a specific address (it goes into the URL of every
+/// provider certificate's CRL distribution point, which the Edge fetches).
+fn crl_listen(ctx: &mut Ctx<'_>, raw: &Spanned<super::file_format::CrlFile>) -> Option<SocketAddr> {
+    let listen = &raw.get_ref().listen;
+    let address = ctx.socket(listen, "crl.listen")?;
+    if address.ip().is_unspecified() {
+        ctx.error(
+            Some(listen.span()),
+            "crl.listen",
+            format!(
+                "{address} is not an address the Edge can fetch from: the certificates' CRL distribution point names it; write the harness's own address, e.g. 192.0.2.20:80"
+            ),
+        );
+        return None;
+    }
+    Some(address)
+}
+
 fn check_listeners_distinct(ctx: &mut Ctx<'_>, raw: &ConfigFile) {
     let mut listeners: Vec<(&Spanned<String>, String)> = raw
         .providers
@@ -454,6 +474,9 @@ fn check_listeners_distinct(ctx: &mut Ctx<'_>, raw: &ConfigFile) {
     }
     if let Some(listen) = &raw.dns.get_ref().listen {
         listeners.push((listen, "dns.listen".to_owned()));
+    }
+    if let Some(crl) = &raw.crl {
+        listeners.push((&crl.get_ref().listen, "crl.listen".to_owned()));
     }
     let mut seen: HashMap<SocketAddr, String> = HashMap::new();
     for (value, field) in listeners {

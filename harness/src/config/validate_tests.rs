@@ -236,3 +236,27 @@ fn wrong_types_syntax_duplicates_and_missing_keys_name_the_full_dotted_field() {
         assert!(!error.to_string().contains("field `-`"), "{error}");
     }
 }
+
+#[test]
+fn the_crl_listen_address_is_read_and_its_mistakes_named() {
+    let (dir, text) = valid();
+    assert_eq!(parse(&dir, &text).expect("valid").crl_listen, None);
+    let with_crl = format!("{text}\n[crl]\nlisten = \"127.90.0.30:80\"\n");
+    assert_eq!(
+        parse(&dir, &with_crl).expect("valid").crl_listen,
+        Some("127.90.0.30:80".parse().expect("addr"))
+    );
+    for (value, expected) in [
+        ("crl-host", "is not an address with a port"),
+        ("0.0.0.0:80", "not an address the Edge can fetch from"),
+        ("127.90.0.30:0", "port 0"),
+        ("127.90.0.20:5061", "also bound by pool.listen"),
+    ] {
+        let bad = with_crl.replace("127.90.0.30:80", value);
+        let error = only_error(&dir, &bad);
+        assert_eq!(error.field, "crl.listen", "{value}: {error}");
+        assert!(error.to_string().contains(expected), "{value}: {error}");
+    }
+    let unknown = with_crl.replace("[crl]\n", "[crl]\nurl = \"http://x/\"\n");
+    assert_eq!(only_error(&dir, &unknown).field, "crl.url");
+}

@@ -216,6 +216,7 @@ fn world(net: u8, trouble: Trouble) -> World {
             },
         )]),
         case_timeout: None,
+        crl_listen: None,
     };
     World {
         _dir: dir,

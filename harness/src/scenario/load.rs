@@ -248,7 +248,8 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
     let disturbs = steps.iter().any(|s| {
         matches!(
             s.action,
-            Action::SetState { .. } | Action::Check(CheckKind::RefusesImpostor(_))
+            Action::SetState { .. }
+                | Action::Check(CheckKind::RefusesImpostor(_) | CheckKind::RefusesRevokedImpostor)
         )
     });
     if disturbs && !raw.exclusive {
@@ -801,6 +802,8 @@ fn parse_step(
             | CheckKind::TlsVersions
             | CheckKind::RefusesPeer(_)
             | CheckKind::RefusesImpostor(_)
+            | CheckKind::RefusesRevokedPeer
+            | CheckKind::RefusesRevokedImpostor
             | CheckKind::AcceptsLegacyPeer(_)
             | CheckKind::LivenessProbe => matches!(actor, Actor::Peer(_)),
             CheckKind::NothingMalformedInward => matches!(actor, Actor::Pool),
@@ -1112,7 +1115,10 @@ expect = "response 2xx"
                 continue;
             }
             // An impostor replaces a shared actor: only exclusive cases may.
-            let exclusive = matches!(kind, CheckKind::RefusesImpostor(_));
+            let exclusive = matches!(
+                kind,
+                CheckKind::RefusesImpostor(_) | CheckKind::RefusesRevokedImpostor
+            );
             let text = format!(
                 "id = \"edge.cert.x\"\ntitle = \"t\"\nrequirements = [\"CERT-01\"]\nproviders = [\"yahoo\"]\nexclusive = {exclusive}\n\n[[steps]]\nactor = \"yahoo\"\ncheck = \"{name}\"\n\n[[steps]]\nactor = \"pool\"\ncontrol = true\nexpect = \"request MESSAGE\"\n"
             );

@@ -188,6 +188,14 @@ pub enum CheckKind {
     /// provider's address presenting this kind of bad server certificate:
     /// it must not deliver the pool's MESSAGE there, and must answer it.
     RefusesImpostor(ImpostorCertificate),
+    /// A peer presenting its provider's certificate, revoked by the CA (the
+    /// harness serves the CRL at its distribution point), connects in: the
+    /// Edge fetches the CRL (PORT-09); refusing is recorded.
+    RefusesRevokedPeer,
+    /// Connecting out to this provider, the Edge meets an impostor
+    /// presenting the provider's revoked certificate: the Edge fetches the
+    /// CRL (PORT-09); not delivering is recorded.
+    RefusesRevokedImpostor,
     /// STUN Binding on UDP 3478: success to our transaction, XOR-MAPPED-ADDRESS = our source.
     StunBindingUdp,
     /// The same over TCP 443 with stream framing, answered on the same connection.
@@ -239,7 +247,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 53] = [
+    pub const ALL: [(&'static str, Self); 55] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -316,6 +324,8 @@ impl CheckKind {
             "refuses-impostor-without-server-eku",
             Self::RefusesImpostor(ImpostorCertificate::NoServerAuthEku),
         ),
+        ("refuses-revoked-peer", Self::RefusesRevokedPeer),
+        ("refuses-revoked-impostor", Self::RefusesRevokedImpostor),
         ("stun-binding-udp", Self::StunBindingUdp),
         ("stun-binding-tcp", Self::StunBindingTcp),
         ("turn-auth-challenge", Self::TurnAuthChallenge),
@@ -413,7 +423,12 @@ impl Step {
             self.action,
             Action::Expect(
                 MessageExpectation::Refusal { .. } | MessageExpectation::RefusalOrSilence(_)
-            ) | Action::Check(CheckKind::RefusesPeer(_) | CheckKind::RefusesImpostor(_))
+            ) | Action::Check(
+                CheckKind::RefusesPeer(_)
+                    | CheckKind::RefusesImpostor(_)
+                    | CheckKind::RefusesRevokedPeer
+                    | CheckKind::RefusesRevokedImpostor
+            )
         )
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use picharness_simulators::edge::{Fault, FaultSet};
 use picharness_simulators::pki::{
-    BadPeerCertificate, CertifiedKey, ImpostorCertificate, PkiError, TestPki,
+    BadPeerCertificate, CertifiedKey, ImpostorCertificate, PkiError, RevokedIdentity, TestPki,
 };
 use rustls::RootCertStore;
 
@@ -66,5 +66,12 @@ impl PeerPki {
         fqdn: &str,
     ) -> Result<Arc<CertifiedKey>, PkiError> {
         Ok(Arc::new(bad.issue(&self.trusted, &self.untrusted, fqdn)?))
+    }
+
+    /// The good certificate of the provider whose federation FQDN is
+    /// `fqdn`, with `crl_url` as its CRL distribution point, revoked by the
+    /// CA the SUT trusts (the CRL comes with it).
+    pub fn revoked_identity(&self, fqdn: &str, crl_url: &str) -> Result<RevokedIdentity, PkiError> {
+        self.trusted.issue_revoked(fqdn, crl_url)
     }
 }

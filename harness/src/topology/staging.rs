@@ -19,11 +19,14 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::av::{AvView, DEFAULT_RTP_PACKETS};
-use super::{PeerPki, SIP_TLS_PORT, SutView, Topology, TopologyError, leaf, pki_error};
+use super::{
+    PeerPki, SIP_TLS_PORT, SutView, Topology, TopologyError, leaf, pki_error, publish_provider_crl,
+};
 use crate::applicability::Setting;
 use crate::config::{DnsConfig, StagingConfig, TopologyMode};
 use crate::profile::ProviderProfile;
 use picharness_simulators::av::TurnCredentials;
+use picharness_simulators::http::{CrlResponder, HttpLog};
 
 /// The first port and the last of the A/V Edge's media relay range.
 pub const RELAY_PORTS: std::ops::RangeInclusive<u16> = 50_000..=59_999;
@@ -253,12 +256,29 @@ impl Topology {
             None => None,
         };
 
+        let crl = match config.crl_listen {
+            Some(listen) => Some(
+                CrlResponder::start(listen, HttpLog::default())
+                    .await
+                    .map_err(|e| TopologyError::Crl {
+                        address: listen,
+                        message: format!("crl.listen: {e}"),
+                    })?,
+            ),
+            None => None,
+        };
+        let provider_crl_url = match &crl {
+            Some(responder) => Some(publish_provider_crl(responder, &pki)?),
+            None => None,
+        };
         let mut peers = BTreeMap::new();
         for (name, provider) in &config.providers {
             let fqdn = provider.profile.federation_fqdn.as_str();
-            let identity = pki
-                .issue(&leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256))
-                .map_err(pki_error)?;
+            let mut spec = leaf(fqdn, &[fqdn], true, true, KeyKind::EcdsaP256);
+            if let Some(url) = &provider_crl_url {
+                spec.crl_distribution_point = Some(url.clone());
+            }
+            let identity = pki.issue(&spec).map_err(pki_error)?;
             let actor = SipActor::start(ActorSpec {
                 name: name.clone(),
                 fqdn: fqdn.to_owned(),
@@ -309,6 +329,7 @@ impl Topology {
             trust_anchors,
             peer_pki: Some(peer_pki),
             av,
+            crl,
             setting: staging_setting(config),
             _edge: None,
             _chaos_edge: None,
@@ -379,6 +400,7 @@ mod tests {
                 },
             )]),
             case_timeout: None,
+            crl_listen: None,
         }
     }
 

@@ -146,6 +146,9 @@ pub enum Fault {
     NoOutboundValidityCheck,
     /// Connecting out, the provider's certificate need not carry serverAuth.
     NoOutboundEkuCheck,
+    /// A provider's certificate is never checked for revocation: no CRL is
+    /// fetched and a revoked certificate is accepted, in both directions.
+    NoRevocationCheck,
     /// A malformed request from outside is forwarded to the pool instead of answered 400.
     RelayMalformed,
     /// The Edge crashes (stops listening, drops every connection) on malformed input from outside.
@@ -155,7 +158,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 70] = [
+    pub const ALL: [Self; 71] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -223,6 +226,7 @@ impl Fault {
         Self::AnyOutboundRoot,
         Self::NoOutboundValidityCheck,
         Self::NoOutboundEkuCheck,
+        Self::NoRevocationCheck,
         Self::RelayMalformed,
         Self::CrashOnMalformed,
         Self::HangOnMalformed,
@@ -297,6 +301,7 @@ impl Fault {
             Self::AnyOutboundRoot => "any-outbound-root",
             Self::NoOutboundValidityCheck => "no-outbound-validity-check",
             Self::NoOutboundEkuCheck => "no-outbound-eku-check",
+            Self::NoRevocationCheck => "no-revocation-check",
             Self::RelayMalformed => "relay-malformed",
             Self::CrashOnMalformed => "crash-on-malformed",
             Self::HangOnMalformed => "hang-on-malformed",
@@ -477,6 +482,9 @@ impl Fault {
             }
             Self::NoOutboundEkuCheck => {
                 "connecting out to a provider, the Edge accepts a server certificate without the serverAuth EKU"
+            }
+            Self::NoRevocationCheck => {
+                "the Edge never fetches the CRL at a provider certificate's distribution point and accepts a revoked certificate, connecting in or out"
             }
             Self::RelayMalformed => {
                 "Edge forwards a malformed request from outside to the pool instead of answering 400 (robustness)"

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use picharness_wire::sip::{DEFAULT_MAX_MESSAGE_SIZE, SipMessage};
 use rustls::RootCertStore;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -16,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use super::fault::Fault;
 use super::hop::{ack_for, cancel_for};
 use super::malformed::{Reaction, is_oversize, problem, reaction};
+use super::revocation::{PeerRole, Revocation, RevocationChecker};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
 use super::sdp_fault::rewrite_sdp;
 use super::variant::Variant;
@@ -134,6 +136,8 @@ struct EdgeState {
     crashed: tokio::sync::watch::Sender<bool>,
     /// Turns `true` when malformed input hung the Edge (`hang-on-malformed`).
     hung: std::sync::atomic::AtomicBool,
+    /// Checks providers' certificates against their CRLs.
+    revocation: RevocationChecker,
 }
 
 impl EdgeState {
@@ -207,7 +211,13 @@ impl ReferenceEdge {
             DEFAULT_MAX_MESSAGE_SIZE
         };
         let answer_pings = !faults.has(Fault::NoKeepalivePong);
+        let revocation = RevocationChecker::new(
+            !faults.has(Fault::NoRevocationCheck),
+            config.roots.clone(),
+            config.external.ip(),
+        );
         let state = Arc::new(EdgeState {
+            revocation,
             max_message_size,
             answer_pings,
             policy: config.policy,
@@ -327,6 +337,17 @@ async fn accept_loop(
                 return;
             };
             let peer_chain = presented_chain(tls.get_ref().1);
+            if side == Side::External
+                && let Revocation::Revoked { .. } = state
+                    .revocation
+                    .check(&peer_chain, PeerRole::Client, &state.resolver)
+                    .await
+            {
+                // A revoked provider certificate: no SIP on this connection.
+                let mut tls = tls;
+                let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.shutdown()).await;
+                return;
+            }
             let provider = match side {
                 Side::External => identify_provider(&state.policy, &peer_chain),
                 Side::Internal => None,
@@ -831,6 +852,18 @@ async fn next_hop(state: &Arc<EdgeState>, target: &Target) -> Result<ConnHandle,
     .map_err(|e| format!("connecting to {server_name} ({address}) failed: {e}"))?;
     let local = record.snapshot().client;
     let peer_chain = presented_chain(tls.get_ref().1);
+    if side == Side::External
+        && let Revocation::Revoked { url } = state
+            .revocation
+            .check(&peer_chain, PeerRole::Server(&server_name), &state.resolver)
+            .await
+    {
+        let mut tls = tls;
+        let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.shutdown()).await;
+        return Err(format!(
+            "the certificate of {server_name} ({address}) is revoked: the CRL at {url} lists it"
+        ));
+    }
     let (handle, events) = spawn_connection(
         tls,
         ConnectionInfo {

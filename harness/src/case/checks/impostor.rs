@@ -4,7 +4,8 @@
 //! must not deliver it there, and must answer the Lync user.
 //!
 //! - pass: nothing reached the impostor, the Edge's attempt to connect to
-//!   it was seen to fail (a TLS alert or a close during the handshake), and
+//!   it was seen to fail (a TLS alert or a close during the handshake, or a
+//!   completed handshake on which it sent no SIP), and
 //!   the pool got 408, 480, 503 or 504: what RFC 3261 gives a proxy whose
 //!   next hop cannot be reached (§16.9: a transport error counts as 503;
 //!   §16.8: a timeout as 408) and what Lync 2013 answers for a federated
@@ -56,7 +57,7 @@ This message is for the provider only, never for an impostor.
 
 /// What the exchange with the impostor in place showed.
 #[derive(Default)]
-struct Seen {
+pub(super) struct Seen {
     /// Requests that reached the provider's actor: (connection, request).
     delivered: Vec<(u64, SipMessage)>,
     /// The pool's final response.
@@ -74,10 +75,48 @@ pub(super) async fn check_refuses_impostor(
         ));
     };
     let sip_actor = run.actor(actor)?;
-    let peer = actor.name().to_owned();
     let identity = peer_pki
         .impostor_identity(bad, sip_actor.fqdn())
         .map_err(|e| Outcome::error(format!("cannot issue {bad}: {e}")))?;
+    let (report, seen, described) = play_impostor(run, actor, identity, &bad.to_string()).await?;
+    let delivery = if bad == ImpostorCertificate::NoServerAuthEku {
+        Delivery::Observe(
+            "no requirement or Lync 2013 document says whether the Edge checks a provider's EKU"
+                .to_owned(),
+        )
+    } else {
+        Delivery::Fail
+    };
+    judge(
+        run,
+        actor.name(),
+        &bad.to_string(),
+        delivery,
+        &report,
+        seen,
+        &described,
+    )
+}
+
+/// How a MESSAGE delivered to the impostor is judged.
+pub(super) enum Delivery {
+    /// A fail, with the certificate the Edge accepted.
+    Fail,
+    /// An observation, for the reason given; the case passes.
+    Observe(String),
+}
+
+/// `actor` presents `identity` (`bad` in reasons) at its address while the
+/// pool sends a MESSAGE for one of its users; what happened, and the
+/// impostor's certificate described.
+pub(super) async fn play_impostor(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    identity: std::sync::Arc<picharness_simulators::pki::CertifiedKey>,
+    bad: &str,
+) -> Result<(ImpostorReport, Seen, String), Outcome> {
+    let sip_actor = run.actor(actor)?;
+    let peer = actor.name().to_owned();
     let described = identity
         .leaf()
         .map(|leaf| describe(leaf.as_ref()))
@@ -103,7 +142,7 @@ pub(super) async fn check_refuses_impostor(
             failed.message
         ));
     }
-    judge(run, &peer, bad, &report, seen, &described)
+    Ok((report, seen, described))
 }
 
 /// The pool sends the MESSAGE; waits for the impostor to receive it or
@@ -132,10 +171,11 @@ async fn exchange(run: &mut CaseRun<'_>, peer: &str) -> Result<Seen, Outcome> {
     }
 }
 
-fn judge(
+pub(super) fn judge(
     run: &mut CaseRun<'_>,
     peer: &str,
-    bad: ImpostorCertificate,
+    bad: &str,
+    delivery: Delivery,
     report: &ImpostorReport,
     seen: Seen,
     described: &str,
@@ -148,9 +188,9 @@ fn judge(
             )));
         }
         keep_chain(run, "impostor-chain-accepted-by-sut", &report.chain);
-        if bad == ImpostorCertificate::NoServerAuthEku {
+        if let Delivery::Observe(why) = delivery {
             run.observe(format!(
-                "the Edge delivered {} to a server at {peer}'s address presenting {bad} ({described}); no requirement or Lync 2013 document says whether the Edge checks a provider's EKU",
+                "the Edge delivered {} to a server at {peer}'s address presenting {bad} ({described}); {why}",
                 request.summary()
             ));
             return Ok(());
@@ -196,7 +236,11 @@ fn judge(
 /// certificate) hides the Edge's judgement: inconclusive.
 fn how_refused(report: &ImpostorReport) -> Result<Option<String>, Outcome> {
     let Some(failed) = report.failed.first() else {
-        return Ok(None);
+        // A handshake that completed, on which nothing was delivered: the
+        // Edge judged the certificate after the handshake and sent no SIP.
+        return Ok((!report.accepted.is_empty()).then(|| {
+            "completing the handshake, then sending no SIP on the connection".to_owned()
+        }));
     };
     match &failed.tls_error {
         Some(rustls::Error::AlertReceived(alert)) => {

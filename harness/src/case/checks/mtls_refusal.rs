@@ -94,8 +94,11 @@ pub(super) fn handshake_refusal(error: &TlsError) -> String {
     }
 }
 
-/// What came back after the MESSAGE.
-enum Answer {
+/// What the Edge did with a probing peer and its MESSAGE.
+pub(super) enum Answer {
+    /// It refused the TLS handshake (how).
+    HandshakeRefused(String),
+    /// It ended the connection after the handshake (how).
     Refused(String),
     Sip(SipMessage),
     Forwarded(String, SipMessage),
@@ -117,6 +120,23 @@ pub(super) async fn check_refuses_peer(
     let identity = peer_pki
         .bad_identity(bad, &fqdn)
         .map_err(|e| Outcome::error(format!("cannot issue {bad}: {e}")))?;
+    let what = format!("{bad} ({})", bad.label());
+    let answer = probe_peer(run, actor, identity, &bad.to_string(), &what).await?;
+    judge(run, bad, answer).await
+}
+
+/// `actor` connects to the Edge presenting `identity` (`described` in
+/// reasons, `what` in the transcript) and sends a MESSAGE for a Lync user;
+/// what the Edge did with it.
+pub(super) async fn probe_peer(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    identity: Option<std::sync::Arc<picharness_simulators::pki::CertifiedKey>>,
+    described: &str,
+    what: &str,
+) -> Result<Answer, Outcome> {
+    let bad = described;
+    let sip_actor = run.actor(actor)?;
     let chains = ChainRecorder::default();
     let config = probe_client_config(
         identity,
@@ -128,10 +148,7 @@ pub(super) async fn check_refuses_peer(
     let remote = run.topology.sut.external;
     let server_name = run.topology.sut.access_edge_fqdn.clone();
     let peer = actor.name().to_owned();
-    run.note(format!(
-        "{peer} connects to {remote} presenting {bad} ({})",
-        bad.label()
-    ));
+    run.note(format!("{peer} connects to {remote} presenting {what}"));
     let connected = connect_tls_recorded(
         Some(sip_actor.ip()),
         remote,
@@ -173,7 +190,7 @@ pub(super) async fn check_refuses_peer(
             }
             let how = handshake_refusal(&error);
             run.note(format!("the Edge refused the handshake: {how}"));
-            return finish(run, bad, &format!("refused the TLS handshake with {how}")).await;
+            return Ok(Answer::HandshakeRefused(how));
         }
     };
 
@@ -190,7 +207,7 @@ pub(super) async fn check_refuses_peer(
         "{peer} (bad certificate) sends:\n{}",
         String::from_utf8_lossy(&message)
     ));
-    let answer = match tls.write_all(&message).await {
+    Ok(match tls.write_all(&message).await {
         Err(e) => Answer::Refused(io_refusal(&e)),
         Ok(()) => {
             let mut decoder = StreamDecoder::new(DEFAULT_MAX_MESSAGE_SIZE);
@@ -226,8 +243,7 @@ pub(super) async fn check_refuses_peer(
                 }
             }
         }
-    };
-    judge(run, bad, answer).await
+    })
 }
 
 /// The bad peer got no SIP through: make sure nothing reached the pool
@@ -250,6 +266,9 @@ async fn judge(
 ) -> Result<(), Outcome> {
     let sip_refusal_allowed = bad == BadPeerCertificate::WrongName;
     match answer {
+        Answer::HandshakeRefused(how) => {
+            finish(run, bad, &format!("refused the TLS handshake with {how}")).await
+        }
         Answer::Refused(how) => {
             finish(run, bad, &format!("refused the connection with {how}")).await
         }
