@@ -261,7 +261,7 @@ fn av_relay_drops_inbound_fails_the_round_trip_and_the_stream() {
 }
 
 #[test]
-fn av_relay_lossy_and_ignore_unknown_attributes_fail_their_cases() {
+fn av_relay_lossy_is_observed_and_ignore_unknown_attributes_fails_its_cases() {
     check_fault(145, "av-relay-lossy");
     check_fault(145, "av-ignore-unknown-attributes");
 }

@@ -26,6 +26,7 @@ use rustls_pki_types::CertificateDer;
 mod av;
 mod av_call;
 pub(crate) mod av_expiry;
+mod av_stream;
 mod dns;
 mod ms_turn;
 mod ms_turn_relay;

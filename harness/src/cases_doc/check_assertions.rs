@@ -106,7 +106,7 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
             "CreatePermission, Send/Data indications, ChannelBind and ChannelData both ways through the relay, packets from the relayed address, then deletion (LIFETIME 0); a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
         }
         CheckKind::RtpStream => {
-            "an RTP stream both ways through the relay, then an RTCP receiver report each way: at most 1% loss, nothing from elsewhere than the relay, at most 400 ms mean one-way latency; a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
+            "an RTP stream both ways through the relay, then an RTCP receiver report each way: RTP comes through each way and nothing from elsewhere than the relay (loss above 1%, a missing receiver report or mean one-way latency above 400 ms is an observation); a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
         }
         CheckKind::StunUnknownAttribute => {
             "a Binding with an unknown comprehension-required attribute gets 420 with UNKNOWN-ATTRIBUTES"
@@ -148,7 +148,7 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
             "the Messenger client and the Lync side's media endpoint each allocate a relay (sets the `av.*` template variables)"
         }
         CheckKind::AvCallMedia => {
-            "the SDP offer and answer as they arrived are RTP/AVP with relayed candidates on the A/V Edge's address, and RTP flows both ways between the candidates they name within the loss and latency limits; a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
+            "the SDP offer and answer as they arrived are RTP/AVP with relayed candidates on the A/V Edge's address, and RTP flows both ways between the candidates they name (loss, RTCP and latency beyond the limits are observations); a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
         }
         CheckKind::LivenessProbe => {
             "a fresh connection with this peer's certificate completes mutual TLS, its MESSAGE reaches the pool and the pool's 200 comes back, each within 5 s; failing names the Edge crashed (no connection) or stopped serving others"

@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use picharness_reports::Verdict;
 use picharness_simulators::av::{
-    AvClientError, RecordingUdp, StreamReport, StunTcpClient, TurnClient, TurnTransport,
-    bind_recording_udp, stream_through_relay,
+    AvClientError, RecordingUdp, StunTcpClient, TurnClient, TurnTransport, bind_recording_udp,
+    stream_through_relay,
 };
 use picharness_wire::stun::{Class, MessageBuilder, attr, method};
 use tokio::time::Instant;
 
 use super::super::execute::CaseRun;
 use super::super::outcome::Outcome;
+use super::av_stream::{stream_failure, stream_observations};
 use crate::topology::AvView;
 
 /// The media relay range of a Lync 2013 A/V Edge (PORT-06, AV-04).
@@ -57,47 +58,6 @@ pub(super) fn harness_error(what: &str, e: &AvClientError) -> Outcome {
 /// error response, bad bytes or a closed connection are all the SUT's doing.
 pub(super) fn judged(what: &str, e: AvClientError) -> Outcome {
     Outcome::fail(format!("{what}: {e}"))
-}
-
-/// Loss above this, in either direction, fails the stream.
-const MAX_LOSS_PERCENT: f64 = 1.0;
-/// Mean one-way latency above this fails the stream (ITU-T G.114's limit
-/// for acceptable conversation).
-const MAX_LATENCY_MS: f64 = 400.0;
-
-/// What is wrong with a measured stream, if anything.
-pub(super) fn stream_problem(report: &StreamReport) -> Option<String> {
-    for (name, stats) in [
-        ("client->peer", &report.to_peer),
-        ("peer->client", &report.to_client),
-    ] {
-        if stats.wrong_source > 0 {
-            return Some(format!(
-                "{name}: {} RTP packets came from an address other than the relay",
-                stats.wrong_source
-            ));
-        }
-        if stats.loss_percent() > MAX_LOSS_PERCENT {
-            return Some(format!(
-                "{name} RTP loss through the relay is {:.1}% ({} of {} received), above {MAX_LOSS_PERCENT}%",
-                stats.loss_percent(),
-                stats.received,
-                stats.sent
-            ));
-        }
-        if !stats.rtcp_received {
-            return Some(format!(
-                "{name}: the RTCP receiver report sent after the stream never came through the relay"
-            ));
-        }
-        if stats.mean_latency_ms > MAX_LATENCY_MS {
-            return Some(format!(
-                "{name} mean one-way latency through the relay is {:.1} ms, above {MAX_LATENCY_MS} ms",
-                stats.mean_latency_ms
-            ));
-        }
-    }
-    None
 }
 
 pub(super) async fn connect(
@@ -493,8 +453,11 @@ pub(crate) async fn rtp_stream(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
     .map_err(|e| harness_error("run the RTP stream", &e))?;
     release(run, &mut client).await;
     run.note(report.to_string());
-    if let Some(problem) = stream_problem(&report) {
+    if let Some(problem) = stream_failure(&report) {
         return Err(Outcome::fail(problem));
+    }
+    for found in stream_observations(&report) {
+        run.observe(found);
     }
     run.details.push(report.to_string());
     Ok(())

@@ -26,8 +26,8 @@ use super::super::execute::CaseRun;
 use super::super::outcome::Outcome;
 use super::av::{
     CHANNEL, StunTransport, av_view, connect, harness_error, judged, peer_socket, release,
-    stream_problem,
 };
+use super::av_stream::{stream_failure, stream_observations};
 
 /// RTP packets each way in the call (one second of 20 ms packets).
 const CALL_PACKETS: u32 = 50;
@@ -217,10 +217,13 @@ async fn judge_and_stream(
     .await
     .map_err(|e| harness_error("run the call's RTP stream", &e))?;
     run.note(report.to_string());
-    if let Some(problem) = stream_problem(&report) {
+    if let Some(problem) = stream_failure(&report) {
         return Err(Outcome::fail(format!(
             "media between the SDP's candidates: {problem}"
         )));
+    }
+    for found in stream_observations(&report) {
+        run.observe(format!("media between the SDP's candidates: {found}"));
     }
     run.details.push(format!(
         "offer and answer arrived intact, audio RTP/AVP, relayed candidates on {edge_ip}; {report}"
