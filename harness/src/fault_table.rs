@@ -956,7 +956,6 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &[
             "av.media.rtp-stream",
             "av.turn.allocation-expiry",
-            "av.turn.relay-range",
             "av.turn.relay-roundtrip",
             "av.turn.relay-roundtrip-tcp",
             "messenger.av.call",
@@ -1235,6 +1234,13 @@ pub const CONTROL_FAILED: &str = "was not shown to work";
 /// the harness's peers from connecting (the Edge certificate) or makes every
 /// relayed MESSAGE invalid leaves them unable to judge the refusal.
 pub const FAULT_INCONCLUSIVE: &[(&str, &[&str], &str)] = &[
+    (
+        // Relaying at all is AV-05 (the round trips fail): with nothing
+        // behind an in-range address, the range media would use is unshown.
+        "av-no-relay",
+        &["av.turn.relay-range"],
+        "never reached the media peer",
+    ),
     (
         // AOL refuses the Edge's client certificate: the outbound control
         // step of the AOL impostor cases cannot be delivered.

@@ -277,7 +277,7 @@ fn av_msturn_tcp_no_relay_fails_the_tcp_relay_case() {
 }
 
 #[test]
-fn av_no_relay_fails_every_case_that_sends_through_a_standard_relay() {
+fn av_no_relay_fails_the_delivery_cases_and_leaves_the_range_unshown() {
     check_fault(192, "av-no-relay");
 }
 

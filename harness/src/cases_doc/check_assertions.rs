@@ -100,7 +100,7 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
             "an Allocate without credentials gets 401 with REALM and NONCE; with them it succeeds"
         }
         CheckKind::TurnRelayRange => {
-            "the relayed address is on the A/V Edge's address, port 50,000-59,999, and a Send indication reaches the media peer from it"
+            "the relayed address is on the A/V Edge's address, port 50,000-59,999, and a Send indication reaches the media peer from it (nothing arriving is inconclusive: relaying is AV-05)"
         }
         CheckKind::TurnRelayRoundtrip => {
             "CreatePermission, Send/Data indications, ChannelBind and ChannelData both ways through the relay, packets from the relayed address, then deletion (LIFETIME 0); a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"

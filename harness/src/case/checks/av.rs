@@ -200,22 +200,29 @@ pub(crate) async fn turn_relay_range(run: &mut CaseRun<'_>) -> Result<(), Outcom
         .await
         .map_err(|e| judged("Allocate", e))?;
     let relayed = allocated.relayed;
-    // An address in range proves nothing unless a relay is behind it: one
-    // Send indication must reach the media peer from exactly that address.
+    // PORT-06's and AV-04's method: inspect the attribute.
+    let misplaced = if !RELAY_RANGE.contains(&relayed.port()) {
+        Some(format!(
+            "XOR-RELAYED-ADDRESS {relayed} is outside the relay range 50,000-59,999"
+        ))
+    } else if relayed.ip() != view.udp.ip() {
+        Some(format!(
+            "XOR-RELAYED-ADDRESS {relayed} is not on the A/V Edge's address {}",
+            view.udp.ip()
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = misplaced {
+        release(run, &mut client).await;
+        return Err(Outcome::fail(reason));
+    }
+    // An address in range shows the media relay's range only if a relay is
+    // behind it: one Send indication must reach the media peer from exactly
+    // that address.
     let proven = prove_relay(run, &view, &mut client, relayed).await;
     release(run, &mut client).await;
     proven?;
-    if !RELAY_RANGE.contains(&relayed.port()) {
-        return Err(Outcome::fail(format!(
-            "XOR-RELAYED-ADDRESS {relayed} is outside the relay range 50,000-59,999"
-        )));
-    }
-    if relayed.ip() != view.udp.ip() {
-        return Err(Outcome::fail(format!(
-            "XOR-RELAYED-ADDRESS {relayed} is not on the A/V Edge's address {}",
-            view.udp.ip()
-        )));
-    }
     run.details.push(format!(
         "XOR-RELAYED-ADDRESS {relayed}, proven by a Send indication relayed to the peer"
     ));
@@ -223,7 +230,9 @@ pub(crate) async fn turn_relay_range(run: &mut CaseRun<'_>) -> Result<(), Outcom
 }
 
 /// Sends one Send indication through the allocation at `relayed` and
-/// requires it to reach the media peer from that address.
+/// requires it to reach the media peer from that address. Nothing arriving
+/// leaves the range unshown (inconclusive: relaying at all is AV-05, judged
+/// by the round trips); data from another address is the SUT's fail.
 async fn prove_relay(
     run: &mut CaseRun<'_>,
     view: &AvView,
@@ -237,22 +246,34 @@ async fn prove_relay(
         .await
         .map_err(|e| judged("CreatePermission", e))?;
     client
-        .send_indication(peer_address, b"relay-range-probe")
+        .send_indication(peer_address, PROBE)
         .await
         .map_err(|e| harness_error("send through the relay", &e))?;
-    expect_at_peer(
-        run,
-        &peer,
-        relayed,
-        b"relay-range-probe",
-        "a Send indication to prove a relay is behind XOR-RELAYED-ADDRESS",
-    )
-    .await?;
+    let deadline = (Instant::now() + RELAY_WAIT).min(run.deadline);
+    let Some((data, from, _)) = peer.recv_until(deadline).await else {
+        return Err(Outcome::inconclusive(format!(
+            "XOR-RELAYED-ADDRESS {relayed} is in the range, but a Send indication through it never reached the media peer within {} ms: with no relay behind the address, the range media would use is not shown (relaying itself is AV-05, judged by av.turn.relay-roundtrip)",
+            RELAY_WAIT.as_millis()
+        )));
+    };
+    if from != relayed {
+        return Err(Outcome::fail(format!(
+            "a Send indication reached the peer from {from}, not from XOR-RELAYED-ADDRESS {relayed}: the relay is not where the allocation says (AV-04)"
+        )));
+    }
+    if data != PROBE {
+        return Err(Outcome::fail(
+            "a Send indication to prove a relay is behind XOR-RELAYED-ADDRESS arrived altered",
+        ));
+    }
     run.note(format!(
         "a Send indication reached the peer {peer_address} from {relayed}"
     ));
     Ok(())
 }
+
+/// What the relay-range probe sends.
+const PROBE: &[u8] = b"relay-range-probe";
 
 pub(super) async fn peer_socket(run: &CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Outcome> {
     bind_recording_udp(view.peer_ip, run.av_datagrams.clone())
