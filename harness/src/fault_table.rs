@@ -967,6 +967,15 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         &["messenger.av.call"],
         "not the one messenger sent",
     ),
+    (
+        "pidf-entity-rewritten",
+        &[
+            "aol.presence.subscribe-inbound",
+            "messenger.presence.subscribe-inbound",
+            "yahoo.presence.subscribe-inbound",
+        ],
+        "entity=",
+    ),
     // Acceptable with a warning: only the certificate cases flag them
     // (FAULT_FINDINGS); every other case passes.
     ("rsa-1024-cert", &[], ""),

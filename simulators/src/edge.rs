@@ -6,6 +6,7 @@ mod chaos;
 mod fault;
 mod hop;
 mod malformed;
+mod pidf_fault;
 mod revocation;
 mod routing;
 mod sdp_fault;

@@ -173,7 +173,6 @@ fault_test!(no_lync_headers, 57, "no-lync-headers");
 fault_test!(pass_through_trust_header, 56, "pass-through-trust-header");
 fault_test!(silent_when_next_hop_down, 55, "silent-when-next-hop-down");
 fault_test!(record_route_no_transport, 207, "record-route-no-transport");
-fault_test!(lengthen_subscription, 208, "lengthen-subscription");
 fault_test!(no_outbound_name_check, 213, "no-outbound-name-check");
 fault_test!(any_outbound_root, 214, "any-outbound-root");
 fault_test!(
@@ -186,6 +185,13 @@ fault_test!(no_revocation_check, 155, "no-revocation-check");
 fault_test!(relay_malformed, 236, "relay-malformed");
 fault_test!(crash_on_malformed, 237, "crash-on-malformed");
 fault_test!(hang_on_malformed, 238, "hang-on-malformed");
+
+/// The two presence faults share one loopback /16, one after the other.
+#[test]
+fn lengthen_subscription_and_pidf_entity_rewritten_fail_their_presence_cases() {
+    check_fault(208, "lengthen-subscription");
+    check_fault(208, "pidf-entity-rewritten");
+}
 
 #[test]
 fn no_client_eku_names_the_missing_eku() {

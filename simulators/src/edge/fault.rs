@@ -138,6 +138,8 @@ pub enum Fault {
     AvNoRelay,
     /// Relayed SDP bodies have the port of their first relayed candidate changed.
     SdpRewritten,
+    /// Relayed PIDF NOTIFY bodies name another presentity in `entity`.
+    PidfEntityRewritten,
     /// Connecting out, the provider's certificate need not name the FQDN connected to.
     NoOutboundNameCheck,
     /// Connecting out, the provider's chain may end in any root.
@@ -158,7 +160,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 71] = [
+    pub const ALL: [Self; 72] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -220,6 +222,7 @@ impl Fault {
         Self::AvNoExpiry,
         Self::AvNoRelay,
         Self::SdpRewritten,
+        Self::PidfEntityRewritten,
         Self::Rsa1024Cert,
         Self::Sha1SignedCert,
         Self::NoOutboundNameCheck,
@@ -295,6 +298,7 @@ impl Fault {
             Self::AvNoExpiry => "av-no-expiry",
             Self::AvNoRelay => "av-no-relay",
             Self::SdpRewritten => "sdp-rewritten",
+            Self::PidfEntityRewritten => "pidf-entity-rewritten",
             Self::Rsa1024Cert => "rsa-1024-cert",
             Self::Sha1SignedCert => "sha1-signed-cert",
             Self::NoOutboundNameCheck => "no-outbound-name-check",
@@ -458,6 +462,9 @@ impl Fault {
             }
             Self::AvNoRelay => {
                 "A/V Edge grants standard TURN allocations but relays nothing the client sends (Send indications and ChannelData are dropped)"
+            }
+            Self::PidfEntityRewritten => {
+                "Edge rewrites the entity of PIDF bodies in the NOTIFYs it relays, so they name another presentity (PRES-05)"
             }
             Self::SdpRewritten => {
                 "Edge rewrites the port of the first relayed ICE candidate in the SDP of INVITEs and 2xx answers it relays"

@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use super::fault::Fault;
 use super::hop::{ack_for, cancel_for};
 use super::malformed::{Reaction, is_oversize, problem, reaction};
+use super::pidf_fault::rewrite_pidf_entity;
 use super::revocation::{PeerRole, Revocation, RevocationChecker};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
 use super::sdp_fault::rewrite_sdp;
@@ -589,6 +590,9 @@ async fn handle_request(
         } => {
             if state.policy.faults.has(Fault::SdpRewritten) {
                 rewrite_sdp(&mut request);
+            }
+            if state.policy.faults.has(Fault::PidfEntityRewritten) {
+                rewrite_pidf_entity(&mut request);
             }
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
