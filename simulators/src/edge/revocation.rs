@@ -203,3 +203,147 @@ impl RevocationChecker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{CrlResponder, HttpLog};
+    use crate::pki::{LeafSpec, TestPki};
+    use std::net::Ipv4Addr;
+
+    const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    async fn responder() -> CrlResponder {
+        CrlResponder::start(SocketAddr::new(LOCAL, 0), HttpLog::default())
+            .await
+            .expect("responder")
+    }
+
+    fn resolver() -> DnsResolver {
+        crate::dns::resolver(SocketAddr::new(LOCAL, 9)).expect("resolver")
+    }
+
+    fn gets(responder: &CrlResponder) -> usize {
+        responder
+            .log()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_revoked_certificate_is_found_both_ways_and_the_crl_kept_briefly() {
+        let pki = TestPki::generate("edge-revocation").expect("pki");
+        let server = responder().await;
+        let revoked = pki
+            .issue_revoked("sip.yahoo.com", &server.url("/crl/r.crl"))
+            .expect("issue");
+        server.publish("/crl/r.crl", &revoked.crl);
+        let checker = RevocationChecker::new(true, pki.root_store(), LOCAL);
+        let chain = &revoked.identity.chain;
+        let expected = Revocation::Revoked {
+            url: server.url("/crl/r.crl"),
+        };
+        assert_eq!(
+            checker.check(chain, PeerRole::Client, &resolver()).await,
+            expected
+        );
+        assert_eq!(
+            checker
+                .check(chain, PeerRole::Server("sip.yahoo.com"), &resolver())
+                .await,
+            expected
+        );
+        assert_eq!(gets(&server), 1, "the second check used the cached CRL");
+        let request = &server.log().requests()[0];
+        assert_eq!(
+            request.client.ip(),
+            LOCAL,
+            "fetched from the Edge's address"
+        );
+        assert_eq!(request.user_agent.as_deref(), Some(USER_AGENT));
+
+        // Another certificate with the same distribution point is good.
+        let mut spec = LeafSpec::federation("sip.oscar.aol.com", &["sip.oscar.aol.com"]);
+        spec.crl_distribution_point = Some(server.url("/crl/r.crl"));
+        let good = pki.issue(&spec).expect("issue");
+        assert_eq!(
+            checker
+                .check(&good.chain, PeerRole::Client, &resolver())
+                .await,
+            Revocation::Good {
+                url: server.url("/crl/r.crl")
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_crl_the_certificate_is_accepted_as_unknown() {
+        let pki = TestPki::generate("edge-soft-fail").expect("pki");
+        let server = responder().await;
+        let checker = RevocationChecker::new(true, pki.root_store(), LOCAL);
+        // Not published: 404.
+        let missing = pki
+            .issue_revoked("sip.yahoo.com", &server.url("/crl/none.crl"))
+            .expect("issue");
+        let status = checker
+            .check(&missing.identity.chain, PeerRole::Client, &resolver())
+            .await;
+        assert!(
+            matches!(&status, Revocation::Unknown { why, .. } if why.contains("HTTP 404")),
+            "{status:?}"
+        );
+        // Nobody listening: refused at once.
+        let address = server.address();
+        drop(server);
+        tokio::task::yield_now().await;
+        let down = pki
+            .issue_revoked("sip.yahoo.com", &format!("http://{address}/crl/down.crl"))
+            .expect("issue");
+        let status = checker
+            .check(&down.identity.chain, PeerRole::Client, &resolver())
+            .await;
+        assert!(matches!(status, Revocation::Unknown { .. }), "{status:?}");
+        // A CRL that is not a CRL.
+        let junk_server = responder().await;
+        junk_server.publish(
+            "/crl/junk.crl",
+            &CertificateRevocationListDer::from(b"not a CRL".to_vec()),
+        );
+        let junk = pki
+            .issue_revoked("sip.yahoo.com", &junk_server.url("/crl/junk.crl"))
+            .expect("issue");
+        let status = checker
+            .check(&junk.identity.chain, PeerRole::Client, &resolver())
+            .await;
+        assert!(matches!(status, Revocation::Unknown { .. }), "{status:?}");
+    }
+
+    #[tokio::test]
+    async fn no_distribution_point_and_the_fault_fetch_nothing() {
+        let pki = TestPki::generate("edge-no-cdp").expect("pki");
+        let server = responder().await;
+        let checker = RevocationChecker::new(true, pki.root_store(), LOCAL);
+        let plain = pki
+            .issue(&LeafSpec::federation("sip.yahoo.com", &["sip.yahoo.com"]))
+            .expect("issue");
+        assert_eq!(
+            checker
+                .check(&plain.chain, PeerRole::Client, &resolver())
+                .await,
+            Revocation::NoDistributionPoint
+        );
+        let revoked = pki
+            .issue_revoked("sip.yahoo.com", &server.url("/crl/r.crl"))
+            .expect("issue");
+        server.publish("/crl/r.crl", &revoked.crl);
+        let off = RevocationChecker::new(false, pki.root_store(), LOCAL);
+        assert_eq!(
+            off.check(&revoked.identity.chain, PeerRole::Client, &resolver())
+                .await,
+            Revocation::NotChecked
+        );
+        assert_eq!(gets(&server), 0);
+    }
+}
