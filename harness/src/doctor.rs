@@ -161,6 +161,9 @@ fn check_binds(config: &StagingConfig, findings: &mut Findings) {
     if let Some(pool) = &config.pool {
         tcp.push((pool.listen, "pool.listen".to_owned()));
     }
+    if let Some(listen) = config.crl_listen {
+        tcp.push((listen, "crl.listen".to_owned()));
+    }
     let mut udp: Vec<(SocketAddr, String)> = Vec::new();
     if let DnsConfig::InProcess { listen } = &config.dns {
         tcp.push((*listen, "dns.listen".to_owned()));

@@ -299,6 +299,13 @@ pub fn describe_addresses(config: &StagingConfig) -> String {
             listen.to_string()
         );
     }
+    if let Some(listen) = &config.crl_listen {
+        let _ = writeln!(
+            out,
+            "    {:<24} crl.listen (TCP, HTTP: the CRLs of the provider certificates)",
+            listen.to_string()
+        );
+    }
     if let Some(av) = &config.av {
         let _ = writeln!(
             out,
