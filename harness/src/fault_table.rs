@@ -214,6 +214,18 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "ACK",
     ),
     (
+        "hop-ack-new-branch",
+        &[
+            "aol.im.cancel-inbound",
+            "aol.im.session-declined-inbound",
+            "messenger.im.cancel-inbound",
+            "messenger.im.session-declined-inbound",
+            "yahoo.im.cancel-inbound",
+            "yahoo.im.session-declined-inbound",
+        ],
+        "the branch of the INVITE it belongs to",
+    ),
+    (
         "no-loop-detection",
         &["edge.sip.loop-detection"],
         "arrived at pool",

@@ -163,7 +163,6 @@ fault_test!(keep_own_route, 72, "keep-own-route");
 fault_test!(keep_via_on_response, 73, "keep-via-on-response");
 fault_test!(no_connection_reuse, 74, "no-connection-reuse");
 fault_test!(cancel_not_forwarded, 75, "cancel-not-forwarded");
-fault_test!(no_hop_ack, 76, "no-hop-ack");
 fault_test!(dns_srv_missing, 77, "dns-srv-missing");
 fault_test!(dns_target_unresolvable, 78, "dns-target-unresolvable");
 fault_test!(dns_target_wrong_address, 79, "dns-target-wrong-address");
@@ -185,6 +184,13 @@ fault_test!(no_revocation_check, 155, "no-revocation-check");
 fault_test!(relay_malformed, 236, "relay-malformed");
 fault_test!(crash_on_malformed, 237, "crash-on-malformed");
 fault_test!(hang_on_malformed, 238, "hang-on-malformed");
+
+/// The two hop-by-hop ACK faults share one loopback /16, one after the other.
+#[test]
+fn no_hop_ack_and_hop_ack_new_branch_fail_the_non_2xx_invite_cases() {
+    check_fault(76, "no-hop-ack");
+    check_fault(76, "hop-ack-new-branch");
+}
 
 /// The two presence faults share one loopback /16, one after the other.
 #[test]

@@ -46,6 +46,8 @@ pub enum Fault {
     /// A non-2xx final response to an INVITE is relayed without the Edge
     /// sending the hop-by-hop ACK downstream.
     NoHopAck,
+    /// The Edge's ACK for a non-2xx final response carries a new branch.
+    HopAckNewBranch,
     /// Merged requests (the Call-ID, From tag and CSeq of a pending request,
     /// another branch, SIP-20) and requests whose Via already names the Edge
     /// are forwarded instead of refused with 482.
@@ -160,7 +162,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 72] = [
+    pub const ALL: [Self; 73] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -179,6 +181,7 @@ impl Fault {
         Self::NoConnectionReuse,
         Self::CancelNotForwarded,
         Self::NoHopAck,
+        Self::HopAckNewBranch,
         Self::NoLoopDetection,
         Self::NoLyncHeaders,
         Self::PassThroughTrustHeader,
@@ -255,6 +258,7 @@ impl Fault {
             Self::NoConnectionReuse => "no-connection-reuse",
             Self::CancelNotForwarded => "cancel-not-forwarded",
             Self::NoHopAck => "no-hop-ack",
+            Self::HopAckNewBranch => "hop-ack-new-branch",
             Self::NoLoopDetection => "no-loop-detection",
             Self::NoLyncHeaders => "no-lync-headers",
             Self::PassThroughTrustHeader => "pass-through-trust-header",
@@ -356,6 +360,9 @@ impl Fault {
             }
             Self::CancelNotForwarded => {
                 "Edge answers a CANCEL with 200 but never cancels the INVITE downstream"
+            }
+            Self::HopAckNewBranch => {
+                "Edge's own ACK for a non-2xx final response carries a new branch instead of the INVITE's (SIP-18, RFC 3261 §17.1.1.3)"
             }
             Self::NoHopAck => {
                 "Edge relays a non-2xx final response to INVITE without ACKing it downstream"

@@ -43,6 +43,25 @@ pub(crate) fn ack_for(forwarded_invite: &SipMessage, response: &SipMessage) -> S
     hop_request("ACK", forwarded_invite, response.headers.first("to"))
 }
 
+/// The `hop-ack-new-branch` fault: the ACK's Via gets a branch of its own,
+/// as if the ACK for a non-2xx final response were a new transaction
+/// (RFC 3261 §17.1.1.3 asks for the INVITE's branch).
+pub(crate) fn give_new_branch(ack: &mut SipMessage) {
+    let Some(via) = ack.headers.first("via").map(str::to_owned) else {
+        return;
+    };
+    let Some((sent_by, _)) = via.split_once(";branch=") else {
+        return;
+    };
+    ack.headers.set(
+        "Via",
+        format!(
+            "{sent_by};branch=z9hG4bK-ack-{:016x}",
+            rand::random::<u64>()
+        ),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +90,21 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(cancel.cseq(), Some((7, "CANCEL")));
         assert_eq!(cancel.headers.first("to"), Some("<sip:bob@contoso.test>"));
         assert_eq!(cancel.headers.count("record-route"), 0);
+    }
+
+    #[test]
+    fn the_fault_gives_the_ack_a_branch_of_its_own_and_keeps_one_via() {
+        let invite = SipMessage::parse(INVITE).expect("parses");
+        let response = invite.response(486, "Busy Here", Some("pool-9"));
+        let mut ack = ack_for(&invite, &response);
+        give_new_branch(&mut ack);
+        let vias = ack.headers.values("via");
+        assert_eq!(vias.len(), 1, "{vias:?}");
+        assert!(
+            vias[0].starts_with("SIP/2.0/TLS edge-int.contoso.test:5061;branch=z9hG4bK-ack-"),
+            "{vias:?}"
+        );
+        assert!(!vias[0].contains("z9hG4bK-edge-1"), "{vias:?}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::fault::Fault;
-use super::hop::{ack_for, cancel_for};
+use super::hop::{ack_for, cancel_for, give_new_branch};
 use super::malformed::{Reaction, is_oversize, problem, reaction};
 use super::pidf_fault::rewrite_pidf_entity;
 use super::revocation::{PeerRole, Revocation, RevocationChecker};
@@ -708,9 +708,11 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
         // The ACK for a non-2xx final is hop-by-hop: send ours downstream,
         // and absorb the one that will come from upstream.
         if !state.policy.faults.has(Fault::NoHopAck) {
-            let _ = pending
-                .egress
-                .send(ack_for(&pending.forwarded, &response).to_bytes());
+            let mut ack = ack_for(&pending.forwarded, &response);
+            if state.policy.faults.has(Fault::HopAckNewBranch) {
+                give_new_branch(&mut ack);
+            }
+            let _ = pending.egress.send(ack.to_bytes());
         }
         if let (Some(origin), Some(upstream)) = (&pending.origin, pending.request.top_via_branch())
             && let Ok(mut completed) = state.completed_invites.lock()
