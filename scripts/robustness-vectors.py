@@ -7,8 +7,9 @@ caller's domain the peer's, so a relaying Edge would carry them to the pool.
 Every other byte of the message (the malformation) is kept.
 
 clerr (§3.1.2.2, Content-Length larger than the body) is not here: on a
-stream the message never ends, which is slow input, judged by an idle
-timeout rather than by a syntax check.
+stream the message never ends, which is slow input; its case
+(rfc4475.clerr.toml) is written by hand and probes the Edge while the
+message is still pending.
 
 Run from the repository root: python3 scripts/robustness-vectors.py
 """

@@ -169,7 +169,11 @@ impl CheckKind {
             | Self::StunUnknownAttribute
             | Self::TurnAllocationExpiry
             | Self::AvCallAllocate
-            | Self::AvCallMedia => Some(AvDialect::Standard),
+            | Self::AvCallMedia
+            | Self::AvMalformedStun
+            | Self::AvAllocateFlood
+            | Self::AvStrayTraffic
+            | Self::AvLivenessProbe => Some(AvDialect::Standard),
             Self::MsTurnAuthChallenge
             | Self::MsTurnNoCookieIgnored
             | Self::MsTurnUnknownAttribute

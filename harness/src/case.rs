@@ -1,6 +1,7 @@
 //! Running one case against a topology: executing its steps, judging what
 //! the SUT did, and gathering the evidence.
 
+mod abuse;
 mod capture_gaps;
 pub(crate) mod checks;
 mod evidence;

@@ -192,6 +192,14 @@ fn describe_step(step: &Step) -> String {
             check_assertion(*kind)
         ),
         Action::Expect(expectation) => format!("{actor} **expects** {}", expected(expectation)),
+        Action::Abuse(crate::scenario::AbuseStep::Start(kind)) => format!(
+            "{actor} **starts abuse** `{}` in the background: {}",
+            kind.name(),
+            kind.describe()
+        ),
+        Action::Abuse(crate::scenario::AbuseStep::End) => {
+            format!("{actor} **ends the abuse** and judges what it saw")
+        }
     };
     if step.control {
         line.push_str(" (*control*)");

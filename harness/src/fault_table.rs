@@ -532,7 +532,10 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ("tls13-only", &["edge.tls.versions"], "TLS 1.2"),
     (
         "accept-no-client-cert",
-        &["messenger.tls.peer-without-certificate"],
+        &[
+            "edge.robustness.many.unauthenticated-burst",
+            "messenger.tls.peer-without-certificate",
+        ],
         "no client certificate",
     ),
     (
@@ -901,6 +904,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "av.msturn.send-and-data",
             "av.msturn.tcp-pseudo-tls",
             "av.msturn.tcp-relay",
+            "av.robustness.allocate-flood",
             "av.turn.auth-challenge",
         ],
         "challenge",
@@ -923,7 +927,11 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     ("av-relay-lossy", &[], ""),
     (
         "av-ignore-unknown-attributes",
-        &["av.msturn.unknown-attribute", "av.stun.unknown-attribute"],
+        &[
+            "av.msturn.unknown-attribute",
+            "av.robustness.malformed-stun",
+            "av.stun.unknown-attribute",
+        ],
         "420",
     ),
     (
@@ -1081,6 +1089,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.robustness.route.spoofed-from-malformed-cseq",
             "edge.robustness.sip.garbage-bytes",
             "edge.robustness.sip.missing-call-id",
+            "edge.robustness.slow.slowloris",
         ],
         "crashed",
     ),
@@ -1112,8 +1121,52 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.robustness.route.spoofed-from-malformed-cseq",
             "edge.robustness.sip.garbage-bytes",
             "edge.robustness.sip.missing-call-id",
+            "edge.robustness.slow.slowloris",
         ],
         "stopped serving others",
+    ),
+    (
+        "connection-slots",
+        &[
+            "edge.robustness.many.idle-connections",
+            "edge.robustness.slow.partial-client-hello",
+            "edge.robustness.slow.silent-connections",
+            "edge.robustness.slow.slowloris",
+        ],
+        "stopped serving others: while the",
+    ),
+    (
+        "serialised-handshakes",
+        &[
+            "edge.robustness.slow.partial-client-hello",
+            "edge.robustness.slow.silent-connections",
+        ],
+        "did not complete mutual TLS",
+    ),
+    (
+        "blocking-reads",
+        &[
+            "edge.robustness.rfc4475.clerr",
+            "edge.robustness.slow.slowloris",
+        ],
+        "good peer's MESSAGE",
+    ),
+    (
+        "crash-on-bad-tls",
+        &[
+            "edge.robustness.tls.garbage-record",
+            "edge.robustness.tls.old-client-hello",
+            "edge.robustness.tls.overlong-record",
+        ],
+        "crashed",
+    ),
+    (
+        "av-crash-on-bad-input",
+        &[
+            "av.robustness.malformed-stun",
+            "av.robustness.stray-traffic",
+        ],
+        "crashed",
     ),
 ];
 

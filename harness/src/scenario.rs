@@ -1,6 +1,9 @@
 //! Scenario files: one interop case per TOML file, loaded and validated up
 //! front into [`Case`] values. Every error names the file, line and field.
 
+mod abuse_kind;
+#[cfg(test)]
+mod abuse_tests;
 #[cfg(test)]
 mod controls_tests;
 mod error;
@@ -10,6 +13,10 @@ mod load;
 mod model;
 mod template;
 
+pub use abuse_kind::{
+    ABUSE_MAX_HOLD, AbuseKind, AbuseStep, BURST_TOTAL, BURST_WAVE, IDLE_CONNECTIONS,
+    SILENT_CONNECTIONS, SLOW_BYTE_INTERVAL, SLOWLORIS_CONNECTIONS,
+};
 pub use error::ScenarioError;
 pub(crate) use error::line_of;
 pub(crate) use key_path::line_of_key;

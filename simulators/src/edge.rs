@@ -11,6 +11,8 @@ mod revocation;
 mod routing;
 mod sdp_fault;
 mod server;
+mod slow_faults;
+mod tls_faults;
 mod variant;
 
 pub use chaos::{ChaosEdge, ChaosMode, OVERSIZE_BYTES, UnknownChaosMode};

@@ -184,6 +184,11 @@ fault_test!(no_revocation_check, 155, "no-revocation-check");
 fault_test!(relay_malformed, 236, "relay-malformed");
 fault_test!(crash_on_malformed, 237, "crash-on-malformed");
 fault_test!(hang_on_malformed, 238, "hang-on-malformed");
+fault_test!(connection_slots, 173, "connection-slots");
+fault_test!(serialised_handshakes, 171, "serialised-handshakes");
+fault_test!(blocking_reads, 172, "blocking-reads");
+fault_test!(crash_on_bad_tls, 174, "crash-on-bad-tls");
+fault_test!(av_crash_on_bad_input, 175, "av-crash-on-bad-input");
 
 /// The two hop-by-hop ACK faults share one loopback /16, one after the other.
 #[test]

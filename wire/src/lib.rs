@@ -12,3 +12,4 @@ pub mod sdp;
 pub mod sip;
 pub mod stun;
 pub mod text;
+pub mod tls_legacy;

@@ -24,6 +24,7 @@ use picharness_simulators::tls::{CertificateSummary, describe_certificate};
 use rustls_pki_types::CertificateDer;
 
 mod av;
+mod av_abuse;
 mod av_call;
 pub(crate) mod av_expiry;
 mod av_stream;
@@ -100,8 +101,14 @@ pub(crate) async fn run_check(
         CheckKind::TurnAllocationExpiry => av_expiry::turn_allocation_expiry(run).await,
         CheckKind::AvCallAllocate => av_call::call_allocate(run).await,
         CheckKind::AvCallMedia => av_call::call_media(run).await,
-        CheckKind::LivenessProbe => liveness_probe::check_liveness(run, actor).await,
+        CheckKind::LivenessProbe => liveness_probe::check_liveness(run, actor)
+            .await
+            .map_err(|failed| run.during_abuse(failed)),
         CheckKind::NothingMalformedInward => inward::check_nothing_malformed_inward(run),
+        CheckKind::AvMalformedStun => av_abuse::av_malformed_stun(run).await,
+        CheckKind::AvAllocateFlood => av_abuse::av_allocate_flood(run).await,
+        CheckKind::AvStrayTraffic => av_abuse::av_stray_traffic(run).await,
+        CheckKind::AvLivenessProbe => av_abuse::av_liveness_probe(run).await,
     }
 }
 

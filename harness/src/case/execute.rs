@@ -21,6 +21,7 @@ mod expect;
 mod robustness;
 mod sent_requests;
 pub(crate) use expect::warning_note;
+pub(crate) use robustness::WRONG_ANSWER;
 
 use dialog::DialogView;
 use sent_requests::SentRequests;
@@ -94,6 +95,8 @@ pub(crate) struct CaseRun<'a> {
     pub(crate) details: Vec<String>,
     /// An expect step is waiting for the answer to a hostile input.
     answering_hostile: bool,
+    /// The background abuse a robustness case started and has not ended.
+    pub(crate) abuse: Option<super::abuse::RunningAbuse>,
     started: SystemTime,
     /// The case's id, for the run's view of the Edge's liveness.
     case_id: String,
@@ -400,6 +403,7 @@ impl<'a> CaseRun<'a> {
             av_datagrams: picharness_simulators::av::DatagramLog::default(),
             details: Vec::new(),
             answering_hostile: false,
+            abuse: None,
             started: SystemTime::now(),
             case_id: case.id.clone(),
             _routes: routes,
@@ -577,6 +581,7 @@ impl<'a> CaseRun<'a> {
                 body,
             } => self.reply(&step.actor, *status, to_method.as_deref(), body.as_ref()),
             Action::Check(kind) => checks::run_check(self, &step.actor, *kind).await,
+            Action::Abuse(abuse) => self.abuse_step(&step.actor, *abuse).await,
         }
     }
 
@@ -835,6 +840,7 @@ impl<'a> CaseRun<'a> {
     /// closes its own connections and waits for the SUT to close its side,
     /// so nothing it set up (a connection the SUT reuses) outlives it.
     async fn restore(&mut self) -> Result<(), Outcome> {
+        self.end_abuse_left_running().await;
         if self.exclusive {
             let connections: Vec<ConnHandle> = self.client_connections.values().cloned().collect();
             for connection in connections {

@@ -153,6 +153,18 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
         CheckKind::LivenessProbe => {
             "a fresh connection with this peer's certificate completes mutual TLS, its MESSAGE reaches the pool and the pool's 200 comes back, each within 5 s; failing names the Edge crashed (no connection) or stopped serving others"
         }
+        CheckKind::AvMalformedStun => {
+            "Bindings with a header length past the datagram, an attribute length past the message and a 10-byte MESSAGE-INTEGRITY are discarded or refused (a success answer is an observation); a Binding with an unknown comprehension-required attribute gets 420 with UNKNOWN-ATTRIBUTES listing it"
+        }
+        CheckKind::AvAllocateFlood => {
+            "50 Allocates without credentials sent at once from 10 sockets: none is granted a relay (each answered 401, or not at all)"
+        }
+        CheckKind::AvStrayTraffic => {
+            "ChannelData for a channel never bound and datagrams to 10 relay ports no allocation holds; every answer is recorded"
+        }
+        CheckKind::AvLivenessProbe => {
+            "a fresh socket's Binding succeeds and an Allocate with the configured credentials is granted after its 401, each within 3 s; failing names the A/V Edge crashed (its TCP listener refuses too) or stopped serving others"
+        }
         CheckKind::NothingMalformedInward => {
             "nothing that reached the pool during the case (routed or not, SIP or not) fails the SIP validator, and the case's hostile request did not reach it"
         }

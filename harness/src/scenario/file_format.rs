@@ -61,6 +61,9 @@ pub(crate) struct StepFile {
     pub(crate) hostile: bool,
     /// A built-in check.
     pub(crate) check: Option<Spanned<String>>,
+    /// A background abuse to start (its name), or `end` to end the running
+    /// one (robustness cases).
+    pub(crate) abuse: Option<Spanned<String>>,
     /// Headers the expected message must carry.
     #[serde(default)]
     pub(crate) has_headers: Vec<Spanned<String>>,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use picharness_reports::FindingKind;
 use toml::Spanned;
 
+use super::abuse_kind::{AbuseKind, AbuseStep};
 use super::error::{ScenarioError, line_of};
 use super::file_format::{CaseFile, StepFile};
 use super::model::{
@@ -245,6 +246,7 @@ pub fn parse_case(file: &Path, text: &str, providers: &[String]) -> Result<Case,
         }
     }
     check_controls(&ctx, &raw, &steps)?;
+    check_abuse_order(&ctx, &raw, &steps)?;
     let disturbs = steps.iter().any(|s| {
         matches!(
             s.action,
@@ -320,6 +322,53 @@ fn check_dialog_variables(
         }
     }
     Ok(())
+}
+
+/// Abuse steps pair up: each start is followed by an end before the next
+/// start or the end of the case, and an abuse runs only in an exclusive
+/// robustness case (it disturbs the Edge for everyone).
+fn check_abuse_order(ctx: &Ctx<'_>, raw: &CaseFile, steps: &[Step]) -> Result<(), ScenarioError> {
+    let spans = raw.steps.get_ref();
+    let mut running: Option<usize> = None;
+    for (index, step) in steps.iter().enumerate() {
+        let Action::Abuse(abuse) = step.action else {
+            continue;
+        };
+        let span = spans.get(index).map(Spanned::span);
+        let field = format!("steps[{index}].abuse");
+        if !raw.exclusive || !raw.tags.iter().any(|t| t.get_ref() == "robustness") {
+            return ctx.error(
+                span,
+                field,
+                "an abuse step belongs to a robustness case (tag `robustness`, `exclusive = true`): it disturbs the Edge for everyone",
+            );
+        }
+        match (abuse, running) {
+            (AbuseStep::Start(_), Some(started)) => {
+                return ctx.error(
+                    span,
+                    field,
+                    format!(
+                        "the abuse of step {} is still running: end it first",
+                        started + 1
+                    ),
+                );
+            }
+            (AbuseStep::Start(_), None) => running = Some(index),
+            (AbuseStep::End, None) => {
+                return ctx.error(span, field, "abuse = \"end\" ends no running abuse");
+            }
+            (AbuseStep::End, Some(_)) => running = None,
+        }
+    }
+    match running {
+        Some(started) => ctx.error(
+            spans.get(started).map(Spanned::span),
+            format!("steps[{started}].abuse"),
+            "this abuse is never ended: add an `abuse = \"end\"` step after the probe",
+        ),
+        None => Ok(()),
+    }
 }
 
 /// A refusal (a closed connection, an error response, a refused
@@ -440,6 +489,7 @@ fn parse_step(
         step.reply.as_ref().map(|_| "reply"),
         step.check.as_ref().map(|_| "check"),
         step.state.as_ref().map(|_| "state"),
+        step.abuse.as_ref().map(|_| "abuse"),
     ]
     .into_iter()
     .flatten()
@@ -449,7 +499,7 @@ fn parse_step(
             Some(spanned.span()),
             field("send|expect|reply|check"),
             format!(
-                "a step needs exactly one of send, send_raw, expect, reply, check or state; found {}",
+                "a step needs exactly one of send, send_raw, expect, reply, check, state or abuse; found {}",
                 if chosen.is_empty() {
                     "none".to_owned()
                 } else {
@@ -533,7 +583,9 @@ fn parse_step(
             "hostile belongs to a send step",
         );
     }
-    let action = if let Some(template) = &step.send {
+    let action = if let Some(abuse) = &step.abuse {
+        parse_abuse(ctx, abuse, &field("abuse"), &actor)?
+    } else if let Some(template) = &step.send {
         check_variables(ctx, template, &field("send"))?;
         let first_line = template.get_ref().lines().next().unwrap_or_default();
         if !step.hostile && first_line.split(' ').count() != 3 {
@@ -826,7 +878,11 @@ fn parse_step(
             | CheckKind::MsTurnTcpRelay
             | CheckKind::TurnAllocationExpiry
             | CheckKind::AvCallAllocate
-            | CheckKind::AvCallMedia => matches!(actor, Actor::Av),
+            | CheckKind::AvCallMedia
+            | CheckKind::AvMalformedStun
+            | CheckKind::AvAllocateFlood
+            | CheckKind::AvStrayTraffic
+            | CheckKind::AvLivenessProbe => matches!(actor, Actor::Av),
         };
         if !fits {
             return ctx.at(
@@ -856,6 +912,43 @@ fn parse_step(
         control: step.control,
         if_unmet,
     })
+}
+
+/// `abuse = "NAME"` starts a background abuse, `abuse = "end"` ends it;
+/// every abuse so far is run by a provider peer.
+fn parse_abuse(
+    ctx: &Ctx<'_>,
+    abuse: &Spanned<String>,
+    field: &str,
+    actor: &Actor,
+) -> Result<Action, ScenarioError> {
+    let word = abuse.get_ref().as_str();
+    let step = if word == "end" {
+        AbuseStep::End
+    } else if let Some((_, kind)) = AbuseKind::ALL.iter().find(|(name, _)| *name == word) {
+        AbuseStep::Start(*kind)
+    } else {
+        let known: Vec<&str> = AbuseKind::ALL.iter().map(|(n, _)| *n).collect();
+        return ctx.at(
+            abuse,
+            field,
+            format!(
+                "unknown abuse {word:?}; known: {}, or end",
+                known.join(", ")
+            ),
+        );
+    };
+    if !matches!(actor, Actor::Peer(_)) {
+        return ctx.at(
+            abuse,
+            field,
+            format!(
+                "abuse {word:?} is run by a provider peer, not {}",
+                actor.name()
+            ),
+        );
+    }
+    Ok(Action::Abuse(step))
 }
 
 /// `if_unmet = "warning" | "observation"` with `cites = "<one of the

@@ -244,10 +244,20 @@ pub enum CheckKind {
     /// Robustness: nothing that fails the SIP validator, and nothing of the
     /// case's hostile message, reached the pool during the case.
     NothingMalformedInward,
+    /// Robustness: malformed STUN to UDP 3478; 420 for an unknown
+    /// comprehension-required attribute.
+    AvMalformedStun,
+    /// Robustness: a flood of Allocates without credentials; none granted.
+    AvAllocateFlood,
+    /// Robustness: ChannelData for an unbound channel and datagrams to
+    /// relay ports no allocation holds.
+    AvStrayTraffic,
+    /// Robustness: a good Binding and an authenticated Allocate succeed.
+    AvLivenessProbe,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 55] = [
+    pub const ALL: [(&'static str, Self); 59] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -348,6 +358,10 @@ impl CheckKind {
         ("av-call-media", Self::AvCallMedia),
         ("liveness-probe", Self::LivenessProbe),
         ("nothing-malformed-inward", Self::NothingMalformedInward),
+        ("av-malformed-stun", Self::AvMalformedStun),
+        ("av-allocate-flood", Self::AvAllocateFlood),
+        ("av-stray-traffic", Self::AvStrayTraffic),
+        ("av-liveness-probe", Self::AvLivenessProbe),
     ];
 
     pub fn name(self) -> &'static str {
@@ -384,6 +398,8 @@ pub enum Action {
         body: Option<(String, String)>,
     },
     Check(CheckKind),
+    /// Starts or ends a background abuse (robustness cases).
+    Abuse(super::AbuseStep),
 }
 
 /// One step of a case.
@@ -459,6 +475,10 @@ impl Step {
             Action::SetState { up: false } => "goes down".to_owned(),
             Action::Reply { status, .. } => format!("replies {status}"),
             Action::Check(kind) => format!("checks {}", kind.name()),
+            Action::Abuse(super::AbuseStep::Start(kind)) => {
+                format!("starts the {} abuse", kind.name())
+            }
+            Action::Abuse(super::AbuseStep::End) => "ends its abuse".to_owned(),
         };
         format!("{actor} {what}")
     }

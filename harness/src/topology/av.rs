@@ -151,6 +151,7 @@ fn behaviour(faults: &FaultSet) -> AvBehaviour {
         ms_turn_tcp_no_relay: faults.has(Fault::AvMsTurnTcpNoRelay),
         no_expiry: faults.has(Fault::AvNoExpiry),
         no_relay: faults.has(Fault::AvNoRelay),
+        crash_on_bad_input: faults.has(Fault::AvCrashOnBadInput),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct AvBehaviour {
     /// indications and ChannelData are dropped (an allocation with no relay
     /// behind it).
     pub no_relay: bool,
+    /// A STUN message with the RFC 5389 cookie that does not parse, or
+    /// ChannelData for a channel nobody bound, makes the A/V Edge stop
+    /// serving: UDP 3478 and TCP 443 close.
+    pub crash_on_bad_input: bool,
 }
 
 /// Everything the reference A/V Edge needs to run.

@@ -57,6 +57,9 @@ fn error(request: &StunMessage, code: u16, reason: &str, key: Option<&[u8]>) -> 
 /// A STUN message from a client.
 pub(crate) fn handle_stun(state: &Arc<AvState>, path: &ClientPath, bytes: &[u8]) {
     let Ok(request) = StunMessage::parse(bytes) else {
+        if state.config.behaviour.crash_on_bad_input {
+            state.crashed.send_replace(true);
+        }
         return;
     };
     if request.check_fingerprint() == Check::Invalid {
@@ -69,6 +72,14 @@ pub(crate) fn handle_stun(state: &Arc<AvState>, path: &ClientPath, bytes: &[u8])
         return;
     }
     if request.class != Class::Request {
+        return;
+    }
+    // A MESSAGE-INTEGRITY is an HMAC-SHA1: 20 bytes (RFC 5389 §15.4).
+    if request
+        .attribute(attr::MESSAGE_INTEGRITY)
+        .is_some_and(|mi| mi.value.len() != 20)
+    {
+        path.send(error(&request, 400, "Bad Request", None));
         return;
     }
     let unknown = request.unknown_required(KNOWN);
@@ -307,12 +318,17 @@ pub(crate) fn handle_channel_data(state: &AvState, path: &ClientPath, message: &
     if state.config.behaviour.no_relay {
         return;
     }
+    let mut bound = false;
     if let Some(allocation) = lock(&state.allocations).get(&path.key()) {
         let peer = lock(&allocation.shared.channels)
             .get(&message.channel)
             .copied();
         if let Some(peer) = peer {
+            bound = true;
             allocation.send_to_peer(peer, &message.data);
         }
+    }
+    if !bound && state.config.behaviour.crash_on_bad_input {
+        state.crashed.send_replace(true);
     }
 }

@@ -136,6 +136,9 @@ pub(crate) struct AvState {
     pub(crate) nonce: String,
     pub(crate) key: Vec<u8>,
     pub(crate) allocations: Mutex<HashMap<ClientKey, Allocation>>,
+    /// Turns `true` when malformed STUN crashed the A/V Edge (fault
+    /// `av-crash-on-bad-input`): its listeners close.
+    pub(crate) crashed: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running reference A/V Edge. Dropping it stops its listeners and relays.
@@ -180,6 +183,7 @@ impl AvEdge {
             key,
             config,
             allocations: Mutex::new(HashMap::new()),
+            crashed: tokio::sync::watch::channel(false).0,
         });
         let mut tasks = vec![tokio::spawn(serve_udp(state.clone(), Arc::new(udp)))];
         if let Some(listener) = tcp {
@@ -224,12 +228,20 @@ async fn serve_udp(state: Arc<AvState>, socket: Arc<UdpSocket>) {
             client,
         };
         dispatch(&state, &path, &buffer[..len]);
+        if *state.crashed.borrow() {
+            return;
+        }
     }
 }
 
 async fn serve_tcp(state: Arc<AvState>, listener: TcpListener) {
+    let mut crashed = state.crashed.subscribe();
     loop {
-        let Ok((stream, client)) = listener.accept().await else {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = crashed.wait_for(|c| *c) => return,
+        };
+        let Ok((stream, client)) = accepted else {
             continue;
         };
         tokio::spawn(serve_connection(state.clone(), stream, client));

@@ -159,10 +159,25 @@ pub enum Fault {
     CrashOnMalformed,
     /// After malformed input from outside the Edge still accepts connections but serves no request.
     HangOnMalformed,
+    /// At most 8 external connections may wait for their first complete
+    /// message, with no handshake timeout: slow clients take every slot.
+    ConnectionSlots,
+    /// One external TLS handshake at a time, with no timeout.
+    SerialisedHandshakes,
+    /// Requests from outside wait while any external connection holds an
+    /// incomplete message, with no timeout.
+    BlockingReads,
+    /// The Edge crashes when a connection from outside breaks on malformed
+    /// TLS (an old ClientHello, a record that does not decrypt, an
+    /// overlong record).
+    CrashOnBadTls,
+    /// The A/V Edge stops serving (UDP 3478 and TCP 443 close) on a STUN
+    /// message that does not parse or ChannelData for an unbound channel.
+    AvCrashOnBadInput,
 }
 
 impl Fault {
-    pub const ALL: [Self; 73] = [
+    pub const ALL: [Self; 78] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -236,6 +251,11 @@ impl Fault {
         Self::RelayMalformed,
         Self::CrashOnMalformed,
         Self::HangOnMalformed,
+        Self::ConnectionSlots,
+        Self::SerialisedHandshakes,
+        Self::BlockingReads,
+        Self::CrashOnBadTls,
+        Self::AvCrashOnBadInput,
     ];
 
     pub fn name(self) -> &'static str {
@@ -313,6 +333,11 @@ impl Fault {
             Self::RelayMalformed => "relay-malformed",
             Self::CrashOnMalformed => "crash-on-malformed",
             Self::HangOnMalformed => "hang-on-malformed",
+            Self::ConnectionSlots => "connection-slots",
+            Self::SerialisedHandshakes => "serialised-handshakes",
+            Self::BlockingReads => "blocking-reads",
+            Self::CrashOnBadTls => "crash-on-bad-tls",
+            Self::AvCrashOnBadInput => "av-crash-on-bad-input",
         }
     }
 
@@ -508,6 +533,21 @@ impl Fault {
             }
             Self::HangOnMalformed => {
                 "after malformed input from outside the Edge accepts connections but serves no request (robustness)"
+            }
+            Self::ConnectionSlots => {
+                "the external listener lets at most 8 connections wait for their first complete message, with no handshake timeout, so idle, silent or slow clients take every slot (robustness)"
+            }
+            Self::SerialisedHandshakes => {
+                "the external listener runs one TLS handshake at a time with no timeout, so a client that stalls its handshake blocks every other (robustness)"
+            }
+            Self::AvCrashOnBadInput => {
+                "the A/V Edge stops serving (UDP 3478 and TCP 443 close) on a STUN message that does not parse or ChannelData for a channel nobody bound (robustness)"
+            }
+            Self::CrashOnBadTls => {
+                "the Edge crashes when a connection from outside breaks on malformed TLS: an old-protocol ClientHello, a record that does not decrypt, an overlong record (robustness)"
+            }
+            Self::BlockingReads => {
+                "requests from outside wait while any external connection holds an incomplete message, with no timeout, so one slow sender stalls every peer (robustness)"
             }
         }
     }

@@ -21,6 +21,8 @@ use super::pidf_fault::rewrite_pidf_entity;
 use super::revocation::{PeerRole, Revocation, RevocationChecker};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
 use super::sdp_fault::rewrite_sdp;
+use super::slow_faults::SlowClients;
+use super::tls_faults::{crashes_on_close, crashes_on_handshake};
 use super::variant::Variant;
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
@@ -139,6 +141,8 @@ struct EdgeState {
     hung: std::sync::atomic::AtomicBool,
     /// Checks providers' certificates against their CRLs.
     revocation: RevocationChecker,
+    /// How the external listener treats slow clients (robustness faults).
+    slow: SlowClients,
 }
 
 impl EdgeState {
@@ -217,6 +221,7 @@ impl ReferenceEdge {
             config.roots.clone(),
             config.external.ip(),
         );
+        let slow = SlowClients::new(&config.policy.faults);
         let state = Arc::new(EdgeState {
             revocation,
             max_message_size,
@@ -237,6 +242,7 @@ impl ReferenceEdge {
             external_requests: std::sync::atomic::AtomicUsize::new(0),
             crashed: tokio::sync::watch::channel(false).0,
             hung: std::sync::atomic::AtomicBool::new(false),
+            slow,
         });
         let mut tasks = Vec::new();
         for (address, side, server) in listeners {
@@ -320,7 +326,16 @@ async fn accept_loop(
     side: Side,
 ) {
     let mut crashed = state.crashed.subscribe();
+    let external = side == Side::External;
     loop {
+        let slot = if external {
+            tokio::select! {
+                slot = state.slow.slot() => slot,
+                _ = crashed.wait_for(|c| *c) => return,
+            }
+        } else {
+            None
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             // A crashed Edge listens no more: connections are refused.
@@ -331,42 +346,86 @@ async fn accept_loop(
         };
         let _ = tcp.set_nodelay(true);
         let local = tcp.local_addr().unwrap_or(remote);
+        let timeout = if external {
+            state.slow.handshake_timeout(HANDSHAKE_TIMEOUT)
+        } else {
+            HANDSHAKE_TIMEOUT
+        };
         let state = state.clone();
+        if external && state.slow.serialised_handshakes() {
+            // `serialised-handshakes`: the next connection waits for this one.
+            let (tls, record) = match accept_tls(tcp, &acceptor, timeout).await {
+                Ok(accepted) => accepted,
+                Err((error, _)) => {
+                    if crashes_on_handshake(&state.policy.faults, &error) {
+                        state.crashed.send_replace(true);
+                    }
+                    continue;
+                }
+            };
+            tokio::spawn(serve_accepted(
+                state, tls, record, local, remote, side, slot,
+            ));
+            continue;
+        }
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let Ok((tls, record)) = accept_tls(tcp, &acceptor, HANDSHAKE_TIMEOUT).await else {
-                return;
+            let (tls, record) = match accept_tls(tcp, &acceptor, timeout).await {
+                Ok(accepted) => accepted,
+                Err((error, _)) => {
+                    if external && crashes_on_handshake(&state.policy.faults, &error) {
+                        state.crashed.send_replace(true);
+                    }
+                    return;
+                }
             };
-            let peer_chain = presented_chain(tls.get_ref().1);
-            if side == Side::External
-                && let Revocation::Revoked { .. } = state
-                    .revocation
-                    .check(&peer_chain, PeerRole::Client, &state.resolver)
-                    .await
-            {
-                // A revoked provider certificate: no SIP on this connection.
-                let mut tls = tls;
-                let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.shutdown()).await;
-                return;
-            }
-            let provider = match side {
-                Side::External => identify_provider(&state.policy, &peer_chain),
-                Side::Internal => None,
-            };
-            let (handle, events) = spawn_connection(
-                tls,
-                ConnectionInfo {
-                    local,
-                    remote,
-                    record,
-                    peer_chain,
-                    max_message_size: state.max_message_size,
-                    answer_pings: state.answer_pings,
-                },
-            );
-            serve_connection(state, handle, events, side, provider).await;
+            serve_accepted(state, tls, record, local, remote, side, slot).await;
         });
     }
+}
+
+/// Serves a connection whose handshake finished; `slot` (the
+/// `connection-slots` fault) is given back at its first complete message.
+async fn serve_accepted(
+    state: Arc<EdgeState>,
+    tls: tokio_rustls::server::TlsStream<crate::tls::RecordingStream<tokio::net::TcpStream>>,
+    record: crate::tls::ConnectionRecord,
+    local: SocketAddr,
+    remote: SocketAddr,
+    side: Side,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
+    let peer_chain = presented_chain(tls.get_ref().1);
+    if side == Side::External
+        && let Revocation::Revoked { .. } = state
+            .revocation
+            .check(&peer_chain, PeerRole::Client, &state.resolver)
+            .await
+    {
+        // A revoked provider certificate: no SIP on this connection.
+        let mut tls = tls;
+        let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.shutdown()).await;
+        return;
+    }
+    let provider = match side {
+        Side::External => identify_provider(&state.policy, &peer_chain),
+        Side::Internal => None,
+    };
+    let (handle, events) = spawn_connection(
+        tls,
+        ConnectionInfo {
+            local,
+            remote,
+            record,
+            peer_chain,
+            max_message_size: state.max_message_size,
+            answer_pings: state.answer_pings,
+        },
+    );
+    if side == Side::External {
+        state.slow.opened(&handle);
+    }
+    serve_connection(state, handle, events, side, provider, slot).await;
 }
 
 /// The provider whose federation FQDN the peer's leaf certificate names.
@@ -387,6 +446,7 @@ async fn serve_connection(
     mut events: tokio::sync::mpsc::UnboundedReceiver<ConnEvent>,
     side: Side,
     provider: Option<String>,
+    mut slot: Option<tokio::sync::OwnedSemaphorePermit>,
 ) {
     let mut crashed = state.crashed.subscribe();
     loop {
@@ -398,6 +458,13 @@ async fn serve_connection(
         let Some(event) = event else {
             break;
         };
+        // A complete message (or the connection's end) frees its slot.
+        drop(slot.take());
+        if side == Side::External
+            && matches!(&event, ConnEvent::Message { message, .. } if message.is_request())
+        {
+            state.slow.wait_turn(handle.id).await;
+        }
         let is_request =
             matches!(&event, ConnEvent::Message { message, .. } if message.is_request());
         if side == Side::External {
@@ -462,7 +529,12 @@ async fn serve_connection(
             }
             ConnEvent::Message { message, .. } => handle_response(&state, message),
             ConnEvent::Garbage { .. } | ConnEvent::KeepAlive { .. } => {}
-            ConnEvent::Closed { .. } => break,
+            ConnEvent::Closed { reason, .. } => {
+                if side == Side::External && crashes_on_close(&state.policy.faults, &reason) {
+                    state.crashed.send_replace(true);
+                }
+                break;
+            }
         }
     }
     if let Ok(mut aliased) = state.aliased.lock() {
@@ -491,8 +563,9 @@ fn spawn_serve(
     side: Side,
     provider: Option<String>,
 ) {
-    let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
-        Box::pin(serve_connection(state, handle, events, side, provider));
+    let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = Box::pin(
+        serve_connection(state, handle, events, side, provider, None),
+    );
     tokio::spawn(task);
 }
 

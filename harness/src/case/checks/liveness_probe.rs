@@ -124,6 +124,11 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
         tokio::select! {
             read = read_response(&mut tls, &mut decoder, &mut buffer, deadline) => {
                 let read = read.map_err(|o| stopped(o.reason))?;
+                if let Read::Closed(how) = &read
+                    && still_refuses(sip_actor_ip, remote).await
+                {
+                    return Err(crashed_mid_probe(how, remote));
+                }
                 return Err(match read {
                     Read::Closed(how) => stopped(format!(
                         "the Edge ended the fresh good peer's connection with {how} instead of forwarding its MESSAGE"
@@ -176,6 +181,9 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
             "the pool answered a good peer's MESSAGE 200 but the peer received {}",
             response.summary()
         ))),
+        Read::Closed(how) if still_refuses(sip_actor_ip, remote).await => {
+            Err(crashed_mid_probe(&how, remote))
+        }
         Read::Closed(how) => Err(stopped(format!(
             "the Edge forwarded a good peer's MESSAGE but then ended its connection with {how}"
         ))),
@@ -184,6 +192,14 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
             wait.as_millis()
         ))),
     }
+}
+
+/// The Edge ended the probe's connection and now refuses new ones: it
+/// went down while the probe ran (a crash can race the probe's connect).
+fn crashed_mid_probe(how: &str, remote: std::net::SocketAddr) -> Outcome {
+    Outcome::fail(format!(
+        "{CRASHED}: the Edge ended a fresh good peer's connection with {how} and now refuses connections at {remote}"
+    ))
 }
 
 fn stopped(why: String) -> Outcome {

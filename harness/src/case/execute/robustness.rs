@@ -11,7 +11,7 @@ use super::CaseRun;
 use crate::case::checks::liveness_probe::PROBE_BOUND;
 use crate::case::checks::{self, RELAYED_INWARD};
 use crate::case::outcome::Outcome;
-use crate::scenario::{Action, Actor, Case, CheckKind, Step};
+use crate::scenario::{AbuseStep, Action, Actor, Case, CheckKind, Step};
 
 /// The first words of a reason for a wrong answer to the hostile input.
 pub(crate) const WRONG_ANSWER: &str = "wrong immediate answer";
@@ -38,7 +38,9 @@ pub(super) async fn classify(
                 failed.reason
             ))
         }
-        Action::Expect(_) if matches!(step.actor, Actor::Peer(_)) => {
+        Action::Expect(_) | Action::Abuse(AbuseStep::End)
+            if matches!(step.actor, Actor::Peer(_)) =>
+        {
             let named = if failed.reason.contains(" arrived at pool ") {
                 format!("{RELAYED_INWARD}: {}", failed.reason)
             } else {
