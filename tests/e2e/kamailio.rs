@@ -760,12 +760,15 @@ fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
     );
 }
 
-/// The robustness family against Kamailio: the verdict of every case is
-/// recorded in `KAMAILIO_ROBUSTNESS` (a fail names what broke).
+/// The robustness family against Kamailio (and coturn for the A/V cases):
+/// the verdict of every case is recorded in `KAMAILIO_ROBUSTNESS` (a fail
+/// names what broke).
 #[test]
 fn the_robustness_family_against_kamailio_gives_the_recorded_verdicts() {
     let lab = Lab::new(test_net(218));
     let kamailio = lab.start_kamailio();
+    // coturn is the A/V Edge the A/V robustness cases abuse.
+    let _coturn = lab.start_coturn();
     let config = lab.write_config("sandwich");
     let config = config.display().to_string();
     let run = run_suite(
