@@ -50,18 +50,19 @@ async fn socket(run: &mut CaseRun<'_>, view: &AvView) -> Result<RecordingUdp, Ou
         .map_err(|e| harness_error("bind an A/V socket", &e))
 }
 
-/// Sends `bytes` to `to` and waits [`ANSWER_WAIT`] for the first answer.
+/// Sends `bytes` to `to` and waits `wait` for the first answer.
 async fn exchange(
     socket: &RecordingUdp,
     to: SocketAddr,
     bytes: &[u8],
+    wait: Duration,
 ) -> Result<Option<Vec<u8>>, Outcome> {
     socket
         .send_to(bytes, to)
         .await
         .map_err(|e| harness_error(&format!("send to {to}"), &e))?;
     Ok(socket
-        .recv_until(Instant::now() + ANSWER_WAIT)
+        .recv_until(Instant::now() + wait)
         .await
         .map(|(answer, _, _)| answer))
 }
@@ -118,7 +119,7 @@ pub(crate) async fn av_malformed_stun(run: &mut CaseRun<'_>) -> Result<(), Outco
             view.udp,
             bytes.len()
         ));
-        let answer = exchange(&socket, view.udp, &bytes).await?;
+        let answer = exchange(&socket, view.udp, &bytes, ANSWER_WAIT).await?;
         let said = describe_answer(answer.as_deref());
         run.note(format!("answer: {said}"));
         let success = answer
@@ -140,7 +141,9 @@ pub(crate) async fn av_malformed_stun(run: &mut CaseRun<'_>) -> Result<(), Outco
         "hostile STUN to {}: a Binding with the unknown comprehension-required attribute 0x{UNKNOWN_REQUIRED:04x}",
         view.udp
     ));
-    let answer = exchange(&socket, view.udp, &unknown).await?;
+    // An answer is asked for here (AV-09): it gets the probe's time, so a
+    // slow wrong answer is not taken for silence.
+    let answer = exchange(&socket, view.udp, &unknown, AV_PROBE_BOUND).await?;
     let said = describe_answer(answer.as_deref());
     run.note(format!("answer: {said}"));
     let parsed = answer.as_deref().and_then(|a| StunMessage::parse(a).ok());
@@ -245,7 +248,7 @@ pub(crate) async fn av_stray_traffic(run: &mut CaseRun<'_>) -> Result<(), Outcom
         "hostile input: ChannelData for channel 0x4abc (never bound) to {}",
         view.udp
     ));
-    let answer = exchange(&socket, view.udp, &stray).await?;
+    let answer = exchange(&socket, view.udp, &stray, ANSWER_WAIT).await?;
     let said = describe_answer(answer.as_deref());
     run.note(format!("answer: {said}"));
     run.finding(format!("ChannelData for an unbound channel: {said}"));
