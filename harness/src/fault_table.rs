@@ -870,6 +870,15 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "(expected at most",
     ),
+    (
+        "unsubscribe-as-refresh",
+        &[
+            "aol.presence.unsubscribe-inbound",
+            "messenger.presence.unsubscribe-inbound",
+            "yahoo.presence.unsubscribe-inbound",
+        ],
+        "Expires: 3600 (expected at most 0)",
+    ),
     // The embedded topology installs no address allow-list, so the cases
     // that send to the relay judge delivery and pass; against a configured
     // Edge they fail citing PORT-06 when the allow-list refuses such a

@@ -197,10 +197,12 @@ fn no_hop_ack_and_hop_ack_new_branch_fail_the_non_2xx_invite_cases() {
     check_fault(76, "hop-ack-new-branch");
 }
 
-/// The two presence faults share one loopback /16, one after the other.
+/// The presence faults share one loopback /16, one after the other.
 #[test]
-fn lengthen_subscription_and_pidf_entity_rewritten_fail_their_presence_cases() {
+fn lengthen_subscription_pidf_entity_rewritten_and_unsubscribe_as_refresh_fail_their_presence_cases()
+ {
     check_fault(208, "lengthen-subscription");
+    check_fault(208, "unsubscribe-as-refresh");
     check_fault(208, "pidf-entity-rewritten");
 }
 

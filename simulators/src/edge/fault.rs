@@ -110,6 +110,8 @@ pub enum Fault {
     RecordRouteNoTransport,
     /// A 2xx to SUBSCRIBE is relayed with its Expires doubled.
     LengthenSubscription,
+    /// A SUBSCRIBE with Expires: 0 is relayed with Expires: 3600.
+    UnsubscribeAsRefresh,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
     AvRelayOutOfRange,
     /// The A/V Edge does not listen on TCP 443.
@@ -177,7 +179,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 78] = [
+    pub const ALL: [Self; 79] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -225,6 +227,7 @@ impl Fault {
         Self::RecordRouteAddrSpec,
         Self::RecordRouteNoTransport,
         Self::LengthenSubscription,
+        Self::UnsubscribeAsRefresh,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
         Self::AvWrongMappedAddress,
@@ -307,6 +310,7 @@ impl Fault {
             Self::RecordRouteAddrSpec => "record-route-addr-spec",
             Self::RecordRouteNoTransport => "record-route-no-transport",
             Self::LengthenSubscription => "lengthen-subscription",
+            Self::UnsubscribeAsRefresh => "unsubscribe-as-refresh",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
             Self::AvWrongMappedAddress => "av-wrong-mapped-address",
@@ -459,6 +463,9 @@ impl Fault {
             }
             Self::RecordRouteAddrSpec => {
                 "Edge inserts Record-Route without <>, so lr and transport become header parameters"
+            }
+            Self::UnsubscribeAsRefresh => {
+                "Edge relays a SUBSCRIBE with Expires: 0 as Expires: 3600, so the unsubscribe reaches the notifier as a refresh (PRES-06)"
             }
             Self::LengthenSubscription => {
                 "Edge relays a 2xx to SUBSCRIBE with its Expires doubled, longer than the subscriber asked (PRES-02)"

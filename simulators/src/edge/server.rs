@@ -667,6 +667,15 @@ async fn handle_request(
             if state.policy.faults.has(Fault::PidfEntityRewritten) {
                 rewrite_pidf_entity(&mut request);
             }
+            if state.policy.faults.has(Fault::UnsubscribeAsRefresh)
+                && request.method() == Some("SUBSCRIBE")
+                && request
+                    .headers
+                    .first("expires")
+                    .is_some_and(|v| v.trim() == "0")
+            {
+                request.headers.set("Expires", "3600");
+            }
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
                 Err(_) if stateless || state.policy.faults.has(Fault::SilentWhenNextHopDown) => {
