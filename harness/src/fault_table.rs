@@ -1164,6 +1164,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "crash-on-bad-tls",
         &[
             "edge.robustness.tls.garbage-record",
+            "edge.robustness.tls.long-chain",
             "edge.robustness.tls.old-client-hello",
             "edge.robustness.tls.overlong-record",
         ],

@@ -15,7 +15,7 @@ mod template;
 
 pub use abuse_kind::{
     ABUSE_MAX_HOLD, AbuseKind, AbuseStep, BURST_TOTAL, BURST_WAVE, IDLE_CONNECTIONS,
-    SILENT_CONNECTIONS, SLOW_BYTE_INTERVAL, SLOWLORIS_CONNECTIONS,
+    LONG_CHAIN_INTERMEDIATES, SILENT_CONNECTIONS, SLOW_BYTE_INTERVAL, SLOWLORIS_CONNECTIONS,
 };
 pub use error::ScenarioError;
 pub(crate) use error::line_of;

@@ -14,6 +14,7 @@ mod crl;
 mod defect;
 mod impostor;
 mod load;
+mod long_chain;
 mod pss;
 mod rsa1024;
 mod sha1_signed;

@@ -31,7 +31,9 @@ use tokio::task::JoinHandle;
 
 use super::execute::CaseRun;
 use super::outcome::Outcome;
-use crate::scenario::{ABUSE_MAX_HOLD, AbuseKind, AbuseStep, Actor, render_message};
+use crate::scenario::{
+    ABUSE_MAX_HOLD, AbuseKind, AbuseStep, Actor, LONG_CHAIN_INTERMEDIATES, render_message,
+};
 
 /// Connections of an abuse the trace keeps in full (each within the
 /// capture's own per-connection cap); later ones are counted only.
@@ -74,6 +76,8 @@ pub(super) struct AbuseContext {
     pub(super) key_log: Arc<KeyLogCollector>,
     /// The request the slow abuses send.
     pub(super) message: Vec<u8>,
+    /// The long-chain abuse's certificate, made when it starts.
+    pub(super) long_chain: Option<Arc<CertifiedKey>>,
     /// Becomes true when the abuse must stop.
     pub(super) stop: watch::Receiver<bool>,
     pub(super) log: Arc<AbuseLog>,
@@ -206,6 +210,19 @@ impl CaseRun<'_> {
             ),
         );
         let message = render_message(ABUSE_MESSAGE, &self.vars);
+        let long_chain = if kind == AbuseKind::LongChain {
+            let Some(pki) = self.topology.peer_pki.as_ref() else {
+                return Err(Outcome::inconclusive(
+                    "the harness holds no CA the Edge trusts, so it cannot issue the long chain",
+                ));
+            };
+            let identity = pki
+                .long_chain_identity(sip_actor.fqdn(), LONG_CHAIN_INTERMEDIATES)
+                .map_err(|e| Outcome::error(format!("cannot issue the long chain: {e}")))?;
+            Some(identity)
+        } else {
+            None
+        };
         let (stop_tx, stop) = watch::channel(false);
         let log = Arc::new(AbuseLog::default());
         let ctx = AbuseContext {
@@ -215,6 +232,7 @@ impl CaseRun<'_> {
             identity: sip_actor.identity().clone(),
             key_log: self.topology.key_log.clone(),
             message,
+            long_chain,
             stop,
             log: log.clone(),
         };
@@ -385,5 +403,6 @@ async fn run_abuse(
         AbuseKind::GarbageRecord => tls_abuse::bad_record(ctx, ready, false).await,
         AbuseKind::OverlongRecord => tls_abuse::bad_record(ctx, ready, true).await,
         AbuseKind::OldClientHello => tls_abuse::old_client_hello(ctx, ready).await,
+        AbuseKind::LongChain => tls_abuse::long_chain(ctx, ready).await,
     }
 }

@@ -25,10 +25,13 @@ pub enum AbuseKind {
     OverlongRecord,
     /// ClientHellos offering only SSL 3.0, TLS 1.0 and TLS 1.1.
     OldClientHello,
+    /// A mutual TLS handshake presenting a chain of
+    /// [`LONG_CHAIN_INTERMEDIATES`] intermediates.
+    LongChain,
 }
 
 impl AbuseKind {
-    pub const ALL: [(&'static str, Self); 8] = [
+    pub const ALL: [(&'static str, Self); 9] = [
         ("slowloris", Self::Slowloris),
         ("idle-connections", Self::IdleConnections),
         ("silent-connections", Self::SilentConnections),
@@ -37,6 +40,7 @@ impl AbuseKind {
         ("garbage-record", Self::GarbageRecord),
         ("overlong-record", Self::OverlongRecord),
         ("old-client-hello", Self::OldClientHello),
+        ("long-chain", Self::LongChain),
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +76,9 @@ impl AbuseKind {
             Self::OldClientHello => {
                 "three TCP connections, each sending a hand-made ClientHello offering only SSL 3.0, TLS 1.0 or TLS 1.1, and reading the first record of the answer".to_owned()
             }
+            Self::LongChain => format!(
+                "one mutual TLS handshake presenting the peer's name on a certificate issued under {LONG_CHAIN_INTERMEDIATES} intermediate CAs below a root the Edge trusts, then an OPTIONS"
+            ),
             Self::UnauthenticatedBurst => format!(
                 "waves of {BURST_WAVE} concurrent TLS handshakes without a client certificate, at most {BURST_TOTAL} in all"
             ),
@@ -92,6 +99,8 @@ pub const IDLE_CONNECTIONS: usize = 100;
 pub const SILENT_CONNECTIONS: usize = 20;
 /// Handshakes per wave of the unauthenticated burst.
 pub const BURST_WAVE: usize = 50;
+/// Intermediate CAs in the long-chain abuse's certificate chain.
+pub const LONG_CHAIN_INTERMEDIATES: usize = 30;
 /// Handshakes of the unauthenticated burst in all.
 pub const BURST_TOTAL: usize = 200;
 

@@ -68,6 +68,19 @@ impl PeerPki {
         Ok(Arc::new(bad.issue(&self.trusted, &self.untrusted, fqdn)?))
     }
 
+    /// A certificate for the provider whose federation FQDN is `fqdn`,
+    /// issued under `intermediates` intermediate CAs below the trusted root.
+    pub fn long_chain_identity(
+        &self,
+        fqdn: &str,
+        intermediates: usize,
+    ) -> Result<Arc<CertifiedKey>, PkiError> {
+        Ok(Arc::new(
+            self.trusted
+                .issue_under_intermediates(fqdn, intermediates)?,
+        ))
+    }
+
     /// The good certificate of the provider whose federation FQDN is
     /// `fqdn`, with `crl_url` as its CRL distribution point, revoked by the
     /// CA the SUT trusts (the CRL comes with it).

@@ -171,7 +171,7 @@ pub enum Fault {
     BlockingReads,
     /// The Edge crashes when a connection from outside breaks on malformed
     /// TLS (an old ClientHello, a record that does not decrypt, an
-    /// overlong record).
+    /// overlong record, a client chain of more than 10 certificates).
     CrashOnBadTls,
     /// The A/V Edge stops serving (UDP 3478 and TCP 443 close) on a STUN
     /// message that does not parse or ChannelData for an unbound channel.
@@ -551,7 +551,7 @@ impl Fault {
                 "the A/V Edge stops serving (UDP 3478 and TCP 443 close) on a STUN message that does not parse or ChannelData for a channel nobody bound (robustness)"
             }
             Self::CrashOnBadTls => {
-                "the Edge crashes when a connection from outside breaks on malformed TLS: an old-protocol ClientHello, a record that does not decrypt, an overlong record (robustness)"
+                "the Edge crashes when a connection from outside breaks on malformed TLS: an old-protocol ClientHello, a record that does not decrypt, an overlong record, a client chain of more than 10 certificates (robustness)"
             }
             Self::BlockingReads => {
                 "requests from outside wait while any external connection holds an incomplete message, with no timeout, so one slow sender stalls every peer (robustness)"

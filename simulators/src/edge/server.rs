@@ -143,6 +143,8 @@ struct EdgeState {
     revocation: RevocationChecker,
     /// How the external listener treats slow clients (robustness faults).
     slow: SlowClients,
+    /// The chains peers presented on the external side.
+    external_chains: ChainRecorder,
 }
 
 impl EdgeState {
@@ -177,7 +179,11 @@ impl ReferenceEdge {
             peer_signatures: PeerSignatures::Modern,
         })
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
-        let external_server = external_server_config(&config, &config.identity)?;
+        // The chains peers present on the external side (for the
+        // `crash-on-bad-tls` fault's long-chain trigger).
+        let external_chains = ChainRecorder::default();
+        let external_server =
+            external_server_config(&config, &config.identity, external_chains.clone())?;
         let mut listeners = vec![
             (config.external, Side::External, external_server),
             (config.internal, Side::Internal, internal_server),
@@ -186,7 +192,7 @@ impl ReferenceEdge {
             listeners.push((
                 member.external,
                 Side::External,
-                external_server_config(&config, &member.identity)?,
+                external_server_config(&config, &member.identity, external_chains.clone())?,
             ));
         }
         let client = client_config_overlooking(
@@ -243,6 +249,7 @@ impl ReferenceEdge {
             crashed: tokio::sync::watch::channel(false).0,
             hung: std::sync::atomic::AtomicBool::new(false),
             slow,
+            external_chains,
         });
         let mut tasks = Vec::new();
         for (address, side, server) in listeners {
@@ -282,6 +289,7 @@ fn outbound_checks_overlooked(faults: &super::FaultSet) -> OverlookedChecks {
 fn external_server_config(
     config: &EdgeConfig,
     identity: &Arc<CertifiedKey>,
+    chains: ChainRecorder,
 ) -> Result<Arc<rustls::ServerConfig>, EdgeError> {
     let faults = &config.policy.faults;
     let client_auth = if faults.has(Fault::AcceptNoClientCert) {
@@ -311,7 +319,7 @@ fn external_server_config(
             client_roots: config.roots.clone(),
             client_auth,
             key_log: config.key_log.clone(),
-            chains: ChainRecorder::default(),
+            chains,
             peer_signatures,
         },
         versions,
@@ -357,7 +365,7 @@ async fn accept_loop(
             let (tls, record) = match accept_tls(tcp, &acceptor, timeout).await {
                 Ok(accepted) => accepted,
                 Err((error, _)) => {
-                    if crashes_on_handshake(&state.policy.faults, &error) {
+                    if crashes_on_handshake(&state.policy.faults, &error, &state.external_chains) {
                         state.crashed.send_replace(true);
                     }
                     continue;
@@ -373,7 +381,13 @@ async fn accept_loop(
             let (tls, record) = match accept_tls(tcp, &acceptor, timeout).await {
                 Ok(accepted) => accepted,
                 Err((error, _)) => {
-                    if external && crashes_on_handshake(&state.policy.faults, &error) {
+                    if external
+                        && crashes_on_handshake(
+                            &state.policy.faults,
+                            &error,
+                            &state.external_chains,
+                        )
+                    {
                         state.crashed.send_replace(true);
                     }
                     return;

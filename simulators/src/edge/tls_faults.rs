@@ -2,17 +2,33 @@
 //! listening, drops every connection) when a connection from outside
 //! breaks on malformed TLS: a ClientHello it cannot negotiate (an old
 //! protocol version), a record that does not decrypt, a record longer than
-//! TLS allows. A handshake refused for the peer's certificate, a timeout or
-//! a peer that just goes away are not malformed TLS and change nothing.
+//! TLS allows, or a client chain of more than 10 certificates. A handshake
+//! refused for another certificate reason, a timeout or a peer that just
+//! goes away are not malformed TLS and change nothing.
 
 use super::FaultSet;
 use super::fault::Fault;
-use crate::tls::TlsError;
+use crate::tls::{ChainRecorder, TlsError};
 
-/// Whether the failed handshake `error` crashes the Edge.
-pub(super) fn crashes_on_handshake(faults: &FaultSet, error: &TlsError) -> bool {
-    faults.has(Fault::CrashOnBadTls)
-        && matches!(
+/// A client chain longer than this crashes the Edge under the fault (the
+/// long-chain case presents 32 certificates; real chains have 2 to 4).
+const LONGEST_CHAIN: usize = 10;
+
+/// Whether the failed handshake `error` crashes the Edge; `chains` holds
+/// the chains presented on the external side.
+pub(super) fn crashes_on_handshake(
+    faults: &FaultSet,
+    error: &TlsError,
+    chains: &ChainRecorder,
+) -> bool {
+    if !faults.has(Fault::CrashOnBadTls) {
+        return false;
+    }
+    let long_chain = chains
+        .last_record()
+        .is_some_and(|r| r.chain.len() > LONGEST_CHAIN);
+    long_chain
+        || matches!(
             error,
             TlsError::Handshake {
                 tls_error: Some(
@@ -55,14 +71,15 @@ mod tests {
                 rustls::PeerIncompatible::SupportedVersionsExtensionRequired,
             )),
         };
-        assert!(crashes_on_handshake(&faults, &bad));
-        assert!(!crashes_on_handshake(&FaultSet::default(), &bad));
+        let none = ChainRecorder::default();
+        assert!(crashes_on_handshake(&faults, &bad, &none));
+        assert!(!crashes_on_handshake(&FaultSet::default(), &bad, &none));
         let certificate = TlsError::Handshake {
             peer: "127.0.0.1:1".parse().expect("address"),
             message: String::new(),
             tls_error: Some(rustls::Error::NoCertificatesPresented),
         };
-        assert!(!crashes_on_handshake(&faults, &certificate));
+        assert!(!crashes_on_handshake(&faults, &certificate, &none));
         let decrypt = format!("read failed: {}", rustls::Error::DecryptError);
         assert!(crashes_on_close(&faults, &decrypt));
         assert!(!crashes_on_close(&faults, "peer closed the connection"));

@@ -120,6 +120,93 @@ pub(super) async fn bad_record(ctx: AbuseContext, ready: Ready, overlong: bool) 
     ctx.log.finding(format!("after {what}, the Edge {answer}"));
 }
 
+/// A mutual TLS handshake presenting the long chain, then an OPTIONS: the
+/// Edge refusing the chain (an alert, a close) or answering the OPTIONS
+/// (it took the chain) is recorded; neither is judged.
+pub(super) async fn long_chain(ctx: AbuseContext, ready: Ready) {
+    let Some(identity) = ctx.long_chain.clone() else {
+        let _ = ready.send(Err("no long chain was issued".to_owned()));
+        return;
+    };
+    let certificates = identity.chain.len();
+    let bytes: usize = identity.chain.iter().map(|c| c.as_ref().len()).sum();
+    let config = match probe_client_config(
+        Some(identity),
+        TlsVersions::Tls12And13,
+        ctx.key_log.clone(),
+        ChainRecorder::default(),
+    ) {
+        Ok(config) => config,
+        Err(e) => {
+            let _ = ready.send(Err(format!("cannot build the TLS configuration: {e}")));
+            return;
+        }
+    };
+    ctx.log.note(format!(
+        "presenting a chain of {certificates} certificates ({bytes} bytes)"
+    ));
+    let _ = ready.send(Ok(format!(
+        "a handshake with {certificates} certificates under way"
+    )));
+    let answer = match connect_tls_recorded(
+        Some(ctx.local_ip),
+        ctx.remote,
+        &ctx.server_name,
+        config,
+        CONNECT_BOUND,
+    )
+    .await
+    {
+        Ok((mut tls, record)) => {
+            ctx.log.keep(&record);
+            let options = format!(
+                "OPTIONS sip:{server} SIP/2.0\r\nVia: SIP/2.0/TLS {local}:5061;branch=z9hG4bK-abuse-chain\r\nMax-Forwards: 70\r\nFrom: <sip:chain@{local}>;tag=abuse-chain\r\nTo: <sip:{server}>\r\nCall-ID: abuse-chain-{n:08x}@picharness\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+                server = ctx.server_name,
+                local = ctx.local_ip,
+                n = rand::random::<u32>()
+            );
+            if tls.write_all(options.as_bytes()).await.is_err() {
+                "ended the connection right after the handshake".to_owned()
+            } else {
+                let mut buffer = [0u8; 512];
+                match tokio::time::timeout(ANSWER_WAIT, tls.read(&mut buffer)).await {
+                    Ok(Ok(0)) => "closed the connection after the handshake".to_owned(),
+                    Ok(Ok(n)) => format!(
+                        "took the chain and answered the OPTIONS: {:?}",
+                        String::from_utf8_lossy(&buffer[..n])
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                    ),
+                    Ok(Err(e)) => match tls_error_of(&e) {
+                        Some(rustls::Error::AlertReceived(alert)) => {
+                            format!("refused the chain with the alert {alert:?}")
+                        }
+                        _ => format!("ended the connection ({e})"),
+                    },
+                    Err(_) => format!(
+                        "completed the handshake and said nothing for {} ms",
+                        ANSWER_WAIT.as_millis()
+                    ),
+                }
+            }
+        }
+        Err((error, record)) => {
+            if let Some(record) = &record {
+                ctx.log.keep(record);
+            }
+            if harness_side(&error) {
+                ctx.log
+                    .harness_limit(format!("opening a connection: {error}"));
+            }
+            format!("refused the handshake: {error}")
+        }
+    };
+    ctx.log.finding(format!(
+        "with a chain of {certificates} certificates, the Edge {answer}"
+    ));
+}
+
 /// One connection per old version, each with a hand-made ClientHello.
 pub(super) async fn old_client_hello(ctx: AbuseContext, ready: Ready) {
     let ctx = Arc::new(ctx);
