@@ -226,6 +226,18 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "the branch of the INVITE it belongs to",
     ),
     (
+        "hop-ack-copies-vias",
+        &[
+            "aol.im.cancel-inbound",
+            "aol.im.session-declined-inbound",
+            "messenger.im.cancel-inbound",
+            "messenger.im.session-declined-inbound",
+            "yahoo.im.cancel-inbound",
+            "yahoo.im.session-declined-inbound",
+        ],
+        "Via value(s)",
+    ),
+    (
         "no-loop-detection",
         &["edge.sip.loop-detection"],
         "arrived at pool",
@@ -878,6 +890,15 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "yahoo.presence.unsubscribe-inbound",
         ],
         "Expires: 3600 (expected at most 0)",
+    ),
+    (
+        "strip-event",
+        &[
+            "aol.presence.subscribe-inbound",
+            "messenger.presence.subscribe-inbound",
+            "yahoo.presence.subscribe-inbound",
+        ],
+        "Event",
     ),
     // The embedded topology installs no address allow-list, so the cases
     // that send to the relay judge delivery and pass; against a configured

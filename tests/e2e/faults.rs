@@ -190,19 +190,20 @@ fault_test!(blocking_reads, 172, "blocking-reads");
 fault_test!(crash_on_bad_tls, 174, "crash-on-bad-tls");
 fault_test!(av_crash_on_bad_input, 175, "av-crash-on-bad-input");
 
-/// The two hop-by-hop ACK faults share one loopback /16, one after the other.
+/// The hop-by-hop ACK faults share one loopback /16, one after the other.
 #[test]
-fn no_hop_ack_and_hop_ack_new_branch_fail_the_non_2xx_invite_cases() {
+fn hop_by_hop_ack_faults_fail_the_non_2xx_invite_cases() {
     check_fault(76, "no-hop-ack");
     check_fault(76, "hop-ack-new-branch");
+    check_fault(76, "hop-ack-copies-vias");
 }
 
 /// The presence faults share one loopback /16, one after the other.
 #[test]
-fn lengthen_subscription_pidf_entity_rewritten_and_unsubscribe_as_refresh_fail_their_presence_cases()
- {
+fn presence_relay_faults_fail_their_presence_cases() {
     check_fault(208, "lengthen-subscription");
     check_fault(208, "unsubscribe-as-refresh");
+    check_fault(208, "strip-event");
     check_fault(208, "pidf-entity-rewritten");
 }
 

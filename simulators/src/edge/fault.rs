@@ -48,6 +48,8 @@ pub enum Fault {
     NoHopAck,
     /// The Edge's ACK for a non-2xx final response carries a new branch.
     HopAckNewBranch,
+    /// The Edge's ACK for a non-2xx final response carries every Via of the INVITE.
+    HopAckCopiesVias,
     /// Merged requests (the Call-ID, From tag and CSeq of a pending request,
     /// another branch, SIP-20) and requests whose Via already names the Edge
     /// are forwarded instead of refused with 482.
@@ -112,6 +114,8 @@ pub enum Fault {
     LengthenSubscription,
     /// A SUBSCRIBE with Expires: 0 is relayed with Expires: 3600.
     UnsubscribeAsRefresh,
+    /// SUBSCRIBEs are relayed without their Event header.
+    StripEvent,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
     AvRelayOutOfRange,
     /// The A/V Edge does not listen on TCP 443.
@@ -179,7 +183,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 79] = [
+    pub const ALL: [Self; 81] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -199,6 +203,7 @@ impl Fault {
         Self::CancelNotForwarded,
         Self::NoHopAck,
         Self::HopAckNewBranch,
+        Self::HopAckCopiesVias,
         Self::NoLoopDetection,
         Self::NoLyncHeaders,
         Self::PassThroughTrustHeader,
@@ -228,6 +233,7 @@ impl Fault {
         Self::RecordRouteNoTransport,
         Self::LengthenSubscription,
         Self::UnsubscribeAsRefresh,
+        Self::StripEvent,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
         Self::AvWrongMappedAddress,
@@ -282,6 +288,7 @@ impl Fault {
             Self::CancelNotForwarded => "cancel-not-forwarded",
             Self::NoHopAck => "no-hop-ack",
             Self::HopAckNewBranch => "hop-ack-new-branch",
+            Self::HopAckCopiesVias => "hop-ack-copies-vias",
             Self::NoLoopDetection => "no-loop-detection",
             Self::NoLyncHeaders => "no-lync-headers",
             Self::PassThroughTrustHeader => "pass-through-trust-header",
@@ -311,6 +318,7 @@ impl Fault {
             Self::RecordRouteNoTransport => "record-route-no-transport",
             Self::LengthenSubscription => "lengthen-subscription",
             Self::UnsubscribeAsRefresh => "unsubscribe-as-refresh",
+            Self::StripEvent => "strip-event",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
             Self::AvWrongMappedAddress => "av-wrong-mapped-address",
@@ -390,6 +398,9 @@ impl Fault {
             Self::CancelNotForwarded => {
                 "Edge answers a CANCEL with 200 but never cancels the INVITE downstream"
             }
+            Self::HopAckCopiesVias => {
+                "Edge's own ACK for a non-2xx final response carries every Via of the INVITE, the previous hops' too (SIP-18, RFC 3261 §17.1.1.3)"
+            }
             Self::HopAckNewBranch => {
                 "Edge's own ACK for a non-2xx final response carries a new branch instead of the INVITE's (SIP-18, RFC 3261 §17.1.1.3)"
             }
@@ -463,6 +474,9 @@ impl Fault {
             }
             Self::RecordRouteAddrSpec => {
                 "Edge inserts Record-Route without <>, so lr and transport become header parameters"
+            }
+            Self::StripEvent => {
+                "Edge relays SUBSCRIBEs without their Event header, so Lync cannot tell the event package asked for (PRES-01)"
             }
             Self::UnsubscribeAsRefresh => {
                 "Edge relays a SUBSCRIBE with Expires: 0 as Expires: 3600, so the unsubscribe reaches the notifier as a refresh (PRES-06)"

@@ -62,6 +62,15 @@ pub(crate) fn give_new_branch(ack: &mut SipMessage) {
     );
 }
 
+/// The `hop-ack-copies-vias` fault: the ACK carries every Via of the
+/// INVITE, the previous hops' too, as if it were forwarded end to end
+/// (RFC 3261 §17.1.1.3 asks for one Via, the INVITE's topmost).
+pub(crate) fn copy_all_vias(ack: &mut SipMessage, forwarded_invite: &SipMessage) {
+    for via in forwarded_invite.headers.values("via").into_iter().skip(1) {
+        ack.headers.push("Via", via);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +114,16 @@ Content-Length: 0\r\n\r\n";
             "{vias:?}"
         );
         assert!(!vias[0].contains("z9hG4bK-edge-1"), "{vias:?}");
+    }
+
+    #[test]
+    fn the_copying_fault_gives_the_ack_the_invite_s_vias_in_order() {
+        let invite = SipMessage::parse(INVITE).expect("parses");
+        let response = invite.response(486, "Busy Here", Some("pool-9"));
+        let mut ack = ack_for(&invite, &response);
+        copy_all_vias(&mut ack, &invite);
+        assert_eq!(ack.headers.values("via"), invite.headers.values("via"));
+        assert!(SipMessage::parse(&ack.to_bytes()).is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::fault::Fault;
-use super::hop::{ack_for, cancel_for, give_new_branch};
+use super::hop::{ack_for, cancel_for, copy_all_vias, give_new_branch};
 use super::malformed::{Reaction, is_oversize, problem, reaction};
 use super::pidf_fault::rewrite_pidf_entity;
 use super::revocation::{PeerRole, Revocation, RevocationChecker};
@@ -681,6 +681,9 @@ async fn handle_request(
             if state.policy.faults.has(Fault::PidfEntityRewritten) {
                 rewrite_pidf_entity(&mut request);
             }
+            if state.policy.faults.has(Fault::StripEvent) && request.method() == Some("SUBSCRIBE") {
+                request.headers.remove_all("Event");
+            }
             if state.policy.faults.has(Fault::UnsubscribeAsRefresh)
                 && request.method() == Some("SUBSCRIBE")
                 && request
@@ -807,6 +810,9 @@ fn handle_response(state: &EdgeState, mut response: SipMessage) {
             let mut ack = ack_for(&pending.forwarded, &response);
             if state.policy.faults.has(Fault::HopAckNewBranch) {
                 give_new_branch(&mut ack);
+            }
+            if state.policy.faults.has(Fault::HopAckCopiesVias) {
+                copy_all_vias(&mut ack, &pending.forwarded);
             }
             let _ = pending.egress.send(ack.to_bytes());
         }
