@@ -133,13 +133,13 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
             "after a well-formed answer, an MS-TURN message without the leading Magic Cookie makes the A/V Edge close the TCP connection within 3 s"
         }
         CheckKind::MsTurnSendAndData => {
-            "an MS-TURN Send request reaches the media peer from the relay with no response to it, and the peer's reply comes back as a Data Indication naming the peer"
+            "an MS-TURN Send request reaches the media peer from the relay with no response to it, and the peer's reply comes back as a Data Indication naming the peer; a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
         }
         CheckKind::MsTurnActiveDestination => {
-            "Set Active Destination gets 0x0106, then unencapsulated data flows both ways through the relay"
+            "Set Active Destination gets 0x0106, then unencapsulated data flows both ways through the relay; a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
         }
         CheckKind::MsTurnTcpRelay => {
-            "over TCP 443: Send and Data Indication in control frames, Set Active Destination 0x0106, then end-to-end data frames both ways"
+            "over TCP 443: Send and Data Indication in control frames, Set Active Destination 0x0106, then end-to-end data frames both ways; a relay port outside 50,000-59,999 that the address allow-list refuses is a fail (PORT-06, AV-04)"
         }
         CheckKind::TurnAllocationExpiry => {
             "with a short LIFETIME, Refresh keeps the relay alive; unrefreshed it stops forwarding and a Refresh gets 437"

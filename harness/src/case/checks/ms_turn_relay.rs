@@ -118,6 +118,13 @@ async fn allocate_and_send(
         session.relay,
         peer.local()
     ));
+    // The media peer will send to the relay: an address the allow-list
+    // refuses is judged like the TURN round trips, never an unexplained error.
+    if let Some(refused) = super::av::relay_refusal(session.relay) {
+        run.note(refused.reason.clone());
+        session.release(run, &socket, &view).await;
+        return Err(refused);
+    }
     send_request(&socket, &view, &session, peer.local(), b"msturn-send").await?;
     let sent = expect_at_peer(
         run,

@@ -212,6 +212,12 @@ async fn relay_steps(
     peer: &RecordingUdp,
 ) -> Result<(), Outcome> {
     let relay = session.relay;
+    // The media peer will send to the relay: an address the allow-list
+    // refuses is judged like the TURN round trips, never an unexplained error.
+    if let Some(refused) = super::av::relay_refusal(relay) {
+        run.note(refused.reason.clone());
+        return Err(refused);
+    }
     if let Err(outcome) = relayed_send(run, client, view, session, peer, b"msturn-tcp-send").await {
         return Err(Outcome::fail(format!(
             "{} (the media peer waited {} ms; AV-14, AV-08)",
