@@ -283,6 +283,9 @@ fn header_rule(rule: &HeaderExpectation) -> String {
                 "its Via branch is the one of the {method} received (same hop-by-hop transaction)"
             )
         }
+        HeaderExpectation::SameDialogAs(method) => format!(
+            "it belongs to the dialog of the {method} received: same Call-ID and From tag, the To tag given to the dialog, a higher CSeq"
+        ),
         HeaderExpectation::AtMost { name, max } => format!("{name} is at most {max}"),
         HeaderExpectation::Observe(inner) => {
             format!("observed, not required: {}", header_rule(inner))

@@ -905,6 +905,18 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
     // Edge they fail citing PORT-06 when the allow-list refuses such a
     // relay (proven against coturn in tests/e2e/kamailio.rs).
     (
+        "renumber-in-dialog",
+        &[
+            "aol.im.session-inbound",
+            "aol.im.session-outbound",
+            "messenger.im.session-inbound",
+            "messenger.im.session-outbound",
+            "yahoo.im.session-inbound",
+            "yahoo.im.session-outbound",
+        ],
+        "(expected a number above 1, the INVITE's)",
+    ),
+    (
         "av-relay-out-of-range",
         &["av.msturn.allocate", "av.turn.relay-range"],
         "50,000-59,999",

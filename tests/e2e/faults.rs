@@ -190,12 +190,14 @@ fault_test!(blocking_reads, 172, "blocking-reads");
 fault_test!(crash_on_bad_tls, 174, "crash-on-bad-tls");
 fault_test!(av_crash_on_bad_input, 175, "av-crash-on-bad-input");
 
-/// The hop-by-hop ACK faults share one loopback /16, one after the other.
+/// The IM-session faults (hop-by-hop ACK, in-dialog CSeq) share one loopback
+/// /16, one after the other.
 #[test]
-fn hop_by_hop_ack_faults_fail_the_non_2xx_invite_cases() {
+fn im_session_faults_fail_their_session_cases() {
     check_fault(76, "no-hop-ack");
     check_fault(76, "hop-ack-new-branch");
     check_fault(76, "hop-ack-copies-vias");
+    check_fault(76, "renumber-in-dialog");
 }
 
 /// The presence faults share one loopback /16, one after the other.

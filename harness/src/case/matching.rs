@@ -29,6 +29,20 @@ pub(crate) struct RuleContext<'a> {
     /// The topmost Via branch of the latest request of a method the actor
     /// received (`same_branch_as`).
     pub(crate) branch_of: &'a dyn Fn(&str) -> Option<String>,
+    /// The dialog of the latest request of a method the actor received
+    /// (`same_dialog_as`).
+    pub(crate) dialog_of: &'a dyn Fn(&str) -> Option<DialogIds>,
+}
+
+/// What identifies a dialog and orders its requests, as the UAS (the actor
+/// that received the dialog-forming request) knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DialogIds {
+    pub(crate) call_id: String,
+    pub(crate) from_tag: Option<String>,
+    /// The tag the actor put in its answers.
+    pub(crate) own_tag: Option<String>,
+    pub(crate) cseq: u32,
 }
 
 fn rules_of(expectation: &MessageExpectation) -> &[HeaderExpectation] {
@@ -241,6 +255,16 @@ fn rule_problem(
                 )),
             }
         }
+        HeaderExpectation::SameDialogAs(method) => {
+            let Some(dialog) = (context.dialog_of)(method) else {
+                return Some(format!(
+                    "{what} reached {actor}, but {actor} has received no {method} whose dialog it could belong to"
+                ));
+            };
+            dialog_problem(&dialog, message, method).map(|problem| {
+                format!("{what} reached {actor} {problem} (IM-05: a request in a dialog keeps its Call-ID and tags, and its CSeq increases)")
+            })
+        }
         HeaderExpectation::AtMost { name, max } => {
             let Some(value) = message.headers.first(name) else {
                 return Some(format!(
@@ -255,6 +279,41 @@ fn rule_problem(
             }
         }
         _ => None,
+    }
+}
+
+/// How `message` departs from `dialog`, formed by a `method` request.
+fn dialog_problem(dialog: &DialogIds, message: &SipMessage, method: &str) -> Option<String> {
+    let call_id = message.call_id().unwrap_or("(none)");
+    if call_id != dialog.call_id {
+        return Some(format!(
+            "with Call-ID {call_id} (expected {}, the {method}'s)",
+            dialog.call_id
+        ));
+    }
+    let from_tag = message.from_addr().and_then(|a| a.tag().map(str::to_owned));
+    if from_tag != dialog.from_tag {
+        return Some(format!(
+            "with From tag {} (expected {}, the {method}'s)",
+            from_tag.as_deref().unwrap_or("(none)"),
+            dialog.from_tag.as_deref().unwrap_or("(none)")
+        ));
+    }
+    let to_tag = message.to_addr().and_then(|a| a.tag().map(str::to_owned));
+    if to_tag != dialog.own_tag {
+        return Some(format!(
+            "with To tag {} (expected {}, the tag given to the dialog)",
+            to_tag.as_deref().unwrap_or("(none)"),
+            dialog.own_tag.as_deref().unwrap_or("(none)")
+        ));
+    }
+    match message.cseq() {
+        Some((number, _)) if number > dialog.cseq => None,
+        found => Some(format!(
+            "with CSeq {} (expected a number above {}, the {method}'s)",
+            found.map_or_else(|| "(none)".to_owned(), |(n, m)| format!("{n} {m}")),
+            dialog.cseq
+        )),
     }
 }
 
@@ -343,10 +402,12 @@ Content-Length: 0\r\n\r\n";
         let mut vars = TemplateVars::default();
         vars.set("sut.internal_fqdn", "edge-int.contoso.test");
         let branch_of = |_: &str| branch.map(str::to_owned);
+        let dialog_of = |_: &str| None;
         let context = RuleContext {
             vars: &vars,
             edge_hosts: &edge_hosts,
             branch_of: &branch_of,
+            dialog_of: &dialog_of,
         };
         rule_problem(&rule, &message, "pool", &context)
     }
@@ -401,6 +462,30 @@ Content-Length: 0\r\n\r\n";
         let other = judge(rule(), Some("z9hG4bK-other")).expect("another branch");
         assert!(other.contains("expected z9hG4bK-other"), "{other}");
         assert!(judge(rule(), None).is_some(), "no INVITE to compare with");
+    }
+
+    #[test]
+    fn a_request_in_a_dialog_keeps_its_call_id_and_tags_and_raises_its_cseq() {
+        const MESSAGE: &str = "MESSAGE sip:lync@pool.contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS edge:5061;branch=z9hG4bK-1\r\nFrom: <sip:peer@messenger.test>;tag=peer-1\r\nTo: <sip:lync@contoso.test>;tag=pool-1\r\nCall-ID: call-1\r\nCSeq: 2 MESSAGE\r\nContent-Length: 0\r\n\r\n";
+        let message = SipMessage::parse(MESSAGE.as_bytes()).expect("parses");
+        let dialog = DialogIds {
+            call_id: "call-1".to_owned(),
+            from_tag: Some("peer-1".to_owned()),
+            own_tag: Some("pool-1".to_owned()),
+            cseq: 1,
+        };
+        assert_eq!(dialog_problem(&dialog, &message, "INVITE"), None);
+        let with = |change: fn(&mut DialogIds)| {
+            let mut other = dialog.clone();
+            change(&mut other);
+            dialog_problem(&other, &message, "INVITE").expect("a departure")
+        };
+        assert!(
+            with(|d| d.call_id = "call-2".to_owned()).contains("Call-ID call-1 (expected call-2")
+        );
+        assert!(with(|d| d.from_tag = None).contains("From tag peer-1"));
+        assert!(with(|d| d.own_tag = Some("pool-2".to_owned())).contains("To tag pool-1"));
+        assert!(with(|d| d.cseq = 2).contains("CSeq 2 MESSAGE (expected a number above 2"));
     }
 
     #[test]

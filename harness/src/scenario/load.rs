@@ -520,6 +520,7 @@ fn parse_step(
         || !step.secure_uri.is_empty()
         || !step.first_value_host.is_empty()
         || step.same_branch_as.is_some()
+        || step.same_dialog_as.is_some()
         || !step.value_at_most.is_empty()
         || step.observe.is_some();
     if has_header_rules && step.expect.is_none() {
@@ -689,6 +690,18 @@ fn parse_step(
                 );
             }
             headers.push(HeaderExpectation::SameBranchAs(method.get_ref().clone()));
+        }
+        if let Some(method) = &step.same_dialog_as {
+            if method.get_ref().is_empty()
+                || !method.get_ref().bytes().all(|b| b.is_ascii_uppercase())
+            {
+                return ctx.at(
+                    method,
+                    field("same_dialog_as"),
+                    "same_dialog_as names an upper-case method",
+                );
+            }
+            headers.push(HeaderExpectation::SameDialogAs(method.get_ref().clone()));
         }
         for (name, max) in &step.value_at_most {
             headers.push(HeaderExpectation::AtMost {

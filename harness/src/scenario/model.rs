@@ -103,6 +103,11 @@ pub enum HeaderExpectation {
     /// hop-by-hop transaction (the ACK for a non-2xx final response,
     /// RFC 3261 §17.1.1.3).
     SameBranchAs(String),
+    /// The message belongs to the dialog of the latest request of this
+    /// method the actor received: the same Call-ID and From tag, the tag the
+    /// actor gave the dialog as To tag, and a CSeq number above that
+    /// request's (IM-05).
+    SameDialogAs(String),
     /// The header's first value is a number no greater than this.
     AtMost {
         name: String,

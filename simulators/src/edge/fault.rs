@@ -116,6 +116,8 @@ pub enum Fault {
     UnsubscribeAsRefresh,
     /// SUBSCRIBEs are relayed without their Event header.
     StripEvent,
+    /// An in-dialog MESSAGE is relayed with CSeq 1.
+    RenumberInDialog,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
     AvRelayOutOfRange,
     /// The A/V Edge does not listen on TCP 443.
@@ -183,7 +185,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 81] = [
+    pub const ALL: [Self; 82] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -234,6 +236,7 @@ impl Fault {
         Self::LengthenSubscription,
         Self::UnsubscribeAsRefresh,
         Self::StripEvent,
+        Self::RenumberInDialog,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
         Self::AvWrongMappedAddress,
@@ -319,6 +322,7 @@ impl Fault {
             Self::LengthenSubscription => "lengthen-subscription",
             Self::UnsubscribeAsRefresh => "unsubscribe-as-refresh",
             Self::StripEvent => "strip-event",
+            Self::RenumberInDialog => "renumber-in-dialog",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
             Self::AvWrongMappedAddress => "av-wrong-mapped-address",
@@ -477,6 +481,9 @@ impl Fault {
             }
             Self::StripEvent => {
                 "Edge relays SUBSCRIBEs without their Event header, so Lync cannot tell the event package asked for (PRES-01)"
+            }
+            Self::RenumberInDialog => {
+                "Edge relays a MESSAGE inside an IM session with CSeq 1, so the dialog's CSeq no longer increases (IM-05)"
             }
             Self::UnsubscribeAsRefresh => {
                 "Edge relays a SUBSCRIBE with Expires: 0 as Expires: 3600, so the unsubscribe reaches the notifier as a refresh (PRES-06)"

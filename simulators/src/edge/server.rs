@@ -684,6 +684,12 @@ async fn handle_request(
             if state.policy.faults.has(Fault::StripEvent) && request.method() == Some("SUBSCRIBE") {
                 request.headers.remove_all("Event");
             }
+            if state.policy.faults.has(Fault::RenumberInDialog)
+                && request.method() == Some("MESSAGE")
+                && request.to_addr().is_some_and(|to| to.tag().is_some())
+            {
+                request.headers.set("CSeq", "1 MESSAGE");
+            }
             if state.policy.faults.has(Fault::UnsubscribeAsRefresh)
                 && request.method() == Some("SUBSCRIBE")
                 && request

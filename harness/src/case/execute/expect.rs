@@ -6,7 +6,8 @@ use picharness_simulators::sip_conn::FLOOD_CLOSE_PREFIX;
 use picharness_wire::sip::SipMessage;
 
 use super::super::matching::{
-    RuleContext, body_difference, describe, header_problem, is_expected_kind, observations,
+    DialogIds, RuleContext, body_difference, describe, header_problem, is_expected_kind,
+    observations,
 };
 use super::super::outcome::Outcome;
 use super::super::preview::{REASON_PREVIEW, escaped_preview};
@@ -165,10 +166,22 @@ impl CaseRun<'_> {
                             .get(&(wanted.to_owned(), method.to_owned()))
                             .and_then(|(request, _)| request.top_via_branch().map(str::to_owned))
                     };
+                    let dialog_of = |method: &str| {
+                        let (request, _) = self
+                            .last_request_by_method
+                            .get(&(wanted.to_owned(), method.to_owned()))?;
+                        Some(DialogIds {
+                            call_id: request.call_id()?.to_owned(),
+                            from_tag: request.from_addr().and_then(|a| a.tag().map(str::to_owned)),
+                            own_tag: self.tags.get(wanted).cloned(),
+                            cseq: request.cseq()?.0,
+                        })
+                    };
                     let context = RuleContext {
                         vars: &self.vars,
                         edge_hosts: &edge_hosts,
                         branch_of: &branch_of,
+                        dialog_of: &dialog_of,
                     };
                     if let Some(problem) = header_problem(expectation, &message, wanted, &context) {
                         return Err(Outcome::fail(problem));
