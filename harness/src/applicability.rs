@@ -208,6 +208,8 @@ impl CheckKind {
             | Self::RefusesRevokedImpostor
             | Self::AcceptsLegacyPeer(_)
             | Self::LivenessProbe
+            | Self::PipelinedMessages
+            | Self::NothingRelayedOutward
             | Self::NothingMalformedInward => None,
         }
     }

@@ -1,5 +1,6 @@
 //! Loading the whole catalogue (profiles and cases) from a scenarios
-//! directory, and listing it for people and tools.
+//! directory, with the mutation cases generated from it, and listing it
+//! for people and tools.
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +27,32 @@ pub struct Catalogue {
 pub fn load_catalogue(dir: &Path) -> Result<Catalogue, Vec<ScenarioError>> {
     let profiles = load_profiles(&dir.join("profiles")).map_err(|e| vec![e])?;
     let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
-    let cases = load_cases(&dir.join("cases"), &names)?;
+    let mut cases = load_cases(&dir.join("cases"), &names)?;
+    // The mutation cases are made from the loaded cases' own requests.
+    let (generated, problems) = crate::mutation::cases::generate(&cases);
+    if !problems.is_empty() {
+        let source = dir.join("cases");
+        return Err(problems
+            .into_iter()
+            .map(|message| ScenarioError {
+                file: source.clone(),
+                line: 0,
+                field: "mutation".into(),
+                message,
+            })
+            .collect());
+    }
+    for case in generated {
+        if cases.iter().any(|c| c.id == case.id) {
+            return Err(vec![ScenarioError {
+                file: case.source.clone(),
+                line: 0,
+                field: "id".into(),
+                message: format!("case id {:?} is that of a generated mutation case", case.id),
+            }]);
+        }
+        cases.push(case);
+    }
     Ok(Catalogue { profiles, cases })
 }
 

@@ -4,7 +4,62 @@
 //! observation because of it. It is the catalogue's proof that every check
 //! can fail: `tests/e2e/faults.rs` runs each row against the reference Edge,
 //! and `docs/cases.md` (`picharness list --format markdown`) names, for each
-//! case, the switches that prove it. Data only; no logic.
+//! case, the switches that prove it. Data, and one rule: the generated
+//! mutation cases (`crate::mutation`) are not listed by id but derived
+//! from their class ([`generated_failures`]); [`cases_failed_by`] gives a
+//! fault's whole list.
+
+use crate::mutation::{Class, PLAN, case_id, ids_of_class};
+
+/// The generated mutation cases `fault` must fail, with the phrase of its
+/// row: every mutation crashes the Edge under `crash-on-malformed` and
+/// hangs it under `hang-on-malformed`; `relay-malformed` forwards those
+/// that still frame into a request (the `Syntax` class), while a stream
+/// that cannot be framed has no request to forward and passes.
+pub fn generated_failures(fault: &str) -> Vec<String> {
+    match fault {
+        "relay-malformed" => ids_of_class(Class::Syntax)
+            .into_iter()
+            .filter(|id| !RELAY_MALFORMED_REFUSED_ANYWAY.contains(&id.as_str()))
+            .collect(),
+        "crash-on-malformed" | "hang-on-malformed" => PLAN.iter().map(|p| case_id(*p)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Mutation cases whose request still frames (class `Syntax`) but which
+/// `relay-malformed` does not forward, so they pass under it: the reference
+/// Edge's routing refuses them before anything would be forwarded, a
+/// Max-Forwards that is not a number with 400, a Request-URI with a NUL
+/// (no host) with 416, a From without a domain with 403, and an OPTIONS
+/// for the Edge itself is answered by the Edge.
+pub const RELAY_MALFORMED_REFUSED_ANYWAY: &[&str] = &[
+    "edge.robustness.mutation.message.from.empty",
+    "edge.robustness.mutation.message.max-forwards.ctl",
+    "edge.robustness.mutation.message.max-forwards.empty",
+    "edge.robustness.mutation.message.max-forwards.format-string",
+    "edge.robustness.mutation.message.max-forwards.letters",
+    "edge.robustness.mutation.message.max-forwards.nul",
+    "edge.robustness.mutation.message.max-forwards.overlong-number",
+    "edge.robustness.mutation.message.request-uri.nul",
+    "edge.robustness.mutation.options.request-uri.deep-nesting",
+    "edge.robustness.mutation.options.request-uri.format-string",
+    "edge.robustness.mutation.options.request-uri.nul",
+    "edge.robustness.mutation.subscribe.max-forwards.letters",
+    "edge.robustness.mutation.subscribe.request-uri.nul",
+];
+
+/// Every case `fault` must fail: its [`FAULT_TABLE`] row and the generated
+/// cases it fails.
+pub fn cases_failed_by(fault: &str) -> Vec<String> {
+    let mut cases: Vec<String> = FAULT_TABLE
+        .iter()
+        .find(|(f, _, _)| *f == fault)
+        .map(|(_, cases, _)| cases.iter().map(|c| (*c).to_owned()).collect())
+        .unwrap_or_default();
+    cases.extend(generated_failures(fault));
+    cases
+}
 
 /// Fault, the cases it must fail, and a phrase each failing reason must hold.
 pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
@@ -83,6 +138,8 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "aol.sip.max-forwards",
             "edge.robustness.route.max-forwards-0-message",
             "edge.robustness.route.max-forwards-0-options",
+            "edge.robustness.route.max-forwards-1-message",
+            "edge.robustness.route.max-forwards-1-options",
             "edge.sip.max-forwards",
             "messenger.im.inbound",
             "messenger.im.outbound",
@@ -124,6 +181,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "open-relay",
         &[
             "aol.policy.foreign-domain",
+            "edge.robustness.route.route-outward",
             "messenger.policy.foreign-domain",
             "yahoo.policy.foreign-domain",
         ],
@@ -163,6 +221,9 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "no-message-size-limit",
         &[
             "aol.sip.oversize",
+            "edge.robustness.size.body",
+            "edge.robustness.size.header-line",
+            "edge.robustness.size.whole-message",
             "messenger.sip.oversize",
             "yahoo.sip.oversize",
         ],
@@ -1131,6 +1192,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.robustness.route.spoofed-from-malformed-cseq",
             "edge.robustness.sip.garbage-bytes",
             "edge.robustness.sip.missing-call-id",
+            "edge.robustness.size.header-count",
             "edge.robustness.slow.slowloris",
         ],
         "crashed",
@@ -1163,6 +1225,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.robustness.route.spoofed-from-malformed-cseq",
             "edge.robustness.sip.garbage-bytes",
             "edge.robustness.sip.missing-call-id",
+            "edge.robustness.size.header-count",
             "edge.robustness.slow.slowloris",
         ],
         "stopped serving others",
@@ -1211,6 +1274,23 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         ],
         "crashed",
     ),
+    (
+        "pipelining-drops",
+        &[
+            "edge.robustness.pipelining.200-messages",
+            "edge.sip.loop-detection",
+        ],
+        "",
+    ),
+    (
+        "route-inward",
+        &[
+            "edge.robustness.route.request-uri-internal-fqdn",
+            "edge.robustness.route.request-uri-pool-fqdn",
+            "edge.robustness.route.route-inward",
+        ],
+        "relayed inward a request it should have refused",
+    ),
 ];
 
 /// Cases a fault fails with another symptom than its row's phrase: the
@@ -1220,6 +1300,46 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
 /// Edge trust is trusted when it connects out too: the untrusted impostor
 /// cases fail by delivering to the impostor, whose issuer their reason names.
 pub const FAULT_PHRASE_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    // An OPTIONS for the Edge itself that relay-malformed treats as good is
+    // answered 200 by the Edge, not forwarded.
+    (
+        "relay-malformed",
+        "edge.robustness.mutation.options.accept.ctl",
+        "wrong immediate answer",
+    ),
+    (
+        "relay-malformed",
+        "edge.robustness.mutation.options.accept.nul",
+        "wrong immediate answer",
+    ),
+    (
+        "relay-malformed",
+        "edge.robustness.mutation.options.cseq.letters",
+        "wrong immediate answer",
+    ),
+    // Relayed back to a provider, not arrived at the pool.
+    (
+        "open-relay",
+        "edge.robustness.route.route-outward",
+        "relayed back out a request it should have refused",
+    ),
+    (
+        "pipelining-drops",
+        "edge.robustness.pipelining.200-messages",
+        "did not answer every pipelined request",
+    ),
+    // The Max-Forwards 0 request is well formed: relaying it is forwarding
+    // what should have been answered, not malformed input.
+    (
+        "ignore-max-forwards",
+        "edge.robustness.route.max-forwards-0-message",
+        "relayed inward a request it should have refused",
+    ),
+    (
+        "ignore-max-forwards",
+        "edge.robustness.route.max-forwards-0-options",
+        "relayed inward a request it should have refused",
+    ),
     (
         "accept-untrusted-peer",
         "aol.tls.outbound-impostor-untrusted",

@@ -19,6 +19,8 @@
 //! `data_file` reads the user's files (regular files only, bounded).
 //! `expected` reads the expected-verdicts file of `run --expect` and writes
 //! one from a report (`picharness expect init`).
+//! `mutation` generates the robustness family's PROTOS-style mutation
+//! cases from the catalogue's own requests when the catalogue loads.
 //! `sip_lint` reads SIP messages from files for `picharness sip lint`.
 //! `fault_table` is the data that proves every check can fail (which fault
 //! switch fails, flags or leaves inconclusive which case); `cases_doc`
@@ -40,6 +42,7 @@ pub mod fault_table;
 pub mod liveness;
 pub mod locate;
 pub mod merge;
+pub mod mutation;
 pub mod pki_init;
 pub mod plan;
 pub mod profile;

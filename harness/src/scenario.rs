@@ -20,6 +20,7 @@ pub use abuse_kind::{
 pub use error::ScenarioError;
 pub(crate) use error::line_of;
 pub(crate) use key_path::line_of_key;
+pub(crate) use load::REFUSAL_SILENCE_WAIT;
 pub use load::{load_case_file, load_cases, parse_case};
 pub use model::{
     Action, Actor, Case, CheckKind, HeaderExpectation, IfUnmet, MessageExpectation, StatusPattern,

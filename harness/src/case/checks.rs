@@ -13,8 +13,10 @@ mod revocation;
 mod tls_versions;
 
 mod inward;
-pub(crate) use inward::RELAYED_INWARD;
+pub(crate) use inward::relayed_phrase;
 pub(crate) mod liveness_probe;
+mod outward;
+mod pipelining;
 
 use std::time::Duration;
 
@@ -104,6 +106,8 @@ pub(crate) async fn run_check(
         CheckKind::LivenessProbe => liveness_probe::check_liveness(run, actor)
             .await
             .map_err(|failed| run.during_abuse(failed)),
+        CheckKind::PipelinedMessages => pipelining::check_pipelined(run, actor).await,
+        CheckKind::NothingRelayedOutward => outward::check_nothing_relayed_outward(run),
         CheckKind::NothingMalformedInward => inward::check_nothing_malformed_inward(run),
         CheckKind::AvMalformedStun => av_abuse::av_malformed_stun(run).await,
         CheckKind::AvAllocateFlood => av_abuse::av_allocate_flood(run).await,

@@ -20,7 +20,7 @@ mod dialog;
 mod expect;
 mod robustness;
 mod sent_requests;
-pub(crate) use expect::warning_note;
+pub(crate) use expect::{is_reader_limit, warning_note};
 pub(crate) use robustness::WRONG_ANSWER;
 
 use dialog::DialogView;
@@ -31,6 +31,7 @@ use super::evidence::CaseArtifacts;
 use super::matching::describe;
 use super::outcome::Outcome;
 use super::preview::{REASON_PREVIEW, escaped_preview};
+use super::sip_validity::validity_problem;
 use crate::locate::{EdgeCandidate, LocateError, locate_edge};
 use crate::scenario::{
     Action, Actor, Case, Step, TemplateVars, render_message, template_substitute,
@@ -97,6 +98,11 @@ pub(crate) struct CaseRun<'a> {
     answering_hostile: bool,
     /// The background abuse a robustness case started and has not ended.
     pub(crate) abuse: Option<super::abuse::RunningAbuse>,
+    /// Whether the case sent something that is not valid SIP (bytes that
+    /// do not parse, or a message the validator finds an error in): what
+    /// the Edge then relays inward is malformed input, not merely a request
+    /// it should have refused.
+    pub(crate) sent_malformed: bool,
     started: SystemTime,
     /// The case's id, for the run's view of the Edge's liveness.
     case_id: String,
@@ -352,6 +358,9 @@ impl<'a> CaseRun<'a> {
         vars.set("sut.domain", topology.sut.sip_domain.clone());
         vars.set("sut.fqdn", topology.sut.access_edge_fqdn.clone());
         vars.set("sut.internal_fqdn", topology.sut.internal_fqdn.clone());
+        if let Some(pool) = &topology.pool {
+            vars.set("pool.fqdn", pool.fqdn().to_owned());
+        }
         vars.set("call_id", format!("{slug}-{nonce}@picharness"));
         if let Some(profile) = case.providers.first().and_then(|p| topology.profile(p)) {
             vars.set(
@@ -404,6 +413,7 @@ impl<'a> CaseRun<'a> {
             details: Vec::new(),
             answering_hostile: false,
             abuse: None,
+            sent_malformed: false,
             started: SystemTime::now(),
             case_id: case.id.clone(),
             _routes: routes,
@@ -773,6 +783,9 @@ impl<'a> CaseRun<'a> {
         self.vars.set("dialog.route", route);
         let bytes = render_message(template, &self.vars);
         self.sent_requests.record(actor.name(), &bytes);
+        if SipMessage::parse(&bytes).map_or(true, |m| validity_problem(&m, "").is_some()) {
+            self.sent_malformed = true;
+        }
         let body = bytes
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -875,6 +888,12 @@ impl<'a> CaseRun<'a> {
         bytes: &[u8],
         reuse_connection: bool,
     ) -> Result<(), Outcome> {
+        let keep_alive = bytes.iter().all(|b| matches!(b, b'\r' | b'\n'));
+        if !keep_alive
+            && SipMessage::parse(bytes).map_or(true, |m| validity_problem(&m, "").is_some())
+        {
+            self.sent_malformed = true;
+        }
         let connection = self.sending_connection(actor, reuse_connection).await?;
         self.log_message(
             actor.name(),

@@ -168,6 +168,12 @@ pub(super) fn check_assertion(kind: CheckKind) -> String {
         CheckKind::NothingMalformedInward => {
             "nothing that reached the pool during the case (routed or not, SIP or not) fails the SIP validator, and the case's hostile request did not reach it"
         }
+        CheckKind::PipelinedMessages => {
+            "a fresh connection with this peer's certificate writes 200 MESSAGEs for the case's Lync user in one write; the pool answers each 200; every one must get a final answer within 20 s (SIP-04); another order or answers other than the pool's 200 are observations"
+        }
+        CheckKind::NothingRelayedOutward => {
+            "no request reached any provider peer during the case: the hostile input was not relayed back out (FED-14)"
+        }
     };
     text.to_owned()
 }

@@ -870,7 +870,9 @@ fn parse_step(
             | CheckKind::RefusesRevokedPeer
             | CheckKind::RefusesRevokedImpostor
             | CheckKind::AcceptsLegacyPeer(_)
-            | CheckKind::LivenessProbe => matches!(actor, Actor::Peer(_)),
+            | CheckKind::LivenessProbe
+            | CheckKind::PipelinedMessages
+            | CheckKind::NothingRelayedOutward => matches!(actor, Actor::Peer(_)),
             CheckKind::NothingMalformedInward => matches!(actor, Actor::Pool),
             CheckKind::StunBindingUdp
             | CheckKind::StunBindingTcp

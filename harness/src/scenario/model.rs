@@ -259,10 +259,16 @@ pub enum CheckKind {
     AvStrayTraffic,
     /// Robustness: a good Binding and an authenticated Allocate succeed.
     AvLivenessProbe,
+    /// Robustness: 200 MESSAGEs pipelined in one write on a fresh
+    /// connection are each answered (SIP-04).
+    PipelinedMessages,
+    /// Robustness: no request reached any provider peer during the case
+    /// (the hostile input was not relayed back out).
+    NothingRelayedOutward,
 }
 
 impl CheckKind {
-    pub const ALL: [(&'static str, Self); 59] = [
+    pub const ALL: [(&'static str, Self); 61] = [
         ("dns-srv-exists", Self::DnsSrvExists),
         ("dns-srv-port", Self::DnsSrvPort),
         ("dns-srv-target-resolves", Self::DnsSrvTargetResolves),
@@ -367,6 +373,8 @@ impl CheckKind {
         ("av-allocate-flood", Self::AvAllocateFlood),
         ("av-stray-traffic", Self::AvStrayTraffic),
         ("av-liveness-probe", Self::AvLivenessProbe),
+        ("pipelined-messages", Self::PipelinedMessages),
+        ("nothing-relayed-outward", Self::NothingRelayedOutward),
     ];
 
     pub fn name(self) -> &'static str {

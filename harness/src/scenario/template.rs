@@ -12,6 +12,7 @@ pub(crate) const KNOWN_VARIABLES: &[&str] = &[
     "sut.domain",
     "sut.fqdn",
     "sut.internal_fqdn",
+    "pool.fqdn",
     "local.fqdn",
     "call_id",
     "branch",
@@ -51,15 +52,45 @@ impl TemplateVars {
 /// typo cannot make the harness allocate gigabytes.
 pub(crate) const MAX_FILL_TO: usize = 1 << 20;
 
-/// Whether `name` is a variable a template may use: a known name, or
+/// The most header lines `{header_lines:N}` may make: ten times the 1,024
+/// the wire parser accepts, far over any sane limit.
+pub(crate) const MAX_HEADER_LINES: usize = 10_240;
+
+/// Whether `name` is a variable a template may use: a known name,
 /// `fill_to:N` (N at most [`MAX_FILL_TO`]), which pads the body so the
-/// whole message is N bytes long.
+/// whole message is N bytes long, `pad:N` (N bytes of `x` where it stands,
+/// a header value too; N at most [`MAX_FILL_TO`]) or `header_lines:N` (N
+/// extension header lines `X-Pad-i: i`; N at most [`MAX_HEADER_LINES`]).
 pub(crate) fn is_known_variable(name: &str) -> bool {
-    KNOWN_VARIABLES.contains(&name)
-        || name
-            .strip_prefix("fill_to:")
+    let count = |prefix: &str, max: usize| {
+        name.strip_prefix(prefix)
             .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| n <= MAX_FILL_TO)
+            .is_some_and(|n| n <= max)
+    };
+    KNOWN_VARIABLES.contains(&name)
+        || count("fill_to:", MAX_FILL_TO)
+        || count("pad:", MAX_FILL_TO)
+        || count("header_lines:", MAX_HEADER_LINES)
+}
+
+/// The text of a generated variable (`pad:N`, `header_lines:N`), `None`
+/// for any other name.
+fn generated(name: &str) -> Option<String> {
+    if let Some(n) = name.strip_prefix("pad:") {
+        let n = n.parse::<usize>().ok()?.min(MAX_FILL_TO);
+        return Some("x".repeat(n));
+    }
+    let n = name
+        .strip_prefix("header_lines:")?
+        .parse::<usize>()
+        .ok()?
+        .min(MAX_HEADER_LINES);
+    Some(
+        (1..=n)
+            .map(|i| format!("X-Pad-{i}: {i}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 /// The `{name}` tokens used in `text`, in order.
@@ -92,6 +123,9 @@ pub fn substitute(text: &str, vars: &TemplateVars) -> String {
                 let name = &after[..close];
                 match vars.value(name) {
                     Some(value) => out.push_str(value),
+                    None if generated(name).is_some() => {
+                        out.push_str(&generated(name).unwrap_or_default());
+                    }
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -239,6 +273,22 @@ mod tests {
             &vars,
         );
         assert_eq!(bytes, b"BYE sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+    }
+
+    #[test]
+    fn pad_and_header_lines_expand_in_the_header_block() {
+        let bytes = render_message(
+            "MESSAGE sip:x SIP/2.0\nSubject: {pad:5}\n{header_lines:3}\nContent-Length: {content_length}\n",
+            &TemplateVars::default(),
+        );
+        assert_eq!(
+            bytes,
+            b"MESSAGE sip:x SIP/2.0\r\nSubject: xxxxx\r\nX-Pad-1: 1\r\nX-Pad-2: 2\r\nX-Pad-3: 3\r\nContent-Length: 0\r\n\r\n"
+        );
+        assert!(is_known_variable("pad:1048576"));
+        assert!(!is_known_variable("pad:1048577"));
+        assert!(is_known_variable("header_lines:10240"));
+        assert!(!is_known_variable("header_lines:x"));
     }
 
     #[test]

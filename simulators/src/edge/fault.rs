@@ -182,10 +182,17 @@ pub enum Fault {
     /// The A/V Edge stops serving (UDP 3478 and TCP 443 close) on a STUN
     /// message that does not parse or ChannelData for an unbound channel.
     AvCrashOnBadInput,
+    /// A request from outside that arrives while an earlier one from the same connection is
+    /// still pending is dropped (CANCEL and ACK excepted): pipelined requests go unanswered.
+    PipeliningDrops,
+    /// An out-of-dialog request from outside is forwarded to the pool when its Route or
+    /// Request-URI names the pool or the Edge's internal side, although its Request-URI is
+    /// not for one of the enterprise's SIP domains.
+    RouteInward,
 }
 
 impl Fault {
-    pub const ALL: [Self; 82] = [
+    pub const ALL: [Self; 84] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -268,6 +275,8 @@ impl Fault {
         Self::BlockingReads,
         Self::CrashOnBadTls,
         Self::AvCrashOnBadInput,
+        Self::PipeliningDrops,
+        Self::RouteInward,
     ];
 
     pub fn name(self) -> &'static str {
@@ -354,6 +363,8 @@ impl Fault {
             Self::BlockingReads => "blocking-reads",
             Self::CrashOnBadTls => "crash-on-bad-tls",
             Self::AvCrashOnBadInput => "av-crash-on-bad-input",
+            Self::PipeliningDrops => "pipelining-drops",
+            Self::RouteInward => "route-inward",
         }
     }
 
@@ -576,6 +587,12 @@ impl Fault {
             }
             Self::BlockingReads => {
                 "requests from outside wait while any external connection holds an incomplete message, with no timeout, so one slow sender stalls every peer (robustness)"
+            }
+            Self::PipeliningDrops => {
+                "a request from outside that arrives while an earlier one on its connection is pending is dropped (CANCEL, ACK excepted): pipelined requests go unanswered (robustness)"
+            }
+            Self::RouteInward => {
+                "an out-of-dialog request from outside whose Route or Request-URI names the pool or the Edge's internal side is forwarded to the pool although it is not for an enterprise SIP domain (robustness)"
             }
         }
     }

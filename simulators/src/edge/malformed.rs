@@ -26,8 +26,21 @@ pub(super) enum Reaction {
     Hang,
 }
 
-/// The first RFC error in `request`, `None` when it has none.
+/// The most header lines the reference Edge takes in a message from
+/// outside. RFC 3261 sets no limit; real requests have a few dozen (RFC
+/// 4475's longreq has 49), and a parser that does work per header must
+/// stop somewhere: more is refused like a syntax error.
+pub(super) const MAX_HEADER_LINES_FROM_OUTSIDE: usize = 256;
+
+/// The first RFC error in `request` (or its having more header lines than
+/// [`MAX_HEADER_LINES_FROM_OUTSIDE`]), `None` when it has none.
 pub(super) fn problem(request: &SipMessage) -> Option<String> {
+    if request.headers.len() > MAX_HEADER_LINES_FROM_OUTSIDE {
+        return Some(format!(
+            "{} header lines, more than the {MAX_HEADER_LINES_FROM_OUTSIDE} this Edge takes",
+            request.headers.len()
+        ));
+    }
     validate_stream(request)
         .into_iter()
         .find(|f| f.severity == Severity::Error)
@@ -81,6 +94,17 @@ Content-Length: 0
         assert_eq!(problem(&parse(GOOD)), None);
         let broken = parse(&GOOD.replace("CSeq: 1 MESSAGE", "CSeq: one MESSAGE"));
         assert!(problem(&broken).is_some_and(|p| p.contains("CSeq")));
+    }
+
+    #[test]
+    fn too_many_header_lines_are_a_problem() {
+        let mut text = GOOD.replace("Content-Length: 0\n", "");
+        for i in 0..=MAX_HEADER_LINES_FROM_OUTSIDE {
+            text = text.replace("\n\n", &format!("\nX-Pad-{i}: {i}\n\n"));
+        }
+        text = text.replace("\n\n", "\nContent-Length: 0\n\n");
+        let many = parse(&text);
+        assert!(problem(&many).is_some_and(|p| p.contains("header lines")));
     }
 
     #[test]

@@ -176,16 +176,26 @@ impl RoutingPolicy {
             || host == self.internal_ip.to_string()
     }
 
-    /// Where a host (a Request-URI or Route host) leads: the pool for the
-    /// enterprise's own domain or pool FQDN, a provider for its federation
-    /// FQDN or one of its domains.
-    fn target_for_host(&self, host: &str) -> Option<Target> {
-        if host.eq_ignore_ascii_case(&self.sip_domain)
-            || host.eq_ignore_ascii_case(&self.pool_fqdn)
+    /// Whether `host` is one of the enterprise's SIP domains.
+    fn is_enterprise_domain(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case(&self.sip_domain)
             || self
                 .additional_domains
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(host))
+    }
+
+    /// Where a host (a Request-URI or Route host) leads: the pool for the
+    /// enterprise's own domain or pool FQDN, a provider for its federation
+    /// FQDN or one of its domains.
+    fn target_for_host(&self, host: &str) -> Option<Target> {
+        // The route-inward fault takes the Edge's internal name for the
+        // pool's.
+        let internal_name =
+            self.faults.has(Fault::RouteInward) && host.eq_ignore_ascii_case(&self.internal_fqdn);
+        if self.is_enterprise_domain(host)
+            || host.eq_ignore_ascii_case(&self.pool_fqdn)
+            || internal_name
         {
             return Some(Target::Pool);
         }
@@ -384,6 +394,21 @@ impl RoutingPolicy {
                 403,
                 "Forbidden",
                 format!("domain {next_host} is not served here"),
+            );
+        }
+        // FED-14: from outside, only a request for one of the enterprise's
+        // own SIP domains goes inward. A Route, or a Request-URI, naming
+        // the pool is no way in for anything else.
+        if side == Side::External
+            && !in_dialog
+            && target == Target::Pool
+            && !self.is_enterprise_domain(&request_host)
+            && !self.faults.has(Fault::RouteInward)
+        {
+            return refuse(
+                403,
+                "Forbidden",
+                format!("{request_host} is not one of this enterprise's SIP domains"),
             );
         }
         if !ignore_max_forwards {

@@ -529,6 +529,16 @@ async fn serve_connection(
             {
                 break;
             }
+            ConnEvent::Message { message, .. }
+                if message.is_request()
+                    && side == Side::External
+                    && state.policy.faults.has(Fault::PipeliningDrops)
+                    && !matches!(message.method(), Some("CANCEL" | "ACK"))
+                    && has_pending_from(&state, handle.id) =>
+            {
+                // The faulty Edge serves one request per connection at a time.
+                continue;
+            }
             ConnEvent::Message { message, .. } if message.is_request() => {
                 if let Some(name) = provider.as_deref()
                     && side == Side::External
@@ -878,6 +888,16 @@ fn handle_cancel(state: &EdgeState, origin: &ConnHandle, cancel: &SipMessage) {
 }
 
 /// Answers 503 for every transaction waiting on a connection that is gone.
+/// Whether a request that arrived on connection `origin_id` is still
+/// pending here (fault `pipelining-drops`).
+fn has_pending_from(state: &EdgeState, origin_id: u64) -> bool {
+    state.transactions.lock().is_ok_and(|table| {
+        table
+            .values()
+            .any(|p| p.origin.as_ref().is_some_and(|o| o.id == origin_id))
+    })
+}
+
 fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
     let failed: Vec<Pending> = match state.transactions.lock() {
         Ok(mut table) => {

@@ -3,8 +3,10 @@
 //! pool since the case began (including requests no case was routed to and
 //! bytes that were not SIP) is judged: garbage, a message the SIP validator
 //! finds an error in, or a request with the Call-ID of the case's hostile
-//! message fails the case as "relayed malformed input inward". The liveness
-//! probe's MESSAGEs are the only arrivals expected.
+//! message fails the case as "relayed malformed input inward" (or, when
+//! what the case sent was well formed, as "relayed inward a request it
+//! should have refused"). The liveness probe's MESSAGEs are the only
+//! arrivals expected.
 //!
 //! Robustness cases run alone (or on a private copy of the embedded
 //! topology), so what reached the pool in their time is theirs.
@@ -12,13 +14,29 @@
 use picharness_simulators::actor::IntakeKind;
 
 use super::liveness_probe::PROBE_CALL_ID_PREFIX;
-use crate::case::execute::CaseRun;
+use crate::case::execute::{CaseRun, is_reader_limit};
 use crate::case::outcome::Outcome;
 use crate::case::preview::{REASON_PREVIEW, escaped_preview};
 use crate::case::sip_validity::validity_problem;
 
 /// The first words of the verdict reason when the check fails.
 pub(crate) const RELAYED_INWARD: &str = "relayed malformed input inward";
+
+/// The first words when the hostile request reached the pool although it
+/// is well formed (a Max-Forwards 0, a Route pointing inward): the Edge
+/// forwarded what it should have answered itself.
+pub(crate) const RELAYED_REFUSABLE: &str = "relayed inward a request it should have refused";
+
+/// How to name the hostile request reaching the pool: malformed input when
+/// what the case sent was malformed, a request it should have refused
+/// otherwise.
+pub(crate) fn relayed_phrase(run: &CaseRun<'_>) -> &'static str {
+    if run.sent_malformed {
+        RELAYED_INWARD
+    } else {
+        RELAYED_REFUSABLE
+    }
+}
 
 pub(super) fn check_nothing_malformed_inward(run: &mut CaseRun<'_>) -> Result<(), Outcome> {
     let Some(pool) = run.topology.pool.as_ref() else {
@@ -31,6 +49,12 @@ pub(super) fn check_nothing_malformed_inward(run: &mut CaseRun<'_>) -> Result<()
     let mut seen = 0;
     for arrival in &arrivals {
         match &arrival.what {
+            IntakeKind::Garbage { error, .. } if is_reader_limit(error) => {
+                return Err(Outcome::fail(format!(
+                    "{RELAYED_REFUSABLE}: a message over the harness's reader limit reached the pool from {} ({error}); no Edge may forward one that long (SIP-21)",
+                    arrival.remote
+                )));
+            }
             IntakeKind::Garbage { bytes, error } => {
                 return Err(Outcome::fail(format!(
                     "{RELAYED_INWARD}: bytes that are not SIP reached the pool from {} ({error}): {}",
@@ -53,7 +77,8 @@ pub(super) fn check_nothing_malformed_inward(run: &mut CaseRun<'_>) -> Result<()
                         .is_some_and(|hostile| !hostile.is_empty() && call_id == hostile)
                 {
                     return Err(Outcome::fail(format!(
-                        "{RELAYED_INWARD}: the hostile request reached the pool as {} (a boundary must refuse it, not forward it)",
+                        "{}: the hostile request reached the pool as {} (a boundary must refuse it, not forward it)",
+                        relayed_phrase(run),
                         message.summary()
                     )));
                 }

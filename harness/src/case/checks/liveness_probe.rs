@@ -50,8 +50,15 @@ Liveness probe: is the Edge still serving good peers?
 pub(crate) const CRASHED: &str = "crashed";
 pub(crate) const STOPPED_SERVING: &str = "stopped serving others";
 
-pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), Outcome> {
-    let started = Instant::now();
+/// Opens a fresh connection for `actor` with its own certificate and
+/// completes mutual TLS, as a new good peer would; a failure names what
+/// broke (`crashed`, `stopped serving others`). `what` names the purpose
+/// in the transcript.
+pub(super) async fn fresh_connection(
+    run: &mut CaseRun<'_>,
+    actor: &Actor,
+    what: &str,
+) -> Result<impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + use<>, Outcome> {
     let sip_actor = run.actor(actor)?;
     let peer = actor.name().to_owned();
     let chains = ChainRecorder::default();
@@ -61,11 +68,11 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
         run.topology.key_log.clone(),
         chains,
     )
-    .map_err(|e| Outcome::error(format!("cannot build the probe's TLS configuration: {e}")))?;
+    .map_err(|e| Outcome::error(format!("cannot build the {what}'s TLS configuration: {e}")))?;
     let remote = run.topology.sut.external;
     let server_name = run.topology.sut.access_edge_fqdn.clone();
     run.note(format!(
-        "liveness probe: a fresh {peer} connection to {remote} with mutual TLS"
+        "{what}: a fresh {peer} connection to {remote} with mutual TLS"
     ));
     let sip_actor_ip = sip_actor.ip();
     let connected = connect_tls_recorded(
@@ -76,21 +83,29 @@ pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Resu
         PROBE_BOUND.min(run.time_left()),
     )
     .await;
-    let mut tls = match connected {
+    match connected {
         Ok((tls, record)) => {
             run.remember_probe_connection(&record);
-            tls
+            Ok(tls)
         }
         Err((error, record)) => {
             if let Some(record) = &record {
                 run.remember_probe_connection(record);
             }
             let refused_now = still_refuses(sip_actor_ip, remote).await;
-            return Err(connect_failure(&error, remote, refused_now));
+            Err(connect_failure(&error, remote, refused_now))
         }
-    };
+    }
+}
+
+pub(super) async fn check_liveness(run: &mut CaseRun<'_>, actor: &Actor) -> Result<(), Outcome> {
+    let started = Instant::now();
+    let peer = actor.name().to_owned();
+    let mut tls = fresh_connection(run, actor, "liveness probe").await?;
+    let remote = run.topology.sut.external;
 
     let sip_actor = run.actor(actor)?;
+    let sip_actor_ip = sip_actor.ip();
     run.vars.set("local.fqdn", sip_actor.fqdn().to_owned());
     run.vars
         .set("tag", format!("{peer}-{:08x}", rand::random::<u32>()));

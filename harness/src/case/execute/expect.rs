@@ -40,6 +40,14 @@ fn same_connection_rule(expectation: &MessageExpectation) -> Option<bool> {
     }
 }
 
+/// Whether a framing error is the harness's own size cap on what it reads
+/// (the stream decoder's `TooLarge`), not something the Edge did wrong.
+pub(crate) fn is_reader_limit(error: &str) -> bool {
+    let too_large = picharness_wire::sip::FramingError::TooLarge { limit: 0 }.to_string();
+    let marker = too_large.split("0-byte").nth(1).unwrap_or("-byte limit");
+    error.contains(marker)
+}
+
 /// " (Warning: ...)" when a message explains itself in a Warning header.
 pub(crate) fn warning_note(message: &SipMessage) -> String {
     message
@@ -253,6 +261,21 @@ impl CaseRun<'_> {
                             .insert(event.actor.clone(), (message, event.connection));
                     }
                     return Ok(());
+                }
+                ActorEventKind::Garbage { error, .. } if is_reader_limit(&error) => {
+                    // The harness's own reader stopped, not the Edge: what
+                    // reached a peer cannot be judged; a message that long
+                    // reaching the pool was forwarded inward all the same.
+                    return Err(if event.actor == "pool" {
+                        Outcome::fail(format!(
+                            "a message over the harness's reader limit arrived at pool ({error}) while {wanted} waited for {what}"
+                        ))
+                    } else {
+                        Outcome::inconclusive(format!(
+                            "{} received a message over the harness's own reader limit ({error}) while {wanted} waited for {what}: the harness cannot read it, so it is not judged as the Edge's answer",
+                            event.actor
+                        ))
+                    });
                 }
                 ActorEventKind::Garbage { error, bytes } => {
                     return Err(Outcome::fail(format!(

@@ -9,7 +9,7 @@ use picharness_reports::Verdict;
 
 use super::CaseRun;
 use crate::case::checks::liveness_probe::PROBE_BOUND;
-use crate::case::checks::{self, RELAYED_INWARD};
+use crate::case::checks::{self, relayed_phrase};
 use crate::case::outcome::Outcome;
 use crate::scenario::{AbuseStep, Action, Actor, Case, CheckKind, Step};
 
@@ -42,7 +42,7 @@ pub(super) async fn classify(
             if matches!(step.actor, Actor::Peer(_)) =>
         {
             let named = if failed.reason.contains(" arrived at pool ") {
-                format!("{RELAYED_INWARD}: {}", failed.reason)
+                format!("{}: {}", relayed_phrase(run), failed.reason)
             } else {
                 format!("{WRONG_ANSWER}: {}", failed.reason)
             };
