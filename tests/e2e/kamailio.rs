@@ -811,6 +811,126 @@ fn the_robustness_family_against_kamailio_gives_the_recorded_verdicts() {
 /// Robustness cases Kamailio fails, why, and a phrase the reason holds.
 const KAMAILIO_ROBUSTNESS: &[(&str, &str, &str)] = &[
     (
+        "edge.robustness.mutation.message.call-id.ctl",
+        "the configuration forwards what parses: Kamailio's parser takes a Call-ID with a control byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.call-id.empty",
+        "the configuration forwards what parses: Kamailio's parser takes an empty Call-ID and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.call-id.nul",
+        "the configuration forwards what parses: Kamailio's parser takes a Call-ID with a NUL byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.content-type.ctl",
+        "the configuration forwards what parses: Kamailio's parser takes a Content-Type with a control byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.content-type.empty",
+        "the configuration forwards what parses: Kamailio's parser takes an empty Content-Type on a request with a body and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.content-type.nul",
+        "the configuration forwards what parses: Kamailio's parser takes a Content-Type with a NUL byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.from.ctl",
+        "the configuration forwards what parses: Kamailio's parser takes a From with a control byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.from.format-string",
+        "the configuration forwards what parses: Kamailio's parser takes a From URI whose user part is a format string (unescaped %) and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.from.nul",
+        "the configuration forwards what parses: Kamailio's parser takes a From with a NUL byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.request-uri.ctl",
+        "the configuration forwards what parses: Kamailio's parser takes a Request-URI with a control byte in its user part and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.request-uri.format-string",
+        "the configuration forwards what parses: Kamailio's parser takes a Request-URI whose user part is a format string (unescaped %) and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.to.format-string",
+        "the configuration forwards what parses: Kamailio's parser takes a To URI whose user part is a format string (unescaped %) and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.via.ctl",
+        "the configuration forwards what parses: Kamailio's parser takes a Via with a control byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.message.via.format-string",
+        "the configuration forwards what parses: Kamailio's parser takes a Via whose sent-by host is a format string and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.options.accept.ctl",
+        "sl_send_reply answers an OPTIONS for Kamailio itself 200 without parsing its Accept, which holds a control byte",
+        "wrong immediate answer",
+    ),
+    (
+        "edge.robustness.mutation.options.accept.nul",
+        "sl_send_reply answers an OPTIONS for Kamailio itself 200 without parsing its Accept, which holds a NUL byte",
+        "wrong immediate answer",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.contact.deep-nesting",
+        "the configuration forwards what parses: Kamailio's parser takes a Contact URI with a parameter nested 256 deep and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.contact.empty",
+        "the configuration forwards what parses: Kamailio's parser takes an empty Contact and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.contact.format-string",
+        "the configuration forwards what parses: Kamailio's parser takes a Contact URI whose user part is a format string (unescaped %) and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.contact.nul",
+        "the configuration forwards what parses: Kamailio's parser takes a Contact with a NUL byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.event.ctl",
+        "the configuration forwards what parses: Kamailio's parser takes an Event with a control byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.event.nul",
+        "the configuration forwards what parses: Kamailio's parser takes an Event with a NUL byte and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.expires.duplicate",
+        "the configuration forwards what parses: Kamailio's parser takes two Expires headers with different values and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
+        "edge.robustness.mutation.subscribe.request-uri.format-string",
+        "the configuration forwards what parses: Kamailio's parser takes a Request-URI whose user part is a format string (unescaped %) and sanity_check(1511, 7) does not catch it (RFC 3261 §25 grammar), so the mutation reaches the pool",
+        "relayed malformed input inward",
+    ),
+    (
         "edge.robustness.rfc4475.baddate",
         "the configuration forwards what parses; Kamailio does not check that Date is in GMT (RFC 3261 §20.17), so RFC 4475 §3.1.2.12 reaches the pool",
         "relayed malformed input inward: INVITE",
