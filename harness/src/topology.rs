@@ -134,17 +134,23 @@ pub struct PrivateCopies {
     addresses: EmbeddedAddresses,
     chaos: Option<ChaosMode>,
     started: std::sync::atomic::AtomicU8,
+    /// The blocks private copies hold now, one bit each.
+    busy: Arc<std::sync::Mutex<u64>>,
 }
+
+/// How many private copies fit on the /16 beside the shared topology.
+const PRIVATE_BLOCKS: u8 = 63;
 
 impl PrivateCopies {
     /// Starts the next private copy: the same roles, faults and names on
-    /// the next block of four third octets of the /16 (the shared topology
-    /// uses the first), in the same chaos mode. The copy runs without A/V.
-    pub async fn start(&self) -> Result<Topology, TopologyError> {
-        let n = self
-            .started
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            % 63;
+    /// the next free block of four third octets of the /16 (the shared
+    /// topology uses the first), in the same chaos mode. The copy runs
+    /// without A/V. The lease keeps the block taken until it is dropped
+    /// (after the copy): a long case keeps its block while the others
+    /// go round, instead of a later case starting on top of it.
+    pub async fn start(&self) -> Result<(Topology, BlockLease), TopologyError> {
+        let lease = self.lease()?;
+        let n = lease.index;
         let [a, b, c, _] = self.addresses.base.octets();
         let addresses = EmbeddedAddresses {
             base: Ipv4Addr::new(a, b, c.wrapping_add(4 * (n + 1)), 0),
@@ -158,7 +164,48 @@ impl PrivateCopies {
         )
         .await?;
         copy.private_copies = None;
-        Ok(copy)
+        Ok((copy, lease))
+    }
+
+    /// The next free block, from where the last one was taken.
+    fn lease(&self) -> Result<BlockLease, TopologyError> {
+        let first = self
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % PRIVATE_BLOCKS;
+        let mut busy = self
+            .busy
+            .lock()
+            .map_err(|_| TopologyError::Actor("the private block table is poisoned".into()))?;
+        let free = (0..PRIVATE_BLOCKS)
+            .map(|k| (first + k) % PRIVATE_BLOCKS)
+            .find(|i| *busy & (1u64 << i) == 0)
+            .ok_or_else(|| {
+                TopologyError::Actor(format!(
+                    "all {PRIVATE_BLOCKS} blocks for private copies of the topology are in use"
+                ))
+            })?;
+        *busy |= 1u64 << free;
+        Ok(BlockLease {
+            busy: self.busy.clone(),
+            index: free,
+        })
+    }
+}
+
+/// A block of the /16 held by a private copy of the topology; released
+/// when dropped.
+#[derive(Debug)]
+pub struct BlockLease {
+    busy: Arc<std::sync::Mutex<u64>>,
+    index: u8,
+}
+
+impl Drop for BlockLease {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.busy.lock() {
+            *busy &= !(1u64 << self.index);
+        }
     }
 }
 
@@ -578,6 +625,7 @@ impl Topology {
             addresses,
             chaos,
             started: std::sync::atomic::AtomicU8::new(0),
+            busy: Arc::default(),
         });
         Ok(Self {
             sut,

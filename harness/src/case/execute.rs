@@ -134,9 +134,10 @@ pub async fn run_case(topology: &Topology, case: &Case, nonce: &str) -> (Outcome
         && let Some(copies) = &topology.private_copies
     {
         return match copies.start().await {
-            Ok(private) => {
+            Ok((private, lease)) => {
                 let (outcome, artifacts) = run_steps(&private, case, nonce, Duration::ZERO).await;
                 drop(private);
+                drop(lease);
                 (outcome, artifacts)
             }
             Err(e) => (
