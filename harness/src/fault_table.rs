@@ -1263,6 +1263,7 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
             "edge.robustness.tls.long-chain",
             "edge.robustness.tls.old-client-hello",
             "edge.robustness.tls.overlong-record",
+            "edge.robustness.tls.renegotiation",
         ],
         "crashed",
     ),

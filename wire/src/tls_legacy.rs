@@ -2,7 +2,9 @@
 //! offering only an old protocol version (SSL 3.0, TLS 1.0, TLS 1.1), which
 //! no modern TLS library will send, and a reader for the first record the
 //! server answers with (a ServerHello and the version it chose, or an
-//! alert). Also the malformed records of the robustness cases. No crypto:
+//! alert). Also the malformed records of the robustness cases, and the
+//! ClientHello of a renegotiation attempt (its record protection is the
+//! caller's, under the connection's keys). No crypto:
 //! the point is to see the server's first answer, not to finish a
 //! handshake.
 
@@ -93,6 +95,54 @@ pub fn legacy_client_hello(version: u16, random: [u8; 32], server_name: &str) ->
     handshake.extend_from_slice(&length[1..]);
     handshake.extend_from_slice(&body);
     record(HANDSHAKE, version.min(TLS_1_0), &handshake)
+}
+
+/// The TLS 1.2 suites a renegotiating client offers: ECDHE with AES-GCM
+/// or ChaCha20-Poly1305, ECDSA and RSA (what a modern server picks from).
+const RENEGOTIATION_SUITES: [u16; 6] = [0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA8, 0xCCA9];
+
+/// The handshake message (not yet a record: it travels encrypted) of a
+/// TLS 1.2 ClientHello sent on an established connection to renegotiate.
+/// Its renegotiation_info extension is empty, as on a first handshake:
+/// RFC 5746 §3.5 wants the previous Finished's verify_data there, so a
+/// server that negotiated secure renegotiation must refuse this one.
+pub fn renegotiation_client_hello(random: [u8; 32], server_name: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    push_u16(&mut body, TLS_1_2);
+    body.extend_from_slice(&random);
+    body.push(0); // no session id
+    let mut suites = Vec::new();
+    for suite in RENEGOTIATION_SUITES {
+        push_u16(&mut suites, suite);
+    }
+    push_with_u16_length(&mut body, &suites);
+    body.extend_from_slice(&[1, 0]); // compression: null only
+    let mut extensions = Vec::new();
+    let mut names = vec![0u8];
+    push_with_u16_length(&mut names, server_name.as_bytes());
+    let mut list = Vec::new();
+    push_with_u16_length(&mut list, &names);
+    extensions.extend(extension(0x0000, &list));
+    // supported_groups: x25519, secp256r1, secp384r1.
+    extensions.extend(extension(
+        0x000a,
+        &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+    ));
+    extensions.extend(extension(0x000b, &[1, 0]));
+    // signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256,
+    // rsa_pkcs1_sha256.
+    extensions.extend(extension(
+        0x000d,
+        &[0, 6, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01],
+    ));
+    // renegotiation_info, empty.
+    extensions.extend(extension(0xff01, &[0]));
+    push_with_u16_length(&mut body, &extensions);
+    let mut handshake = vec![CLIENT_HELLO];
+    let length = u32::try_from(body.len()).unwrap_or(0).to_be_bytes();
+    handshake.extend_from_slice(&length[1..]);
+    handshake.extend_from_slice(&body);
+    handshake
 }
 
 /// A TLS record of `content_type` carrying `payload`.

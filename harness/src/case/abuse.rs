@@ -16,7 +16,9 @@
 
 mod burst;
 mod fd_budget;
+mod renegotiation;
 mod slow;
+mod tls12_record;
 mod tls_abuse;
 
 use std::net::{IpAddr, SocketAddr};
@@ -404,5 +406,6 @@ async fn run_abuse(
         AbuseKind::OverlongRecord => tls_abuse::bad_record(ctx, ready, true).await,
         AbuseKind::OldClientHello => tls_abuse::old_client_hello(ctx, ready).await,
         AbuseKind::LongChain => tls_abuse::long_chain(ctx, ready).await,
+        AbuseKind::Renegotiation => renegotiation::renegotiation(ctx, ready).await,
     }
 }

@@ -28,10 +28,12 @@ pub enum AbuseKind {
     /// A mutual TLS handshake presenting a chain of
     /// [`LONG_CHAIN_INTERMEDIATES`] intermediates.
     LongChain,
+    /// After a mutual TLS 1.2 handshake, a renegotiation ClientHello.
+    Renegotiation,
 }
 
 impl AbuseKind {
-    pub const ALL: [(&'static str, Self); 9] = [
+    pub const ALL: [(&'static str, Self); 10] = [
         ("slowloris", Self::Slowloris),
         ("idle-connections", Self::IdleConnections),
         ("silent-connections", Self::SilentConnections),
@@ -41,6 +43,7 @@ impl AbuseKind {
         ("overlong-record", Self::OverlongRecord),
         ("old-client-hello", Self::OldClientHello),
         ("long-chain", Self::LongChain),
+        ("renegotiation", Self::Renegotiation),
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +78,9 @@ impl AbuseKind {
             }
             Self::OldClientHello => {
                 "three TCP connections, each sending a hand-made ClientHello offering only SSL 3.0, TLS 1.0 or TLS 1.1, and reading the first record of the answer".to_owned()
+            }
+            Self::Renegotiation => {
+                "one mutual TLS 1.2 connection that, after the handshake, sends a ClientHello with an empty renegotiation_info, encrypted under the connection's keys, and reads the answer".to_owned()
             }
             Self::LongChain => format!(
                 "one mutual TLS handshake presenting the peer's name on a certificate issued under {LONG_CHAIN_INTERMEDIATES} intermediate CAs below a root the Edge trusts, then an OPTIONS"

@@ -22,7 +22,7 @@ use super::revocation::{PeerRole, Revocation, RevocationChecker};
 use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
 use super::sdp_fault::rewrite_sdp;
 use super::slow_faults::SlowClients;
-use super::tls_faults::{crashes_on_close, crashes_on_handshake};
+use super::tls_faults::{crashes_on_close, crashes_on_handshake, watch_for_renegotiation};
 use super::variant::Variant;
 use crate::pki::CertifiedKey;
 use crate::sip_conn::{ConnEvent, ConnHandle, ConnectionInfo, spawn_connection};
@@ -425,6 +425,9 @@ async fn serve_accepted(
         Side::External => identify_provider(&state.policy, &peer_chain),
         Side::Internal => None,
     };
+    if side == Side::External {
+        watch_for_renegotiation(&state.policy.faults, record.clone(), state.crashed.clone());
+    }
     let (handle, events) = spawn_connection(
         tls,
         ConnectionInfo {

@@ -20,7 +20,10 @@ fn connections(kind: AbuseKind) -> usize {
         AbuseKind::IdleConnections => IDLE_CONNECTIONS,
         AbuseKind::SilentConnections | AbuseKind::PartialClientHello => SILENT_CONNECTIONS,
         AbuseKind::UnauthenticatedBurst => BURST_WAVE,
-        AbuseKind::GarbageRecord | AbuseKind::OverlongRecord | AbuseKind::LongChain => 1,
+        AbuseKind::GarbageRecord
+        | AbuseKind::OverlongRecord
+        | AbuseKind::LongChain
+        | AbuseKind::Renegotiation => 1,
         AbuseKind::OldClientHello => 3,
     }
 }
