@@ -371,6 +371,21 @@ enum ListFormat {
     Markdown,
 }
 
+/// Writes a command's output; a reader that went away (`| head`) ends the
+/// command quietly instead of panicking, as Unix tools do.
+fn write_stdout(text: &str) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            EXIT_CANNOT_START
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
@@ -412,18 +427,18 @@ fn main() -> ExitCode {
             let dir = scenarios.unwrap_or_else(default_scenarios_dir);
             match load_catalogue(&dir) {
                 Ok(catalogue) => {
-                    match format {
-                        ListFormat::Text => print!("{}", list_text(&catalogue.cases)),
-                        ListFormat::Json => println!("{}", list_json(&catalogue.cases)),
+                    let text = match format {
+                        ListFormat::Text => list_text(&catalogue.cases),
+                        ListFormat::Json => format!("{}\n", list_json(&catalogue.cases)),
                         ListFormat::Markdown => {
                             // A missing requirements file leaves every text marked as missing.
                             let texts = std::fs::read_to_string(dir.join(REQUIREMENTS_FILE))
                                 .map(|text| requirement_texts(&text))
                                 .unwrap_or_default();
-                            print!("{}", cases_markdown(&catalogue.cases, &dir, &texts));
+                            cases_markdown(&catalogue.cases, &dir, &texts)
                         }
-                    }
-                    EXIT_OK
+                    };
+                    write_stdout(&text)
                 }
                 Err(errors) => {
                     for e in errors {
@@ -508,10 +523,7 @@ fn main() -> ExitCode {
                     sip_domain,
                     internal_edge_fqdn,
                 }) {
-                    Ok(notes) => {
-                        print!("{notes}");
-                        EXIT_OK
-                    }
+                    Ok(notes) => write_stdout(&notes),
                     Err(e) => {
                         eprintln!("error: {e}");
                         EXIT_CANNOT_START
@@ -536,10 +548,11 @@ fn main() -> ExitCode {
             doctor(&config, &scenarios.unwrap_or_else(default_scenarios_dir))
         }
         Command::Faults => {
-            for fault in Fault::ALL {
-                println!("{:<24} {}", fault.name(), fault.description());
-            }
-            EXIT_OK
+            let text: String = Fault::ALL
+                .iter()
+                .map(|fault| format!("{:<24} {}\n", fault.name(), fault.description()))
+                .collect();
+            write_stdout(&text)
         }
     };
     ExitCode::from(code)

@@ -60,3 +60,27 @@ fn plain_output_has_no_colour_codes_and_lists_non_passing_cases() {
     );
     assert!(out.contains("index.html"), "{out}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_list_quietly() {
+    use std::io::Read;
+    // The markdown catalogue is far larger than a pipe's buffer, so the
+    // writer meets the closed pipe.
+    let mut child = crate::support::binary()
+        .args(["list", "--format", "markdown"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("list starts");
+    let mut first = [0u8; 64];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("the catalogue starts");
+    let output = child.wait_with_output().expect("list ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
