@@ -468,7 +468,11 @@ impl Topology {
         addresses: EmbeddedAddresses,
         chaos: Option<ChaosMode>,
     ) -> Result<Self, TopologyError> {
-        let pki = Arc::new(TestPki::generate("embedded").map_err(pki_error)?);
+        let pki = Arc::new(
+            TestPki::generate("embedded")
+                .map_err(pki_error)?
+                .sharing_rsa_keys(),
+        );
         let key_log = Arc::new(KeyLogCollector::default());
         let edge_certificate = edge_certificate::issue_edge_certificate(
             &pki,

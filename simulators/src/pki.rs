@@ -164,6 +164,8 @@ pub struct TestPki {
     issuer: Issuer<'static, KeyPair>,
     ca_der: CertificateDer<'static>,
     ca_pem: String,
+    /// Whether RSA 2048 leaves share one key (see [`TestPki::sharing_rsa_keys`]).
+    share_rsa_key: bool,
 }
 
 impl fmt::Debug for TestPki {
@@ -252,6 +254,19 @@ fn leaf_params(
     Ok(params)
 }
 
+/// The process's shared RSA 2048 key (PKCS#8), made on first use.
+fn shared_rsa_2048() -> Result<KeyPair, PkiError> {
+    static SHARED: std::sync::OnceLock<Result<Vec<u8>, rcgen::Error>> = std::sync::OnceLock::new();
+    let der = SHARED.get_or_init(|| {
+        KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048)
+            .map(|key| key.serialize_der())
+    });
+    let der = der
+        .as_ref()
+        .map_err(|e| gen_err("the shared RSA 2048 leaf key pair")(e.clone()))?;
+    KeyPair::try_from(der.as_slice()).map_err(gen_err("reading the shared RSA 2048 key pair"))
+}
+
 impl TestPki {
     /// Generates a root CA with subject CN `picharness test root <name>`
     /// (ECDSA P-256, valid from a day ago for ten years).
@@ -283,7 +298,20 @@ impl TestPki {
             issuer: Issuer::new(params, key),
             ca_der,
             ca_pem,
+            share_rsa_key: false,
         })
+    }
+
+    /// This PKI's RSA 2048 leaves all take one key made once per process.
+    /// An RSA 2048 key costs about 135 ms of CPU to make in a debug build,
+    /// and every private copy of the embedded topology issues several: the
+    /// robustness family, one copy per case, spent most of its CPU there.
+    /// The harness and the Edge tell certificates apart by names, serials
+    /// and fingerprints, never by key, so the embedded topology shares;
+    /// `pki init` (certificates handed to a staging Edge) does not.
+    pub fn sharing_rsa_keys(mut self) -> Self {
+        self.share_rsa_key = true;
+        self
     }
 
     /// The name given to [`TestPki::generate`].
@@ -325,6 +353,7 @@ impl TestPki {
     ) -> Result<CertifiedKey, PkiError> {
         let params = leaf_params(spec, spec.key, not_before, not_after)?;
         let key = match spec.key {
+            KeyKind::Rsa2048 if self.share_rsa_key => shared_rsa_2048()?,
             KeyKind::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048)
                 .map_err(gen_err("RSA 2048 leaf key pair"))?,
             KeyKind::EcdsaP256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)

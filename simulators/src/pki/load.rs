@@ -27,6 +27,7 @@ impl TestPki {
             issuer,
             ca_pem: ca_pem.to_owned(),
             ca_der,
+            share_rsa_key: false,
         })
     }
 }
