@@ -11,15 +11,14 @@
 
 use std::time::Duration;
 
-use picharness_simulators::tls::{
-    ChainRecorder, TlsVersions, connect_tls_recorded, probe_client_config,
-};
+use picharness_simulators::tls::TlsVersions;
 use picharness_wire::tls_legacy::{alert_name, renegotiation_client_hello};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
+use super::AbuseContext;
+use super::tls_abuse::open_mutual_tls;
 use super::tls12_record::RecordKey;
-use super::{AbuseContext, CONNECT_BOUND, harness_side};
 
 /// How long the Edge gets to answer the renegotiation.
 const ANSWER_WAIT: Duration = Duration::from_secs(3);
@@ -33,41 +32,9 @@ const NO_RENEGOTIATION: u8 = 100;
 type Ready = oneshot::Sender<Result<String, String>>;
 
 pub(super) async fn renegotiation(ctx: AbuseContext, ready: Ready) {
-    let config = match probe_client_config(
-        Some(ctx.identity.clone()),
-        TlsVersions::Tls12Only,
-        ctx.key_log.clone(),
-        ChainRecorder::default(),
-    ) {
-        Ok(config) => config,
-        Err(e) => {
-            let _ = ready.send(Err(format!("cannot build the TLS configuration: {e}")));
-            return;
-        }
-    };
-    let mut config = (*config).clone();
-    config.enable_secret_extraction = true;
-    let tls = match connect_tls_recorded(
-        Some(ctx.local_ip),
-        ctx.remote,
-        &ctx.server_name,
-        std::sync::Arc::new(config),
-        CONNECT_BOUND,
-    )
-    .await
-    {
-        Ok((tls, record)) => {
-            ctx.log.keep(&record);
-            tls
-        }
-        Err((error, record)) => {
-            if let Some(record) = &record {
-                ctx.log.keep(record);
-            }
-            if harness_side(&error) {
-                ctx.log
-                    .harness_limit(format!("opening a connection: {error}"));
-            }
+    let tls = match open_mutual_tls(&ctx, TlsVersions::Tls12Only, true).await {
+        Ok(tls) => tls,
+        Err(error) => {
             let _ = ready.send(Err(format!(
                 "the mutual TLS 1.2 connection to renegotiate on could not be opened: {error}"
             )));

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use picharness_simulators::tls::{
-    ChainRecorder, RecordingStream, TcpRole, TlsVersions, connect_tls_recorded,
-    probe_client_config, tcp_connect,
+    ChainRecorder, RecordingStream, TcpRole, TlsVersions, probe_client_config, tcp_connect,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
@@ -161,30 +160,8 @@ async fn open_tls(
     ctx: Arc<AbuseContext>,
     config: Arc<rustls::ClientConfig>,
 ) -> Result<Box<dyn Stream>, String> {
-    match connect_tls_recorded(
-        Some(ctx.local_ip),
-        ctx.remote,
-        &ctx.server_name,
-        config,
-        CONNECT_BOUND,
-    )
-    .await
-    {
-        Ok((tls, record)) => {
-            ctx.log.keep(&record);
-            Ok(Box::new(tls))
-        }
-        Err((error, record)) => {
-            if let Some(record) = &record {
-                ctx.log.keep(record);
-            }
-            if harness_side(&error) {
-                ctx.log
-                    .harness_limit(format!("opening a connection: {error}"));
-            }
-            Err(error.to_string())
-        }
-    }
+    let tls = super::tls_abuse::connect_mutual(&ctx, config).await?;
+    Ok(Box::new(tls))
 }
 
 fn mutual_tls_config(ctx: &AbuseContext) -> Result<Arc<rustls::ClientConfig>, String> {

@@ -24,6 +24,7 @@ use picharness_wire::tls_legacy::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
+use tokio_rustls::client::TlsStream;
 
 use super::{AbuseContext, CONNECT_BOUND, harness_side};
 
@@ -32,22 +33,34 @@ const ANSWER_WAIT: Duration = Duration::from_secs(3);
 
 type Ready = oneshot::Sender<Result<String, String>>;
 
-/// After a mutual TLS handshake, a garbage record (`overlong`: a record
-/// header claiming 65,535 bytes) under the TLS layer.
-pub(super) async fn bad_record(ctx: AbuseContext, ready: Ready, overlong: bool) {
-    let config = match probe_client_config(
+/// A mutual TLS connection from the abusing peer with its own certificate,
+/// offering `versions` (`extract_secrets`: the traffic keys can be taken
+/// from it afterwards); see [`connect_mutual`].
+pub(super) async fn open_mutual_tls(
+    ctx: &AbuseContext,
+    versions: TlsVersions,
+    extract_secrets: bool,
+) -> Result<TlsStream<RecordingStream<tokio::net::TcpStream>>, String> {
+    let config = probe_client_config(
         Some(ctx.identity.clone()),
-        TlsVersions::Tls12And13,
+        versions,
         ctx.key_log.clone(),
         ChainRecorder::default(),
-    ) {
-        Ok(config) => config,
-        Err(e) => {
-            let _ = ready.send(Err(format!("cannot build the TLS configuration: {e}")));
-            return;
-        }
-    };
-    let mut tls = match connect_tls_recorded(
+    )
+    .map_err(|e| format!("cannot build the TLS configuration: {e}"))?;
+    let mut config = (*config).clone();
+    config.enable_secret_extraction = extract_secrets;
+    connect_mutual(ctx, Arc::new(config)).await
+}
+
+/// A connection from the abusing peer with `config`, kept in the trace
+/// whether or not it opens; a failure on the harness's side is noted as the
+/// harness's limit. The error says why it did not open.
+pub(super) async fn connect_mutual(
+    ctx: &AbuseContext,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<TlsStream<RecordingStream<tokio::net::TcpStream>>, String> {
+    match connect_tls_recorded(
         Some(ctx.local_ip),
         ctx.remote,
         &ctx.server_name,
@@ -58,7 +71,7 @@ pub(super) async fn bad_record(ctx: AbuseContext, ready: Ready, overlong: bool) 
     {
         Ok((tls, record)) => {
             ctx.log.keep(&record);
-            tls
+            Ok(tls)
         }
         Err((error, record)) => {
             if let Some(record) = &record {
@@ -68,6 +81,17 @@ pub(super) async fn bad_record(ctx: AbuseContext, ready: Ready, overlong: bool) 
                 ctx.log
                     .harness_limit(format!("opening a connection: {error}"));
             }
+            Err(error.to_string())
+        }
+    }
+}
+
+/// After a mutual TLS handshake, a garbage record (`overlong`: a record
+/// header claiming 65,535 bytes) under the TLS layer.
+pub(super) async fn bad_record(ctx: AbuseContext, ready: Ready, overlong: bool) {
+    let mut tls = match open_mutual_tls(&ctx, TlsVersions::Tls12And13, false).await {
+        Ok(tls) => tls,
+        Err(error) => {
             let _ = ready.send(Err(format!(
                 "the mutual TLS connection the bad record goes on could not be opened: {error}"
             )));
