@@ -61,39 +61,58 @@ fn extension(kind: u16, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A ClientHello record offering at most `version`, as a client of that
-/// era sent it: no supported_versions extension, CBC suites, the server
-/// name (TLS only: SSL 3.0 had no extensions). `random` is the client
-/// random.
-pub fn legacy_client_hello(version: u16, random: [u8; 32], server_name: &str) -> Vec<u8> {
+/// A ClientHello handshake message: `version`, `random`, no session id,
+/// `suites`, null compression, and `extensions` (none at all when `None`,
+/// as SSL 3.0 sent it).
+fn client_hello_message(
+    version: u16,
+    random: [u8; 32],
+    suites: &[u16],
+    extensions: Option<&[u8]>,
+) -> Vec<u8> {
     let mut body = Vec::new();
     push_u16(&mut body, version);
     body.extend_from_slice(&random);
     body.push(0); // no session id
-    let mut suites = Vec::new();
-    for suite in LEGACY_SUITES {
-        push_u16(&mut suites, suite);
+    let mut suite_bytes = Vec::new();
+    for suite in suites {
+        push_u16(&mut suite_bytes, *suite);
     }
-    push_with_u16_length(&mut body, &suites);
+    push_with_u16_length(&mut body, &suite_bytes);
     body.extend_from_slice(&[1, 0]); // compression: null only
-    if version > SSL_3_0 {
-        let mut extensions = Vec::new();
-        // server_name: one host_name entry.
-        let mut names = vec![0u8];
-        push_with_u16_length(&mut names, server_name.as_bytes());
-        let mut list = Vec::new();
-        push_with_u16_length(&mut list, &names);
-        extensions.extend(extension(0x0000, &list));
-        // supported_groups: secp256r1, secp384r1.
-        extensions.extend(extension(0x000a, &[0, 4, 0x00, 0x17, 0x00, 0x18]));
-        // ec_point_formats: uncompressed.
-        extensions.extend(extension(0x000b, &[1, 0]));
-        push_with_u16_length(&mut body, &extensions);
+    if let Some(extensions) = extensions {
+        push_with_u16_length(&mut body, extensions);
     }
     let mut handshake = vec![CLIENT_HELLO];
     let length = u32::try_from(body.len()).unwrap_or(0).to_be_bytes();
     handshake.extend_from_slice(&length[1..]);
     handshake.extend_from_slice(&body);
+    handshake
+}
+
+/// The server_name extension with one host_name entry.
+fn server_name_extension(server_name: &str) -> Vec<u8> {
+    let mut names = vec![0u8];
+    push_with_u16_length(&mut names, server_name.as_bytes());
+    let mut list = Vec::new();
+    push_with_u16_length(&mut list, &names);
+    extension(0x0000, &list)
+}
+
+/// A ClientHello record offering at most `version`, as a client of that
+/// era sent it: no supported_versions extension, CBC suites, the server
+/// name (TLS only: SSL 3.0 had no extensions). `random` is the client
+/// random.
+pub fn legacy_client_hello(version: u16, random: [u8; 32], server_name: &str) -> Vec<u8> {
+    let extensions = (version > SSL_3_0).then(|| {
+        let mut extensions = server_name_extension(server_name);
+        // supported_groups: secp256r1, secp384r1.
+        extensions.extend(extension(0x000a, &[0, 4, 0x00, 0x17, 0x00, 0x18]));
+        // ec_point_formats: uncompressed.
+        extensions.extend(extension(0x000b, &[1, 0]));
+        extensions
+    });
+    let handshake = client_hello_message(version, random, &LEGACY_SUITES, extensions.as_deref());
     record(HANDSHAKE, version.min(TLS_1_0), &handshake)
 }
 
@@ -107,22 +126,7 @@ const RENEGOTIATION_SUITES: [u16; 6] = [0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA8, 
 /// RFC 5746 §3.5 wants the previous Finished's verify_data there, so a
 /// server that negotiated secure renegotiation must refuse this one.
 pub fn renegotiation_client_hello(random: [u8; 32], server_name: &str) -> Vec<u8> {
-    let mut body = Vec::new();
-    push_u16(&mut body, TLS_1_2);
-    body.extend_from_slice(&random);
-    body.push(0); // no session id
-    let mut suites = Vec::new();
-    for suite in RENEGOTIATION_SUITES {
-        push_u16(&mut suites, suite);
-    }
-    push_with_u16_length(&mut body, &suites);
-    body.extend_from_slice(&[1, 0]); // compression: null only
-    let mut extensions = Vec::new();
-    let mut names = vec![0u8];
-    push_with_u16_length(&mut names, server_name.as_bytes());
-    let mut list = Vec::new();
-    push_with_u16_length(&mut list, &names);
-    extensions.extend(extension(0x0000, &list));
+    let mut extensions = server_name_extension(server_name);
     // supported_groups: x25519, secp256r1, secp384r1.
     extensions.extend(extension(
         0x000a,
@@ -137,12 +141,7 @@ pub fn renegotiation_client_hello(random: [u8; 32], server_name: &str) -> Vec<u8
     ));
     // renegotiation_info, empty.
     extensions.extend(extension(0xff01, &[0]));
-    push_with_u16_length(&mut body, &extensions);
-    let mut handshake = vec![CLIENT_HELLO];
-    let length = u32::try_from(body.len()).unwrap_or(0).to_be_bytes();
-    handshake.extend_from_slice(&length[1..]);
-    handshake.extend_from_slice(&body);
-    handshake
+    client_hello_message(TLS_1_2, random, &RENEGOTIATION_SUITES, Some(&extensions))
 }
 
 /// A TLS record of `content_type` carrying `payload`.
