@@ -155,6 +155,10 @@ async fn open_and_hold<F, Fut>(
     }
 }
 
+/// How long a held connection waits for the Edge's own close once the
+/// abuse stops.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// A mutual TLS connection with the abusing peer's own certificate.
 async fn open_tls(
     ctx: Arc<AbuseContext>,
@@ -192,7 +196,17 @@ where
     loop {
         let trickling = held.sent < trickle.len();
         tokio::select! {
-            () = ctx.stopped() => break,
+            () = ctx.stopped() => {
+                // Close our side and wait, bounded, for the Edge to close
+                // its own: then it has handled the close (and the half-sent
+                // request) before the probe after the abuse runs.
+                let _ = writer.shutdown().await;
+                let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                    while matches!(reader.read(&mut buffer).await, Ok(n) if n > 0) {}
+                })
+                .await;
+                break;
+            }
             () = tokio::time::sleep_until(next_byte), if trickling => {
                 if writer.write_all(&trickle[held.sent..=held.sent]).await.is_err() {
                     held.closed_after = Some(held_from.elapsed());
