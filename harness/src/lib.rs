@@ -51,6 +51,7 @@ pub mod run;
 pub mod scenario;
 pub mod shard;
 pub mod sip_lint;
+mod stdout_relay;
 mod terminal;
 pub mod topology;
 

@@ -31,6 +31,7 @@ use crate::expected::ExpectedVerdicts;
 use crate::plan::{CasePlan, Selection, describe_addresses, describe_plan, run_setting};
 use crate::scenario::Case;
 use crate::shard::Shard;
+use crate::stdout_relay::StdoutRelay;
 use crate::terminal::{LiveProgress, Terminal};
 use crate::topology::{EmbeddedAddresses, Topology, allowed_destinations};
 use picharness_simulators::destinations::restrict_destinations;
@@ -217,7 +218,11 @@ pub fn run(mut options: RunOptions) -> u8 {
             .iter()
             .map(|c| Trial::test(c.id.clone(), || Ok(())))
             .collect();
+        let relay = StdoutRelay::route(&mut libtest_args);
         let _listed = libtest_mimic::run(&libtest_args, trials);
+        if let Some(relay) = relay {
+            relay.finish();
+        }
         return EXIT_OK;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -324,7 +329,11 @@ pub fn run(mut options: RunOptions) -> u8 {
     if libtest_args.test_threads.is_none() {
         libtest_args.test_threads = Some(selected.len().clamp(1, MAX_DEFAULT_CONCURRENCY));
     }
+    let relay = StdoutRelay::route(&mut libtest_args);
     let _conclusion = libtest_mimic::run(&libtest_args, trials);
+    if let Some(relay) = relay {
+        relay.finish();
+    }
     shared.progress.finish();
 
     let mut cases = shared.records.lock().map(|r| r.clone()).unwrap_or_default();

@@ -67,7 +67,12 @@ impl Terminal {
     pub(crate) fn run_finished(self, run: &RunRecord, report_dir: &Path, exit_code: u8) {
         match self {
             Self::Json => print_line(&run_event(run, report_dir, exit_code).to_string()),
-            Self::Human { color } => print!("{}", summary_table(run, report_dir, color)),
+            Self::Human { color } => {
+                let table = summary_table(run, report_dir, color);
+                let mut out = std::io::stdout().lock();
+                // A closed stdout (a reader that went away) is not an error.
+                let _ = out.write_all(table.as_bytes()).and_then(|()| out.flush());
+            }
         }
     }
 }
@@ -137,14 +142,9 @@ impl LiveProgress {
     }
 }
 
-/// Writes `line` and a newline in one call on a locked stdout.
+/// Writes `line` and a newline (see [`crate::stdout_relay::write_line`]).
 fn print_line(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let mut bytes = Vec::with_capacity(line.len() + 1);
-    bytes.extend_from_slice(line.as_bytes());
-    bytes.push(b'\n');
-    // A closed stdout (a reader that went away) must not stop the run.
-    let _ = out.write_all(&bytes).and_then(|()| out.flush());
+    crate::stdout_relay::write_line(line);
 }
 
 pub(crate) fn case_event(case: &CaseRecord) -> serde_json::Value {

@@ -84,3 +84,32 @@ fn a_reader_that_goes_away_ends_list_quietly() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_stop_a_run_or_its_reports() {
+    let net = crate::support::test_net(157);
+    let report = tempfile::tempdir().expect("temp dir");
+    let mut child = crate::support::binary()
+        .arg("run")
+        .arg("--report-dir")
+        .arg(report.path())
+        .args(["--embedded-net", &format!("127.{net}.0.0"), "aol.im."])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run starts");
+    // The reader is gone before the first line: every write to stdout meets
+    // the closed pipe (libtest's printer used to panic on the first one).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("run ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(report.path().join("summary.json")).expect("summary.json"),
+    )
+    .expect("summary.json is JSON");
+    let cases = summary["cases"].as_array().expect("cases");
+    assert!(!cases.is_empty());
+    assert!(cases.iter().all(|c| c["verdict"] == "pass"), "{summary}");
+}
