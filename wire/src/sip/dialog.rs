@@ -1,12 +1,33 @@
-//! Dialogs (RFC 3261 §12): created from the request and response that set
-//! them up, with the route set built from Record-Route, requests inside the
-//! dialog built and routed by that route set (loose and strict routing,
-//! §12.2.1.1), and arriving in-dialog requests checked for CSeq order
-//! (§12.2.2). Sans-IO: no transport, no clock.
+//! Dialogs (RFC 3261 §12) as a user agent keeps them: made from the request
+//! and response that set them up, with the route set built from
+//! Record-Route; where requests inside the dialog go (remote target and
+//! route set, loose and strict routing, §12.2.1.1); and arriving in-dialog
+//! requests checked against the dialog's id and CSeq order (§12.2.2), a
+//! target refresh updating the remote target. Sans-IO: no transport, no
+//! clock. Requests themselves are written by the caller (the harness renders
+//! them from scenario templates), so the dialog keeps what those need.
 
-use super::headers::Headers;
-use super::message::{SipMessage, StartLine};
+use super::message::SipMessage;
 use super::uri::{NameAddr, SipUri};
+
+/// Whether a request of `method` creates a dialog when answered with
+/// 101-299: INVITE (RFC 3261 §12.1) and SUBSCRIBE (RFC 6665).
+pub fn creates_dialog(method: &str) -> bool {
+    matches!(method, "INVITE" | "SUBSCRIBE")
+}
+
+/// Whether a request claims to be inside a dialog: its To carries a tag
+/// (RFC 3261 §12.2.2).
+pub fn is_in_dialog(request: &SipMessage) -> bool {
+    request.to_addr().is_some_and(|to| to.tag().is_some())
+}
+
+/// Whether a request of `method` refreshes the remote target from its
+/// Contact: re-INVITE and UPDATE (RFC 3261 §12.2, RFC 3311), SUBSCRIBE and
+/// NOTIFY (RFC 6665).
+fn refreshes_target(method: &str) -> bool {
+    matches!(method, "INVITE" | "UPDATE" | "SUBSCRIBE" | "NOTIFY")
+}
 
 /// Call-ID, local tag, remote tag (§12).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -16,24 +37,24 @@ pub struct DialogId {
     pub remote_tag: String,
 }
 
-impl DialogId {
-    /// The id a UAS sees on an arriving in-dialog request: local tag from
-    /// To, remote tag from From.
-    pub fn of_incoming_request(request: &SipMessage) -> Option<Self> {
-        Some(Self {
-            call_id: request.call_id()?.to_owned(),
-            local_tag: request.to_addr()?.tag()?.to_owned(),
-            remote_tag: request.from_addr()?.tag()?.to_owned(),
-        })
-    }
+/// The part of a dialog id an arriving request got wrong, named as the
+/// request carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdPart {
+    /// The Call-ID.
+    CallId,
+    /// The remote tag, in the request's From.
+    FromTag,
+    /// The local tag, in the request's To.
+    ToTag,
+}
 
-    /// The id a UAC sees on an arriving response: local tag from From,
-    /// remote tag from To.
-    pub fn of_incoming_response(response: &SipMessage) -> Option<Self> {
-        Some(Self {
-            call_id: response.call_id()?.to_owned(),
-            local_tag: response.from_addr()?.tag()?.to_owned(),
-            remote_tag: response.to_addr()?.tag()?.to_owned(),
+impl std::fmt::Display for IdPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::CallId => "Call-ID",
+            Self::FromTag => "From tag",
+            Self::ToTag => "To tag",
         })
     }
 }
@@ -49,29 +70,32 @@ pub enum DialogError {
     NoDialogResponse(u16),
     #[error("CSeq {got} is not above the last remote CSeq {last}: answer 500 (RFC 3261 §12.2.2)")]
     CseqOutOfOrder { got: u32, last: u32 },
-    #[error("the request does not belong to this dialog (RFC 3261 §12.2.2)")]
-    NotThisDialog,
+    #[error(
+        "the request's {part} is {}, not this dialog's {expected}: it does not belong to this dialog (RFC 3261 §12.2.2)",
+        got.as_deref().unwrap_or("(none)")
+    )]
+    NotThisDialog {
+        part: IdPart,
+        got: Option<String>,
+        expected: String,
+    },
 }
 
-/// The dialog state of §12.1: ids, sequence numbers, URIs, remote target
-/// and route set.
+/// The dialog state of §12.1 a user agent needs to send inside the dialog
+/// and to judge what arrives in it: ids, the remote CSeq, the remote URI,
+/// remote target and route set. (The local URI and CSeq live in the
+/// requests the caller writes.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialog {
     pub id: DialogId,
-    /// The last CSeq this side used.
-    pub local_seq: u32,
     /// The last CSeq the other side used, if it sent a request yet.
     pub remote_seq: Option<u32>,
-    /// Our From (without tag) in requests we send.
-    pub local_uri: String,
     /// Our To (without tag) in requests we send.
     pub remote_uri: String,
     /// Where in-dialog requests go: the peer's Contact URI.
     pub remote_target: String,
     /// Route URIs in the order requests must visit them.
     pub route_set: Vec<String>,
-    /// Whether the dialog was set up over sips (§12.1.1).
-    pub secure: bool,
 }
 
 impl Dialog {
@@ -98,15 +122,10 @@ impl Dialog {
                     .to_owned(),
                 remote_tag: to.tag().ok_or(DialogError::MissingTag("To"))?.to_owned(),
             },
-            local_seq: request.cseq().ok_or(DialogError::Missing("CSeq"))?.0,
             remote_seq: None,
-            local_uri: from.uri,
             remote_uri: to.uri,
             remote_target: contact_uri(response).ok_or(DialogError::Missing("Contact"))?,
             route_set,
-            secure: request
-                .request_uri()
-                .is_some_and(|u| u.to_ascii_lowercase().starts_with("sips:")),
         })
     }
 
@@ -114,7 +133,6 @@ impl Dialog {
     /// (§12.1.1): the route set is the request's Record-Route in order.
     pub fn as_uas(request: &SipMessage, local_tag: &str) -> Result<Self, DialogError> {
         let from = request.from_addr().ok_or(DialogError::Missing("From"))?;
-        let to = request.to_addr().ok_or(DialogError::Missing("To"))?;
         Ok(Self {
             id: DialogId {
                 call_id: request
@@ -127,59 +145,17 @@ impl Dialog {
                     .ok_or(DialogError::MissingTag("From"))?
                     .to_owned(),
             },
-            local_seq: 0,
             remote_seq: Some(request.cseq().ok_or(DialogError::Missing("CSeq"))?.0),
-            local_uri: to.uri,
             remote_uri: from.uri,
             remote_target: contact_uri(request).ok_or(DialogError::Missing("Contact"))?,
             route_set: record_route(request),
-            secure: request
-                .request_uri()
-                .is_some_and(|u| u.to_ascii_lowercase().starts_with("sips:")),
         })
     }
 
-    /// Builds the next request inside the dialog (§12.2.1.1), taking the
-    /// next local CSeq. The caller adds its own Via (the transport knows the
-    /// sent-by and branch). For the ACK of a 2xx use [`Dialog::ack`].
-    pub fn request(&mut self, method: &str) -> SipMessage {
-        self.local_seq = self.local_seq.saturating_add(1);
-        self.build(method, self.local_seq)
-    }
-
-    /// The ACK for a 2xx to the INVITE with CSeq `invite_seq` (§13.2.2.4).
-    pub fn ack(&self, invite_seq: u32) -> SipMessage {
-        self.build("ACK", invite_seq)
-    }
-
-    fn build(&self, method: &str, seq: u32) -> SipMessage {
-        let (uri, routes) = self.request_target();
-        let mut headers = Headers::new();
-        for route in routes {
-            headers.push("Route", format!("<{route}>"));
-        }
-        headers.push("Max-Forwards", "70");
-        headers.push(
-            "From",
-            format!("<{}>;tag={}", self.local_uri, self.id.local_tag),
-        );
-        headers.push(
-            "To",
-            format!("<{}>;tag={}", self.remote_uri, self.id.remote_tag),
-        );
-        headers.push("Call-ID", self.id.call_id.clone());
-        headers.push("CSeq", format!("{seq} {method}"));
-        headers.push("Content-Length", "0");
-        SipMessage {
-            start: StartLine::Request {
-                method: method.to_owned(),
-                uri,
-                version: "SIP/2.0".to_owned(),
-            },
-            headers,
-            body: Vec::new(),
-            raw: Vec::new(),
-        }
+    /// The To of requests sent inside the dialog: the remote URI with the
+    /// remote tag (§12.2.1.1).
+    pub fn remote_name_addr(&self) -> String {
+        format!("<{}>;tag={}", self.remote_uri, self.id.remote_tag)
     }
 
     /// Request-URI and Route values (§12.2.1.1): no route set, the remote
@@ -208,24 +184,63 @@ impl Dialog {
         (strict_uri, routes)
     }
 
-    /// Checks an arriving in-dialog request (§12.2.2): it must carry this
-    /// dialog's id and a CSeq above the last one; a target refresh
-    /// (re-INVITE, UPDATE) with a Contact updates the remote target.
-    pub fn on_request(&mut self, request: &SipMessage) -> Result<(), DialogError> {
-        if DialogId::of_incoming_request(request).as_ref() != Some(&self.id) {
-            return Err(DialogError::NotThisDialog);
+    /// Judges an arriving in-dialog request without taking it (§12.2.2):
+    /// it must carry this dialog's Call-ID, the remote tag in From and the
+    /// local tag in To (checked in that order), and, unless it is an ACK
+    /// or CANCEL, a CSeq above the last remote one.
+    pub fn check_request(&self, request: &SipMessage) -> Result<(), DialogError> {
+        let parts = [
+            (
+                IdPart::CallId,
+                request.call_id().map(str::to_owned),
+                &self.id.call_id,
+            ),
+            (
+                IdPart::FromTag,
+                request.from_addr().and_then(|a| a.tag().map(str::to_owned)),
+                &self.id.remote_tag,
+            ),
+            (
+                IdPart::ToTag,
+                request.to_addr().and_then(|a| a.tag().map(str::to_owned)),
+                &self.id.local_tag,
+            ),
+        ];
+        for (part, got, expected) in parts {
+            if got.as_ref() != Some(expected) {
+                return Err(DialogError::NotThisDialog {
+                    part,
+                    got,
+                    expected: expected.clone(),
+                });
+            }
         }
         let (seq, _) = request.cseq().ok_or(DialogError::Missing("CSeq"))?;
         let method = request.method().unwrap_or_default();
-        if method != "ACK" && method != "CANCEL" {
-            if let Some(last) = self.remote_seq
-                && seq <= last
-            {
-                return Err(DialogError::CseqOutOfOrder { got: seq, last });
-            }
+        if method != "ACK"
+            && method != "CANCEL"
+            && let Some(last) = self.remote_seq
+            && seq <= last
+        {
+            return Err(DialogError::CseqOutOfOrder { got: seq, last });
+        }
+        Ok(())
+    }
+
+    /// Takes an arriving in-dialog request that [`Dialog::check_request`]
+    /// accepts: its CSeq becomes the last remote one, and a target refresh
+    /// with a Contact updates the remote target. A refused request changes
+    /// nothing.
+    pub fn on_request(&mut self, request: &SipMessage) -> Result<(), DialogError> {
+        self.check_request(request)?;
+        let method = request.method().unwrap_or_default();
+        if method != "ACK"
+            && method != "CANCEL"
+            && let Some((seq, _)) = request.cseq()
+        {
             self.remote_seq = Some(seq);
         }
-        if matches!(method, "INVITE" | "UPDATE")
+        if refreshes_target(method)
             && let Some(target) = contact_uri(request)
         {
             self.remote_target = target;
@@ -283,11 +298,29 @@ Content-Length: 0
         r
     }
 
+    /// A request from Alice inside the dialog Bob answered as UAS, its
+    /// method that of `cseq`.
+    fn bye(cseq: &str) -> SipMessage {
+        let method = cseq.split(' ').nth(1).unwrap_or("BYE");
+        parse(&format!(
+            "{method} sip:bob@pool.contoso.test SIP/2.0
+Via: SIP/2.0/TLS alice.example.com;branch=z9hG4bK2
+From: <sip:alice@example.com>;tag=a1
+To: <sip:bob@contoso.test>;tag=b1
+Call-ID: dlg-1
+CSeq: {cseq}
+Content-Length: 0
+
+"
+        ))
+    }
+
     #[test]
     fn uac_route_set_is_record_route_reversed() {
-        let mut d = Dialog::as_uac(&invite(), &ok()).expect("dialog");
+        let d = Dialog::as_uac(&invite(), &ok()).expect("dialog");
         assert_eq!(d.id.local_tag, "a1");
         assert_eq!(d.id.remote_tag, "b1");
+        assert_eq!(d.remote_seq, None);
         assert_eq!(
             d.route_set,
             vec![
@@ -296,29 +329,10 @@ Content-Length: 0
                 "sip:edge-int.contoso.test;lr"
             ]
         );
-        let bye = d.request("BYE");
-        assert_eq!(
-            bye.request_uri(),
-            Some("sip:bob@pool.contoso.test;transport=tls")
-        );
-        assert_eq!(
-            bye.headers.values("route"),
-            vec![
-                "<sip:proxy.example.com;lr>",
-                "<sip:sip.contoso.test;lr>",
-                "<sip:edge-int.contoso.test;lr>"
-            ]
-        );
-        assert_eq!(bye.cseq(), Some((11, "BYE")));
-        assert_eq!(
-            bye.headers.first("from"),
-            Some("<sip:alice@example.com>;tag=a1")
-        );
-        assert_eq!(
-            bye.headers.first("to"),
-            Some("<sip:bob@contoso.test>;tag=b1")
-        );
-        assert_eq!(d.ack(10).cseq(), Some((10, "ACK")));
+        let (uri, routes) = d.request_target();
+        assert_eq!(uri, "sip:bob@pool.contoso.test;transport=tls");
+        assert_eq!(routes, d.route_set);
+        assert_eq!(d.remote_name_addr(), "<sip:bob@contoso.test>;tag=b1");
     }
 
     #[test]
@@ -326,26 +340,57 @@ Content-Length: 0
         let mut d = Dialog::as_uas(&invite(), "b1").expect("dialog");
         assert_eq!(d.route_set[0], "sip:edge-int.contoso.test;lr");
         assert_eq!(d.remote_target, "sip:alice@alice.example.com;transport=tls");
-        let mut bye = parse(
-            "BYE sip:bob@pool.contoso.test SIP/2.0
-Via: SIP/2.0/TLS alice.example.com;branch=z9hG4bK2
-From: <sip:alice@example.com>;tag=a1
-To: <sip:bob@contoso.test>;tag=b1
-Call-ID: dlg-1
-CSeq: 9 BYE
-Content-Length: 0
-
-",
-        );
+        assert_eq!(d.remote_name_addr(), "<sip:alice@example.com>;tag=a1");
         assert_eq!(
-            d.on_request(&bye),
+            d.on_request(&bye("9 BYE")),
             Err(DialogError::CseqOutOfOrder { got: 9, last: 10 })
         );
-        bye.headers.set("CSeq", "11 BYE");
-        assert_eq!(d.on_request(&bye), Ok(()));
+        assert_eq!(d.remote_seq, Some(10), "a refused request changes nothing");
+        assert_eq!(d.on_request(&bye("11 BYE")), Ok(()));
         assert_eq!(d.remote_seq, Some(11));
-        bye.headers.set("To", "<sip:bob@contoso.test>;tag=other");
-        assert_eq!(d.on_request(&bye), Err(DialogError::NotThisDialog));
+        assert_eq!(
+            d.check_request(&bye("10 ACK")),
+            Ok(()),
+            "an ACK keeps the INVITE's CSeq"
+        );
+    }
+
+    #[test]
+    fn each_part_of_the_id_is_named_in_the_order_call_id_from_to() {
+        let d = Dialog::as_uas(&invite(), "b1").expect("dialog");
+        let refused = |change: fn(&mut SipMessage)| {
+            let mut request = bye("11 BYE");
+            change(&mut request);
+            d.check_request(&request).expect_err("refused")
+        };
+        assert_eq!(
+            refused(|r| {
+                r.headers.set("Call-ID", "dlg-2");
+                r.headers.set("To", "<sip:bob@contoso.test>");
+            }),
+            DialogError::NotThisDialog {
+                part: IdPart::CallId,
+                got: Some("dlg-2".to_owned()),
+                expected: "dlg-1".to_owned()
+            }
+        );
+        assert_eq!(
+            refused(|r| r.headers.set("From", "<sip:alice@example.com>")),
+            DialogError::NotThisDialog {
+                part: IdPart::FromTag,
+                got: None,
+                expected: "a1".to_owned()
+            }
+        );
+        let other = refused(|r| r.headers.set("To", "<sip:bob@contoso.test>;tag=other"));
+        assert_eq!(
+            other.to_string(),
+            "the request's To tag is other, not this dialog's b1: it does not belong to this dialog (RFC 3261 §12.2.2)"
+        );
+        assert_eq!(
+            refused(|r| r.headers.remove_all("CSeq")),
+            DialogError::Missing("CSeq")
+        );
     }
 
     #[test]
@@ -377,6 +422,24 @@ Content-Length: 0
             .set("Contact", "<sip:alice@new.example.com>");
         d.on_request(&reinvite).expect("in dialog");
         assert_eq!(d.remote_target, "sip:alice@new.example.com");
+        let mut message = bye("13 MESSAGE");
+        message
+            .headers
+            .set("Contact", "<sip:alice@other.example.com>");
+        d.on_request(&message).expect("in dialog");
+        assert_eq!(
+            d.remote_target, "sip:alice@new.example.com",
+            "a MESSAGE refreshes no target"
+        );
+        assert!(refreshes_target("NOTIFY") && refreshes_target("SUBSCRIBE"));
+    }
+
+    #[test]
+    fn which_requests_create_or_claim_a_dialog() {
+        assert!(creates_dialog("INVITE") && creates_dialog("SUBSCRIBE"));
+        assert!(!creates_dialog("MESSAGE"));
+        assert!(!is_in_dialog(&invite()));
+        assert!(is_in_dialog(&bye("11 BYE")));
     }
 
     #[test]
