@@ -15,203 +15,111 @@ use std::time::{Duration, Instant};
 use crate::av_coturn::{Coturn, start_coturn};
 use crate::support::{binary, pki_init, run_suite, scenarios_dir, test_net};
 
-/// Cases Kamailio fails, each with the difference that makes it fail and a
-/// phrase its reason must contain. Every other case that applies passes.
-const KAMAILIO_FAILS: &[(&str, &str, &str)] = &[
-    (
-        "aol.tls.revoked-peer",
-        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "aol.tls.outbound-impostor-revoked",
-        "tls module: no CRL is fetched when connecting out either (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "messenger.tls.revoked-peer",
-        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "messenger.tls.outbound-impostor-revoked",
-        "tls module: no CRL is fetched when connecting out either (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "yahoo.tls.revoked-peer",
-        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "yahoo.tls.outbound-impostor-revoked",
-        "tls module: no CRL is fetched when connecting out either (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "aol.tls.outbound-impostor-wrong-name",
-        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
-        "CN=sip.rogue-provider.test",
-    ),
-    (
-        "messenger.tls.outbound-impostor-wrong-name",
-        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
-        "CN=sip.rogue-provider.test",
-    ),
-    (
-        "yahoo.tls.outbound-impostor-wrong-name",
-        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
-        "CN=sip.rogue-provider.test",
-    ),
-    (
-        "yahoo.tls.peer-rsa-1024",
-        "OpenSSL 3's default security level (2) refuses a peer key below 2048 bits; Lync 2013 accepts RSA 1024 (CERT-07)",
-        "with TLS alert bad_certificate",
-    ),
-    (
-        "aol.tls.peer-sha1-signature",
-        "OpenSSL 3's default security level (2) refuses SHA-1 certificate signatures; Lync 2013 accepts them (CERT-08)",
-        "with TLS alert bad_certificate",
-    ),
-    (
-        "edge.sip.loop-detection",
-        "tm has no merged-request detection (SIP-20, RFC 3261 §8.2.2.2): a second request with the Call-ID, From tag and CSeq of a pending one but a new branch is relayed as a new transaction",
-        "arrived at pool while messenger waited for response 482",
-    ),
-    (
-        "edge.sip.pool-down",
-        "when the next hop cannot be reached tm answers with its own 477 instead of a 5xx (RFC 3261 §16.9 treats a transport error as 503)",
-        "received 477",
-    ),
-];
+/// A recorded verdict: case id, the difference that explains it, and a
+/// phrase its reason (or its observation) must contain.
+type Recorded = (String, &'static str, &'static str);
 
-/// Cases Kamailio passes with an observation: the harness says more than
-/// the requirement (PORT-01 asks OPTIONS to be answered; an Allow header,
-/// RFC 3261 §11.2 SHOULD, is in no requirement's test method).
-const KAMAILIO_OBSERVED: &[(&str, &str, &str)] = &[
-    (
-        "aol.sip.options",
-        "sl_send_reply answers OPTIONS with a bare 200 without Allow",
-        "without a Allow header",
-    ),
-    (
-        "messenger.sip.options",
-        "sl_send_reply answers OPTIONS with a bare 200 without Allow",
-        "without a Allow header",
-    ),
-    (
-        "yahoo.sip.options",
-        "sl_send_reply answers OPTIONS with a bare 200 without Allow",
-        "without a Allow header",
-    ),
-];
+const PROVIDERS: [&str; 3] = ["aol", "messenger", "yahoo"];
 
-/// The Kamailio with addresses (Flavour::Addresses): what it fails, each
-/// with the difference that makes it fail and a phrase its reason must
-/// contain. At OpenSSL security level 0 it lets the RSA 1024 and SHA-1 peers
-/// in, so the two legacy peer cases pass here.
-const KAMAILIO_ADDRESSES_FAILS: &[(&str, &str, &str)] = &[
-    (
-        "aol.tls.revoked-peer",
-        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "aol.tls.outbound-impostor-revoked",
-        "tls module: no CRL is fetched when connecting out either (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "messenger.tls.revoked-peer",
-        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "messenger.tls.outbound-impostor-revoked",
-        "tls module: no CRL is fetched when connecting out either (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "yahoo.tls.revoked-peer",
-        "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "yahoo.tls.outbound-impostor-revoked",
-        "tls module: no CRL is fetched when connecting out either (PORT-09)",
-        "no GET reached",
-    ),
-    (
-        "aol.tls.outbound-impostor-wrong-name",
-        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
-        "CN=sip.rogue-provider.test",
-    ),
-    (
-        "messenger.tls.outbound-impostor-wrong-name",
-        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
-        "CN=sip.rogue-provider.test",
-    ),
-    (
-        "yahoo.tls.outbound-impostor-wrong-name",
-        "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)",
-        "CN=sip.rogue-provider.test",
-    ),
-    (
-        "edge.sip.loop-detection",
-        "tm has no merged-request detection (SIP-20): the second copy is relayed as a new transaction",
-        "arrived at pool while messenger waited for response 482",
-    ),
-    (
-        "edge.sip.pool-down",
-        "tm answers an unreachable next hop with its own 477 instead of a 5xx (RFC 3261 §16.9)",
-        "received 477",
-    ),
-];
+const NO_CRL_FETCH_IN: &str = "tls module: the crl option reads a CRL file at start-up and nothing fetches a certificate's CRL distribution point, so no GET reaches the harness's CRL responder (PORT-09)";
+const NO_CRL_FETCH_OUT: &str = "tls module: no CRL is fetched when connecting out either (PORT-09)";
+const NO_HOST_NAME_CHECK: &str = "tls module: with verify_certificate = yes Kamailio 5.6 checks a provider's chain, dates and EKU (OpenSSL) but not its host name, so an impostor with a trusted certificate for another name receives the Lync user's MESSAGE (CERT-11)";
+const BARE_OPTIONS_200: &str = "sl_send_reply answers OPTIONS with a bare 200 without Allow";
 
-/// Cases the Kamailio with addresses passes with an observation: the
-/// harness says more than the requirement, never fails on it.
-const KAMAILIO_ADDRESSES_OBSERVED: &[(&str, &str, &str)] = &[
-    (
-        "aol.sip.options",
-        "sl_send_reply answers OPTIONS with a bare 200 without Allow",
-        "without a Allow header",
-    ),
-    (
-        "messenger.sip.options",
-        "sl_send_reply answers OPTIONS with a bare 200 without Allow",
-        "without a Allow header",
-    ),
-    (
-        "yahoo.sip.options",
-        "sl_send_reply answers OPTIONS with a bare 200 without Allow",
-        "without a Allow header",
-    ),
-    (
-        "edge.sip.record-route-fqdn-inbound",
-        "Record-Route names the internal listener's address; FED-06 allows an IP, RFC 5922 §7 peers would want the name",
-        "rather than edge-int.contoso.test",
-    ),
-    (
-        "edge.sip.record-route-fqdn-outbound",
-        "Record-Route names the external listener's address; FED-06 allows an IP, RFC 5922 §7 peers would want the name",
-        "rather than sip.contoso.test",
-    ),
-    (
-        "aol.sip.connection-reuse-inbound",
+/// The `(suffix, why, phrase)` rows for each of the three providers.
+fn per_provider(rows: &[(&str, &'static str, &'static str)]) -> Vec<Recorded> {
+    PROVIDERS
+        .iter()
+        .flat_map(|p| {
+            rows.iter()
+                .map(move |(suffix, why, phrase)| (format!("{p}.{suffix}"), *why, *phrase))
+        })
+        .collect()
+}
+
+fn recorded(rows: &[(&str, &'static str, &'static str)]) -> Vec<Recorded> {
+    rows.iter()
+        .map(|(id, why, phrase)| ((*id).to_owned(), *why, *phrase))
+        .collect()
+}
+
+/// Cases both Kamailio configurations fail. Every other case that applies
+/// passes, but for each configuration's own rows below.
+fn kamailio_fails() -> Vec<Recorded> {
+    let mut rows = per_provider(&[
+        ("tls.revoked-peer", NO_CRL_FETCH_IN, "no GET reached"),
+        (
+            "tls.outbound-impostor-revoked",
+            NO_CRL_FETCH_OUT,
+            "no GET reached",
+        ),
+    ]);
+    rows.extend(per_provider(&[(
+        "tls.outbound-impostor-wrong-name",
+        NO_HOST_NAME_CHECK,
+        "CN=sip.rogue-provider.test",
+    )]));
+    rows.extend(recorded(&[
+        (
+            "edge.sip.loop-detection",
+            "tm has no merged-request detection (SIP-20, RFC 3261 §8.2.2.2): a second request with the Call-ID, From tag and CSeq of a pending one but a new branch is relayed as a new transaction",
+            "arrived at pool while messenger waited for response 482",
+        ),
+        (
+            "edge.sip.pool-down",
+            "when the next hop cannot be reached tm answers with its own 477 instead of a 5xx (RFC 3261 §16.9 treats a transport error as 503)",
+            "received 477",
+        ),
+    ]));
+    rows
+}
+
+/// What only the Kamailio with names fails: at OpenSSL 3's default
+/// security level it refuses the legacy peers Lync 2013 accepts. (The one
+/// with addresses runs at level 0 and lets them in.)
+fn names_only_fails() -> Vec<Recorded> {
+    recorded(&[
+        (
+            "yahoo.tls.peer-rsa-1024",
+            "OpenSSL 3's default security level (2) refuses a peer key below 2048 bits; Lync 2013 accepts RSA 1024 (CERT-07)",
+            "with TLS alert bad_certificate",
+        ),
+        (
+            "aol.tls.peer-sha1-signature",
+            "OpenSSL 3's default security level (2) refuses SHA-1 certificate signatures; Lync 2013 accepts them (CERT-08)",
+            "with TLS alert bad_certificate",
+        ),
+    ])
+}
+
+/// Cases both configurations pass with an observation: the harness says
+/// more than the requirement (PORT-01 asks OPTIONS to be answered; an Allow
+/// header, RFC 3261 §11.2 SHOULD, is in no requirement's test method).
+fn kamailio_observed() -> Vec<Recorded> {
+    per_provider(&[("sip.options", BARE_OPTIONS_200, "without a Allow header")])
+}
+
+/// What only the Kamailio with addresses passes with an observation.
+fn addresses_only_observed() -> Vec<Recorded> {
+    let mut rows = recorded(&[
+        (
+            "edge.sip.record-route-fqdn-inbound",
+            "Record-Route names the internal listener's address; FED-06 allows an IP, RFC 5922 §7 peers would want the name",
+            "rather than edge-int.contoso.test",
+        ),
+        (
+            "edge.sip.record-route-fqdn-outbound",
+            "Record-Route names the external listener's address; FED-06 allows an IP, RFC 5922 §7 peers would want the name",
+            "rather than sip.contoso.test",
+        ),
+    ]);
+    rows.extend(per_provider(&[(
+        "sip.connection-reuse-inbound",
         "tcp_accept_aliases=no: the peer's Via alias is ignored and the request goes on Kamailio's own connection (SIP-14: record either)",
         "on a new connection",
-    ),
-    (
-        "messenger.sip.connection-reuse-inbound",
-        "tcp_accept_aliases=no: the peer's Via alias is ignored and the request goes on Kamailio's own connection (SIP-14: record either)",
-        "on a new connection",
-    ),
-    (
-        "yahoo.sip.connection-reuse-inbound",
-        "tcp_accept_aliases=no: the peer's Via alias is ignored and the request goes on Kamailio's own connection (SIP-14: record either)",
-        "on a new connection",
-    ),
-];
+    )]));
+    rows
+}
 
 /// The configuration serves its own DNS, judges coturn in the standard
 /// TURN dialect only and names one Access Edge address: the cases those
@@ -594,9 +502,13 @@ media_peer_ip = "{media_peer}"
 fn check_recorded_verdicts(
     flavour: Flavour,
     net: u8,
-    fails: &[(&str, &str, &str)],
-    observed: &[(&str, &str, &str)],
+    only_this_fails: Vec<Recorded>,
+    only_this_observed: Vec<Recorded>,
 ) {
+    let mut fails = kamailio_fails();
+    fails.extend(only_this_fails);
+    let mut observed = kamailio_observed();
+    observed.extend(only_this_observed);
     let lab = Lab::with_flavour(test_net(net), flavour);
     let kamailio = lab.start_kamailio();
     let _coturn = lab.start_coturn();
@@ -662,7 +574,7 @@ fn check_recorded_verdicts(
     }
     let expected: BTreeMap<&str, (&str, &str)> = fails
         .iter()
-        .map(|(id, why, phrase)| (*id, (*why, *phrase)))
+        .map(|(id, why, phrase)| (id.as_str(), (*why, *phrase)))
         .collect();
     let mut wrong = Vec::new();
     for (id, (verdict, reason)) in &verdicts {
@@ -700,7 +612,7 @@ fn check_recorded_verdicts(
 
 #[test]
 fn the_suite_against_kamailio_gives_the_recorded_verdicts() {
-    check_recorded_verdicts(Flavour::Names, 180, KAMAILIO_FAILS, KAMAILIO_OBSERVED);
+    check_recorded_verdicts(Flavour::Names, 180, names_only_fails(), Vec::new());
 }
 
 /// The second third-party configuration: the same Kamailio set up the
@@ -711,8 +623,8 @@ fn the_suite_against_kamailio_with_addresses_gives_the_recorded_verdicts() {
     check_recorded_verdicts(
         Flavour::Addresses,
         212,
-        KAMAILIO_ADDRESSES_FAILS,
-        KAMAILIO_ADDRESSES_OBSERVED,
+        Vec::new(),
+        addresses_only_observed(),
     );
 }
 
@@ -731,8 +643,10 @@ fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
     );
     let mut skipped_for_pool = 0;
     let mut wrong = Vec::new();
+    let mut fails = kamailio_fails();
+    fails.extend(names_only_fails());
     for (id, (verdict, reason)) in run.verdicts() {
-        let recorded = KAMAILIO_FAILS
+        let recorded = fails
             .iter()
             .find(|(failing, _, _)| *failing == id)
             .map(|(_, _, phrase)| *phrase);
@@ -740,7 +654,7 @@ fn external_only_mode_skips_what_needs_the_pool_and_judges_the_rest() {
             ("skipped", _) if reason.contains("external-only mode") => skipped_for_pool += 1,
             ("skipped", None) if skipped_by_this_configuration(&reason) => {}
             ("inconclusive", None) if inconclusive_by_this_configuration(&id, &reason) => {}
-            // No loop detection (see KAMAILIO_FAILS); with no pool behind
+            // No loop detection (see kamailio_fails); with no pool behind
             // it the looped request dies on the unreachable next hop.
             ("fail", Some(_))
                 if id == "edge.sip.loop-detection" && reason.contains("expected response 482") => {}
