@@ -13,6 +13,7 @@ use picharness_harness::catalogue::{default_scenarios_dir, list_json, list_text,
 use picharness_harness::dns_serve::{DnsServeOptions, dns_serve};
 use picharness_harness::doctor::doctor;
 use picharness_harness::expected::expect_init;
+use picharness_harness::load::{LoadOptions, load};
 use picharness_harness::merge::merge_command;
 use picharness_harness::report_diff::{DiffFormat, DurationThreshold, diff_command};
 
@@ -91,6 +92,9 @@ enum Command {
         #[command(flatten)]
         test_args: libtest_mimic::Arguments,
     },
+    /// Federation traffic at scale through the Edge: a rate or a number of users, a ramp and a
+    /// duration, or --find-max; writes load.json (see docs/load.md).
+    Load(Box<LoadArgs>),
     /// List every case with its title, providers and requirement ids.
     List {
         /// `markdown` is the full catalogue (requirement texts, steps, fault switches): docs/cases.md.
@@ -149,6 +153,95 @@ enum Command {
     /// SIP tools.
     #[command(subcommand)]
     Sip(SipCommand),
+}
+
+/// Options of `load`.
+#[derive(clap::Args)]
+struct LoadArgs {
+    /// Scenarios and their weights: message-in (provider -> Edge -> pool), message-out
+    /// (pool -> Edge -> provider), e.g. `message-in=3,message-out=1`.
+    #[arg(long, value_name = "NAME=WEIGHT,...", default_value = "message-in")]
+    mix: String,
+    /// Offered rate in transactions per second (open loop); with --find-max, the first step's rate.
+    #[arg(long, value_name = "PER_SECOND")]
+    rate: Option<f64>,
+    /// Concurrent users instead of a rate (closed loop: each keeps one transaction outstanding).
+    #[arg(long, value_name = "N")]
+    users: Option<u32>,
+    /// Seconds over which the rate climbs linearly from 0 to --rate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    ramp: f64,
+    /// Seconds of traffic (the ramp included); with --find-max, the longest the search may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    duration: f64,
+    /// Search the highest offered rate with no failure (RFC 7501/7502 steps, binary search).
+    #[arg(long)]
+    find_max: bool,
+    /// With --find-max: seconds each step offers its rate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    step: u64,
+    /// With --find-max: the search ends when the interval is narrower than this percentage of the rate.
+    #[arg(long, value_name = "PERCENT", default_value_t = 2.0)]
+    resolution: f64,
+    /// MTLS connections each provider peer opens to the Edge (and the pool to its internal side).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    connections: u32,
+    /// Distinct Lync users, and distinct users per provider, the traffic addresses.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    user_population: u32,
+    /// Milliseconds a transaction may wait for its final response before it counts as a timeout.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    timeout: u64,
+    /// Raise the safety cap on the rate (default 20000 per second).
+    #[arg(long, value_name = "PER_SECOND", default_value_t = picharness_harness::load::DEFAULT_MAX_RATE)]
+    max_rate: f64,
+    /// Raise the safety cap on the duration (default 600 seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = picharness_harness::load::DEFAULT_MAX_DURATION_S)]
+    max_duration: u64,
+    /// Capture the first N seconds of traffic to load.pcapng (with the TLS keys).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pcap_seconds: u32,
+    /// No progress line.
+    #[arg(long)]
+    quiet: bool,
+    /// Where load.json goes.
+    #[arg(long, value_name = "DIR", default_value = "picharness-report")]
+    report_dir: PathBuf,
+    /// Directory holding profiles/ and cases/.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+    /// First two octets of the loopback /16 the embedded topology uses.
+    #[arg(long, value_name = "ADDR", default_value = "127.80.0.0")]
+    embedded_net: Ipv4Addr,
+    /// Load the Edge this staging configuration names (a sandwich configuration; see docs/staging.md).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl LoadArgs {
+    fn options(self) -> LoadOptions {
+        LoadOptions {
+            scenarios_dir: self.scenarios.unwrap_or_else(default_scenarios_dir),
+            report_dir: self.report_dir,
+            config: self.config,
+            embedded_base: self.embedded_net,
+            mix: self.mix,
+            rate: self.rate,
+            users: self.users,
+            ramp_s: self.ramp,
+            duration_s: self.duration,
+            connections: self.connections,
+            user_population: self.user_population,
+            timeout_ms: self.timeout,
+            find_max: self.find_max,
+            step_s: self.step,
+            resolution_percent: self.resolution,
+            max_rate: self.max_rate,
+            max_duration_s: self.max_duration,
+            pcap_seconds: self.pcap_seconds,
+            quiet: self.quiet,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -423,6 +516,7 @@ fn main() -> ExitCode {
             include_robustness,
             test_args,
         }),
+        Command::Load(args) => load((*args).options()),
         Command::List { format, scenarios } => {
             let dir = scenarios.unwrap_or_else(default_scenarios_dir);
             match load_catalogue(&dir) {

@@ -40,6 +40,7 @@ pub mod doctor;
 pub mod expected;
 pub mod fault_table;
 pub mod liveness;
+pub mod load;
 pub mod locate;
 pub mod merge;
 pub mod mutation;

@@ -16,6 +16,7 @@ pub mod html;
 pub mod junit;
 pub mod keylog;
 pub mod ladder;
+pub mod load;
 pub mod merge;
 pub mod messages;
 pub mod model;

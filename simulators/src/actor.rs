@@ -260,6 +260,11 @@ impl SipActor {
         })
     }
 
+    /// Where the actor's listener is (or was, while it is down).
+    pub fn listen_address(&self) -> SocketAddr {
+        self.listen
+    }
+
     pub fn is_down(&self) -> bool {
         *self.down.borrow()
     }

@@ -20,6 +20,7 @@ mod good_run;
 mod html_report;
 mod input_files;
 mod kamailio;
+mod load;
 mod profiles;
 mod report_diff;
 mod retries;
