@@ -451,17 +451,7 @@ impl SipActor {
         .await?;
         let local = record.snapshot().client;
         let peer_chain = presented_chain(tls.get_ref().1);
-        let (handle, events) = spawn_connection(
-            tls,
-            ConnectionInfo {
-                local,
-                remote,
-                record,
-                peer_chain,
-                max_message_size: ACTOR_MAX_MESSAGE_SIZE,
-                answer_pings: true,
-            },
-        );
+        let (handle, events) = start_connection(tls, local, remote, record, peer_chain);
         if let Ok(mut opened) = self.opened.lock() {
             opened.insert(handle.id, handle.clone());
         }
@@ -495,6 +485,36 @@ impl SipActor {
             .user?;
         self.users.lock().ok()?.get(&user).cloned()
     }
+}
+
+/// A fresh tag for what `actor` answers or sends as a user agent (RFC 3261
+/// §19.3: random, here prefixed with the actor's name to read traces).
+pub fn new_tag(actor: &str) -> String {
+    format!("{actor}-{:08x}", rand::random::<u32>())
+}
+
+/// A connection task for a TLS stream the actor opened or accepted.
+fn start_connection<S>(
+    tls: S,
+    local: SocketAddr,
+    remote: SocketAddr,
+    record: ConnectionRecord,
+    peer_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+) -> (ConnHandle, UnboundedReceiver<ConnEvent>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    spawn_connection(
+        tls,
+        ConnectionInfo {
+            local,
+            remote,
+            record,
+            peer_chain,
+            max_message_size: ACTOR_MAX_MESSAGE_SIZE,
+            answer_pings: true,
+        },
+    )
 }
 
 fn event(actor: &str, connection: &ConnHandle, event: ConnEvent) -> ActorEvent {
@@ -577,17 +597,7 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener) {
                 }
             };
             let peer_chain = presented_chain(tls.get_ref().1);
-            let (handle, events) = spawn_connection(
-                tls,
-                ConnectionInfo {
-                    local,
-                    remote,
-                    record,
-                    peer_chain,
-                    max_message_size: ACTOR_MAX_MESSAGE_SIZE,
-                    answer_pings: true,
-                },
-            );
+            let (handle, events) = start_connection(tls, local, remote, record, peer_chain);
             if let Some(actor) = actor.upgrade() {
                 if let Some(generation) = impersonation {
                     actor.impostor_handshake(generation, Ok(handle.id));
@@ -650,7 +660,7 @@ async fn dispatch(
                         ));
                     }
                     None if message.method() != Some("ACK") => {
-                        let tag = format!("{}{:08x}", actor.name, rand::random::<u32>());
+                        let tag = new_tag(&actor.name);
                         let _ =
                             handle.send(message.response(404, "Not Found", Some(&tag)).to_bytes());
                     }

@@ -11,6 +11,7 @@ use picharness_reports::{Finding, FindingKind, TranscriptEntry, Verdict};
 use picharness_simulators::actor::{ActorEvent, ActorEventKind, SipActor, UserRoute};
 use picharness_simulators::sip_conn::ConnHandle;
 use picharness_simulators::tls::ConnectionRecord;
+use picharness_wire::sip::dialog::creates_dialog;
 use picharness_wire::sip::{SipMessage, SipUri};
 use rustls_pki_types::CertificateDer;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -23,7 +24,7 @@ mod sent_requests;
 pub(crate) use expect::{is_reader_limit, warning_note};
 pub(crate) use robustness::WRONG_ANSWER;
 
-use dialog::DialogView;
+pub(crate) use dialog::ActorDialog;
 use sent_requests::SentRequests;
 
 use super::checks;
@@ -68,8 +69,8 @@ pub(crate) struct CaseRun<'a> {
     upcoming: Vec<String>,
     /// Each actor's own tag, stable for the whole case so dialogs hold.
     tags: HashMap<String, String>,
-    /// Each actor's view of its current dialog.
-    dialogs: HashMap<String, DialogView>,
+    /// Each actor's current dialog.
+    dialogs: HashMap<String, ActorDialog>,
     /// The connection each actor's latest message arrived on.
     last_connection: HashMap<String, ConnHandle>,
     /// Actors this case took down; they are brought back up when it ends.
@@ -763,24 +764,23 @@ impl<'a> CaseRun<'a> {
             .cloned()
             .unwrap_or_default();
         self.vars.set("response.to", response_to);
-        let dialog = self.dialogs.get(actor.name()).cloned().unwrap_or_default();
-        if dialog.target.is_empty()
+        let dialog = self
+            .dialogs
+            .get(actor.name())
+            .map(ActorDialog::template_values);
+        if dialog.is_none()
             && (template.contains("{dialog.target}") || template.contains("{dialog.remote}"))
         {
             // Sending a request with an empty target would make the SUT's
             // refusal look like its fault: the scenario is what went wrong.
             return Err(Outcome::error(format!(
-                "the scenario sends in a dialog, but {} is in none: no message it received formed one (a dialog forms on a request or 2xx with a Contact)",
+                "the scenario sends in a dialog, but {} is in none: it has neither answered an INVITE or SUBSCRIBE with 101-299 nor accepted such an answer to one it sent (RFC 3261 §12.1; the message that forms a dialog needs a Contact and tags)",
                 actor.name()
             )));
         }
-        self.vars.set("dialog.target", dialog.target);
-        self.vars.set("dialog.remote", dialog.remote);
-        let route = if dialog.route.is_empty() {
-            String::new()
-        } else {
-            format!("Route: {}", dialog.route.join(", "))
-        };
+        let (target, route, remote) = dialog.unwrap_or_default();
+        self.vars.set("dialog.target", target);
+        self.vars.set("dialog.remote", remote);
         self.vars.set("dialog.route", route);
         let bytes = render_message(template, &self.vars);
         self.sent_requests.record(actor.name(), &bytes);
@@ -879,7 +879,7 @@ impl<'a> CaseRun<'a> {
     fn tag_of(&mut self, actor: &str) -> String {
         self.tags
             .entry(actor.to_owned())
-            .or_insert_with(|| format!("{actor}-{:08x}", rand::random::<u32>()))
+            .or_insert_with(|| picharness_simulators::actor::new_tag(actor))
             .clone()
     }
 
@@ -936,7 +936,6 @@ impl<'a> CaseRun<'a> {
         };
         let tag = self.tag_of(&name);
         let mut response = request.response(status, reason_phrase(status), Some(&tag));
-        let dialog_forming = matches!(request.method(), Some("INVITE" | "SUBSCRIBE"));
         if request.method() == Some("SUBSCRIBE")
             && (200..300).contains(&status)
             && let Some(expires) = request.headers.first("expires")
@@ -945,7 +944,7 @@ impl<'a> CaseRun<'a> {
             let expires = expires.to_owned();
             response.headers.push("Expires", expires);
         }
-        if dialog_forming && (200..300).contains(&status) {
+        if request.method().is_some_and(creates_dialog) && (200..300).contains(&status) {
             let user = request
                 .request_uri()
                 .and_then(|u| SipUri::parse(u).ok())
@@ -964,6 +963,7 @@ impl<'a> CaseRun<'a> {
         }
         self.last_sent_body
             .insert(name.clone(), response.body.clone());
+        self.answered(&name, &request, status);
         let response = response.to_bytes();
         self.log_message(
             &name,

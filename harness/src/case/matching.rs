@@ -1,7 +1,10 @@
 //! Judging a received message against a step's expectation, with reasons
 //! that name the symptom.
 
+use picharness_wire::sip::dialog::{DialogError, IdPart};
 use picharness_wire::sip::{NameAddr, SipMessage, SipUri, Via};
+
+use super::execute::ActorDialog;
 
 use crate::scenario::template_substitute;
 use crate::scenario::{HeaderExpectation, MessageExpectation, TemplateVars};
@@ -29,20 +32,9 @@ pub(crate) struct RuleContext<'a> {
     /// The topmost Via branch of the latest request of a method the actor
     /// received (`same_branch_as`).
     pub(crate) branch_of: &'a dyn Fn(&str) -> Option<String>,
-    /// The dialog of the latest request of a method the actor received
-    /// (`same_dialog_as`).
-    pub(crate) dialog_of: &'a dyn Fn(&str) -> Option<DialogIds>,
-}
-
-/// What identifies a dialog and orders its requests, as the UAS (the actor
-/// that received the dialog-forming request) knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DialogIds {
-    pub(crate) call_id: String,
-    pub(crate) from_tag: Option<String>,
-    /// The tag the actor put in its answers.
-    pub(crate) own_tag: Option<String>,
-    pub(crate) cseq: u32,
+    /// The actor's dialog, when it formed as the actor answered a request
+    /// of the method (`same_dialog_as`).
+    pub(crate) dialog_of: &'a dyn Fn(&str) -> Option<ActorDialog>,
 }
 
 fn rules_of(expectation: &MessageExpectation) -> &[HeaderExpectation] {
@@ -282,39 +274,44 @@ fn rule_problem(
     }
 }
 
-/// How `message` departs from `dialog`, formed by a `method` request.
-fn dialog_problem(dialog: &DialogIds, message: &SipMessage, method: &str) -> Option<String> {
-    let call_id = message.call_id().unwrap_or("(none)");
-    if call_id != dialog.call_id {
-        return Some(format!(
-            "with Call-ID {call_id} (expected {}, the {method}'s)",
-            dialog.call_id
-        ));
-    }
-    let from_tag = message.from_addr().and_then(|a| a.tag().map(str::to_owned));
-    if from_tag != dialog.from_tag {
-        return Some(format!(
-            "with From tag {} (expected {}, the {method}'s)",
-            from_tag.as_deref().unwrap_or("(none)"),
-            dialog.from_tag.as_deref().unwrap_or("(none)")
-        ));
-    }
-    let to_tag = message.to_addr().and_then(|a| a.tag().map(str::to_owned));
-    if to_tag != dialog.own_tag {
-        return Some(format!(
-            "with To tag {} (expected {}, the tag given to the dialog)",
-            to_tag.as_deref().unwrap_or("(none)"),
-            dialog.own_tag.as_deref().unwrap_or("(none)")
-        ));
-    }
-    match message.cseq() {
-        Some((number, _)) if number > dialog.cseq => None,
-        found => Some(format!(
-            "with CSeq {} (expected a number above {}, the {method}'s)",
-            found.map_or_else(|| "(none)".to_owned(), |(n, m)| format!("{n} {m}")),
-            dialog.cseq
-        )),
-    }
+/// How `message` departs from the actor's `dialog`, formed by a `method`
+/// request it received: the wire's judgement of an arriving in-dialog
+/// request (RFC 3261 §12.2.2), said against what formed the dialog.
+fn dialog_problem(dialog: &ActorDialog, message: &SipMessage, method: &str) -> Option<String> {
+    let error = dialog.dialog.check_request(message).err()?;
+    let none = || "(none)".to_owned();
+    Some(match error {
+        DialogError::NotThisDialog {
+            part: IdPart::ToTag,
+            got,
+            expected,
+        } => format!(
+            "with To tag {} (expected {expected}, the tag given to the dialog)",
+            got.unwrap_or_else(none)
+        ),
+        DialogError::NotThisDialog {
+            part,
+            got,
+            expected,
+        } => format!(
+            "with {part} {} (expected {expected}, the {method}'s)",
+            got.unwrap_or_else(none)
+        ),
+        DialogError::CseqOutOfOrder { .. } | DialogError::Missing("CSeq") => {
+            let last = dialog.dialog.remote_seq.unwrap_or_default();
+            let whose = match &dialog.received {
+                Some((_, formed)) if *formed == last => format!("the {method}'s"),
+                _ => "the latest CSeq in the dialog".to_owned(),
+            };
+            format!(
+                "with CSeq {} (expected a number above {last}, {whose})",
+                message
+                    .cseq()
+                    .map_or_else(none, |(n, m)| format!("{n} {m}"))
+            )
+        }
+        other => other.to_string(),
+    })
 }
 
 /// How an arrived body differs from the sent one, naming the first line
@@ -380,6 +377,7 @@ pub(crate) fn describe(expectation: &MessageExpectation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use picharness_wire::sip::dialog::Dialog;
 
     const ACK: &[u8] = b"ACK sip:bob@pool.contoso.test SIP/2.0\r\n\
 Via: SIP/2.0/TLS 127.80.0.11:5061;branch=z9hG4bK-edge-1\r\n\
@@ -468,24 +466,36 @@ Content-Length: 0\r\n\r\n";
     fn a_request_in_a_dialog_keeps_its_call_id_and_tags_and_raises_its_cseq() {
         const MESSAGE: &str = "MESSAGE sip:lync@pool.contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS edge:5061;branch=z9hG4bK-1\r\nFrom: <sip:peer@messenger.test>;tag=peer-1\r\nTo: <sip:lync@contoso.test>;tag=pool-1\r\nCall-ID: call-1\r\nCSeq: 2 MESSAGE\r\nContent-Length: 0\r\n\r\n";
         let message = SipMessage::parse(MESSAGE.as_bytes()).expect("parses");
-        let dialog = DialogIds {
-            call_id: "call-1".to_owned(),
-            from_tag: Some("peer-1".to_owned()),
-            own_tag: Some("pool-1".to_owned()),
-            cseq: 1,
+        const INVITE: &str = "INVITE sip:lync@pool.contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS edge:5061;branch=z9hG4bK-0\r\nFrom: <sip:peer@messenger.test>;tag=peer-1\r\nTo: <sip:lync@contoso.test>\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\nContact: <sip:peer@messenger.test>\r\nContent-Length: 0\r\n\r\n";
+        let invite = SipMessage::parse(INVITE.as_bytes()).expect("parses");
+        let dialog = ActorDialog {
+            dialog: Dialog::as_uas(&invite, "pool-1").expect("a dialog"),
+            received: Some(("INVITE".to_owned(), 1)),
         };
         assert_eq!(dialog_problem(&dialog, &message, "INVITE"), None);
-        let with = |change: fn(&mut DialogIds)| {
+        let with = |change: fn(&mut ActorDialog)| {
             let mut other = dialog.clone();
             change(&mut other);
             dialog_problem(&other, &message, "INVITE").expect("a departure")
         };
         assert!(
-            with(|d| d.call_id = "call-2".to_owned()).contains("Call-ID call-1 (expected call-2")
+            with(|d| d.dialog.id.call_id = "call-2".to_owned())
+                .contains("Call-ID call-1 (expected call-2")
         );
-        assert!(with(|d| d.from_tag = None).contains("From tag peer-1"));
-        assert!(with(|d| d.own_tag = Some("pool-2".to_owned())).contains("To tag pool-1"));
-        assert!(with(|d| d.cseq = 2).contains("CSeq 2 MESSAGE (expected a number above 2"));
+        assert!(with(|d| d.dialog.id.remote_tag = "peer-2".to_owned()).contains("From tag peer-1"));
+        assert!(with(|d| d.dialog.id.local_tag = "pool-2".to_owned()).contains("To tag pool-1"));
+        assert!(
+            with(|d| d.dialog.remote_seq = Some(2)).contains(
+                "CSeq 2 MESSAGE (expected a number above 2, the latest CSeq in the dialog)"
+            )
+        );
+        assert!(
+            with(|d| {
+                d.dialog.remote_seq = Some(2);
+                d.received = Some(("INVITE".to_owned(), 2));
+            })
+            .contains("CSeq 2 MESSAGE (expected a number above 2, the INVITE's)")
+        );
     }
 
     #[test]

@@ -103,8 +103,8 @@ pub(crate) struct StepFile {
     /// A method: the message's Via branch must be the topmost Via branch of
     /// the latest request of that method the actor received.
     pub(crate) same_branch_as: Option<Spanned<String>>,
-    /// A method: the message must belong to the dialog of the latest request
-    /// of that method the actor received (Call-ID, tags, a higher CSeq).
+    /// A method: the message must belong to the dialog the actor formed
+    /// answering a request of that method (Call-ID, tags, a higher CSeq).
     pub(crate) same_dialog_as: Option<Spanned<String>>,
     /// Header name to the largest number its value may hold.
     #[serde(default)]

@@ -103,10 +103,10 @@ pub enum HeaderExpectation {
     /// hop-by-hop transaction (the ACK for a non-2xx final response,
     /// RFC 3261 §17.1.1.3).
     SameBranchAs(String),
-    /// The message belongs to the dialog of the latest request of this
-    /// method the actor received: the same Call-ID and From tag, the tag the
-    /// actor gave the dialog as To tag, and a CSeq number above that
-    /// request's (IM-05).
+    /// The message belongs to the dialog the actor formed answering a
+    /// request of this method: the same Call-ID and From tag, the tag the
+    /// actor gave the dialog as To tag, and a CSeq number above the
+    /// dialog's latest, that request's until another raised it (IM-05).
     SameDialogAs(String),
     /// The header's first value is a number no greater than this.
     AtMost {

@@ -247,6 +247,20 @@ impl Dialog {
         }
         Ok(())
     }
+
+    /// Takes the answer to a request this side sent inside the dialog: a
+    /// 2xx to a target refresh with a Contact updates the remote target
+    /// (§12.2.1.2). The route set stays as the dialog formed it.
+    pub fn on_refresh_answered(&mut self, request: &SipMessage, response: &SipMessage) {
+        let accepted = response.status().is_some_and(|s| (200..300).contains(&s));
+        if accepted
+            && request.call_id() == Some(self.id.call_id.as_str())
+            && request.method().is_some_and(refreshes_target)
+            && let Some(target) = contact_uri(response)
+        {
+            self.remote_target = target;
+        }
+    }
 }
 
 /// Every Record-Route URI in order, across lines and commas.
@@ -432,6 +446,19 @@ Content-Length: 0
             "a MESSAGE refreshes no target"
         );
         assert!(refreshes_target("NOTIFY") && refreshes_target("SUBSCRIBE"));
+        let mut uac = Dialog::as_uac(&invite(), &ok()).expect("dialog");
+        let mut refresh = invite();
+        refresh.headers.set("To", "<sip:bob@contoso.test>;tag=b1");
+        let mut answer = ok();
+        answer
+            .headers
+            .set("Contact", "<sip:bob@moved.contoso.test>");
+        answer.headers.remove_all("Record-Route");
+        uac.on_refresh_answered(&refresh, &refresh.response(486, "Busy Here", Some("b1")));
+        assert_eq!(uac.remote_target, "sip:bob@pool.contoso.test;transport=tls");
+        uac.on_refresh_answered(&refresh, &answer);
+        assert_eq!(uac.remote_target, "sip:bob@moved.contoso.test");
+        assert_eq!(uac.route_set.len(), 3, "the route set stays");
     }
 
     #[test]

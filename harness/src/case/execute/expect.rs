@@ -6,14 +6,12 @@ use picharness_simulators::sip_conn::FLOOD_CLOSE_PREFIX;
 use picharness_wire::sip::SipMessage;
 
 use super::super::matching::{
-    DialogIds, RuleContext, body_difference, describe, header_problem, is_expected_kind,
-    observations,
+    RuleContext, body_difference, describe, header_problem, is_expected_kind, observations,
 };
 use super::super::outcome::Outcome;
 use super::super::preview::{REASON_PREVIEW, escaped_preview};
 use super::super::sip_validity::{validity_problem, validity_warnings};
 use super::CaseRun;
-use super::dialog::DialogView;
 use super::sent_requests::Answers;
 use crate::scenario::{Actor, HeaderExpectation, MessageExpectation};
 
@@ -175,15 +173,14 @@ impl CaseRun<'_> {
                             .and_then(|(request, _)| request.top_via_branch().map(str::to_owned))
                     };
                     let dialog_of = |method: &str| {
-                        let (request, _) = self
-                            .last_request_by_method
-                            .get(&(wanted.to_owned(), method.to_owned()))?;
-                        Some(DialogIds {
-                            call_id: request.call_id()?.to_owned(),
-                            from_tag: request.from_addr().and_then(|a| a.tag().map(str::to_owned)),
-                            own_tag: self.tags.get(wanted).cloned(),
-                            cseq: request.cseq()?.0,
-                        })
+                        self.dialogs
+                            .get(wanted)
+                            .filter(|d| {
+                                d.received
+                                    .as_ref()
+                                    .is_some_and(|(formed_by, _)| formed_by == method)
+                            })
+                            .cloned()
                     };
                     let context = RuleContext {
                         vars: &self.vars,
@@ -229,17 +226,7 @@ impl CaseRun<'_> {
                         }
                         self.observe(problem);
                     }
-                    let forms_dialog = if message.is_request() {
-                        matches!(message.method(), Some("INVITE" | "SUBSCRIBE"))
-                    } else {
-                        message.status().is_some_and(|s| (200..300).contains(&s))
-                            && message
-                                .cseq()
-                                .is_some_and(|(_, m)| m == "INVITE" || m == "SUBSCRIBE")
-                    };
-                    if forms_dialog && let Some(dialog) = DialogView::from_message(&message) {
-                        self.update_dialog(&event.actor, &message, dialog);
-                    }
+                    self.take_into_dialog(&event.actor, &message);
                     if !message.is_request()
                         && let Some(to) = message.headers.first("to")
                     {

@@ -1,19 +1,27 @@
-//! Which requests each actor of a case sent, by topmost Via branch, so a
-//! response is taken only as the answer to a request its actor really sent
-//! (RFC 3261 §17.1.3: a client transaction matches a response by the branch
-//! of the topmost Via and the CSeq method; here any Via of the response may
-//! carry the branch, see [`SentRequests::answers`]). A response that matches none is
-//! what a real UA discards; the runner passes it over with a note instead
-//! of taking it as the answer it waits for.
+//! Which requests each actor of a case sent, by client transaction key
+//! (`wire::sip::transaction::ClientKey`: Via branch and CSeq method, RFC
+//! 3261 §17.1.3), so a response is taken only as the answer to a request
+//! its actor really sent, and the dialog a 2xx forms is made from the
+//! request it answers. A response that matches none is what a real UA
+//! discards; the runner passes it over with a note instead of taking it as
+//! the answer it waits for.
+//!
+//! Where this differs from a client transaction: any Via of the response
+//! may carry the branch, not only the topmost (see
+//! [`SentRequests::request_answered_by`]); and there are no transaction
+//! states or timers, because the runner sends over TLS (nothing to
+//! retransmit) and judges what arrives within the case's deadline rather
+//! than acting on a timeout.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use picharness_wire::sip::SipMessage;
+use picharness_wire::sip::transaction::ClientKey;
 
 /// Whether a response answers a request its actor sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answers {
-    /// Its topmost Via branch and CSeq method are those of a sent request.
+    /// Its Via branch and CSeq method are those of a sent request.
     Yes,
     /// It matches no request the actor sent.
     No,
@@ -24,8 +32,8 @@ pub(crate) enum Answers {
 
 #[derive(Debug, Default)]
 struct ActorSends {
-    /// (branch, method) of every request sent.
-    requests: HashSet<(String, String)>,
+    /// Every request sent, by its client transaction key.
+    requests: HashMap<ClientKey, SipMessage>,
     /// Whether a sent message could not be read back.
     unreadable: bool,
 }
@@ -41,43 +49,44 @@ impl SentRequests {
     pub(crate) fn record(&mut self, actor: &str, bytes: &[u8]) {
         let sends = self.by_actor.entry(actor.to_owned()).or_default();
         match SipMessage::parse(bytes) {
-            Ok(message) if message.is_request() => {
-                let branch = message.top_via_branch().map(str::to_owned);
-                let method = message.cseq().map(|(_, method)| method.to_owned());
-                match (branch, method) {
-                    (Some(branch), Some(method)) => {
-                        sends.requests.insert((branch, method));
-                    }
-                    _ => sends.unreadable = true,
+            Ok(message) if message.is_request() => match ClientKey::of(&message) {
+                Some(key) => {
+                    sends.requests.insert(key, message);
                 }
-            }
+                None => sends.unreadable = true,
+            },
             Ok(_) => {}
             Err(_) => sends.unreadable = true,
         }
     }
 
+    /// The request `actor` sent that `response` answers. Any Via, not only
+    /// the topmost: a response that still carries the Edge's own Via above
+    /// ours answers our request, and the validator names that defect better
+    /// than a wait that times out would.
+    pub(crate) fn request_answered_by(
+        &self,
+        actor: &str,
+        response: &SipMessage,
+    ) -> Option<&SipMessage> {
+        let sends = self.by_actor.get(actor)?;
+        let (_, method) = response.cseq()?;
+        response.vias().iter().find_map(|via| {
+            let key = ClientKey {
+                branch: via.branch()?.to_owned(),
+                method: method.to_owned(),
+            };
+            sends.requests.get(&key)
+        })
+    }
+
     /// Whether `response`, received by `actor`, answers a request it sent.
     pub(crate) fn answers(&self, actor: &str, response: &SipMessage) -> Answers {
-        let Some(sends) = self.by_actor.get(actor) else {
-            return Answers::No;
-        };
-        // Any Via, not only the topmost: a response that still carries the
-        // Edge's own Via above ours answers our request, and the validator
-        // names that defect better than a wait that times out would.
-        let method = response.cseq().map(|(_, method)| method.to_owned());
-        let matched = method.is_some_and(|method| {
-            response.vias().iter().any(|via| {
-                via.branch().is_some_and(|branch| {
-                    sends
-                        .requests
-                        .contains(&(branch.to_owned(), method.clone()))
-                })
-            })
-        });
-        match (matched, sends.unreadable) {
-            (true, _) => Answers::Yes,
-            (false, true) => Answers::CannotTell,
-            (false, false) => Answers::No,
+        let unreadable = self.by_actor.get(actor).is_some_and(|s| s.unreadable);
+        match (self.request_answered_by(actor, response), unreadable) {
+            (Some(_), _) => Answers::Yes,
+            (None, true) => Answers::CannotTell,
+            (None, false) => Answers::No,
         }
     }
 }
@@ -176,6 +185,21 @@ mod tests {
         assert_eq!(
             sent.answers("pool", &response("z9hG4bK-e", "MESSAGE")),
             Answers::No
+        );
+    }
+
+    #[test]
+    fn the_answered_request_is_the_one_sent_with_that_branch_and_method() {
+        let mut sent = SentRequests::default();
+        sent.record("aol", &request("z9hG4bK-1", "INVITE"));
+        sent.record("aol", &request("z9hG4bK-2", "MESSAGE"));
+        let answered = sent
+            .request_answered_by("aol", &response("z9hG4bK-2", "MESSAGE"))
+            .expect("answers the MESSAGE");
+        assert_eq!(answered.method(), Some("MESSAGE"));
+        assert!(
+            sent.request_answered_by("aol", &response("z9hG4bK-2", "INVITE"))
+                .is_none()
         );
     }
 }
