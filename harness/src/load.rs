@@ -12,6 +12,7 @@
 //! `progress`, `engine` (the whole run), `record` (load.json).
 
 pub mod answer;
+pub mod capture;
 pub mod collect;
 pub mod control;
 pub mod cpu;
@@ -165,6 +166,7 @@ pub fn settings(options: &LoadOptions) -> Result<EngineSettings, String> {
         users: options.user_population,
         timeout: Duration::from_millis(options.timeout_ms),
         progress: !options.quiet,
+        pcap_seconds: options.pcap_seconds,
     })
 }
 
@@ -178,10 +180,6 @@ pub fn load(options: LoadOptions) -> u8 {
             return EXIT_CANNOT_START;
         }
     };
-    if options.pcap_seconds > 0 {
-        eprintln!("picharness: --pcap-seconds is not available yet; nothing was sent");
-        return EXIT_CANNOT_START;
-    }
     install_crypto_provider();
     let catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
@@ -234,6 +232,7 @@ pub fn load(options: LoadOptions) -> u8 {
     let sut_kind = world.kind;
     let sut_address = world.sut.external.to_string();
     let result = engine::run_engine(&mut world, &settings);
+    let key_log = world.key_log.clone();
     world.stop();
     let result = match result {
         Ok(result) => result,
@@ -250,6 +249,17 @@ pub fn load(options: LoadOptions) -> u8 {
         sut_kind,
         &sut_address,
     );
+    let mut record = record;
+    let pcap = options.report_dir.join("load.pcapng");
+    match result.capture.write(&pcap, &key_log) {
+        Ok(true) => record.notes.push(format!(
+            "the first {} s of the harness's connections are in {} (TLS keys inside)",
+            options.pcap_seconds,
+            pcap.display()
+        )),
+        Ok(false) => {}
+        Err(e) => record.notes.push(e),
+    }
     let path = options.report_dir.join("load.json");
     if let Err(e) = picharness_reports::load::write_load_json(&path, &record) {
         eprintln!("picharness: cannot write {}: {e}", path.display());

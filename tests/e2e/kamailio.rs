@@ -906,3 +906,77 @@ fn coturn_relaying_outside_the_range_fails_the_media_cases_naming_the_refusal() 
         assert!(!reason.contains("100.0%"), "{id}: {reason}");
     }
 }
+
+/// `picharness load` through Kamailio (MTLS on both legs, sandwich
+/// configuration): a short mixed run whose numbers add up and carry no
+/// failure. For a measurement, `PICHARNESS_KAMAILIO_LOAD_ARGS` replaces the
+/// load options (whitespace-separated) and `PICHARNESS_LOAD_BINARY` names
+/// another build of the binary (a release build); the closing summary is
+/// printed.
+#[test]
+fn load_through_kamailio_adds_up() {
+    let lab = Lab::new(test_net(102));
+    let _kamailio = lab.start_kamailio();
+    let config = lab.write_config("sandwich");
+    let report = tempfile::tempdir().expect("temp dir");
+    let custom = std::env::var("PICHARNESS_KAMAILIO_LOAD_ARGS").ok();
+    let args: Vec<String> = custom.as_deref().map_or_else(
+        || {
+            [
+                "--rate",
+                "200",
+                "--duration",
+                "2",
+                "--mix",
+                "message-in,message-out",
+                "--quiet",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        },
+        |text| text.split_whitespace().map(str::to_owned).collect(),
+    );
+    let mut command = match std::env::var("PICHARNESS_LOAD_BINARY") {
+        Ok(path) => Command::new(path),
+        Err(_) => binary(),
+    };
+    let output = command
+        .arg("load")
+        .arg("--config")
+        .arg(&config)
+        .arg("--report-dir")
+        .arg(report.path())
+        .args(&args)
+        .current_dir(lab.dir.path())
+        .output()
+        .expect("picharness load runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}");
+    let text = std::fs::read_to_string(report.path().join("load.json"))
+        .unwrap_or_else(|e| panic!("load.json: {e}\n{stderr}"));
+    let record: serde_json::Value = serde_json::from_str(&text).expect("load.json parses");
+    let totals = &record["totals"];
+    assert_eq!(record["sut_kind"], "staging-sandwich");
+    let count = |v: &serde_json::Value| v.as_u64().expect("count");
+    assert_eq!(
+        count(&totals["successes"]) + count(&totals["failures"]["total"]),
+        count(&totals["attempts"])
+    );
+    assert!(totals["cpu"]["edge_us"].is_null(), "no embedded Edge here");
+    if custom.is_none() {
+        // Traffic went through both ways. Zero failures is not asserted:
+        // on a starved machine Kamailio's one TCP worker has been seen to
+        // give up its TLS handshake to the pool and answer the waiting
+        // transactions itself (status failures), a true Edge result.
+        assert!(
+            output.status.code() == Some(0) || output.status.code() == Some(1),
+            "{stderr}"
+        );
+        assert!(count(&totals["successes"]) > 0, "{totals}");
+        let latency = totals["latency"].as_object().expect("latency");
+        assert!(
+            latency.contains_key("message-in") && latency.contains_key("message-out"),
+            "{totals}"
+        );
+    }
+}

@@ -51,7 +51,7 @@ fn check_latency(latency: &Value, what: &str) {
 
 #[test]
 fn a_short_load_run_adds_up() {
-    let (output, record, _dir) = load(
+    let (output, record, dir) = load(
         "127.100.0.0",
         &[
             "--rate",
@@ -60,6 +60,8 @@ fn a_short_load_run_adds_up() {
             "2",
             "--mix",
             "message-in=3,message-out=1",
+            "--pcap-seconds",
+            "1",
         ],
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -121,6 +123,10 @@ fn a_short_load_run_adds_up() {
         check_latency(&row["latency"], &format!("second {i}"));
     }
     assert_eq!(record["stopped"], "duration reached");
+    // The first second's capture, with its keys.
+    let pcap = std::fs::metadata(dir.path().join("load.pcapng")).expect("load.pcapng");
+    assert!(pcap.len() > 1000, "{pcap:?}");
+    assert_eq!(u(&record["settings"]["pcap_seconds"]), 1);
 }
 
 #[test]

@@ -12,8 +12,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::capture::Capture;
 use super::control::Control;
 use super::scenario::Scenario;
+use picharness_simulators::tls::TcpRole;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_MESSAGE: usize = 64 * 1024;
@@ -27,6 +29,7 @@ pub async fn serve_answers(
     role: String,
     scenarios: Arc<Vec<Arc<dyn Scenario>>>,
     control: Arc<Control>,
+    capture: Arc<Capture>,
 ) {
     loop {
         let (tcp, peer) = match listener.accept().await {
@@ -38,6 +41,7 @@ pub async fn serve_answers(
             }
         };
         let _ = tcp.set_nodelay(true);
+        let tcp = capture.wrap(tcp, TcpRole::Server);
         let acceptor = acceptor.clone();
         let scenarios = scenarios.clone();
         let control = control.clone();

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
 use super::answer::serve_answers;
+use super::capture::Capture;
 use super::collect::{Collector, RunFigures};
 use super::control::Control;
 use super::cpu::{CpuSample, sample};
@@ -67,6 +68,8 @@ pub struct EngineSettings {
     pub timeout: Duration,
     /// Print the progress line on stderr once a second.
     pub progress: bool,
+    /// Capture the first N seconds (0: none).
+    pub pcap_seconds: u32,
 }
 
 /// What a run produced.
@@ -82,6 +85,7 @@ pub struct EngineResult {
     pub max_open_connections: u64,
     /// Seconds from the start to the end of sending.
     pub sending_s: f64,
+    pub capture: Arc<Capture>,
 }
 
 /// Runs the load on a runtime of its own; `world` stays up meanwhile.
@@ -100,6 +104,7 @@ pub fn run_engine(world: &mut World, settings: &EngineSettings) -> Result<Engine
 async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineResult, String> {
     let cpu_start = sample();
     let control = Arc::new(Control::new(Instant::now()));
+    let capture = Arc::new(Capture::new(control.start, settings.pcap_seconds));
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Vec<Event>>();
     let all: Arc<Vec<Arc<dyn Scenario>>> =
         Arc::new(settings.mix.iter().map(|m| m.scenario.clone()).collect());
@@ -118,6 +123,7 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
             role.name.clone(),
             all.clone(),
             control.clone(),
+            capture.clone(),
         )));
     }
 
@@ -130,6 +136,7 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
         timeout: settings.timeout,
         nonce: format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff),
         events: events_tx,
+        capture: capture.clone(),
     });
     let total_weight: u32 = settings.mix.iter().map(|m| m.weight).sum();
     let of_origin = |origin: Origin| -> Vec<(u8, Arc<dyn Scenario>, u32)> {
@@ -308,6 +315,7 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
         notes: control.notes(),
         max_open_connections: control.max_open_connections(),
         sending_s,
+        capture,
     })
 }
 

@@ -11,13 +11,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use picharness_simulators::tls::tcp_connect;
+use picharness_simulators::tls::{TcpRole, tcp_connect};
 use picharness_wire::sip::{Frame, SipMessage, StreamDecoder};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsConnector;
 
+use super::capture::{Capture, MaybeRecorded};
 use super::control::{Control, Pacer};
 use super::event::{Event, Outcome, What};
 use super::mix::WeightedTurns;
@@ -43,6 +44,8 @@ pub struct Shared {
     /// A random tag of the run, in every Call-ID and branch.
     pub nonce: String,
     pub events: UnboundedSender<Vec<Event>>,
+    /// `--pcap-seconds`.
+    pub capture: Arc<Capture>,
 }
 
 /// One originating connection.
@@ -93,7 +96,7 @@ pub async fn run_originator(shared: Arc<Shared>, me: Originator) {
         if control.is_stopping() {
             return;
         }
-        match connect(&me).await {
+        match connect(&shared, &me).await {
             Ok(stream) => {
                 let _open = control.opened();
                 session(&shared, &me, stream, &mut pacer, &mut turns, &mut seq).await;
@@ -152,14 +155,15 @@ fn pick(me: &Originator, turns: &mut WeightedTurns) -> (usize, u8) {
     (index, me.scenarios.get(index).map_or(0, |s| s.0))
 }
 
-type Stream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+type Stream = tokio_rustls::client::TlsStream<MaybeRecorded>;
 
-async fn connect(me: &Originator) -> Result<Stream, String> {
+async fn connect(shared: &Shared, me: &Originator) -> Result<Stream, String> {
     let name = ServerName::try_from(me.server_name.clone())
         .map_err(|_| format!("{} is not a valid server name", me.server_name))?;
     let tcp = tcp_connect(Some(me.local_ip), me.remote, CONNECT_TIMEOUT)
         .await
         .map_err(|e| e.to_string())?;
+    let tcp = shared.capture.wrap(tcp, TcpRole::Client);
     let connector = TlsConnector::from(me.tls.clone());
     match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await {
         Ok(Ok(tls)) => Ok(tls),

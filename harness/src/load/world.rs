@@ -44,6 +44,8 @@ pub struct World {
     pub kind: &'static str,
     pub pool: Role,
     pub peers: Vec<Role>,
+    /// The TLS secrets of every connection (for `--pcap-seconds`).
+    pub key_log: Arc<picharness_simulators::tls::KeyLogCollector>,
 }
 
 impl World {
@@ -149,6 +151,7 @@ impl World {
         Ok(Self {
             sut: topology.sut.clone(),
             kind: topology.kind,
+            key_log: topology.key_log.clone(),
             topology: Some(topology),
             runtime: Some(runtime),
             pool,
