@@ -2,6 +2,9 @@
 //! one row per second, the totals, and the find-max steps. The types are
 //! the contract; `results` holds them and their reader and writer.
 
+pub mod html;
+mod html_plot;
+pub mod presence;
 pub mod results;
 
 pub use results::{

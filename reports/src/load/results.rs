@@ -42,6 +42,9 @@ pub struct LoadRecord {
     /// Why the run ended: `duration reached`, `interrupted (Ctrl-C)`,
     /// `find-max done`, ...
     pub stopped: String,
+    /// Set when the mix had presence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<super::presence::PresenceSummary>,
     /// Things a reader must know (a capped rate, a generator that could not
     /// keep up, connections that failed to open).
     pub notes: Vec<String>,
