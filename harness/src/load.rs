@@ -9,7 +9,8 @@
 //! (the MESSAGE scenarios), `mix`, `world` (the topology), `originate`
 //! and `answer` (the connections), `control` (rate and stop), `event`,
 //! `collect` (rows and totals), `find_max` (the search), `cpu`,
-//! `progress`, `engine` (the whole run), `record` (load.json).
+//! `progress`, `engine` (the whole run), `record` (load.json); `presence`
+//! (the presence scenario: subscriptions, refreshes, NOTIFYs).
 
 pub mod answer;
 pub mod capture;
@@ -22,6 +23,7 @@ pub mod find_max;
 pub mod message;
 pub mod mix;
 pub mod originate;
+pub mod presence;
 pub mod progress;
 pub mod record;
 pub mod scenario;
