@@ -58,19 +58,53 @@ pub(super) fn initial_subscribe(
     m
 }
 
-/// A SUBSCRIBE inside the watcher's dialog: a refresh, or with `expires`
-/// 0 the unsubscribe. Takes the dialog's next CSeq.
+/// A request inside `dialog` from `local` (tag `local_tag`) with CSeq
+/// `cseq` (RFC 3261 §12.2.1.1): Request-URI and Route from the dialog's
+/// remote target and route set, To with the remote tag.
+fn in_dialog(
+    method: &str,
+    dialog: &Dialog,
+    local: &Party,
+    local_tag: &str,
+    cseq: u32,
+    via_value: String,
+) -> SipMessage {
+    let (uri, routes) = dialog.request_target();
+    let mut m = SipMessage::request(method, &uri);
+    m.headers.push("Via", via_value);
+    for route in routes {
+        m.headers.push("Route", format!("<{route}>"));
+    }
+    m.headers.push("Max-Forwards", "70");
+    m.headers
+        .push("From", format!("<{}>;tag={local_tag}", local.aor()));
+    m.headers.push("To", dialog.remote_name_addr());
+    m.headers.push("Call-ID", dialog.id.call_id.clone());
+    m.headers.push("CSeq", format!("{cseq} {method}"));
+    m
+}
+
+/// A SUBSCRIBE inside the watcher's dialog with CSeq `cseq`: a refresh,
+/// or with `expires` 0 the unsubscribe.
 pub(super) fn in_dialog_subscribe(
     run_id: &str,
     index: u32,
-    dialog: &mut Dialog,
+    dialog: &Dialog,
     watcher: &Party,
+    cseq: u32,
     expires: u32,
 ) -> SipMessage {
-    let mut m = dialog.request("SUBSCRIBE");
-    m.headers
-        .prepend("Via", via(run_id, watcher, index, 'w', dialog.local_seq));
+    let via_value = via(run_id, watcher, index, 'w', cseq);
+    let mut m = in_dialog(
+        "SUBSCRIBE",
+        dialog,
+        watcher,
+        &dialog.id.local_tag,
+        cseq,
+        via_value,
+    );
     add_subscribe_headers(&mut m, watcher, expires);
+    m.headers.push("Content-Length", "0");
     m
 }
 
@@ -100,7 +134,7 @@ pub(super) const BAD_REQUEST: Refusal = (400, "Bad Request");
 pub(super) fn refusal_for(error: DialogError) -> Refusal {
     match error {
         DialogError::CseqOutOfOrder { .. } => (500, "CSeq Out Of Order"),
-        DialogError::NotThisDialog => GONE,
+        DialogError::NotThisDialog { .. } => GONE,
         _ => BAD_REQUEST,
     }
 }
@@ -122,17 +156,24 @@ pub(super) fn pidf(entity: &str, open: bool) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A NOTIFY inside the notifier's dialog, taking its next CSeq.
+/// A NOTIFY inside the notifier's dialog with CSeq `cseq`.
 pub(super) fn notify(
     run_id: &str,
     index: u32,
-    dialog: &mut Dialog,
+    dialog: &Dialog,
     notifier: &Party,
+    cseq: u32,
     state: NotifyState,
 ) -> SipMessage {
-    let mut m = dialog.request("NOTIFY");
-    m.headers
-        .prepend("Via", via(run_id, notifier, index, 'n', dialog.local_seq));
+    let via_value = via(run_id, notifier, index, 'n', cseq);
+    let mut m = in_dialog(
+        "NOTIFY",
+        dialog,
+        notifier,
+        &dialog.id.local_tag,
+        cseq,
+        via_value,
+    );
     m.headers.push("Contact", notifier.contact());
     m.headers.push("Event", "presence");
     let (subscription_state, open) = match state {

@@ -110,11 +110,13 @@ impl Presence {
             return None;
         }
         let state = entry.notify_next.take()?;
-        let dialog = entry.notifier.as_mut()?;
-        let message = messages::notify(&self.config.run_id, index, dialog, &notifier, state);
+        let dialog = entry.notifier.as_ref()?;
+        let cseq = entry.notifier_seq.saturating_add(1);
+        entry.notifier_seq = cseq;
+        let message = messages::notify(&self.config.run_id, index, dialog, &notifier, cseq, state);
         entry.notify = Some(InFlight {
             tx: PresenceTx::Notify,
-            cseq: dialog.local_seq,
+            cseq,
             sent_ms: now_ms,
             ends: state == NotifyState::Terminated,
         });

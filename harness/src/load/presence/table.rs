@@ -47,6 +47,10 @@ pub(super) struct Subscription {
     pub watcher: Option<Dialog>,
     /// The notifier's dialog, from the SUBSCRIBE that reached it.
     pub notifier: Option<Dialog>,
+    /// The last CSeq the watcher and the notifier used (the dialog keeps
+    /// the remote one only).
+    pub watcher_seq: u32,
+    pub notifier_seq: u32,
     /// The watcher's SUBSCRIBE waiting for its final response.
     pub subscribe: Option<InFlight>,
     /// What the watcher's last SUBSCRIBE asked for (0: the unsubscribe),
@@ -75,6 +79,8 @@ impl Subscription {
             granted: 0,
             watcher: None,
             notifier: None,
+            watcher_seq: 0,
+            notifier_seq: 0,
             subscribe: None,
             asked: 0,
             notified: false,
@@ -98,7 +104,6 @@ fn dialog_heap_bytes(d: &Dialog) -> usize {
     d.id.call_id.capacity()
         + d.id.local_tag.capacity()
         + d.id.remote_tag.capacity()
-        + d.local_uri.capacity()
         + d.remote_uri.capacity()
         + d.remote_target.capacity()
         + d.route_set.capacity() * std::mem::size_of::<String>()

@@ -51,6 +51,8 @@ struct Net {
     now: Instant,
     held_back: Vec<(Endpoint, SipMessage)>,
     sent: usize,
+    /// Method, CSeq and first Route of every request as the Edge got it.
+    log: Vec<(String, u32, Option<String>)>,
 }
 
 fn reparse(message: &SipMessage) -> SipMessage {
@@ -66,6 +68,7 @@ impl Net {
             now,
             held_back: Vec::new(),
             sent: 0,
+            log: Vec::new(),
         }
     }
 
@@ -90,6 +93,11 @@ impl Net {
         self.sent += 1;
         let mut request = reparse(&request);
         let method = request.method().unwrap_or_default().to_owned();
+        self.log.push((
+            method.clone(),
+            request.cseq().map_or(0, |c| c.0),
+            request.headers.first("route").map(str::to_owned),
+        ));
         let initial = request.to_addr().is_some_and(|a| a.tag().is_none());
         match self.edge {
             Edge::DropSubscribe if method == "SUBSCRIBE" => return,
@@ -196,6 +204,18 @@ fn subscriptions_go_both_ways_over_every_provider_refresh_and_tear_down() {
     assert_eq!(count(&outcomes, PresenceTx::Refresh, true), 12);
     assert_eq!(count(&outcomes, PresenceTx::Unsubscribe, true), 6);
     assert_eq!(count(&outcomes, PresenceTx::Notify, true), 24);
+    // In-dialog requests count their CSeq up on each side and visit the
+    // Edge through the route set.
+    let in_dialog = |method: &str, cseq: u32| {
+        net.log
+            .iter()
+            .filter(|(m, c, r)| m == method && *c == cseq && r.as_deref() == Some(EDGE_ROUTE))
+            .count()
+    };
+    assert_eq!(in_dialog("SUBSCRIBE", 2), 6);
+    assert_eq!(in_dialog("SUBSCRIBE", 4), 6);
+    assert_eq!(in_dialog("NOTIFY", 1), 6);
+    assert_eq!(in_dialog("NOTIFY", 4), 6);
     // Teardown frees both dialogs.
     assert!(
         net.presence
@@ -250,13 +270,13 @@ fn messages_carry_what_presence_needs() {
         sub.top_via_branch()
             .is_some_and(|b| b.starts_with("z9hG4bK"))
     );
-    let mut dialog =
-        picharness_wire::sip::dialog::Dialog::as_uas(&sub, "n0").expect("notifier dialog");
+    let dialog = picharness_wire::sip::dialog::Dialog::as_uas(&sub, "n0").expect("notifier dialog");
     let notify = reparse(&messages::notify(
         "t1",
         0,
-        &mut dialog,
+        &dialog,
         &presentity,
+        1,
         messages::NotifyState::Active {
             expires: 60,
             open: true,

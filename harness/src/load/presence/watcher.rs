@@ -31,6 +31,9 @@ impl Presence {
             &naming::watcher_tag(index),
             self.config.expires,
         );
+        if let Some(entry) = self.entry_mut(index) {
+            entry.watcher_seq = 1;
+        }
         self.begin_wait(index, PresenceTx::Subscribe, 1, self.config.expires, now_ms);
         Some(Outgoing {
             from: watcher.endpoint,
@@ -52,10 +55,17 @@ impl Presence {
         if entry.phase != Phase::Active {
             return None;
         }
-        let dialog = entry.watcher.as_mut()?;
-        let message =
-            messages::in_dialog_subscribe(&self.config.run_id, index, dialog, &watcher, expires);
-        let cseq = dialog.local_seq;
+        let dialog = entry.watcher.as_ref()?;
+        let cseq = entry.watcher_seq.saturating_add(1);
+        entry.watcher_seq = cseq;
+        let message = messages::in_dialog_subscribe(
+            &self.config.run_id,
+            index,
+            dialog,
+            &watcher,
+            cseq,
+            expires,
+        );
         self.begin_wait(index, tx, cseq, expires, now_ms);
         Some(Outgoing {
             from: watcher.endpoint,
@@ -264,9 +274,7 @@ impl Presence {
                 if to_tag.as_deref() != Some(tag.as_str()) {
                     return Err(GONE);
                 }
-                let mut dialog = Dialog::as_uas(request, &tag).map_err(|_| BAD_REQUEST)?;
-                // The dialog's last local CSeq is the initial SUBSCRIBE's.
-                dialog.local_seq = 1;
+                let dialog = Dialog::as_uas(request, &tag).map_err(|_| BAD_REQUEST)?;
                 entry.watcher = Some(dialog);
                 Ok(())
             }
