@@ -159,7 +159,8 @@ enum Command {
 #[derive(clap::Args)]
 struct LoadArgs {
     /// Scenarios and their weights: message-in (provider -> Edge -> pool), message-out
-    /// (pool -> Edge -> provider), e.g. `message-in=3,message-out=1`.
+    /// (pool -> Edge -> provider), presence (subscriptions both ways, see --subscriptions),
+    /// e.g. `message-in=3,message-out=1`.
     #[arg(long, value_name = "NAME=WEIGHT,...", default_value = "message-in")]
     mix: String,
     /// Offered rate in transactions per second (open loop); with --find-max, the first step's rate.
@@ -198,6 +199,12 @@ struct LoadArgs {
     /// Raise the safety cap on the duration (default 600 seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = picharness_harness::load::DEFAULT_MAX_DURATION_S)]
     max_duration: u64,
+    /// With presence in the mix: subscriptions to set up (at presence's share of --rate), hold and tear down.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    subscriptions: u32,
+    /// With presence in the mix: seconds between refreshes of each subscription.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    refresh: u64,
     /// Capture the first N seconds of traffic to load.pcapng (with the TLS keys).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pcap_seconds: u32,
@@ -240,6 +247,8 @@ impl LoadArgs {
             max_duration_s: self.max_duration,
             pcap_seconds: self.pcap_seconds,
             quiet: self.quiet,
+            subscriptions: self.subscriptions,
+            refresh_s: self.refresh,
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct LoadOptions {
     pub max_duration_s: u64,
     pub pcap_seconds: u32,
     pub quiet: bool,
+    /// `--subscriptions` and `--refresh` (seconds), for presence.
+    pub subscriptions: u32,
+    pub refresh_s: u64,
 }
 
 /// Checks the options against each other and the caps; the engine's
@@ -160,6 +163,7 @@ pub fn settings(options: &LoadOptions) -> Result<EngineSettings, String> {
             );
         }
     };
+    let presence = presence_settings(options, &mix, &drive)?;
     Ok(EngineSettings {
         mix,
         drive,
@@ -169,7 +173,47 @@ pub fn settings(options: &LoadOptions) -> Result<EngineSettings, String> {
         timeout: Duration::from_millis(options.timeout_ms),
         progress: !options.quiet,
         pcap_seconds: options.pcap_seconds,
+        presence,
     })
+}
+
+/// The most subscriptions a run may hold.
+pub const MAX_SUBSCRIPTIONS: u32 = 1_000_000;
+
+/// Presence's settings when the mix has it, checked against the drive.
+fn presence_settings(
+    options: &LoadOptions,
+    mix: &[MixEntry],
+    drive: &Drive,
+) -> Result<Option<presence::PresenceSettings>, String> {
+    if !mix.iter().any(|m| m.scenario.name() == presence::PRESENCE) {
+        return Ok(None);
+    }
+    match drive {
+        Drive::Rate { .. } => {}
+        Drive::Users(_) => {
+            return Err(
+                "presence sets its subscriptions up at its share of --rate; it cannot run with --users"
+                    .to_owned(),
+            );
+        }
+        Drive::FindMax(_) => {
+            return Err(
+                "presence traffic follows --subscriptions and --refresh, not the offered rate; it cannot run with --find-max"
+                    .to_owned(),
+            );
+        }
+    }
+    if !(1..=MAX_SUBSCRIPTIONS).contains(&options.subscriptions) {
+        return Err(format!("--subscriptions must be 1 to {MAX_SUBSCRIPTIONS}"));
+    }
+    if !(1..=3600).contains(&options.refresh_s) {
+        return Err("--refresh must be 1 to 3600 seconds".to_owned());
+    }
+    Ok(Some(presence::PresenceSettings {
+        subscriptions: options.subscriptions,
+        refresh: Duration::from_secs(options.refresh_s),
+    }))
 }
 
 /// Runs `picharness load`; returns the exit code: 0 when every transaction
@@ -265,6 +309,10 @@ pub fn load(options: LoadOptions) -> u8 {
     let path = options.report_dir.join("load.json");
     if let Err(e) = picharness_reports::load::write_load_json(&path, &record) {
         eprintln!("picharness: cannot write {}: {e}", path.display());
+        return EXIT_CANNOT_START;
+    }
+    if let Err(e) = picharness_reports::load::html::write_load_html(&options.report_dir, &record) {
+        eprintln!("picharness: {e}");
         return EXIT_CANNOT_START;
     }
     eprintln!("{}", record::closing_summary(&record, &path));

@@ -59,7 +59,7 @@ pub async fn serve_answers(
                 }
             };
             let _open = control.opened();
-            if let Some(why) = answer_connection(tls, &scenarios).await
+            if let Some(why) = answer_connection(tls, &scenarios, &role).await
                 && !control.is_stopping()
             {
                 control.note(format!("{role}: connection from {peer}: {why}"));
@@ -70,7 +70,11 @@ pub async fn serve_answers(
 
 /// Answers the requests of one connection; returns why it ended (`None`
 /// when the Edge closed it).
-async fn answer_connection<S>(mut stream: S, scenarios: &[Arc<dyn Scenario>]) -> Option<String>
+async fn answer_connection<S>(
+    mut stream: S,
+    scenarios: &[Arc<dyn Scenario>],
+    role: &str,
+) -> Option<String>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -92,7 +96,7 @@ where
                         return Some("the Edge sent an unparseable message".to_owned());
                     };
                     if message.is_request() && message.method() != Some("ACK") {
-                        answer(&message, scenarios, &mut out);
+                        answer(&message, role, scenarios, &mut out);
                     }
                 }
                 Ok(Some(Frame::Ping)) => out.extend_from_slice(b"\r\n"),
@@ -109,8 +113,8 @@ where
     }
 }
 
-fn answer(request: &SipMessage, scenarios: &[Arc<dyn Scenario>], out: &mut Vec<u8>) {
-    if scenarios.iter().any(|s| s.answer(request, out)) {
+fn answer(request: &SipMessage, role: &str, scenarios: &[Arc<dyn Scenario>], out: &mut Vec<u8>) {
+    if scenarios.iter().any(|s| s.answer(role, request, out)) {
         return;
     }
     write_response(request, 200, "OK", &[], out);

@@ -17,6 +17,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use picharness_reports::load::presence::PresenceSummary;
 use picharness_reports::load::{FindMaxStep, FindMaxSummary, SecondRow};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -30,6 +31,7 @@ use super::event::Event;
 use super::find_max::{FindMax, backlog_allowance, criterion_text};
 use super::mix::MixEntry;
 use super::originate::{Originator, Shared, run_originator};
+use super::presence::{DriverContext, PresenceSettings, start_presence};
 use super::progress::progress_line;
 use super::scenario::{Origin, Scenario};
 use super::world::World;
@@ -70,6 +72,8 @@ pub struct EngineSettings {
     pub progress: bool,
     /// Capture the first N seconds (0: none).
     pub pcap_seconds: u32,
+    /// `--subscriptions` and `--refresh`, when the mix has presence.
+    pub presence: Option<PresenceSettings>,
 }
 
 /// What a run produced.
@@ -86,6 +90,8 @@ pub struct EngineResult {
     /// Seconds from the start to the end of sending.
     pub sending_s: f64,
     pub capture: Arc<Capture>,
+    /// What the presence scenario did, when the mix had it.
+    pub presence: Option<PresenceSummary>,
 }
 
 /// Runs the load on a runtime of its own; `world` stays up meanwhile.
@@ -106,8 +112,43 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
     let control = Arc::new(Control::new(Instant::now()));
     let capture = Arc::new(Capture::new(control.start, settings.pcap_seconds));
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Vec<Event>>();
-    let all: Arc<Vec<Arc<dyn Scenario>>> =
-        Arc::new(settings.mix.iter().map(|m| m.scenario.clone()).collect());
+    let total_weight: u32 = settings.mix.iter().map(|m| m.weight).sum();
+
+    // A scenario that drives its own connections (presence) starts here.
+    let mut presence = None;
+    let mut own_tasks = Vec::new();
+    for (i, m) in settings.mix.iter().enumerate() {
+        if m.scenario.origin() != Origin::Own {
+            continue;
+        }
+        let Some(presence_settings) = settings.presence else {
+            return Err(format!("{} needs its settings", m.scenario.name()));
+        };
+        let (run, task) = start_presence(
+            world,
+            presence_settings,
+            DriverContext {
+                control: control.clone(),
+                events: events_tx.clone(),
+                kind: u8::try_from(i).unwrap_or(u8::MAX),
+                share: f64::from(m.weight) / f64::from(total_weight.max(1)),
+                connections: settings.connections,
+                timeout: settings.timeout,
+            },
+        )?;
+        own_tasks.push(task);
+        presence = Some(run);
+    }
+    let all: Arc<Vec<Arc<dyn Scenario>>> = Arc::new(
+        settings
+            .mix
+            .iter()
+            .map(|m| match (&presence, m.scenario.origin()) {
+                (Some(run), Origin::Own) => run.answers(),
+                _ => m.scenario.clone(),
+            })
+            .collect(),
+    );
 
     // The answering listeners.
     let mut background = Vec::new();
@@ -138,7 +179,6 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
         events: events_tx,
         capture: capture.clone(),
     });
-    let total_weight: u32 = settings.mix.iter().map(|m| m.weight).sum();
     let of_origin = |origin: Origin| -> Vec<(u8, Arc<dyn Scenario>, u32)> {
         settings
             .mix
@@ -170,7 +210,7 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
         let count = roles.len() as u32 * settings.connections.max(1);
         let (remote, server_name) = match origin {
             Origin::Provider => (world.sut.external, world.sut.access_edge_fqdn.clone()),
-            Origin::Pool => (world.sut.internal, world.sut.internal_fqdn.clone()),
+            Origin::Pool | Origin::Own => (world.sut.internal, world.sut.internal_fqdn.clone()),
         };
         let window = match settings.drive {
             Drive::Users(users) => {
@@ -284,7 +324,15 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
     control.stop();
     // Wait for the originators to settle what is outstanding (each gives
     // up after the timeout); ticking keeps the rows and the progress going.
-    let settle_by = Instant::now() + settings.timeout + Duration::from_secs(2);
+    let presence_running = !own_tasks.is_empty();
+    originators.extend(own_tasks);
+    // Presence tears its subscriptions down at no less than its minimum
+    // pace: the longest that can take.
+    let teardown = settings
+        .presence
+        .filter(|_| presence_running)
+        .map_or(Duration::ZERO, |p| p.teardown_time(0.0));
+    let settle_by = Instant::now() + settings.timeout + Duration::from_secs(2) + teardown;
     while originators.iter().any(|o| !o.is_finished()) {
         if Instant::now() >= settle_by {
             control.abandon();
@@ -316,6 +364,7 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
         max_open_connections: control.max_open_connections(),
         sending_s,
         capture,
+        presence: presence.map(|p| p.summary()),
     })
 }
 

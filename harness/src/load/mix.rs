@@ -8,7 +8,11 @@ use super::scenario::Scenario;
 
 /// Every scenario `--mix` can name.
 pub fn known_scenarios() -> Vec<Arc<dyn Scenario>> {
-    vec![Arc::new(MessageInbound), Arc::new(MessageOutbound)]
+    vec![
+        Arc::new(MessageInbound),
+        Arc::new(MessageOutbound),
+        Arc::new(super::presence::PresenceMix),
+    ]
 }
 
 /// One scenario of the mix with its weight.

@@ -19,11 +19,18 @@
 //! refusal, a timeout, a protocol violation, or unanswered when the run
 //! stops), so attempts always equal successes plus failures.
 //!
+//! In a load run, `driver` runs the machine on the engine's runtime over
+//! its own connections (`link`), and `answers` hands it what the Edge
+//! relays to the pool and the peers.
+//!
 //! Subscriptions live in a compact table (see `table`) with a deadline heap
 //! for refreshes and timeouts (see `schedule`); [`Presence::table_bytes`]
 //! counts what the table owns, and `memory` reads the process's resident
 //! size, so a run can report the cost of an idle subscription.
 
+mod answers;
+mod driver;
+mod link;
 pub mod memory;
 mod messages;
 mod naming;
@@ -40,6 +47,8 @@ use std::time::{Duration, Instant};
 
 use picharness_wire::sip::SipMessage;
 
+pub use answers::{PRESENCE, PresenceAnswers, PresenceMix};
+pub use driver::{DriverContext, MIN_TEARDOWN_RATE, PresenceRun, PresenceSettings, start_presence};
 pub use naming::Direction;
 
 use schedule::{Schedule, Timer};
@@ -58,8 +67,9 @@ pub enum Endpoint {
 pub struct ProviderSide {
     /// Its name (`messenger`, `yahoo`, `aol`), used in user names.
     pub name: String,
-    /// The SIP domain its users belong to.
-    pub domain: String,
+    /// The SIP domains its users belong to (at least one; users are
+    /// spread over them).
+    pub domains: Vec<String>,
     /// Its federation FQDN, the host of its users' contacts.
     pub fqdn: String,
 }
@@ -99,7 +109,7 @@ impl PresenceConfig {
 /// The configuration cannot drive a presence run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PresenceError {
-    #[error("presence needs at least one provider to subscribe with")]
+    #[error("presence needs at least one provider with a SIP domain to subscribe with")]
     NoProvider,
     #[error("presence needs a refresh interval of at least one second")]
     RefreshTooShort,
@@ -148,16 +158,21 @@ pub enum Failure {
     Timeout,
     /// The run stopped before the final response came.
     Unanswered,
-    /// The 2xx broke the protocol so the subscription cannot go on.
-    Protocol(&'static str),
+    /// No connection could carry it.
+    Connection,
+    /// The final response (with this status) broke the protocol so the
+    /// subscription cannot go on.
+    Protocol(u16, &'static str),
 }
 
 /// How one request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     pub tx: PresenceTx,
-    /// The latency to the final 2xx, or why it failed.
-    pub result: Result<Duration, Failure>,
+    /// A 2xx, or why it failed.
+    pub result: Result<(), Failure>,
+    /// From the send to the final response, when one came.
+    pub latency: Option<Duration>,
 }
 
 /// A request to send from `from` to the Edge.
@@ -228,6 +243,8 @@ pub struct Presence {
     outcomes: VecDeque<Outcome>,
     counts: PresenceCounts,
     tearing_down: bool,
+    /// The next subscription `unsubscribe_next` looks at.
+    teardown_cursor: u32,
     /// Subscriptions whose watcher waits for a 2xx or NOTIFY.
     waiting: u32,
     notifies_in_flight: u32,
@@ -238,9 +255,27 @@ fn slot(table: &mut [Subscription], index: u32) -> Option<&mut Subscription> {
     table.get_mut(usize::try_from(index).ok()?)
 }
 
-/// Milliseconds from `epoch` to `now`, saturating.
-fn ms_since(epoch: Instant, now: Instant) -> u32 {
-    u32::try_from(now.saturating_duration_since(epoch).as_millis()).unwrap_or(u32::MAX)
+/// A moment of the run: microseconds since its start (send times and
+/// latencies), and milliseconds (deadlines).
+#[derive(Debug, Clone, Copy)]
+struct Now {
+    us: u64,
+}
+
+impl Now {
+    fn since(epoch: Instant, now: Instant) -> Self {
+        Self {
+            us: u64::try_from(now.saturating_duration_since(epoch).as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+
+    fn ms(self) -> u32 {
+        Self::ms_of(self.us)
+    }
+
+    fn ms_of(us: u64) -> u32 {
+        u32::try_from(us / 1000).unwrap_or(u32::MAX)
+    }
 }
 
 fn duration_ms(d: Duration) -> u32 {
@@ -251,7 +286,7 @@ impl Presence {
     /// A scenario with every subscription not started; `now` is the run's
     /// start, from which it counts time.
     pub fn new(config: PresenceConfig, now: Instant) -> Result<Self, PresenceError> {
-        if config.providers.is_empty() {
+        if config.providers.is_empty() || config.providers.iter().any(|p| p.domains.is_empty()) {
             return Err(PresenceError::NoProvider);
         }
         if config.refresh < Duration::from_secs(1) {
@@ -280,14 +315,15 @@ impl Presence {
                 ..PresenceCounts::default()
             },
             tearing_down: false,
+            teardown_cursor: 0,
             waiting: 0,
             notifies_in_flight: 0,
             config,
         })
     }
 
-    fn now_ms(&self, now: Instant) -> u32 {
-        ms_since(self.epoch, now)
+    fn clock(&self, now: Instant) -> Now {
+        Now::since(self.epoch, now)
     }
 
     /// The counts so far.
@@ -316,18 +352,18 @@ impl Presence {
         let index = self.next_start;
         self.next_start += 1;
         self.counts.started += 1;
-        self.send_initial(index, self.now_ms(now))
+        self.send_initial(index, self.clock(now))
     }
 
     /// The next request to send, after handling the deadlines due at
     /// `now`: NOTIFYs the notifiers owe, refreshes due, unsubscribes.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Outgoing> {
         self.handle_timeout(now);
-        let now_ms = self.now_ms(now);
+        let clock = self.clock(now);
         while let Some(ready) = self.ready.pop_front() {
             let sent = match ready {
-                Ready::Notify(index) => self.send_notify(index, now_ms),
-                Ready::Refresh(index) => self.send_refresh(index, now_ms),
+                Ready::Notify(index) => self.send_notify(index, clock),
+                Ready::Refresh(index) => self.send_refresh(index, clock),
             };
             if sent.is_some() {
                 return sent;
@@ -354,7 +390,7 @@ impl Presence {
 
     /// Handles every deadline due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let now_ms = self.now_ms(now);
+        let now_ms = self.clock(now).ms();
         while let Some(due) = self.schedule.pop_due(now_ms) {
             match due.timer {
                 Timer::Refresh => self.refresh_due(due.index, due.at_ms),
@@ -364,32 +400,50 @@ impl Presence {
         }
     }
 
-    /// Stops starting subscriptions and unsubscribes every one held: at
-    /// once when idle, after its exchange when one is under way.
+    /// Stops starting subscriptions; from now on [`Presence::unsubscribe_next`]
+    /// tears the held ones down at the caller's pace, and a subscription
+    /// whose exchange is under way is unsubscribed as soon as it is done.
     pub fn begin_teardown(&mut self) {
-        if self.tearing_down {
-            return;
-        }
         self.tearing_down = true;
-        for index in 0..self.next_start {
+    }
+
+    /// Whether teardown has begun.
+    pub fn tearing_down(&self) -> bool {
+        self.tearing_down
+    }
+
+    /// During teardown, the unsubscribe of the next idle subscription, or
+    /// `None` when every subscription has had its turn.
+    pub fn unsubscribe_next(&mut self, now: Instant) -> Option<Outgoing> {
+        if !self.tearing_down {
+            return None;
+        }
+        let clock = self.clock(now);
+        while self.teardown_cursor < self.next_start {
+            let index = self.teardown_cursor;
+            self.teardown_cursor += 1;
             if self.entry(index).is_some_and(|s| s.phase == Phase::Active) {
-                self.ready.push_back(Ready::Refresh(index));
+                if let Some(out) = self.send_refresh(index, clock) {
+                    return Some(out);
+                }
             }
         }
+        None
     }
 
     /// Whether teardown began and nothing is left to send or wait for.
     pub fn is_done(&self) -> bool {
         self.tearing_down
+            && self.teardown_cursor >= self.next_start
             && self.waiting == 0
             && self.notifies_in_flight == 0
             && self.ready.is_empty()
-            && !self.table.iter().any(|s| s.phase == Phase::Active)
     }
 
     /// Ends every request still in flight as unanswered (the run stops).
     pub fn abandon(&mut self) {
         self.tearing_down = true;
+        self.teardown_cursor = self.next_start;
         self.ready.clear();
         for index in 0..self.next_start {
             let Some(entry) = self.entry_mut(index) else {
@@ -402,6 +456,7 @@ impl Presence {
                 self.outcomes.push_back(Outcome {
                     tx: flight.tx,
                     result: Err(Failure::Unanswered),
+                    latency: None,
                 });
             }
             if let Some(flight) = notify {
@@ -409,6 +464,7 @@ impl Presence {
                 self.outcomes.push_back(Outcome {
                     tx: flight.tx,
                     result: Err(Failure::Unanswered),
+                    latency: None,
                 });
             }
             if self.entry(index).is_some_and(|s| s.phase == Phase::Waiting) {
@@ -417,12 +473,48 @@ impl Presence {
         }
     }
 
+    /// A request from `start_next` or `poll_transmit` could not be sent (no
+    /// connection of its endpoint was open): it ends as a connection
+    /// failure, and its subscription with it.
+    pub fn unsent(&mut self, out: &Outgoing) {
+        let Some(index) = out
+            .message
+            .call_id()
+            .and_then(|c| naming::index_of(&self.call_id_prefix, c))
+        else {
+            return;
+        };
+        let cseq = out.message.cseq().map(|c| c.0);
+        let Some(entry) = slot(&mut self.table, index) else {
+            return;
+        };
+        let flight = if out.tx == PresenceTx::Notify {
+            if entry.notify.map(|f| f.cseq) != cseq {
+                return;
+            }
+            entry.notifier = None;
+            entry.notify_next = None;
+            self.notifies_in_flight = self.notifies_in_flight.saturating_sub(1);
+            self.counts.notifies_sent = self.counts.notifies_sent.saturating_sub(1);
+            entry.notify.take()
+        } else {
+            if entry.subscribe.map(|f| f.cseq) != cseq {
+                return;
+            }
+            entry.subscribe.take()
+        };
+        if let Some(flight) = flight {
+            self.record(flight.tx, Err(Failure::Connection), None);
+            self.fail(index);
+        }
+    }
+
     /// Handles a message that arrived at endpoint `at`.
     pub fn on_message(&mut self, at: Endpoint, message: &SipMessage, now: Instant) -> Handling {
         if !self.owns(message) {
             return Handling::NotMine;
         }
-        let now_ms = self.now_ms(now);
+        let clock = self.clock(now);
         let index = message
             .call_id()
             .and_then(|c| naming::index_of(&self.call_id_prefix, c))
@@ -438,10 +530,10 @@ impl Presence {
                 ))
             }
             (Some("SUBSCRIBE"), Some(index)) => {
-                Handling::Reply(self.on_subscribe(index, at, message, now_ms))
+                Handling::Reply(self.on_subscribe(index, at, message, clock))
             }
             (Some("NOTIFY"), Some(index)) => {
-                Handling::Reply(self.on_notify(index, at, message, now_ms))
+                Handling::Reply(self.on_notify(index, at, message, clock))
             }
             (Some(_), Some(_)) => {
                 self.counts.unexpected += 1;
@@ -450,10 +542,10 @@ impl Presence {
             (None, Some(index)) => {
                 match message.cseq().map(|(n, m)| (n, m.to_ascii_uppercase())) {
                     Some((cseq, m)) if m == "SUBSCRIBE" => {
-                        self.on_subscribe_response(index, at, cseq, message, now_ms);
+                        self.on_subscribe_response(index, at, cseq, message, clock);
                     }
                     Some((cseq, m)) if m == "NOTIFY" => {
-                        self.on_notify_response(index, at, cseq, message, now_ms);
+                        self.on_notify_response(index, at, cseq, message, clock);
                     }
                     _ => self.counts.unexpected += 1,
                 }
@@ -497,12 +589,16 @@ impl Presence {
         naming::parties(&self.config, index)
     }
 
-    fn record(&mut self, tx: PresenceTx, result: Result<Duration, Failure>) {
-        self.outcomes.push_back(Outcome { tx, result });
+    fn record(&mut self, tx: PresenceTx, result: Result<(), Failure>, latency: Option<Duration>) {
+        self.outcomes.push_back(Outcome {
+            tx,
+            result,
+            latency,
+        });
     }
 
-    fn latency(sent_ms: u32, now_ms: u32) -> Duration {
-        Duration::from_millis(u64::from(now_ms.saturating_sub(sent_ms)))
+    fn latency(sent_us: u64, now: Now) -> Duration {
+        Duration::from_micros(now.us.saturating_sub(sent_us))
     }
 
     /// Ends a subscription by a failure: counted once, dialogs freed. A

@@ -109,7 +109,7 @@ pub fn load_record(
             },
         },
         find_max: result.find_max.clone(),
-        presence: None,
+        presence: result.presence.clone(),
         stopped: result.stopped.clone(),
         notes: result.notes.clone(),
     }

@@ -24,6 +24,9 @@ pub enum Origin {
     Provider,
     /// The pool sends to the Edge's internal listener (outbound).
     Pool,
+    /// It drives its own connections on both sides (presence); the engine
+    /// starts it itself and gives it no originating connection.
+    Own,
 }
 
 /// A provider as the load scenarios address it.
@@ -104,11 +107,11 @@ pub trait Scenario: Send + Sync {
     fn write_request(&self, ctx: &RequestContext<'_>, out: &mut Vec<u8>);
 
     /// Offered every request that reaches the answering side (the pool or
-    /// a provider peer); appends the answer (and anything else to send on
-    /// that connection) to `out` and returns `true` when it takes the
-    /// request, `false` to let the next scenario or the default `200 OK`
-    /// answer.
-    fn answer(&self, _request: &SipMessage, _out: &mut Vec<u8>) -> bool {
+    /// a provider peer, named by `role`); appends the answer (and anything
+    /// else to send on that connection) to `out` and returns `true` when
+    /// it takes the request, `false` to let the next scenario or the
+    /// default `200 OK` answer.
+    fn answer(&self, _role: &str, _request: &SipMessage, _out: &mut Vec<u8>) -> bool {
         false
     }
 

@@ -71,10 +71,14 @@ fn lync_party(config: &PresenceConfig, index: u32) -> Party {
 fn provider_party(config: &PresenceConfig, index: u32) -> Option<Party> {
     let p = provider(config, index)?;
     let side = config.providers.get(usize::from(p))?;
+    let count = u32::try_from(config.providers.len()).ok()?;
+    let domain = side
+        .domains
+        .get(usize::try_from(index / 2 / count).ok()? % side.domains.len().max(1))?;
     Some(Party {
         endpoint: Endpoint::Provider(p),
         user: format!("{}-{}{}", config.run_id, side.name, index),
-        domain: side.domain.clone(),
+        domain: domain.clone(),
         fqdn: side.fqdn.clone(),
     })
 }

@@ -12,7 +12,7 @@ use super::messages::{self, BAD_REQUEST, GONE, NotifyState, Refusal, refusal_for
 use super::naming;
 use super::schedule::Timer;
 use super::table::{InFlight, Phase};
-use super::{Endpoint, Failure, Outgoing, Presence, PresenceTx, Ready, duration_ms, slot};
+use super::{Endpoint, Failure, Now, Outgoing, Presence, PresenceTx, Ready, duration_ms, slot};
 
 /// The Expires a SUBSCRIBE without one asks for (RFC 3856 §6.4).
 const DEFAULT_PRESENCE_EXPIRES: u32 = 3600;
@@ -28,7 +28,7 @@ impl Presence {
         index: u32,
         at: Endpoint,
         request: &SipMessage,
-        _now_ms: u32,
+        _now: Now,
     ) -> SipMessage {
         let Some((_, notifier)) = self.parties(index) else {
             return messages::refusal(request, 481, "Call/Transaction Does Not Exist");
@@ -95,7 +95,7 @@ impl Presence {
     }
 
     /// The NOTIFY the notifier of `index` owes, unless one is in flight.
-    pub(super) fn send_notify(&mut self, index: u32, now_ms: u32) -> Option<Outgoing> {
+    pub(super) fn send_notify(&mut self, index: u32, now: Now) -> Option<Outgoing> {
         let (_, notifier) = self.parties(index)?;
         let timeout = duration_ms(self.config.timeout);
         let entry = self.table.get_mut(usize::try_from(index).ok()?)?;
@@ -117,13 +117,13 @@ impl Presence {
         entry.notify = Some(InFlight {
             tx: PresenceTx::Notify,
             cseq,
-            sent_ms: now_ms,
+            sent_us: now.us,
             ends: state == NotifyState::Terminated,
         });
         self.notifies_in_flight += 1;
         self.counts.notifies_sent += 1;
         self.schedule
-            .push(now_ms.saturating_add(timeout), index, Timer::Notify);
+            .push(now.ms().saturating_add(timeout), index, Timer::Notify);
         Some(Outgoing {
             from: notifier.endpoint,
             tx: PresenceTx::Notify,
@@ -140,7 +140,7 @@ impl Presence {
         };
         let overdue = entry
             .notify
-            .is_some_and(|f| f.sent_ms.saturating_add(timeout) == at_ms);
+            .is_some_and(|f| Now::ms_of(f.sent_us).saturating_add(timeout) == at_ms);
         if !overdue {
             return;
         }
@@ -148,7 +148,7 @@ impl Presence {
         entry.notify_next = None;
         entry.notifier = None;
         self.notifies_in_flight = self.notifies_in_flight.saturating_sub(1);
-        self.record(PresenceTx::Notify, Err(Failure::Timeout));
+        self.record(PresenceTx::Notify, Err(Failure::Timeout), None);
         self.fail(index);
     }
 
@@ -159,7 +159,7 @@ impl Presence {
         at: Endpoint,
         cseq: u32,
         response: &SipMessage,
-        now_ms: u32,
+        now: Now,
     ) {
         let code = response.status().unwrap_or(0);
         let expected = self.notifier_endpoint(index) == Some(at)
@@ -181,10 +181,11 @@ impl Presence {
             return;
         };
         self.notifies_in_flight = self.notifies_in_flight.saturating_sub(1);
+        let latency = Some(Self::latency(flight.sent_us, now));
         if code >= 300 {
             entry.notifier = None;
             entry.notify_next = None;
-            self.record(PresenceTx::Notify, Err(Failure::Status(code)));
+            self.record(PresenceTx::Notify, Err(Failure::Status(code)), latency);
             self.fail(index);
             return;
         }
@@ -194,9 +195,6 @@ impl Presence {
         } else if entry.notify_next.is_some() {
             self.ready.push_back(Ready::Notify(index));
         }
-        self.record(
-            PresenceTx::Notify,
-            Ok(Self::latency(flight.sent_ms, now_ms)),
-        );
+        self.record(PresenceTx::Notify, Ok(()), latency);
     }
 }

@@ -3,7 +3,8 @@
 //! [`Dialog`] built from what actually arrived through the Edge), the
 //! request each side has in flight, and the times that drive it. Users,
 //! Call-ID and tags are not stored: they follow from the entry's index (see
-//! `naming`). Times are milliseconds since the run's start, in `u32`.
+//! `naming`). Deadlines are milliseconds since the run's start, in `u32`;
+//! send times microseconds, for latencies.
 
 use picharness_wire::sip::dialog::Dialog;
 
@@ -30,7 +31,8 @@ pub(super) enum Phase {
 pub(super) struct InFlight {
     pub tx: PresenceTx,
     pub cseq: u32,
-    pub sent_ms: u32,
+    /// Microseconds since the run's start.
+    pub sent_us: u64,
     /// It ends the subscription (Expires: 0, or a terminated NOTIFY).
     pub ends: bool,
 }

@@ -23,7 +23,7 @@ fn config(subscriptions: u32) -> PresenceConfig {
             .iter()
             .map(|name| ProviderSide {
                 name: (*name).to_owned(),
-                domain: format!("{name}.test"),
+                domains: vec![format!("{name}.test")],
                 fqdn: format!("sip.{name}.test"),
             })
             .collect(),
@@ -83,7 +83,7 @@ impl Net {
         let p = cfg
             .providers
             .iter()
-            .position(|p| p.domain == host || p.fqdn == host)
+            .position(|p| p.domains.contains(&host) || p.fqdn == host)
             .expect("a provider host");
         Endpoint::Provider(u8::try_from(p).expect("few providers"))
     }
@@ -159,6 +159,16 @@ impl Net {
         }
     }
 
+    /// Tears everything down, one unsubscribe at a time.
+    fn teardown(&mut self) {
+        self.presence.begin_teardown();
+        self.settle();
+        while let Some(out) = self.presence.unsubscribe_next(self.now) {
+            self.relay(out.from, out.message);
+            self.settle();
+        }
+    }
+
     fn advance(&mut self, by: Duration) {
         self.now += by;
         self.settle();
@@ -192,8 +202,7 @@ fn subscriptions_go_both_ways_over_every_provider_refresh_and_tear_down() {
     let c = net.presence.counts().clone();
     assert_eq!(c.refreshed, 12);
     assert_eq!(c.notifies_received, 18);
-    net.presence.begin_teardown();
-    net.settle();
+    net.teardown();
     assert!(net.presence.is_done());
     let c = net.presence.counts().clone();
     assert_eq!((c.torn_down, c.held, c.failed, c.unexpected), (6, 0, 0, 0));
@@ -329,13 +338,14 @@ fn a_lost_subscribe_times_out_once() {
         vec![
             Outcome {
                 tx: PresenceTx::Subscribe,
-                result: Err(Failure::Timeout)
+                result: Err(Failure::Timeout),
+                latency: None,
             };
             2
         ]
     );
     assert_eq!(net.presence.counts().failed, 2);
-    net.presence.begin_teardown();
+    net.teardown();
     assert!(net.presence.is_done());
 }
 
@@ -453,4 +463,40 @@ fn ten_thousand_idle_subscriptions_stay_small() {
         before.zip(after).map(|(b, a)| a.saturating_sub(b) / 10_000)
     );
     assert!(per < 4096, "{per} bytes per idle subscription");
+}
+
+#[test]
+fn a_subscription_being_set_up_at_teardown_is_torn_down_once_held() {
+    let mut net = Net::new(3, Edge::NotifyFirst);
+    while let Some(out) = net.presence.start_next(net.now) {
+        net.relay(out.from, out.message);
+    }
+    // The 2xx are held back: every watcher still waits.
+    assert_eq!(net.presence.counts().held, 0);
+    net.teardown();
+    assert!(net.presence.is_done());
+    let c = net.presence.counts();
+    assert_eq!((c.established, c.torn_down, c.held, c.failed), (3, 3, 0, 0));
+    assert!(net.outcomes().iter().all(|o| o.result.is_ok()));
+}
+
+#[test]
+fn a_request_no_connection_could_carry_fails_as_a_connection_failure() {
+    let mut net = Net::new(2, Edge::Relay);
+    let out = net.presence.start_next(net.now).expect("a SUBSCRIBE");
+    net.presence.unsent(&out);
+    assert_eq!(
+        net.outcomes(),
+        vec![Outcome {
+            tx: PresenceTx::Subscribe,
+            result: Err(Failure::Connection),
+            latency: None,
+        }]
+    );
+    assert_eq!(net.presence.counts().failed, 1);
+    // Telling it twice changes nothing.
+    net.presence.unsent(&out);
+    assert!(net.outcomes().is_empty());
+    net.start_all();
+    assert_eq!(net.presence.counts().held, 1);
 }

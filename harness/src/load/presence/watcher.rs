@@ -11,7 +11,7 @@ use super::messages::{self, BAD_REQUEST, GONE, NotifyState, Refusal, refusal_for
 use super::naming;
 use super::schedule::Timer;
 use super::table::{InFlight, Phase};
-use super::{Endpoint, Failure, Outgoing, Presence, PresenceTx, Ready, duration_ms, slot};
+use super::{Endpoint, Failure, Now, Outgoing, Presence, PresenceTx, Ready, duration_ms, slot};
 
 impl Presence {
     fn watcher_endpoint(&self, index: u32) -> Option<Endpoint> {
@@ -19,7 +19,7 @@ impl Presence {
     }
 
     /// The initial SUBSCRIBE of subscription `index`.
-    pub(super) fn send_initial(&mut self, index: u32, now_ms: u32) -> Option<Outgoing> {
+    pub(super) fn send_initial(&mut self, index: u32, now: Now) -> Option<Outgoing> {
         let (watcher, presentity) = self.parties(index)?;
         let call_id = naming::call_id(&self.call_id_prefix, index);
         let message = messages::initial_subscribe(
@@ -34,7 +34,7 @@ impl Presence {
         if let Some(entry) = self.entry_mut(index) {
             entry.watcher_seq = 1;
         }
-        self.begin_wait(index, PresenceTx::Subscribe, 1, self.config.expires, now_ms);
+        self.begin_wait(index, PresenceTx::Subscribe, 1, self.config.expires, now);
         Some(Outgoing {
             from: watcher.endpoint,
             tx: PresenceTx::Subscribe,
@@ -44,7 +44,7 @@ impl Presence {
 
     /// A refresh, or during teardown the unsubscribe, of an idle
     /// subscription.
-    pub(super) fn send_refresh(&mut self, index: u32, now_ms: u32) -> Option<Outgoing> {
+    pub(super) fn send_refresh(&mut self, index: u32, now: Now) -> Option<Outgoing> {
         let (watcher, _) = self.parties(index)?;
         let (tx, expires) = if self.tearing_down {
             (PresenceTx::Unsubscribe, 0)
@@ -66,7 +66,7 @@ impl Presence {
             cseq,
             expires,
         );
-        self.begin_wait(index, tx, cseq, expires, now_ms);
+        self.begin_wait(index, tx, cseq, expires, now);
         Some(Outgoing {
             from: watcher.endpoint,
             tx,
@@ -74,7 +74,7 @@ impl Presence {
         })
     }
 
-    fn begin_wait(&mut self, index: u32, tx: PresenceTx, cseq: u32, asked: u32, now_ms: u32) {
+    fn begin_wait(&mut self, index: u32, tx: PresenceTx, cseq: u32, asked: u32, now: Now) {
         let timeout = duration_ms(self.config.timeout);
         let Some(entry) = self.entry_mut(index) else {
             return;
@@ -83,15 +83,15 @@ impl Presence {
         entry.subscribe = Some(InFlight {
             tx,
             cseq,
-            sent_ms: now_ms,
+            sent_us: now.us,
             ends: asked == 0,
         });
         entry.asked = asked;
         entry.notified = false;
-        entry.waiting_since_ms = now_ms;
+        entry.waiting_since_ms = now.ms();
         self.waiting += 1;
         self.schedule
-            .push(now_ms.saturating_add(timeout), index, Timer::Watcher);
+            .push(now.ms().saturating_add(timeout), index, Timer::Watcher);
     }
 
     /// A refresh deadline came: still wanted if the subscription is idle
@@ -118,7 +118,7 @@ impl Presence {
             return;
         }
         if let Some(flight) = entry.subscribe.take() {
-            self.record(flight.tx, Err(Failure::Timeout));
+            self.record(flight.tx, Err(Failure::Timeout), None);
         }
         self.fail(index);
     }
@@ -130,7 +130,7 @@ impl Presence {
         at: Endpoint,
         cseq: u32,
         response: &SipMessage,
-        now_ms: u32,
+        now: Now,
     ) {
         let code = response.status().unwrap_or(0);
         let expected = self.watcher_endpoint(index) == Some(at)
@@ -148,8 +148,9 @@ impl Presence {
         let Some(flight) = self.entry_mut(index).and_then(|s| s.subscribe.take()) else {
             return;
         };
+        let latency = Some(Self::latency(flight.sent_us, now));
         if code >= 300 {
-            self.record(flight.tx, Err(Failure::Status(code)));
+            self.record(flight.tx, Err(Failure::Status(code)), latency);
             self.fail(index);
             return;
         }
@@ -164,15 +165,17 @@ impl Presence {
                     self.record(
                         flight.tx,
                         Err(Failure::Protocol(
+                            code,
                             "the 2xx to the SUBSCRIBE sets up no dialog (To tag or Contact missing, RFC 3261 §12.1.2)",
                         )),
+                        latency,
                     );
                     self.fail(index);
                     return;
                 }
             }
         }
-        self.record(flight.tx, Ok(Self::latency(flight.sent_ms, now_ms)));
+        self.record(flight.tx, Ok(()), latency);
         let Some(entry) = self.entry_mut(index) else {
             return;
         };
@@ -186,7 +189,7 @@ impl Presence {
             return;
         }
         if entry.notified {
-            self.complete(index, now_ms);
+            self.complete(index, now);
         }
     }
 
@@ -214,7 +217,7 @@ impl Presence {
         index: u32,
         at: Endpoint,
         request: &SipMessage,
-        now_ms: u32,
+        now: Now,
     ) -> SipMessage {
         let Some((_, presentity)) = self.parties(index) else {
             return messages::refusal(request, 481, "Call/Transaction Does Not Exist");
@@ -246,7 +249,7 @@ impl Presence {
             (NotifyState::Terminated, true, true) | (NotifyState::Active { .. }, true, false) => {
                 entry.notified = true;
                 if entry.subscribe.is_none() {
-                    self.complete(index, now_ms);
+                    self.complete(index, now);
                 }
             }
             (NotifyState::Terminated, _, false) => {
@@ -283,7 +286,7 @@ impl Presence {
     }
 
     /// The 2xx and the NOTIFY of the watcher's SUBSCRIBE have both come.
-    pub(super) fn complete(&mut self, index: u32, now_ms: u32) {
+    pub(super) fn complete(&mut self, index: u32, now: Now) {
         let refresh = duration_ms(self.config.refresh);
         let tearing_down = self.tearing_down;
         let Some(entry) = slot(&mut self.table, index) else {
@@ -306,7 +309,7 @@ impl Presence {
         entry.phase = Phase::Active;
         let granted_ms = entry.granted.saturating_mul(1000);
         let refresh_in = refresh.min(granted_ms / 2).max(1);
-        entry.refresh_at_ms = now_ms.saturating_add(refresh_in);
+        entry.refresh_at_ms = now.ms().saturating_add(refresh_in);
         let at = entry.refresh_at_ms;
         if entry.held {
             self.counts.refreshed += 1;
