@@ -21,6 +21,7 @@ mod html_report;
 mod input_files;
 mod kamailio;
 mod load;
+mod load_presence;
 mod profiles;
 mod report_diff;
 mod retries;

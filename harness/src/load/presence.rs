@@ -422,10 +422,10 @@ impl Presence {
         while self.teardown_cursor < self.next_start {
             let index = self.teardown_cursor;
             self.teardown_cursor += 1;
-            if self.entry(index).is_some_and(|s| s.phase == Phase::Active) {
-                if let Some(out) = self.send_refresh(index, clock) {
-                    return Some(out);
-                }
+            if self.entry(index).is_some_and(|s| s.phase == Phase::Active)
+                && let Some(out) = self.send_refresh(index, clock)
+            {
+                return Some(out);
             }
         }
         None

@@ -517,7 +517,7 @@ impl PresenceRun {
             latency: state
                 .latency
                 .iter()
-                .filter(|(_, h)| h.len() > 0)
+                .filter(|(_, h)| !h.is_empty())
                 .map(|(tx, h)| {
                     (
                         tx.name().to_owned(),
