@@ -134,6 +134,7 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
                 share: f64::from(m.weight) / f64::from(total_weight.max(1)),
                 connections: settings.connections,
                 timeout: settings.timeout,
+                capture: capture.clone(),
             },
         )?;
         own_tasks.push(task);

@@ -29,6 +29,7 @@ use super::{
     Endpoint, Failure, Handling, Outgoing, Presence, PresenceConfig, PresenceTx, ProviderSide,
     memory,
 };
+use crate::load::capture::Capture;
 use crate::load::control::Control;
 use crate::load::event::{Event, Outcome as EventOutcome, What};
 use crate::load::world::World;
@@ -201,6 +202,7 @@ pub struct DriverContext {
     pub share: f64,
     pub connections: u32,
     pub timeout: Duration,
+    pub capture: Arc<Capture>,
 }
 
 /// Starts the presence driver on the current runtime; the run and the
@@ -292,6 +294,7 @@ pub fn start_presence(
                     remote,
                     server_name: server_name.clone(),
                     tls: role.client.clone(),
+                    capture: ctx.capture.clone(),
                 },
                 shared.clone(),
             );

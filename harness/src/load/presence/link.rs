@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use picharness_simulators::tls::tcp_connect;
+use picharness_simulators::tls::{TcpRole, tcp_connect};
 use picharness_wire::sip::{Frame, SipMessage, StreamDecoder};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,6 +19,7 @@ use tokio_rustls::TlsConnector;
 
 use super::Endpoint;
 use super::driver::Shared;
+use crate::load::capture::{Capture, MaybeRecorded};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
@@ -35,6 +36,8 @@ pub(super) struct LinkSpec {
     pub remote: SocketAddr,
     pub server_name: String,
     pub tls: Arc<rustls::ClientConfig>,
+    /// `--pcap-seconds`: the connection records while the capture lasts.
+    pub capture: Arc<Capture>,
 }
 
 /// The driver's handle on a link.
@@ -76,7 +79,7 @@ pub(super) fn spawn_link(
     (link, task)
 }
 
-type Stream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+type Stream = tokio_rustls::client::TlsStream<MaybeRecorded>;
 
 async fn connect(spec: &LinkSpec) -> Result<Stream, String> {
     let name = ServerName::try_from(spec.server_name.clone())
@@ -85,6 +88,7 @@ async fn connect(spec: &LinkSpec) -> Result<Stream, String> {
         .await
         .map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
+    let tcp = spec.capture.wrap(tcp, TcpRole::Client);
     let connector = TlsConnector::from(spec.tls.clone());
     match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await {
         Ok(Ok(tls)) => Ok(tls),
