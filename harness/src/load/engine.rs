@@ -369,6 +369,9 @@ async fn drive(world: &mut World, settings: &EngineSettings) -> Result<EngineRes
     })
 }
 
+/// How long find-max warms the Edge up before its first step.
+const WARM_UP: Duration = Duration::from_secs(2);
+
 /// The controller's bookkeeping between ticks.
 struct Loop {
     collector: Collector,
@@ -448,6 +451,20 @@ async fn find_max(
     let mut steps = Vec::new();
     let mut step_id: u16 = 0;
     let mut why = "find-max done";
+    // A warm-up, not judged (step 0): the Edge opens its connections to
+    // the pool and the providers before the first step counts, as a cold
+    // Edge may queue or refuse what arrives while it connects.
+    control.set_step(0);
+    control.set_rate((fm.start / 10.0).clamp(1.0, 100.0));
+    let warm_until = Instant::now() + WARM_UP;
+    while Instant::now() < warm_until && !control.is_stopping() {
+        state.tick(events).await;
+    }
+    control.set_rate(0.0);
+    let settle_by = Instant::now() + settings.timeout;
+    while Instant::now() < settle_by && !state.collector.step(0).settled() {
+        state.tick(events).await;
+    }
     while let Some(rate) = search.next_rate() {
         let needed = fm.step + settings.timeout + Duration::from_secs(2);
         if control.elapsed() + needed > settings.duration {

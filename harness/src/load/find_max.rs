@@ -22,7 +22,9 @@ pub fn criterion_text(step: std::time::Duration, min_offered: f64) -> String {
         "a step offers a fixed rate for {} s and passes when (1) every transaction it started got a 2xx \
          (0 failures of any kind: no error status, no timeout, no connection error), (2) the harness sent at \
          least {:.1}% of rate x step (the generator kept up) and (3) the last answer arrived within {} s of \
-         the step's end (the Edge left no backlog); the result is the highest offered rate that passed",
+         the step's end (the Edge left no backlog); the result is the highest offered rate that passed. \
+         Before the first step, 2 s at a tenth of the starting rate (at most 100/s) warm the Edge up \
+         (its connections open); that traffic is counted in the totals but judges nothing",
         step.as_secs(),
         min_offered * 100.0,
         backlog_allowance(step).as_secs_f64()
