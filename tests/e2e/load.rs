@@ -1,6 +1,6 @@
 //! `picharness load` against the embedded reference Edge: a short run
 //! whose numbers add up, a short find-max, and the flags refused before
-//! anything is sent. Nets 127.100-127.101.
+//! anything is sent, closed-loop users and Ctrl-C. Nets 127.100-127.104.
 
 use serde_json::Value;
 
@@ -198,4 +198,79 @@ fn bad_flags_are_refused_before_anything_is_sent() {
         assert!(stderr.contains(phrase), "{args:?}: {stderr}");
         assert!(stderr.contains("nothing was sent"), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn users_keep_one_transaction_each_and_the_numbers_add_up() {
+    let (output, record, _dir) = load(
+        "127.103.0.0",
+        &[
+            "--users",
+            "30",
+            "--duration",
+            "2",
+            "--mix",
+            "message-in,message-out",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    let totals = &record["totals"];
+    assert_eq!(record["settings"]["users"], 30);
+    assert!(u(&totals["attempts"]) > 30, "{totals}");
+    assert_eq!(
+        u(&totals["successes"]) + u(&totals["failures"]["total"]),
+        u(&totals["attempts"])
+    );
+    for row in record["seconds"].as_array().expect("rows") {
+        // With users the offered figure is what was sent.
+        assert_eq!(f(&row["offered"]), u(&row["attempts"]) as f64, "{row}");
+    }
+}
+
+/// Ctrl-C (SIGINT) stops the run and still writes the results.
+#[test]
+fn an_interrupt_stops_cleanly_and_writes_the_results() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = binary()
+        .arg("load")
+        .args([
+            "--embedded-net",
+            "127.104.0.0",
+            "--rate",
+            "100",
+            "--duration",
+            "60",
+        ])
+        .arg("--report-dir")
+        .arg(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("picharness load starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    // The first progress line: the traffic runs and Ctrl-C is handled.
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("t=0s"));
+    assert!(first.is_some(), "no progress line");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().expect("exits");
+    assert_eq!(exit.code(), Some(0), "{}", rest.join("\n"));
+    let text = std::fs::read_to_string(dir.path().join("load.json")).expect("load.json written");
+    let record: Value = serde_json::from_str(&text).expect("parses");
+    assert_eq!(record["stopped"], "interrupted (Ctrl-C)");
+    let totals = &record["totals"];
+    assert!(u(&totals["attempts"]) > 0);
+    assert_eq!(
+        u(&totals["successes"]) + u(&totals["failures"]["total"]),
+        u(&totals["attempts"])
+    );
 }
