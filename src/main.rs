@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use picharness_harness::bundle::evidence_command;
@@ -27,7 +28,7 @@ use picharness_harness::topology::{
     AvDialects, AvOptions, ExternalAv, MAX_EXPIRY_WAIT_SECS, MAX_RTP_SECONDS,
 };
 use picharness_simulators::av::TurnCredentials;
-use picharness_simulators::edge::{ChaosMode, Fault, Variant};
+use picharness_simulators::edge::{ChaosMode, DEFAULT_TIMER_C, EdgeTimers, Fault, Variant};
 
 /// Conformance test harness for Lync Server 2013 Edge public IM connectivity.
 #[derive(Parser)]
@@ -50,11 +51,6 @@ enum Command {
         /// peer's Via alias is ignored). Verdicts must be those of a good run.
         #[arg(long = "sut-variant", value_name = "NAME")]
         sut_variants: Vec<Variant>,
-        /// Put a misbehaving Edge in the reference Edge's place (tests of the harness itself:
-        /// silent-after-accept, stall-after-tls, garbage, broken-sip, oversize, reset-after-handshake,
-        /// reset-mid-message, tls-alert, plain-text, yes-man, crash-mid-run).
-        #[arg(long = "sut-chaos", value_name = "MODE", hide = true)]
-        sut_chaos: Option<ChaosMode>,
         /// Where summary.json, junit.xml and cases/<id>/ go.
         #[arg(long, value_name = "DIR", default_value = "picharness-report")]
         report_dir: PathBuf,
@@ -90,7 +86,9 @@ enum Command {
         #[command(flatten)]
         av: Box<AvArgs>,
         #[command(flatten)]
-        test_args: libtest_mimic::Arguments,
+        sut_test: Box<SutTestArgs>,
+        #[command(flatten)]
+        test_args: Box<libtest_mimic::Arguments>,
     },
     /// Federation traffic at scale through the Edge: a rate or a number of users, a ramp and a
     /// duration, or --find-max; writes load.json (see docs/load.md).
@@ -442,6 +440,21 @@ enum FailOnArg {
     Observation,
 }
 
+/// The reference Edge's test-only switches (hidden): the harness's own
+/// tests use them.
+#[derive(clap::Args)]
+struct SutTestArgs {
+    /// Put a misbehaving Edge in the reference Edge's place (tests of the harness itself:
+    /// silent-after-accept, stall-after-tls, garbage, broken-sip, oversize, reset-after-handshake,
+    /// reset-mid-message, tls-alert, plain-text, yes-man, crash-mid-run).
+    #[arg(long = "sut-chaos", value_name = "MODE", hide = true)]
+    sut_chaos: Option<ChaosMode>,
+    /// The reference Edge's Timer C in milliseconds (tests scale it down
+    /// from the RFC 3261 default of more than three minutes).
+    #[arg(long = "sut-timer-c-ms", value_name = "MS", hide = true)]
+    sut_timer_c_ms: Option<std::num::NonZeroU64>,
+}
+
 /// How often a case runs and how large the report may grow.
 #[derive(clap::Args)]
 struct ReportArgs {
@@ -494,7 +507,6 @@ fn main() -> ExitCode {
         Command::Run {
             sut_faults,
             sut_variants,
-            sut_chaos,
             report_dir,
             scenarios,
             embedded_net,
@@ -506,13 +518,20 @@ fn main() -> ExitCode {
             report,
             include_robustness,
             av,
+            sut_test,
             test_args,
         } => run(RunOptions {
             scenarios_dir: scenarios.unwrap_or_else(default_scenarios_dir),
             report_dir,
             faults: sut_faults,
             variants: sut_variants,
-            chaos: sut_chaos,
+            chaos: sut_test.sut_chaos,
+            edge_timers: EdgeTimers {
+                timer_c: sut_test
+                    .sut_timer_c_ms
+                    .map_or(DEFAULT_TIMER_C, |ms| Duration::from_millis(ms.get())),
+                ..EdgeTimers::default()
+            },
             embedded_base: embedded_net,
             shard,
             av: (*av).options(),
@@ -523,7 +542,7 @@ fn main() -> ExitCode {
             fail_on: FailOnArg::kinds(&fail_on),
             report_limit: report.report_limit,
             include_robustness,
-            test_args,
+            test_args: *test_args,
         }),
         Command::Load(args) => load((*args).options()),
         Command::List { format, scenarios } => {

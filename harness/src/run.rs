@@ -20,7 +20,9 @@ use picharness_reports::{
     Attempt, CaseRecord, EvidenceFiles, Invocation, RunRecord, SCHEMA_VERSION, ToolInfo, Totals,
     Verdict, redact_argv,
 };
-use picharness_simulators::edge::{ChaosMode, Fault, FaultSet, Variant, VariantSet};
+use picharness_simulators::edge::{
+    ChaosMode, DEFAULT_TIMER_C, EdgeTimers, Fault, FaultSet, Variant, VariantSet,
+};
 use picharness_simulators::tls::install_crypto_provider;
 
 use crate::case::{CaseArtifacts, Outcome, run_case, write_case_evidence};
@@ -62,6 +64,8 @@ pub struct RunOptions {
     pub variants: Vec<Variant>,
     /// A misbehaving Edge in the reference Edge's place (the harness's own tests).
     pub chaos: Option<ChaosMode>,
+    /// The reference Edge's SIP timers.
+    pub edge_timers: EdgeTimers,
     /// The /16 the embedded topology's loopback addresses come from.
     pub embedded_base: Ipv4Addr,
     /// Run only this slice of the cases (`--shard K/N`).
@@ -248,6 +252,7 @@ pub fn run(mut options: RunOptions) -> u8 {
             VariantSet::new(options.variants.iter().copied()),
             addresses,
             options.chaos,
+            options.edge_timers,
         )),
     };
     let mut topology = match started {
@@ -414,6 +419,10 @@ fn invocation(options: &RunOptions) -> Invocation {
     if let Some(mode) = options.chaos {
         rerun.push("--sut-chaos".to_owned());
         rerun.push(mode.name().to_owned());
+    }
+    if options.edge_timers.timer_c != DEFAULT_TIMER_C {
+        rerun.push("--sut-timer-c-ms".to_owned());
+        rerun.push(options.edge_timers.timer_c.as_millis().to_string());
     }
     if !options.fail_on.is_empty() {
         let kinds: Vec<&str> = options.fail_on.iter().map(|k| k.as_str()).collect();

@@ -21,8 +21,8 @@ use picharness_reports::SutInfo;
 use picharness_simulators::actor::{ActorSpec, SipActor};
 use picharness_simulators::dns::{DnsQueryLog, DnsServer, SrvRecord, ZoneData, start_dns_server};
 use picharness_simulators::edge::{
-    ChaosEdge, ChaosMode, EdgeConfig, Fault, FaultSet, PoolMember, ProviderRoute, ReferenceEdge,
-    RoutingPolicy, VariantSet,
+    ChaosEdge, ChaosMode, EdgeConfig, EdgeTimers, Fault, FaultSet, PoolMember, ProviderRoute,
+    ReferenceEdge, RoutingPolicy, VariantSet,
 };
 use picharness_simulators::http::{CrlResponder, HttpLog};
 use picharness_simulators::pki::{CertifiedKey, KeyKind, LeafSpec, TestPki};
@@ -133,6 +133,7 @@ pub struct PrivateCopies {
     variants: VariantSet,
     addresses: EmbeddedAddresses,
     chaos: Option<ChaosMode>,
+    timers: EdgeTimers,
     started: std::sync::atomic::AtomicU8,
     /// The blocks private copies hold now, one bit each.
     busy: Arc<std::sync::Mutex<u64>>,
@@ -161,6 +162,7 @@ impl PrivateCopies {
             self.variants.clone(),
             addresses,
             self.chaos,
+            self.timers,
         )
         .await?;
         copy.private_copies = None;
@@ -467,6 +469,7 @@ impl Topology {
         variants: VariantSet,
         addresses: EmbeddedAddresses,
         chaos: Option<ChaosMode>,
+        timers: EdgeTimers,
     ) -> Result<Self, TopologyError> {
         let pki = Arc::new(
             TestPki::generate("embedded")
@@ -578,6 +581,7 @@ impl Topology {
                     key_log: key_log.clone(),
                     crash_after_requests: (chaos == Some(ChaosMode::CrashMidRun))
                         .then_some(ChaosMode::CRASH_AFTER_REQUESTS),
+                    timers,
                 })
                 .await
                 .map_err(|e| TopologyError::Edge(e.to_string()))?,
@@ -628,6 +632,7 @@ impl Topology {
             variants,
             addresses,
             chaos,
+            timers,
             started: std::sync::atomic::AtomicU8::new(0),
             busy: Arc::default(),
         });

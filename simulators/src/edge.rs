@@ -4,9 +4,10 @@
 
 mod chaos;
 mod fault;
-mod hop;
 mod malformed;
 mod pidf_fault;
+mod proxy;
+mod refusal;
 mod revocation;
 mod routing;
 mod sdp_fault;
@@ -17,6 +18,7 @@ mod variant;
 
 pub use chaos::{ChaosEdge, ChaosMode, OVERSIZE_BYTES, UnknownChaosMode};
 pub use fault::{Fault, FaultSet, UnknownFault};
+pub use proxy::{DEFAULT_TIMER_C, EdgeTimers};
 pub use routing::{Decision, OptionsSeen, ProviderRoute, RoutingPolicy, Side, Target};
 pub use server::{EdgeConfig, EdgeError, PoolMember, ReferenceEdge};
 pub use variant::{UnknownVariant, Variant, VariantSet};

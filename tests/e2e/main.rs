@@ -23,6 +23,7 @@ mod kamailio;
 mod load;
 mod load_presence;
 mod profiles;
+mod proxy_transactions;
 mod report_diff;
 mod retries;
 mod scenario_errors;

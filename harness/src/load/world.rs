@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use picharness_simulators::edge::{FaultSet, VariantSet};
+use picharness_simulators::edge::{EdgeTimers, FaultSet, VariantSet};
 use picharness_simulators::tls::{
     ChainRecorder, ClientAuthMode, ClientTlsOptions, PeerSignatures, ServerTlsOptions,
     client_config, server_config,
@@ -87,6 +87,7 @@ impl World {
                     VariantSet::default(),
                     EmbeddedAddresses { base },
                     None,
+                    EdgeTimers::default(),
                 ))
                 .map_err(|e| format!("cannot start the embedded topology: {e}"))?,
         };

@@ -1,11 +1,12 @@
 //! The reference Edge's sockets: MTLS listeners on the external and internal
 //! addresses, outbound connections to the pool and to providers (found
-//! through DNS), and the transaction table that carries responses back.
+//! through DNS), and the async side of the proxy core: every message goes
+//! through [`ProxyCore`], whose timers a task of its own fires.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use picharness_wire::sip::{DEFAULT_MAX_MESSAGE_SIZE, SipMessage};
 use rustls::RootCertStore;
@@ -15,11 +16,12 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::fault::Fault;
-use super::hop::{ack_for, cancel_for, copy_all_vias, give_new_branch};
 use super::malformed::{Reaction, is_oversize, problem, reaction};
 use super::pidf_fault::rewrite_pidf_entity;
+use super::proxy::{EdgeTimers, Link, ProxyCore, RequestId, Transmit};
+use super::refusal::{new_tag, refusal};
 use super::revocation::{PeerRole, Revocation, RevocationChecker};
-use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target, merge_key};
+use super::routing::{ALLOWED_METHODS, Decision, RoutingPolicy, Side, Target};
 use super::sdp_fault::rewrite_sdp;
 use super::slow_faults::SlowClients;
 use super::tls_faults::{crashes_on_close, crashes_on_handshake, watch_for_renegotiation};
@@ -63,6 +65,8 @@ pub struct EdgeConfig {
     /// Chaos, not a fault: the Edge stops (listeners closed, every
     /// connection dropped) on receiving request number N + 1 from outside.
     pub crash_after_requests: Option<usize>,
+    /// T1 and Timer C (RFC 3261 defaults unless a test scales them down).
+    pub timers: EdgeTimers,
 }
 
 /// Another Access Edge pool member's external listener.
@@ -97,21 +101,10 @@ impl Drop for ReferenceEdge {
     }
 }
 
-/// A request forwarded and not yet finally answered, keyed by
-/// `"<our branch> <method>"` so a CANCEL and its INVITE stay apart.
-struct Pending {
-    /// Where the answer goes; `None` for requests the Edge made itself
-    /// (a CANCEL), whose answers end here.
-    origin: Option<ConnHandle>,
-    /// The request as it arrived.
-    request: SipMessage,
-    /// The request as the Edge forwarded it.
-    forwarded: SipMessage,
-    egress: ConnHandle,
-}
-
-fn transaction_key(branch: &str, method: &str) -> String {
-    format!("{branch} {method}")
+impl Link for ConnHandle {
+    fn link_id(&self) -> u64 {
+        self.id
+    }
 }
 
 struct EdgeState {
@@ -125,10 +118,10 @@ struct EdgeState {
     provider_port: u16,
     max_message_size: usize,
     answer_pings: bool,
-    transactions: Mutex<HashMap<String, Pending>>,
-    /// INVITEs answered with a non-2xx final, by (origin connection, the
-    /// upstream branch): their ACK is hop-by-hop and ends here.
-    completed_invites: Mutex<HashSet<(u64, String)>>,
+    /// Every transaction the Edge is part of.
+    proxy: Mutex<ProxyCore<ConnHandle>>,
+    /// Wakes the timer task when a deadline may have come closer.
+    timers_changed: tokio::sync::Notify,
     /// Connections providers opened with a Via `alias` (RFC 5923): requests
     /// to that provider reuse them while they are open.
     aliased: Mutex<HashMap<String, ConnHandle>>,
@@ -148,6 +141,21 @@ struct EdgeState {
 }
 
 impl EdgeState {
+    /// Runs `step` on the proxy core, writes what it sends and wakes the
+    /// timer task; `None` when the core is unusable (a panic poisoned it).
+    fn with_proxy<T>(
+        &self,
+        step: impl FnOnce(&mut ProxyCore<ConnHandle>) -> (Vec<Transmit<ConnHandle>>, T),
+    ) -> Option<T> {
+        let (sends, out) = {
+            let mut proxy = self.proxy.lock().ok()?;
+            step(&mut proxy)
+        };
+        self.timers_changed.notify_one();
+        transmit(sends);
+        Some(out)
+    }
+
     /// Counts a request from outside; `true` when it is the one the Edge
     /// crashes on, which it then does.
     fn crashes_on_external_request(&self) -> bool {
@@ -228,6 +236,7 @@ impl ReferenceEdge {
             config.external.ip(),
         );
         let slow = SlowClients::new(&config.policy.faults);
+        let proxy = ProxyCore::new(config.timers, config.policy.faults.clone());
         let state = Arc::new(EdgeState {
             revocation,
             max_message_size,
@@ -240,8 +249,8 @@ impl ReferenceEdge {
             pool_address: config.pool_address,
             pool_fqdn: config.pool_fqdn,
             provider_port: config.provider_port,
-            transactions: Mutex::new(HashMap::new()),
-            completed_invites: Mutex::new(HashSet::new()),
+            proxy: Mutex::new(proxy),
+            timers_changed: tokio::sync::Notify::new(),
             aliased: Mutex::new(HashMap::new()),
             outbound: tokio::sync::Mutex::new(HashMap::new()),
             crash_after_requests: config.crash_after_requests,
@@ -251,7 +260,7 @@ impl ReferenceEdge {
             slow,
             external_chains,
         });
-        let mut tasks = Vec::new();
+        let mut tasks = vec![tokio::spawn(fire_timers(state.clone()))];
         for (address, side, server) in listeners {
             let listener = TcpListener::bind(address)
                 .await
@@ -600,22 +609,38 @@ fn new_branch() -> String {
     format!("z9hG4bK-edge-{:016x}", rand::random::<u64>())
 }
 
-fn new_tag() -> String {
-    format!("edge{:08x}", rand::random::<u32>())
+/// Writes each message on its connection; one that cannot be written is
+/// lost like a message on a broken connection.
+fn transmit(sends: Vec<Transmit<ConnHandle>>) {
+    for Transmit { to, message } in sends {
+        let _ = to.send(message.to_bytes());
+    }
 }
 
-fn refusal(request: &SipMessage, status: u16, reason: &str, warning: Option<&str>) -> SipMessage {
-    let mut response = request.response(status, reason, Some(&new_tag()));
-    if let Some(text) = warning {
-        response.headers.prepend(
-            "Warning",
-            format!(
-                "399 picharness-reference-edge \"{}\"",
-                text.replace('"', "'")
-            ),
-        );
+/// Fires the proxy core's timers (Timers B, C, F and H) when they fall
+/// due, for as long as the Edge runs.
+async fn fire_timers(state: Arc<EdgeState>) {
+    loop {
+        let deadline = state
+            .proxy
+            .lock()
+            .ok()
+            .and_then(|proxy| proxy.next_deadline());
+        let Some(deadline) = deadline else {
+            state.timers_changed.notified().await;
+            continue;
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {}
+            () = state.timers_changed.notified() => continue,
+        }
+        // Not through `with_proxy`: firing timers must not wake this task.
+        let sends = match state.proxy.lock() {
+            Ok(mut proxy) => proxy.on_timer(Instant::now()),
+            Err(_) => return,
+        };
+        transmit(sends);
     }
-    response
 }
 
 async fn handle_request(
@@ -625,34 +650,33 @@ async fn handle_request(
     provider: Option<&str>,
     request: SipMessage,
 ) {
-    match request.method() {
-        Some("CANCEL") => return handle_cancel(state, origin, &request),
-        Some("ACK") => {
-            let upstream = request.top_via_branch().unwrap_or_default().to_owned();
-            let hop_by_hop = state
-                .completed_invites
-                .lock()
-                .is_ok_and(|mut completed| completed.remove(&(origin.id, upstream)));
-            if hop_by_hop {
-                return;
-            }
-        }
-        _ => {}
-    }
-    if is_merged_request(state, origin, &request) {
+    // The transaction layer first: a retransmission, a CANCEL and the ACK
+    // for a non-2xx final response end there.
+    let Some(Some((id, request))) = state.with_proxy(|proxy| {
+        let received = proxy.on_request(origin, request, Instant::now());
+        (received.sends, received.new)
+    }) else {
+        return;
+    };
+    let merged = !state.policy.faults.has(Fault::NoLoopDetection)
+        && state
+            .proxy
+            .lock()
+            .is_ok_and(|proxy| proxy.merges_with_pending(&id, &request));
+    if merged {
         let refused = refusal(
             &request,
             482,
             "Loop Detected",
             Some("a request with this Call-ID, From tag and CSeq is already pending here"),
         );
-        let _ = origin.send(refused.to_bytes());
+        respond(state, &id, refused);
         return;
     }
     let branch = new_branch();
     let original = request.clone();
     match state.policy.route(side, provider, request, &branch) {
-        Decision::Ignore => {}
+        Decision::Ignore => forget(state, &id),
         Decision::AnswerOptions => {
             let mut response = original.response(200, "OK", Some(&new_tag()));
             response.headers.push("Allow", ALLOWED_METHODS);
@@ -663,7 +687,7 @@ async fn handle_request(
             response
                 .headers
                 .push("Supported", "ms-dialog-route-set-update");
-            let _ = origin.send(response.to_bytes());
+            respond(state, &id, response);
         }
         Decision::Respond {
             status,
@@ -681,7 +705,7 @@ async fn handle_request(
                     format!("1000;reason=\"{why}\";source=\"{source}\""),
                 );
             }
-            let _ = origin.send(response.to_bytes());
+            respond(state, &id, response);
         }
         Decision::Forward {
             target,
@@ -715,213 +739,61 @@ async fn handle_request(
             let connection = match next_hop(state, &target).await {
                 Ok(c) => c,
                 Err(_) if stateless || state.policy.faults.has(Fault::SilentWhenNextHopDown) => {
+                    forget(state, &id);
                     return;
                 }
                 Err(why) => {
-                    let _ = origin.send(
-                        refusal(&original, 503, "Service Unavailable", Some(&why)).to_bytes(),
+                    respond(
+                        state,
+                        &id,
+                        refusal(&original, 503, "Service Unavailable", Some(&why)),
                     );
                     return;
                 }
             };
-            let key = transaction_key(&branch, request.method().unwrap_or_default());
-            if !stateless && let Ok(mut table) = state.transactions.lock() {
-                table.insert(
-                    key,
-                    Pending {
-                        origin: Some(origin.clone()),
-                        request: original.clone(),
-                        forwarded: request.clone(),
-                        egress: connection.clone(),
-                    },
-                );
-            }
-            if connection.send(request.to_bytes()).is_err() && !stateless {
+            let sends = match state.proxy.lock() {
+                Ok(mut proxy) => proxy.forward(&id, &connection, request, Instant::now()),
+                Err(_) => return,
+            };
+            state.timers_changed.notify_one();
+            let lost = sends
+                .into_iter()
+                .any(|Transmit { to, message }| to.send(message.to_bytes()).is_err());
+            if lost && !stateless {
                 fail_pending_on(state, connection.id, "the next hop connection closed");
             }
         }
     }
 }
 
-/// Whether `request` merges with one still pending here: the same
-/// Call-ID, From tag and CSeq, no To tag, but another transaction (RFC 3261
-/// §8.2.2.2, SIP-20). A retransmission (same branch, same connection) is
-/// not a merge.
-fn is_merged_request(state: &EdgeState, origin: &ConnHandle, request: &SipMessage) -> bool {
-    if state.policy.faults.has(Fault::NoLoopDetection) {
-        return false;
-    }
-    let Some(key) = merge_key(request) else {
-        return false;
-    };
-    let branch = request.top_via_branch();
-    state.transactions.lock().is_ok_and(|table| {
-        table.values().any(|pending| {
-            let Some(origin_of_pending) = &pending.origin else {
-                return false;
-            };
-            let same_transaction =
-                origin_of_pending.id == origin.id && pending.request.top_via_branch() == branch;
-            !same_transaction && merge_key(&pending.request).as_ref() == Some(&key)
-        })
-    })
+/// Answers request `id` through its server transaction.
+fn respond(state: &EdgeState, id: &RequestId, response: SipMessage) {
+    state.with_proxy(|proxy| (proxy.respond(id, response, Instant::now()), ()));
 }
 
-fn handle_response(state: &EdgeState, mut response: SipMessage) {
-    let top_via = if state.policy.faults.has(Fault::KeepViaOnResponse) {
-        response
-            .headers
-            .values("via")
-            .first()
-            .map(|v| (*v).to_owned())
-    } else {
-        response.headers.pop_first_value("via")
-    };
-    let Some(top_via) = top_via else {
-        return;
-    };
-    let Some(branch) = top_via
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("branch="))
-    else {
-        return;
-    };
-    let method = response
-        .cseq()
-        .map(|(_, m)| m.to_owned())
-        .unwrap_or_default();
-    let key = transaction_key(branch, &method);
-    let Ok(mut table) = state.transactions.lock() else {
-        return;
-    };
-    let status = response.status().unwrap_or_default();
-    if state.policy.faults.has(Fault::LengthenSubscription)
-        && method == "SUBSCRIBE"
-        && (200..300).contains(&status)
-        && let Some(expires) = response
-            .headers
-            .first("expires")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        response
-            .headers
-            .set("Expires", expires.saturating_mul(2).to_string());
-    }
-    let status = response.status().unwrap_or_default();
-    let pending = if status >= 200 {
-        table.remove(&key)
-    } else {
-        table.get(&key).map(|p| Pending {
-            origin: p.origin.clone(),
-            request: p.request.clone(),
-            forwarded: p.forwarded.clone(),
-            egress: p.egress.clone(),
-        })
-    };
-    drop(table);
-    let Some(pending) = pending else {
-        return;
-    };
-    if status >= 300 && method == "INVITE" {
-        // The ACK for a non-2xx final is hop-by-hop: send ours downstream,
-        // and absorb the one that will come from upstream.
-        if !state.policy.faults.has(Fault::NoHopAck) {
-            let mut ack = ack_for(&pending.forwarded, &response);
-            if state.policy.faults.has(Fault::HopAckNewBranch) {
-                give_new_branch(&mut ack);
-            }
-            if state.policy.faults.has(Fault::HopAckCopiesVias) {
-                copy_all_vias(&mut ack, &pending.forwarded);
-            }
-            let _ = pending.egress.send(ack.to_bytes());
-        }
-        if let (Some(origin), Some(upstream)) = (&pending.origin, pending.request.top_via_branch())
-            && let Ok(mut completed) = state.completed_invites.lock()
-        {
-            completed.insert((origin.id, upstream.to_owned()));
-        }
-    }
-    if status >= 300 && state.policy.faults.has(Fault::DropErrorResponses) {
-        return;
-    }
-    if state.policy.faults.has(Fault::SdpRewritten) {
-        rewrite_sdp(&mut response);
-    }
-    if let Some(origin) = pending.origin {
-        let _ = origin.send(response.to_bytes());
+/// Drops request `id` unanswered.
+fn forget(state: &EdgeState, id: &RequestId) {
+    if let Ok(mut proxy) = state.proxy.lock() {
+        proxy.forget(id);
     }
 }
 
-/// Handles a CANCEL from upstream (RFC 3261 §16.10): answer it 200 and
-/// cancel the matching forwarded INVITE downstream, or 481 when there is
-/// none.
-fn handle_cancel(state: &EdgeState, origin: &ConnHandle, cancel: &SipMessage) {
-    let upstream = cancel.top_via_branch().unwrap_or_default().to_owned();
-    let found = state.transactions.lock().ok().and_then(|table| {
-        table.iter().find_map(|(key, p)| {
-            let same_origin = p.origin.as_ref().is_some_and(|o| o.id == origin.id);
-            let same_branch = p.request.top_via_branch() == Some(upstream.as_str());
-            (same_origin && same_branch && p.request.method() == Some("INVITE"))
-                .then(|| (key.clone(), p.forwarded.clone(), p.egress.clone()))
-        })
-    });
-    let Some((key, forwarded, egress)) = found else {
-        let _ =
-            origin.send(refusal(cancel, 481, "Call/Transaction Does Not Exist", None).to_bytes());
-        return;
-    };
-    let _ = origin.send(cancel.response(200, "OK", None).to_bytes());
-    if state.policy.faults.has(Fault::CancelNotForwarded) {
-        return;
-    }
-    let downstream = cancel_for(&forwarded);
-    let our_branch = key.split(' ').next().unwrap_or_default().to_owned();
-    if let Ok(mut table) = state.transactions.lock() {
-        table.insert(
-            transaction_key(&our_branch, "CANCEL"),
-            Pending {
-                origin: None,
-                request: cancel.clone(),
-                forwarded: downstream.clone(),
-                egress: egress.clone(),
-            },
-        );
-    }
-    let _ = egress.send(downstream.to_bytes());
+fn handle_response(state: &EdgeState, response: SipMessage) {
+    state.with_proxy(|proxy| (proxy.on_response(response, Instant::now()), ()));
 }
 
-/// Answers 503 for every transaction waiting on a connection that is gone.
 /// Whether a request that arrived on connection `origin_id` is still
 /// pending here (fault `pipelining-drops`).
 fn has_pending_from(state: &EdgeState, origin_id: u64) -> bool {
-    state.transactions.lock().is_ok_and(|table| {
-        table
-            .values()
-            .any(|p| p.origin.as_ref().is_some_and(|o| o.id == origin_id))
-    })
+    state
+        .proxy
+        .lock()
+        .is_ok_and(|proxy| proxy.has_pending_from(origin_id))
 }
 
+/// Answers 503 for every request forwarded on a connection that is gone.
 fn fail_pending_on(state: &EdgeState, connection_id: u64, why: &str) {
-    let failed: Vec<Pending> = match state.transactions.lock() {
-        Ok(mut table) => {
-            let branches: Vec<String> = table
-                .iter()
-                .filter(|(_, p)| p.egress.id == connection_id)
-                .map(|(b, _)| b.clone())
-                .collect();
-            branches.iter().filter_map(|b| table.remove(b)).collect()
-        }
-        Err(_) => return,
-    };
-    if state.policy.faults.has(Fault::SilentWhenNextHopDown) {
-        return;
-    }
-    for pending in failed {
-        if let Some(origin) = pending.origin {
-            let _ = origin
-                .send(refusal(&pending.request, 503, "Service Unavailable", Some(why)).to_bytes());
-        }
-    }
+    state.with_proxy(|proxy| (proxy.on_closed(connection_id, why, Instant::now()), ()));
 }
 
 /// The open connection to `target`, connecting (and resolving) if needed.

@@ -96,7 +96,9 @@ pub enum TransactionError {
         "the request has no topmost Via with a branch, so responses cannot be matched (RFC 3261 §17.1.3)"
     )]
     NoBranch,
-    #[error("ACK and CANCEL are not sent through a client transaction of their own here")]
+    #[error(
+        "this kind of transaction does not take that method (INVITE has its own kinds, ACK has no transaction of its own)"
+    )]
     WrongMethod,
     #[error("the transaction is {0:?} and cannot send a response now")]
     WrongState(State),

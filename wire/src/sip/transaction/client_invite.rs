@@ -49,6 +49,11 @@ impl ClientInvite {
         &self.key
     }
 
+    /// The INVITE as sent.
+    pub fn request(&self) -> &SipMessage {
+        &self.request
+    }
+
     /// When `on_timer` must next be called, if ever.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timer_b
@@ -100,10 +105,26 @@ impl ClientInvite {
         self.timer_b = None;
     }
 
-    /// The ACK for a 3xx-6xx (§17.1.1.3): Request-URI, Call-ID, From, top
-    /// Via and Route of the INVITE, To of the response, CSeq number of the
-    /// INVITE with method ACK.
+    /// The ACK for a 3xx-6xx (§17.1.1.3): the To of the response, with its
+    /// tag.
     fn ack_for(&self, response: &SipMessage) -> SipMessage {
+        self.hop_request("ACK", response.headers.first("to"))
+    }
+
+    /// The CANCEL for this INVITE (§9.1): the same Request-URI, Call-ID,
+    /// To, From, top Via (so the same branch) and Route, the INVITE's CSeq
+    /// number with method CANCEL. RFC 3261 lets it be sent only once a
+    /// provisional response came back (the state is Proceeding); when to
+    /// send it is the transaction user's call.
+    pub fn cancel_request(&self) -> SipMessage {
+        self.hop_request("CANCEL", None)
+    }
+
+    /// A request of this hop that shares the INVITE's transaction
+    /// (§17.1.1.3, §9.1): Request-URI, top Via and Route of the INVITE,
+    /// Call-ID and From, To from `to` or else the INVITE, the INVITE's CSeq
+    /// number with `method`.
+    fn hop_request(&self, method: &str, to: Option<&str>) -> SipMessage {
         let mut headers = Headers::new();
         if let Some(via) = self.request.headers.values("via").first() {
             headers.push("Via", *via);
@@ -122,15 +143,15 @@ impl ClientInvite {
                 headers.push(name, v);
             }
         }
-        if let Some(to) = response.headers.first("to") {
+        if let Some(to) = to.or_else(|| self.request.headers.first("to")) {
             headers.push("To", to);
         }
         let number = self.request.cseq().map_or(1, |(n, _)| n);
-        headers.push("CSeq", format!("{number} ACK"));
+        headers.push("CSeq", format!("{number} {method}"));
         headers.push("Content-Length", "0");
         SipMessage {
             start: StartLine::Request {
-                method: "ACK".to_owned(),
+                method: method.to_owned(),
                 uri: self.request.request_uri().unwrap_or_default().to_owned(),
                 version: "SIP/2.0".to_owned(),
             },
@@ -146,6 +167,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::sip::transaction::ServerKey;
     use crate::sip::transaction::tests_support::{invite, response_to};
 
     #[test]
@@ -210,6 +232,26 @@ mod tests {
         assert_eq!(ack.top_via_branch(), invite().top_via_branch());
         assert_eq!(ack.headers.values("route"), vec!["<sip:p1.example.com;lr>"]);
         assert_eq!(tx.state(), State::Terminated);
+    }
+
+    #[test]
+    fn cancel_shares_the_invite_s_branch_route_and_cseq_number() {
+        let (tx, _) =
+            ClientInvite::start(invite(), Instant::now(), &TimerConfig::default()).expect("starts");
+        let cancel = tx.cancel_request();
+        assert_eq!(cancel.method(), Some("CANCEL"));
+        assert_eq!(cancel.request_uri(), invite().request_uri());
+        assert_eq!(cancel.cseq(), Some((7, "CANCEL")));
+        assert_eq!(cancel.headers.values("via"), invite().headers.values("via"));
+        assert_eq!(
+            cancel.headers.values("route"),
+            vec!["<sip:p1.example.com;lr>"]
+        );
+        assert_eq!(cancel.headers.first("to"), invite().headers.first("to"));
+        assert_eq!(cancel.headers.first("from"), invite().headers.first("from"));
+        assert_eq!(cancel.headers.first("contact"), None);
+        let key = ServerKey::of(&cancel).expect("keyed");
+        assert_eq!(key.cancelled_invite(), ServerKey::of(&invite()));
     }
 
     #[test]

@@ -71,6 +71,20 @@ impl ServerKey {
             method,
         })
     }
+
+    /// For the key of a CANCEL, the key of the INVITE server transaction it
+    /// cancels: the same match with the method taken as INVITE (§9.2).
+    pub fn cancelled_invite(&self) -> Option<Self> {
+        let mut key = self.clone();
+        let method = match &mut key {
+            Self::Rfc3261 { method, .. } | Self::Rfc2543 { method, .. } => method,
+        };
+        if method != "CANCEL" {
+            return None;
+        }
+        "INVITE".clone_into(method);
+        Some(key)
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +108,21 @@ mod tests {
         );
         assert_eq!(ServerKey::of(&invite), ServerKey::of(&ack));
         assert_ne!(ServerKey::of(&invite), ServerKey::of(&bye));
+    }
+
+    #[test]
+    fn cancel_finds_its_invite_and_other_methods_find_none() {
+        let invite = msg(
+            "INVITE sip:b@x SIP/2.0\nVia: SIP/2.0/TLS a.example.com:5061;branch=z9hG4bK1\nCSeq: 1 INVITE\nContent-Length: 0\n\n",
+        );
+        let cancel = msg(
+            "CANCEL sip:b@x SIP/2.0\nVia: SIP/2.0/TLS a.example.com:5061;branch=z9hG4bK1\nCSeq: 1 CANCEL\nContent-Length: 0\n\n",
+        );
+        let cancel_key = ServerKey::of(&cancel).expect("keyed");
+        assert_ne!(Some(&cancel_key), ServerKey::of(&invite).as_ref());
+        assert_eq!(cancel_key.cancelled_invite(), ServerKey::of(&invite));
+        let invite_key = ServerKey::of(&invite).expect("keyed");
+        assert_eq!(invite_key.cancelled_invite(), None);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::sip::message::SipMessage;
 
 #[derive(Debug, Clone)]
 pub struct ServerInvite {
-    request: SipMessage,
     key: ServerKey,
     state: State,
     last_response: Option<SipMessage>,
@@ -34,7 +33,6 @@ impl ServerInvite {
         let trying = request.response(100, "Trying", None);
         Ok((
             Self {
-                request: request.clone(),
                 key,
                 state: State::Proceeding,
                 last_response: Some(trying.clone()),
@@ -51,10 +49,6 @@ impl ServerInvite {
 
     pub fn key(&self) -> &ServerKey {
         &self.key
-    }
-
-    pub fn request(&self) -> &SipMessage {
-        &self.request
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
