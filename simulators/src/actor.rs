@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use picharness_wire::sip::{SipMessage, SipUri};
 use rustls::RootCertStore;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{Receiver, UnboundedSender};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -500,7 +500,7 @@ fn start_connection<S>(
     remote: SocketAddr,
     record: ConnectionRecord,
     peer_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
-) -> (ConnHandle, UnboundedReceiver<ConnEvent>)
+) -> (ConnHandle, Receiver<ConnEvent>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
@@ -542,7 +542,7 @@ async fn forward_all(
     actor: Weak<SipActor>,
     name: String,
     handle: ConnHandle,
-    mut events: UnboundedReceiver<ConnEvent>,
+    mut events: Receiver<ConnEvent>,
     inbox: Inbox,
 ) {
     while let Some(e) = events.recv().await {
@@ -614,11 +614,7 @@ async fn accept_loop(actor: Weak<SipActor>, listener: TcpListener) {
 /// Serves an accepted connection: requests go to the inbox of the case that
 /// owns their user; anything else goes to the case that claimed the
 /// connection. The connection is dropped when the actor goes down.
-async fn dispatch(
-    actor: Weak<SipActor>,
-    handle: ConnHandle,
-    mut events: UnboundedReceiver<ConnEvent>,
-) {
+async fn dispatch(actor: Weak<SipActor>, handle: ConnHandle, mut events: Receiver<ConnEvent>) {
     let Some(mut down) = actor.upgrade().map(|a| a.down.subscribe()) else {
         return;
     };

@@ -117,6 +117,11 @@ impl ConnHandle {
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
+/// How many events a connection holds for its owner before it stops
+/// reading: a peer that sends faster than the owner takes its messages is
+/// slowed down by TCP instead of growing a queue.
+pub const EVENTS_QUEUED: usize = 256;
+
 /// The most bytes of junk kept from one connection (64 KiB): enough to show
 /// what the peer sent, little enough that a peer streaming megabytes cannot
 /// blow up memory or the report.
@@ -159,12 +164,12 @@ pub struct ConnectionInfo {
 pub fn spawn_connection<S>(
     stream: S,
     info: ConnectionInfo,
-) -> (ConnHandle, mpsc::UnboundedReceiver<ConnEvent>)
+) -> (ConnHandle, mpsc::Receiver<ConnEvent>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::channel(EVENTS_QUEUED);
     let (finished_tx, finished_rx) = tokio::sync::watch::channel(false);
     let unframed = Arc::new(Mutex::new(Unframed::default()));
     let handle = ConnHandle {
@@ -190,10 +195,12 @@ where
         )
         .await;
         finished_tx.send_replace(true);
-        let _ = event_tx.send(ConnEvent::Closed {
-            reason,
-            at: SystemTime::now(),
-        });
+        let _ = event_tx
+            .send(ConnEvent::Closed {
+                reason,
+                at: SystemTime::now(),
+            })
+            .await;
     });
     (handle, event_rx)
 }
@@ -219,7 +226,7 @@ async fn run_connection<S>(
     stream: S,
     mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
     pong: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    events: &mpsc::UnboundedSender<ConnEvent>,
+    events: &mpsc::Sender<ConnEvent>,
     record: ConnectionRecord,
     max_message_size: usize,
     unframed: &Mutex<Unframed>,
@@ -257,7 +264,7 @@ where
             Err(e) => break format!("read failed: {e}"),
         };
         decoder.push(&buffer[..n]);
-        let drained = drain_frames(&mut decoder, events, pong.as_ref(), &mut flood);
+        let drained = drain_frames(&mut decoder, events, pong.as_ref(), &mut flood).await;
         show_unframed(unframed, decoder.pending());
         if let Err(reason) = drained {
             out_of_sync = true;
@@ -268,13 +275,15 @@ where
     if !out_of_sync && is_message_start(pending) {
         // The peer stopped halfway through a message: what it sent is
         // evidence, and is not a message.
-        let _ = events.send(garbage(
-            pending,
-            format!(
-                "an incomplete message ({} bytes) before the connection ended ({reason})",
-                pending.len()
-            ),
-        ));
+        let _ = events
+            .send(garbage(
+                pending,
+                format!(
+                    "an incomplete message ({} bytes) before the connection ended ({reason})",
+                    pending.len()
+                ),
+            ))
+            .await;
     }
     drop(pong);
     record.mark_closed();
@@ -282,9 +291,9 @@ where
     reason
 }
 
-fn drain_frames(
+async fn drain_frames(
     decoder: &mut StreamDecoder,
-    events: &mpsc::UnboundedSender<ConnEvent>,
+    events: &mpsc::Sender<ConnEvent>,
     pong: Option<&mpsc::UnboundedSender<Vec<u8>>>,
     flood: &mut FloodGate,
 ) -> Result<(), String> {
@@ -299,33 +308,39 @@ fn drain_frames(
                 if let Some(pong) = pong {
                     let _ = pong.send(b"\r\n".to_vec());
                 }
-                let _ = events.send(ConnEvent::KeepAlive {
-                    ping: true,
-                    at: SystemTime::now(),
-                });
+                let _ = events
+                    .send(ConnEvent::KeepAlive {
+                        ping: true,
+                        at: SystemTime::now(),
+                    })
+                    .await;
             }
             Ok(Some(Frame::Pong)) => {
-                let _ = events.send(ConnEvent::KeepAlive {
-                    ping: false,
-                    at: SystemTime::now(),
-                });
+                let _ = events
+                    .send(ConnEvent::KeepAlive {
+                        ping: false,
+                        at: SystemTime::now(),
+                    })
+                    .await;
             }
             Ok(Some(Frame::Message(bytes))) => match SipMessage::parse(&bytes) {
                 Ok(message) => {
-                    let _ = events.send(ConnEvent::Message {
-                        message,
-                        at: SystemTime::now(),
-                    });
+                    let _ = events
+                        .send(ConnEvent::Message {
+                            message,
+                            at: SystemTime::now(),
+                        })
+                        .await;
                 }
                 Err(e) => {
                     let error = format!("unparseable SIP message: {e}");
-                    let _ = events.send(garbage(&bytes, error.clone()));
+                    let _ = events.send(garbage(&bytes, error.clone())).await;
                     return Err(error);
                 }
             },
             Err(e) => {
                 let error = format!("stream framing failed: {e}");
-                let _ = events.send(garbage(decoder.pending(), error.clone()));
+                let _ = events.send(garbage(decoder.pending(), error.clone())).await;
                 return Err(error);
             }
         }
@@ -344,7 +359,7 @@ mod tests {
     ) -> (
         tokio::io::DuplexStream,
         ConnHandle,
-        mpsc::UnboundedReceiver<ConnEvent>,
+        mpsc::Receiver<ConnEvent>,
     ) {
         let (peer, ours) = tokio::io::duplex(64 * 1024);
         let address: SocketAddr = "127.0.0.1:5061".parse().expect("address");

@@ -469,7 +469,7 @@ fn identify_provider(
 async fn serve_connection(
     state: Arc<EdgeState>,
     handle: ConnHandle,
-    mut events: tokio::sync::mpsc::UnboundedReceiver<ConnEvent>,
+    mut events: tokio::sync::mpsc::Receiver<ConnEvent>,
     side: Side,
     provider: Option<String>,
     mut slot: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -595,7 +595,7 @@ fn offers_alias(request: &SipMessage) -> bool {
 fn spawn_serve(
     state: Arc<EdgeState>,
     handle: ConnHandle,
-    events: tokio::sync::mpsc::UnboundedReceiver<ConnEvent>,
+    events: tokio::sync::mpsc::Receiver<ConnEvent>,
     side: Side,
     provider: Option<String>,
 ) {
