@@ -6,8 +6,8 @@
 //! rate), the settings, latency percentiles per transaction type, failures
 //! by kind, the CPU time per transaction, the find-max search and its steps
 //! when there was one, the presence figures when the mix had presence, the
-//! notes, and three charts over time: offered and achieved rate (with
-//! failures), latency p50 and p99 per transaction type, open connections.
+//! notes, and three charts over time: offered, sent and achieved rate
+//! (with failures), latency p50 and p99 per transaction type, open connections.
 //!
 //! Long runs stay small: beyond [`MAX_SECONDS_PLOTTED`] rows the charts
 //! draw one point per bucket of seconds (rates and p50 averaged, p99 and
@@ -234,6 +234,8 @@ fn presence_view(p: &PresenceSummary) -> PresenceView {
 struct Point {
     t: f64,
     offered: f64,
+    /// Attempts per second.
+    sent: f64,
     achieved: f64,
     failed: f64,
     connections: f64,
@@ -274,6 +276,7 @@ fn points(rows: &[SecondRow], size: usize) -> Vec<Point> {
             Point {
                 t: chunk.first().map_or(0.0, |r| f64::from(r.t)),
                 offered: mean(chunk.iter().map(|r| r.offered)),
+                sent: chunk.iter().map(|r| r.attempts as f64).sum::<f64>() / n,
                 achieved: chunk.iter().map(|r| r.successes as f64).sum::<f64>() / n,
                 failed: chunk.iter().map(|r| r.failures.total as f64).sum::<f64>() / n,
                 connections: chunk
@@ -306,6 +309,7 @@ fn charts(points: &[Point]) -> Vec<ChartView> {
         y_unit: "transactions per second".to_owned(),
         series: vec![
             line("offered", "#57606a", true, of(|p| p.offered)),
+            line("sent", "#0969da", false, of(|p| p.sent)),
             line("achieved", "#1a7f37", false, of(|p| p.achieved)),
             line("failed", "#cf222e", false, of(|p| p.failed)),
         ],

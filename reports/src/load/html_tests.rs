@@ -169,6 +169,7 @@ fn every_section_and_chart_is_on_the_page() {
         "<svg class=\"plot\" id=\"plot-latency\"",
         "<svg class=\"plot\" id=\"plot-connections\"",
         "data-series=\"offered\"",
+        "data-series=\"sent\"",
         "data-series=\"achieved\"",
         "data-series=\"message-in p50\"",
         "data-series=\"presence p99\"",
