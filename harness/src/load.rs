@@ -43,6 +43,7 @@ use picharness_simulators::tls::install_crypto_provider;
 
 use crate::catalogue::load_catalogue;
 use crate::config::load_config;
+use crate::run::report_problems;
 use crate::run::{EXIT_CANNOT_START, EXIT_FAILURES, EXIT_OK};
 use crate::topology::allowed_destinations;
 
@@ -230,13 +231,7 @@ pub fn load(options: LoadOptions) -> u8 {
     let catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
         Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            eprintln!(
-                "picharness: {} problem(s) in the scenario files; nothing was sent",
-                errors.len()
-            );
+            report_problems(&errors, "scenario files", "sent");
             return EXIT_CANNOT_START;
         }
     };
@@ -244,13 +239,7 @@ pub fn load(options: LoadOptions) -> u8 {
         Some(path) => match load_config(path, &catalogue.profiles) {
             Ok(config) => Some(config),
             Err(errors) => {
-                for e in &errors {
-                    eprintln!("error: {e}");
-                }
-                eprintln!(
-                    "picharness: {} problem(s) in the configuration; nothing was sent",
-                    errors.len()
-                );
+                report_problems(&errors, "configuration", "sent");
                 return EXIT_CANNOT_START;
             }
         },

@@ -121,13 +121,7 @@ pub fn run(mut options: RunOptions) -> u8 {
     let mut catalogue = match load_catalogue(&options.scenarios_dir) {
         Ok(c) => c,
         Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            eprintln!(
-                "picharness: {} problem(s) in the scenario files; nothing was run",
-                errors.len()
-            );
+            report_problems(&errors, "scenario files", "run");
             return EXIT_CANNOT_START;
         }
     };
@@ -135,13 +129,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         Some(path) => match ExpectedVerdicts::load(path, &catalogue.cases) {
             Ok(expected) => Some(expected),
             Err(errors) => {
-                for e in &errors {
-                    eprintln!("error: {e}");
-                }
-                eprintln!(
-                    "picharness: {} problem(s) in the expected-verdicts file; nothing was run",
-                    errors.len()
-                );
+                report_problems(&errors, "expected-verdicts file", "run");
                 return EXIT_CANNOT_START;
             }
         },
@@ -151,13 +139,7 @@ pub fn run(mut options: RunOptions) -> u8 {
         Some(path) => match load_config(path, &catalogue.profiles) {
             Ok(config) => Some(config),
             Err(errors) => {
-                for e in &errors {
-                    eprintln!("error: {e}");
-                }
-                eprintln!(
-                    "picharness: {} problem(s) in the configuration; nothing was run",
-                    errors.len()
-                );
+                report_problems(&errors, "configuration", "run");
                 return EXIT_CANNOT_START;
             }
         },
@@ -391,6 +373,18 @@ pub fn run(mut options: RunOptions) -> u8 {
     drop(shared);
     runtime.shutdown_background();
     exit
+}
+
+/// Prints every problem found in an input file the command cannot use, then
+/// one line counting them: "N problem(s) in the WHAT; nothing was OUTCOME".
+pub(crate) fn report_problems<E: std::fmt::Display>(errors: &[E], what: &str, outcome: &str) {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    eprintln!(
+        "picharness: {} problem(s) in the {what}; nothing was {outcome}",
+        errors.len()
+    );
 }
 
 /// The command line of this process (redacted) and the command that runs
