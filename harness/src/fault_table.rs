@@ -978,6 +978,30 @@ pub const FAULT_TABLE: &[(&str, &[&str], &str)] = &[
         "(expected a number above 1, the INVITE's)",
     ),
     (
+        "new-call-id-in-dialog",
+        &[
+            "aol.im.session-inbound",
+            "aol.im.session-outbound",
+            "messenger.im.session-inbound",
+            "messenger.im.session-outbound",
+            "yahoo.im.session-inbound",
+            "yahoo.im.session-outbound",
+        ],
+        "with Call-ID edge-",
+    ),
+    (
+        "retag-in-dialog",
+        &[
+            "aol.im.session-inbound",
+            "aol.im.session-outbound",
+            "messenger.im.session-inbound",
+            "messenger.im.session-outbound",
+            "yahoo.im.session-inbound",
+            "yahoo.im.session-outbound",
+        ],
+        "the tag given to the dialog",
+    ),
+    (
         "av-relay-out-of-range",
         &["av.msturn.allocate", "av.turn.relay-range"],
         "50,000-59,999",

@@ -3,6 +3,7 @@
 //! misbehave in exactly one named way each.
 
 mod chaos;
+mod dialog_fault;
 mod fault;
 mod malformed;
 mod pidf_fault;

@@ -192,7 +192,7 @@ fault_test!(av_crash_on_bad_input, 175, "av-crash-on-bad-input");
 fault_test!(pipelining_drops, 164, "pipelining-drops");
 fault_test!(route_inward, 165, "route-inward");
 
-/// The IM-session faults (hop-by-hop ACK, in-dialog CSeq) share one loopback
+/// The IM-session faults (hop-by-hop ACK, in-dialog CSeq, Call-ID and To tag) share one loopback
 /// /16, one after the other.
 #[test]
 fn im_session_faults_fail_their_session_cases() {
@@ -200,6 +200,8 @@ fn im_session_faults_fail_their_session_cases() {
     check_fault(76, "hop-ack-new-branch");
     check_fault(76, "hop-ack-copies-vias");
     check_fault(76, "renumber-in-dialog");
+    check_fault(76, "new-call-id-in-dialog");
+    check_fault(76, "retag-in-dialog");
 }
 
 /// The presence faults share one loopback /16, one after the other.

@@ -118,6 +118,10 @@ pub enum Fault {
     StripEvent,
     /// An in-dialog MESSAGE is relayed with CSeq 1.
     RenumberInDialog,
+    /// An in-dialog MESSAGE is relayed with a Call-ID of its own.
+    NewCallIdInDialog,
+    /// An in-dialog MESSAGE is relayed with another To tag.
+    RetagInDialog,
     /// The A/V Edge allocates relay ports in 40,000-49,999.
     AvRelayOutOfRange,
     /// The A/V Edge does not listen on TCP 443.
@@ -192,7 +196,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Self; 84] = [
+    pub const ALL: [Self; 86] = [
         Self::NoClientEku,
         Self::NoRecordRoute,
         Self::DnsSrvWrongPort,
@@ -244,6 +248,8 @@ impl Fault {
         Self::UnsubscribeAsRefresh,
         Self::StripEvent,
         Self::RenumberInDialog,
+        Self::NewCallIdInDialog,
+        Self::RetagInDialog,
         Self::AvRelayOutOfRange,
         Self::AvNoTcp443,
         Self::AvWrongMappedAddress,
@@ -332,6 +338,8 @@ impl Fault {
             Self::UnsubscribeAsRefresh => "unsubscribe-as-refresh",
             Self::StripEvent => "strip-event",
             Self::RenumberInDialog => "renumber-in-dialog",
+            Self::NewCallIdInDialog => "new-call-id-in-dialog",
+            Self::RetagInDialog => "retag-in-dialog",
             Self::AvRelayOutOfRange => "av-relay-out-of-range",
             Self::AvNoTcp443 => "av-no-tcp-443",
             Self::AvWrongMappedAddress => "av-wrong-mapped-address",
@@ -495,6 +503,12 @@ impl Fault {
             }
             Self::RenumberInDialog => {
                 "Edge relays a MESSAGE inside an IM session with CSeq 1, so the dialog's CSeq no longer increases (IM-05)"
+            }
+            Self::NewCallIdInDialog => {
+                "Edge relays a MESSAGE inside an IM session with a Call-ID of its own, so it leaves the INVITE's dialog (IM-05)"
+            }
+            Self::RetagInDialog => {
+                "Edge relays a MESSAGE inside an IM session with another To tag, so it no longer names the dialog's tag (IM-05)"
             }
             Self::UnsubscribeAsRefresh => {
                 "Edge relays a SUBSCRIBE with Expires: 0 as Expires: 3600, so the unsubscribe reaches the notifier as a refresh (PRES-06)"

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use super::dialog_fault::rewrite_dialog_ids;
 use super::fault::Fault;
 use super::malformed::{Reaction, is_oversize, problem, reaction};
 use super::pidf_fault::rewrite_pidf_entity;
@@ -721,12 +722,7 @@ async fn handle_request(
             if state.policy.faults.has(Fault::StripEvent) && request.method() == Some("SUBSCRIBE") {
                 request.headers.remove_all("Event");
             }
-            if state.policy.faults.has(Fault::RenumberInDialog)
-                && request.method() == Some("MESSAGE")
-                && request.to_addr().is_some_and(|to| to.tag().is_some())
-            {
-                request.headers.set("CSeq", "1 MESSAGE");
-            }
+            rewrite_dialog_ids(&state.policy.faults, &mut request);
             if state.policy.faults.has(Fault::UnsubscribeAsRefresh)
                 && request.method() == Some("SUBSCRIBE")
                 && request
