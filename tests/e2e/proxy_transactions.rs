@@ -37,7 +37,7 @@ fn the_reference_edge_absorbs_retransmissions_and_hop_acks_and_times_out_with_40
         .arg("--report-dir")
         .arg(report.path())
         .arg("--embedded-net")
-        .arg(format!("127.{}.0.0", test_net(90)))
+        .arg(format!("127.{}.0.0", test_net(231)))
         .args(["--sut-timer-c-ms", "1000"])
         .output()
         .expect("runs");
