@@ -85,8 +85,8 @@ fn shell(shell: &str, script: &str, dir: &Path, env: &[(String, String)]) -> Com
 }
 
 /// Runs the shard scripts three times side by side (`shard_env(k)` gives
-/// shard k's variables), then the other scripts in order; returns their
-/// outputs.
+/// shard k's variables, and it runs on the loopback net `first_net + k`),
+/// then the other scripts in order; returns their outputs.
 fn run_pipeline(
     scripts: &[String],
     sh: &str,
@@ -200,7 +200,7 @@ fn github_actions_workflow_runs_shards_merge_and_diff() {
         "bash",
         dir.path(),
         &env,
-        239,
+        84,
         |k| vec![("SHARD".to_owned(), k.to_string())],
         |script| {
             if script.contains("report diff") {
@@ -232,7 +232,7 @@ fn gitlab_pipeline_runs_shards_merge_and_diff() {
         "bash",
         dir.path(),
         &env,
-        242,
+        92,
         |k| {
             vec![
                 ("CI_NODE_INDEX".to_owned(), k.to_string()),
@@ -287,7 +287,7 @@ fn kubernetes_indexed_job_maps_the_completion_index_to_the_shard() {
         "sh",
         dir.path(),
         &env,
-        245,
+        165,
         |k| vec![("JOB_COMPLETION_INDEX".to_owned(), (k - 1).to_string())],
         |_| {},
     );

@@ -76,10 +76,10 @@ fn two_shards_cover_the_suite_and_merge_into_one_report() {
 #[test]
 fn three_shards_side_by_side_on_one_machine_merge_as_one_sut() {
     let root = tempfile::tempdir().expect("temp dir");
-    // Three processes at once, each on its own loopback net.
+    // Three processes at once, each on its own loopback net (177-179).
     let children: Vec<_> = (1..=3)
         .map(|k| {
-            let net = crate::support::test_net(236 + k);
+            let net = crate::support::test_net(176 + k);
             binary()
                 .arg("run")
                 .arg("--report-dir")
