@@ -17,6 +17,7 @@ pub mod capture;
 pub mod collect;
 pub mod control;
 pub mod cpu;
+pub mod dial;
 pub mod engine;
 pub mod event;
 pub mod find_max;

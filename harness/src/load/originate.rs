@@ -11,21 +11,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use picharness_simulators::tls::{TcpRole, tcp_connect};
 use picharness_wire::sip::{Frame, SipMessage, StreamDecoder};
-use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_rustls::TlsConnector;
 
-use super::capture::{Capture, MaybeRecorded};
+use super::capture::Capture;
 use super::control::{Control, Pacer};
+use super::dial::{Dial, Stream, dial};
 use super::event::{Event, Outcome, What};
 use super::mix::WeightedTurns;
 use super::scenario::{ProviderUsers, RequestContext, Scenario};
 
 /// How long opening a connection (TCP and TLS) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait before opening a failed connection again.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// How often outstanding transactions are checked for the timeout and
@@ -155,21 +152,16 @@ fn pick(me: &Originator, turns: &mut WeightedTurns) -> (usize, u8) {
     (index, me.scenarios.get(index).map_or(0, |s| s.0))
 }
 
-type Stream = tokio_rustls::client::TlsStream<MaybeRecorded>;
-
 async fn connect(shared: &Shared, me: &Originator) -> Result<Stream, String> {
-    let name = ServerName::try_from(me.server_name.clone())
-        .map_err(|_| format!("{} is not a valid server name", me.server_name))?;
-    let tcp = tcp_connect(Some(me.local_ip), me.remote, CONNECT_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let tcp = shared.capture.wrap(tcp, TcpRole::Client);
-    let connector = TlsConnector::from(me.tls.clone());
-    match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await {
-        Ok(Ok(tls)) => Ok(tls),
-        Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
-        Err(_) => Err(format!("TLS handshake took more than {CONNECT_TIMEOUT:?}")),
-    }
+    dial(Dial {
+        local_ip: me.local_ip,
+        remote: me.remote,
+        server_name: &me.server_name,
+        tls: &me.tls,
+        capture: &shared.capture,
+        no_delay: false,
+    })
+    .await
 }
 
 /// Serves one open connection until it breaks or the run is over.

@@ -10,18 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use picharness_simulators::tls::{TcpRole, tcp_connect};
 use picharness_wire::sip::{Frame, SipMessage, StreamDecoder};
-use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio_rustls::TlsConnector;
 
 use super::Endpoint;
 use super::driver::Shared;
-use crate::load::capture::{Capture, MaybeRecorded};
+use crate::load::capture::Capture;
+use crate::load::dial::{Dial, Stream, dial};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// The largest message the load roles accept.
 const MAX_MESSAGE: usize = 64 * 1024;
@@ -79,22 +76,16 @@ pub(super) fn spawn_link(
     (link, task)
 }
 
-type Stream = tokio_rustls::client::TlsStream<MaybeRecorded>;
-
 async fn connect(spec: &LinkSpec) -> Result<Stream, String> {
-    let name = ServerName::try_from(spec.server_name.clone())
-        .map_err(|_| format!("{} is not a valid server name", spec.server_name))?;
-    let tcp = tcp_connect(Some(spec.local_ip), spec.remote, CONNECT_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = tcp.set_nodelay(true);
-    let tcp = spec.capture.wrap(tcp, TcpRole::Client);
-    let connector = TlsConnector::from(spec.tls.clone());
-    match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await {
-        Ok(Ok(tls)) => Ok(tls),
-        Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
-        Err(_) => Err(format!("TLS handshake took more than {CONNECT_TIMEOUT:?}")),
-    }
+    dial(Dial {
+        local_ip: spec.local_ip,
+        remote: spec.remote,
+        server_name: &spec.server_name,
+        tls: &spec.tls,
+        capture: &spec.capture,
+        no_delay: true,
+    })
+    .await
 }
 
 async fn run_link(
